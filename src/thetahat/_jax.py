@@ -1,0 +1,28 @@
+"""JAX set-up shared by every module: float64, and a compilation cache on disk.
+
+The cache means a second process (a second ``thetahat fit`` from the shell) loads
+compiled code instead of compiling it again. Its folder is ``$THETAHAT_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/thetahat/jax``, else ``~/.cache/thetahat/jax``.
+"""
+
+import os
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+
+def _cache_dir() -> str:
+    if os.environ.get("THETAHAT_CACHE_DIR"):
+        return os.environ["THETAHAT_CACHE_DIR"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "thetahat", "jax")
+
+
+try:
+    os.makedirs(_cache_dir(), exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", _cache_dir())
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+except (OSError, AttributeError):  # read-only home or an older JAX: compile in memory only
+    pass

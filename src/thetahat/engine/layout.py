@@ -1,0 +1,94 @@
+"""Flattening the free parameters of a family to one unconstrained vector and back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Slot:
+    name: str
+    constraint: object
+    shape: tuple
+    start: int  # offset in the unconstrained vector
+    usize: int  # unconstrained size
+    tstart: int  # offset in the flat natural-parameter vector
+    tsize: int  # natural size
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which parameters are free, their shapes, and where they sit in ``u``.
+
+    Hashable, so that it can key compiled functions.
+    """
+
+    slots: tuple
+
+    @classmethod
+    def build(cls, family, shapes: dict, free: list[str]) -> "Layout":
+        slots, off, toff = [], 0, 0
+        for name in free:
+            con = family.params[name]
+            shape = tuple(shapes[name])
+            us = con.unconstrained_size(shape) if shape else 1
+            ts = int(np.prod(shape, dtype=int)) if shape else 1
+            slots.append(Slot(name, con, shape, off, us, toff, ts))
+            off += us
+            toff += ts
+        return cls(tuple(slots))
+
+    @property
+    def size(self) -> int:
+        return sum(s.usize for s in self.slots)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.slots]
+
+    def to_params(self, u) -> dict:
+        """Unconstrained vector -> dict of constrained parameters (JAX, differentiable)."""
+        out = {}
+        for s in self.slots:
+            piece = u[s.start : s.start + s.usize]
+            if not s.shape:
+                piece = piece[0]
+            out[s.name] = s.constraint.forward(piece)
+        return out
+
+    def to_unconstrained(self, params: dict) -> np.ndarray:
+        parts = []
+        for s in self.slots:
+            parts.append(np.atleast_1d(np.asarray(s.constraint.inverse(params[s.name]), dtype=float)))
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def flat(self, params: dict):
+        """Natural parameters as one flat vector (JAX)."""
+        return jnp.concatenate([jnp.ravel(jnp.asarray(params[s.name])) for s in self.slots])
+
+    def flat_labels(self) -> list[str]:
+        """A label per entry of :meth:`flat`: ``mu``, ``p[0]``, ``cov[0,1]``."""
+        labels = []
+        for s in self.slots:
+            if not s.shape:
+                labels.append(s.name)
+            else:
+                for idx in np.ndindex(*s.shape):
+                    labels.append(f"{s.name}[{','.join(map(str, idx))}]")
+        return labels
+
+    def jacobian(self, u) -> np.ndarray:
+        """d flat(theta) / du at ``u``."""
+        return np.asarray(jax.jacfwd(lambda v: self.flat(self.to_params(v)))(jnp.asarray(u)))
+
+    def unflatten(self, vec) -> dict:
+        """Flat natural vector -> dict of NumPy values with the right shapes."""
+        out = {}
+        for s in self.slots:
+            piece = np.asarray(vec[s.tstart : s.tstart + s.tsize], dtype=float)
+            out[s.name] = float(piece[0]) if not s.shape else piece.reshape(s.shape)
+        return out

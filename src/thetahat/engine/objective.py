@@ -1,0 +1,141 @@
+"""The log-likelihood as a sum over chunks, with exact autodiff derivatives.
+
+Two kinds of objective share one interface (``value(u)`` and ``derivs(u)``, in
+unconstrained coordinates):
+
+* :class:`ChunkObjective` sums ``w * logpdf`` over chunks of the data. Each chunk is
+  evaluated by a compiled function whose shape is one of a few buckets, and the
+  partial sums (value, gradient, Hessian) are added -- the same sums later work can
+  stream from disk or reduce on Dask.
+* :class:`StatisticsObjective` reduces the data once to sufficient statistics and
+  optimises on those: each iteration costs O(1) instead of O(n).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import _jax  # noqa: F401  (float64 and the compilation cache)
+
+
+def _weights(x, w, n_valid):
+    if w is None:
+        return (jnp.arange(x.shape[0]) < n_valid).astype(jnp.float64)
+    return w
+
+
+def _value_grad_hess(f):
+    """(value, gradient, Hessian) of ``f`` in one forward-over-reverse pass."""
+
+    def grad_aux(u, *args):
+        v, g = jax.value_and_grad(f)(u, *args)
+        return g, (v, g)
+
+    def vgh(u, *args):
+        h, (v, g) = jax.jacfwd(grad_aux, has_aux=True)(u, *args)
+        return v, g, h
+
+    return vgh
+
+
+@lru_cache(maxsize=None)
+def chunk_functions(family, layout):
+    """Compiled chunk log-likelihood and its derivatives for a family and layout."""
+
+    def ll(u, fixed, x, w, n_valid):
+        p = {**fixed, **layout.to_params(u)}
+        return family.loglik_chunk(x, _weights(x, w, n_valid), p)
+
+    def ll_theta(theta, fixed, x, w, n_valid):
+        return family.loglik_chunk(x, _weights(x, w, n_valid), {**fixed, **theta})
+
+    return jax.jit(ll), jax.jit(_value_grad_hess(ll)), jax.jit(ll_theta)
+
+
+@lru_cache(maxsize=None)
+def statistics_function(family):
+    def stats(x, w, n_valid):
+        return family.statistics(x, _weights(x, w, n_valid))
+
+    return jax.jit(stats)
+
+
+@lru_cache(maxsize=None)
+def statistics_loglik_functions(family, layout):
+    def ll(u, fixed, s):
+        return family.loglik_from_statistics(s, {**fixed, **layout.to_params(u)})
+
+    def ll_theta(theta, fixed, s):
+        return family.loglik_from_statistics(s, {**fixed, **theta})
+
+    return jax.jit(ll), jax.jit(_value_grad_hess(ll)), jax.jit(ll_theta)
+
+
+def compute_statistics(family, sample) -> dict:
+    """One pass over the data: per-chunk statistics, merged."""
+    fn = statistics_function(family)
+    total = None
+    for x, w, nv in sample.chunks():
+        s = fn(x, w, nv)
+        total = s if total is None else family.merge(total, s)
+    return {k: np.asarray(v) for k, v in total.items()}
+
+
+def _fixed_jax(fixed: dict) -> dict:
+    return {k: jnp.asarray(v, dtype=jnp.float64) for k, v in fixed.items()}
+
+
+class ChunkObjective:
+    """Sum over chunks of the weighted log-density."""
+
+    def __init__(self, family, layout, fixed, sample):
+        self.family, self.layout = family, layout
+        self.fixed = _fixed_jax(fixed)
+        self.chunks = list(sample.chunks())
+        self._value, self._vgh, self._ll_theta = chunk_functions(family, layout)
+
+    def value(self, u) -> float:
+        u = jnp.asarray(u)
+        return float(sum(self._value(u, self.fixed, x, w, nv) for x, w, nv in self.chunks))
+
+    def derivs(self, u):
+        u = jnp.asarray(u)
+        v, g, h = 0.0, 0.0, 0.0
+        for x, w, nv in self.chunks:
+            cv, cg, ch = self._vgh(u, self.fixed, x, w, nv)
+            v, g, h = v + cv, g + cg, h + ch
+        return float(v), np.asarray(g), np.asarray(h)
+
+    def loglik_theta(self, theta: dict):
+        """Log-likelihood as a JAX function of the natural parameters (for autodiff)."""
+        return sum(self._ll_theta(theta, self.fixed, x, w, nv) for x, w, nv in self.chunks)
+
+    def jax_value(self, u):
+        return sum(self._value(u, self.fixed, x, w, nv) for x, w, nv in self.chunks)
+
+
+class StatisticsObjective:
+    """Log-likelihood through the sufficient statistics."""
+
+    def __init__(self, family, layout, fixed, stats):
+        self.family, self.layout = family, layout
+        self.fixed = _fixed_jax(fixed)
+        self.stats = {k: jnp.asarray(v) for k, v in stats.items()}
+        self._value, self._vgh, self._ll_theta = statistics_loglik_functions(family, layout)
+
+    def value(self, u) -> float:
+        return float(self._value(jnp.asarray(u), self.fixed, self.stats))
+
+    def derivs(self, u):
+        v, g, h = self._vgh(jnp.asarray(u), self.fixed, self.stats)
+        return float(v), np.asarray(g), np.asarray(h)
+
+    def loglik_theta(self, theta: dict):
+        return self._ll_theta(theta, self.fixed, self.stats)
+
+    def jax_value(self, u):
+        return self._value(u, self.fixed, self.stats)

@@ -1,0 +1,187 @@
+"""Optimisers that maximise a log-likelihood in unconstrained coordinates.
+
+Every optimiser returns an :class:`OptResult` carrying the log-likelihood trace, the
+iteration count and a plain-words reason for stopping. Newton and Fisher scoring
+only ever accept a step that does not lower the log-likelihood, so their traces are
+non-decreasing by construction.
+
+Newton's step is damped Levenberg--Marquardt style: solve ``(A + mu I) s = g`` with
+``A`` the negative Hessian (or the expected information, for scoring) and raise
+``mu`` until the step is uphill and ``A + mu I`` is positive definite. Near the
+optimum ``mu`` drops to 0 and the iteration is pure Newton, converging
+quadratically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+METHODS = ("auto", "closed", "newton", "bfgs", "scoring", "gradient")
+
+
+@dataclass
+class OptResult:
+    u: np.ndarray
+    loglik: float
+    grad: np.ndarray
+    hess: np.ndarray
+    iterations: int
+    converged: bool
+    reason: str
+    method: str
+    trace: list = field(default_factory=list)
+    path: list = field(default_factory=list)
+
+
+def _cholesky(m):
+    try:
+        return np.linalg.cholesky(m)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def _solve_chol(L, g):
+    return np.linalg.solve(L.T, np.linalg.solve(L, g))
+
+
+def newton(obj, u0, *, max_iter=200, tol=1e-10, information=None, method="newton"):
+    """Damped Newton (or, with ``information``, Fisher scoring) ascent.
+
+    ``information(u)`` returns the expected information in ``u`` coordinates; when
+    given, it replaces the negative Hessian in the step (Fisher scoring).
+    """
+    u = np.asarray(u0, dtype=float)
+    v, g, H = obj.derivs(u)
+    trace, path = [v], [u.copy()]
+    if not np.isfinite(v):
+        return OptResult(u, v, g, H, 0, False,
+                         "the log-likelihood is not finite at the starting point", method, trace, path)
+    mu = 0.0
+    for it in range(1, max_iter + 1):
+        A = information(u) if information is not None else -H
+        if not (np.all(np.isfinite(A)) and np.all(np.isfinite(g))):
+            return OptResult(u, v, g, H, it - 1, False,
+                             "non-finite gradient or Hessian at the current point", method, trace, path)
+        scale = max(1.0, float(np.max(np.abs(np.diag(A)))) if A.size else 1.0)
+        eye = np.eye(len(u))
+        accepted = False
+        mu = mu / 10 if mu > 1e-12 * scale else 0.0
+        for _ in range(60):
+            L = _cholesky(A + mu * eye)
+            if L is None:
+                mu = max(10 * mu, 1e-8 * scale)
+                continue
+            s = _solve_chol(L, g)
+            decrement = float(g @ s)
+            big = np.max(np.abs(s)) if s.size else 0.0
+            if big > 20:  # trust region in u: never jump by more than e^20 in one step
+                s = s * (20 / big)
+            v_new = obj.value(u + s)
+            if np.isfinite(v_new) and v_new >= v:
+                accepted = True
+                break
+            if mu == 0.0 and decrement < tol and np.isfinite(v_new) and v_new >= v - 1e-12 * max(1, abs(v)):
+                # at the optimum up to rounding: no uphill step exists
+                return OptResult(u, v, g, H, it - 1, True,
+                                 "converged: Newton decrement below tolerance", method, trace, path)
+            mu = max(10 * mu, 1e-6 * scale)
+        if not accepted:
+            return OptResult(u, v, g, H, it - 1, False,
+                             "no step along the damped Newton direction increased the log-likelihood "
+                             "(flat or ill-conditioned surface)", method, trace, path)
+        u = u + s
+        v, g, H = obj.derivs(u)
+        trace.append(v)
+        path.append(u.copy())
+        if mu == 0.0 and decrement < tol:
+            return OptResult(u, v, g, H, it, True,
+                             "converged: Newton decrement below tolerance", method, trace, path)
+        if np.max(np.abs(s)) < 1e-13 * (1 + np.max(np.abs(u))):
+            ok = _stationary(g, H)
+            return OptResult(u, v, g, H, it, ok,
+                             "converged: step below tolerance" if ok else
+                             "stopped: steps became negligible but the gradient is not zero",
+                             method, trace, path)
+    return OptResult(u, v, g, H, max_iter, False,
+                     f"iteration limit ({max_iter}) reached before convergence", method, trace, path)
+
+
+def _stationary(g, H):
+    try:
+        s = np.linalg.lstsq(-H, g, rcond=None)[0]
+        return bool(abs(g @ s) < 1e-6)
+    except np.linalg.LinAlgError:
+        return False
+
+
+def gradient_ascent(obj, u0, *, max_iter=20000, tol=1e-10):
+    """Plain gradient ascent with a backtracking (Armijo) line search -- for teaching."""
+    u = np.asarray(u0, dtype=float)
+    v, g, H = obj.derivs(u)
+    trace, path = [v], [u.copy()]
+    if not np.isfinite(v):
+        return OptResult(u, v, g, H, 0, False,
+                         "the log-likelihood is not finite at the starting point", "gradient", trace, path)
+    step = 1.0 / max(1.0, float(np.linalg.norm(g)))
+    for it in range(1, max_iter + 1):
+        gg = float(g @ g)
+        while True:
+            v_new = obj.value(u + step * g)
+            if np.isfinite(v_new) and v_new >= v + 1e-4 * step * gg:
+                break
+            step /= 2
+            if step < 1e-300:
+                return OptResult(u, v, g, H, it - 1, False,
+                                 "line search failed: no step along the gradient increased the log-likelihood",
+                                 "gradient", trace, path)
+        u = u + step * g
+        v_old, (v, g, H) = v, obj.derivs(u)
+        trace.append(v)
+        if it % 10 == 0 or it < 50:
+            path.append(u.copy())
+        step *= 2
+        L = _cholesky(-H)
+        if L is not None:
+            decrement = float(g @ _solve_chol(L, g))
+            if decrement < tol:
+                path.append(u.copy())
+                return OptResult(u, v, g, H, it, True,
+                                 "converged: Newton decrement below tolerance", "gradient", trace, path)
+        if abs(v - v_old) < 1e-15 * max(1, abs(v)) and np.linalg.norm(g) < 1e-6:
+            return OptResult(u, v, g, H, it, True, "converged: gradient near zero", "gradient", trace, path)
+    return OptResult(u, v, g, H, max_iter, False,
+                     f"iteration limit ({max_iter}) reached before convergence (gradient ascent is slow; "
+                     "try method='newton')", "gradient", trace, path)
+
+
+def bfgs(obj, u0, *, max_iter=1000, tol=1e-11):
+    """Quasi-Newton (BFGS) through optimistix; the loop runs compiled, so the trace
+    holds the start and the end only."""
+    import jax.numpy as jnp
+    import optimistix as optx
+
+    u0 = np.asarray(u0, dtype=float)
+    v0 = obj.value(u0)
+    scale = max(1.0, abs(v0)) if np.isfinite(v0) else 1.0
+    if not np.isfinite(v0):
+        v, g, H = obj.derivs(u0)
+        return OptResult(u0, v, g, H, 0, False,
+                         "the log-likelihood is not finite at the starting point", "bfgs", [v0], [u0])
+
+    def fn(u, _):
+        val = obj.jax_value(u)
+        return jnp.where(jnp.isfinite(val), -val / scale, jnp.inf)
+
+    sol = optx.minimise(fn, optx.BFGS(rtol=tol, atol=tol), jnp.asarray(u0), max_steps=max_iter,
+                        throw=False)
+    u = np.asarray(sol.value)
+    v, g, H = obj.derivs(u)
+    steps = int(sol.stats["num_steps"])
+    ok = bool(sol.result == optx.RESULTS.successful) and np.isfinite(v) and v >= v0
+    reason = "converged: optimistix BFGS met its tolerance" if ok else \
+        f"optimistix BFGS stopped without converging: {optx.RESULTS[sol.result] if hasattr(optx.RESULTS, '__getitem__') else sol.result}"
+    if ok and not _stationary(g, H):
+        ok, reason = False, "optimistix BFGS stopped, but the gradient at the result is not zero"
+    return OptResult(u, v, g, H, steps, ok, reason, "bfgs", [v0, v], [u0, u])

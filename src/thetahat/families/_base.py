@@ -1,0 +1,191 @@
+"""The :class:`Family` base class and the family registry.
+
+A family is static configuration -- parameter names and constraints, support,
+log-density -- and holds no data. Subclasses fill in the hooks they can; the engine
+uses the optional ones (closed form, sufficient statistics, expected information)
+when present.
+
+Example
+-------
+>>> import thetahat
+>>> fam = thetahat.family("gamma")
+>>> sorted(fam.params)
+['rate', 'shape']
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import constraints as C
+from ..errors import DegenerateDataError, SupportError, UnknownFamilyError
+
+_REGISTRY: dict[str, "Family"] = {}
+
+
+def register(cls):
+    """Class decorator: instantiate the family and add it to the registry."""
+    inst = cls()
+    _REGISTRY[inst.name] = inst
+    for alias in getattr(cls, "aliases", ()):
+        _REGISTRY[alias] = inst
+    return cls
+
+
+def get_family(name_or_family) -> "Family":
+    """Look up a family by name (``"gamma"``), or pass a :class:`Family` through."""
+    if isinstance(name_or_family, Family):
+        return name_or_family
+    key = str(name_or_family).strip().lower().replace("-", "_").replace(" ", "_")
+    if key not in _REGISTRY:
+        names = ", ".join(sorted({f.name for f in _REGISTRY.values()}))
+        raise UnknownFamilyError(f"unknown family {name_or_family!r}; known families: {names}")
+    return _REGISTRY[key]
+
+
+def all_families() -> list["Family"]:
+    """Every registered family, once each, sorted by name."""
+    return sorted({id(f): f for f in _REGISTRY.values()}.values(), key=lambda f: f.name)
+
+
+class Family:
+    """A parametric family of distributions.
+
+    Class attributes
+    ----------------
+    name : str
+        Registry name.
+    params : dict[str, Constraint]
+        The parameters estimated by maximum likelihood, in order.
+    known : dict[str, float | None]
+        Parameters that are known rather than estimated (binomial ``n``); ``None``
+        means the user must supply the value through ``fixed``.
+    support : Constraint
+        The support of one observation (for multivariate data, of each entry).
+    discrete : bool
+        Whether observations are counts or labels.
+    ndim : int
+        0 for scalar observations, 1 for vector observations (rows of a matrix).
+    nonregular : tuple[str, ...]
+        Parameters whose MLE sits on the edge of the support (uniform's end
+        points, pareto's scale): Fisher-information standard errors do not apply.
+    information : str
+        ``"observed"`` normally; ``"expected"`` where the log-likelihood is not twice
+        differentiable at the optimum (laplace's median).
+    """
+
+    name: str = "family"
+    aliases: tuple = ()
+    params: dict = {}
+    known: dict = {}
+    support: C.Constraint = C.real
+    discrete: bool = False
+    ndim: int = 0
+    nonregular: tuple = ()
+    information: str = "observed"
+    min_obs: int = 2
+
+    # ---- required -------------------------------------------------------------
+    def logpdf(self, x, p):
+        """Log-density (or log-pmf) of ONE observation ``x`` at parameters ``p``."""
+        raise NotImplementedError
+
+    def start(self, x, w):
+        """A starting point (usually the method-of-moments estimate), from NumPy data."""
+        raise NotImplementedError
+
+    # ---- optional hooks --------------------------------------------------------
+    statistics = None  # statistics(x, w) -> dict of arrays (JAX); merged by merge()
+    loglik_from_statistics = None  # (s, p) -> log-likelihood
+    closed_form = None  # (s) -> dict of estimates, from the merged statistics
+    closed_form_data = None  # (x, w) -> dict, when the closed form needs the data
+    cdf = None
+    sf = None
+    expected_information = None  # (p) -> per-observation information matrix (flat params)
+
+    def merge(self, a: dict, b: dict) -> dict:
+        """Combine the statistics of two disjoint parts of the data (default: add)."""
+        return {k: a[k] + b[k] for k in a}
+
+    def sample(self, key, p, size):
+        """Draw ``size`` observations (default: through scipy with a seed from ``key``)."""
+        seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
+        return np.asarray(self.to_scipy(p).rvs(size=size, random_state=seed), dtype=float)
+
+    def to_scipy(self, p):
+        """The frozen scipy.stats distribution with these parameters."""
+        raise NotImplementedError(f"{self.name} has no scipy.stats equivalent")
+
+    def param_shapes(self, x) -> dict:
+        """Shapes of the parameters for data ``x`` (scalars unless overridden)."""
+        return {k: () for k in self.params}
+
+    # ---- data checks (NumPy, before anything compiles) -------------------------
+    def check_support(self, x, fixed=None) -> None:
+        """Raise :class:`SupportError` naming the first observation outside the support."""
+        bad = ~_in_support(self.support, x)
+        if bad.ndim > 1:
+            bad = bad.any(axis=tuple(range(1, bad.ndim)))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise SupportError(
+                f"value {_fmt(x[i])} at row {i} is outside the support of {self.name} "
+                f"({self.support.name})"
+            )
+
+    def check_degenerate(self, x, w) -> None:
+        """Raise :class:`DegenerateDataError` when the data cannot identify the parameters."""
+        if not self.discrete and x.ndim == 1 and x.size and np.all(x == x[0]):
+            raise DegenerateDataError(
+                f"all {x.size} observations equal {_fmt(x[0])}: a {self.name} fit needs "
+                "variation in the data"
+            )
+
+    def __repr__(self) -> str:
+        ps = ", ".join(f"{k}: {c.name}" for k, c in self.params.items())
+        return f"<family {self.name}({ps})>"
+
+    @property
+    def has_closed_form(self) -> bool:
+        return self.closed_form is not None or self.closed_form_data is not None
+
+    def loglik_chunk(self, x, w, p):
+        """Weighted sum of log-densities over a chunk (``w`` = 0 drops padding)."""
+        lp = jax.vmap(lambda xi: self.logpdf(xi, p))(x)
+        return jnp.sum(jnp.where(w > 0, w * lp, 0.0))
+
+
+def _in_support(support, x):
+    x = np.asarray(x, dtype=float)
+    if isinstance(support, C.IntegerInterval):
+        ok = (x == np.floor(x)) & (x >= support.lower)
+        if support.upper is not None:
+            ok &= x <= support.upper
+        return ok
+    if isinstance(support, C.GreaterThan):
+        return x > support.lower
+    if isinstance(support, C.Interval):
+        return (x > support.lower) & (x < support.upper)
+    return np.isfinite(x)
+
+
+def _fmt(v) -> str:
+    a = np.asarray(v)
+    if a.ndim:
+        return "[" + ", ".join(f"{float(t):g}" for t in a.ravel()) + "]"
+    return f"{float(a):g}"
+
+
+def weighted_moments(x, w):
+    """Weighted mean and variance (divisor sum of weights), NumPy."""
+    sw = w.sum()
+    m = (w * x).sum() / sw
+    v = (w * (x - m) ** 2).sum() / sw
+    return m, v
+
+
+def log_safe(x, mask):
+    """log(x) where mask, 0 elsewhere: keeps gradients finite off the support."""
+    return jnp.log(jnp.where(mask, x, 1.0))

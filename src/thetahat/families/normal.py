@@ -1,0 +1,135 @@
+"""Normal and lognormal families (closed forms)."""
+
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats as st
+
+from .. import constraints as C
+from ._base import Family, log_safe, register, weighted_moments
+
+_LOG2PI = float(np.log(2 * np.pi))
+
+
+def _moments(y, w):
+    """Per-chunk (n, mean, M2): merged by Chan's formula, so no cancellation."""
+    n = jnp.sum(w)
+    m = jnp.sum(w * y) / jnp.where(n > 0, n, 1.0)
+    return {"n": n, "mean": m, "m2": jnp.sum(w * (y - m) ** 2)}
+
+
+def _merge_moments(a, b):
+    n = a["n"] + b["n"]
+    d = b["mean"] - a["mean"]
+    frac = b["n"] / n if n > 0 else 0.0
+    return {"n": n, "mean": a["mean"] + d * frac, "m2": a["m2"] + b["m2"] + d * d * a["n"] * frac}
+
+
+def _normal_ll(s, mu, sigma):
+    n = s["n"]
+    ss = s["m2"] + n * (s["mean"] - mu) ** 2
+    return -0.5 * n * (_LOG2PI + 2 * jnp.log(sigma)) - 0.5 * ss / sigma**2
+
+
+@register
+class Normal(Family):
+    r"""Normal(mu, sigma): f(x) = exp(-(x-mu)^2 / (2 sigma^2)) / (sigma sqrt(2 pi)).
+
+    scipy.stats.norm(loc=mu, scale=sigma). Closed form: mu = mean, sigma^2 = sum (x-mean)^2 / n
+    (divisor n, the MLE; the unbiased n-1 version is not the MLE).
+    """
+
+    name = "normal"
+    aliases = ("gaussian", "norm")
+    params = {"mu": C.real, "sigma": C.positive}
+    support = C.real
+
+    def logpdf(self, x, p):
+        z = (x - p["mu"]) / p["sigma"]
+        return -0.5 * z * z - jnp.log(p["sigma"]) - 0.5 * _LOG2PI
+
+    def start(self, x, w):
+        m, v = weighted_moments(x, w)
+        return {"mu": m, "sigma": np.sqrt(v)}
+
+    def statistics(self, x, w):
+        return _moments(x, w)
+
+    def merge(self, a, b):
+        return _merge_moments(a, b)
+
+    def loglik_from_statistics(self, s, p):
+        return _normal_ll(s, p["mu"], p["sigma"])
+
+    def closed_form(self, s):
+        return {"mu": s["mean"], "sigma": np.sqrt(s["m2"] / s["n"])}
+
+    def expected_information(self, p):
+        s2 = p["sigma"] ** 2
+        return jnp.array([[1 / s2, 0.0], [0.0, 2 / s2]])
+
+    def cdf(self, x, p):
+        from jax.scipy.stats import norm
+        return norm.cdf(x, p["mu"], p["sigma"])
+
+    def sf(self, x, p):
+        from jax.scipy.stats import norm
+        return norm.sf(x, p["mu"], p["sigma"])
+
+    def to_scipy(self, p):
+        return st.norm(loc=p["mu"], scale=p["sigma"])
+
+
+@register
+class LogNormal(Family):
+    r"""LogNormal(mu, sigma): log X ~ Normal(mu, sigma), x > 0.
+
+    f(x) = exp(-(log x - mu)^2 / (2 sigma^2)) / (x sigma sqrt(2 pi)).
+    scipy.stats.lognorm(s=sigma, scale=exp(mu)). Closed form: the normal MLE of log x.
+    """
+
+    name = "lognormal"
+    aliases = ("lognorm",)
+    params = {"mu": C.real, "sigma": C.positive}
+    support = C.positive
+
+    def logpdf(self, x, p):
+        ok = x > 0
+        lx = log_safe(x, ok)
+        z = (lx - p["mu"]) / p["sigma"]
+        return jnp.where(ok, -0.5 * z * z - jnp.log(p["sigma"]) - 0.5 * _LOG2PI - lx, -jnp.inf)
+
+    def start(self, x, w):
+        m, v = weighted_moments(np.log(x), w)
+        return {"mu": m, "sigma": np.sqrt(v)}
+
+    def statistics(self, x, w):
+        ly = jnp.log(jnp.where(w > 0, x, 1.0))
+        s = _moments(ly, w)
+        s["sum_log"] = jnp.sum(w * ly)
+        return s
+
+    def merge(self, a, b):
+        out = _merge_moments(a, b)
+        out["sum_log"] = a["sum_log"] + b["sum_log"]
+        return out
+
+    def loglik_from_statistics(self, s, p):
+        return _normal_ll(s, p["mu"], p["sigma"]) - s["sum_log"]
+
+    def closed_form(self, s):
+        return {"mu": s["mean"], "sigma": np.sqrt(s["m2"] / s["n"])}
+
+    def expected_information(self, p):
+        s2 = p["sigma"] ** 2
+        return jnp.array([[1 / s2, 0.0], [0.0, 2 / s2]])
+
+    def cdf(self, x, p):
+        from jax.scipy.stats import norm
+        return norm.cdf(jnp.log(x), p["mu"], p["sigma"])
+
+    def sf(self, x, p):
+        from jax.scipy.stats import norm
+        return norm.sf(jnp.log(x), p["mu"], p["sigma"])
+
+    def to_scipy(self, p):
+        return st.lognorm(s=p["sigma"], scale=np.exp(p["mu"]))

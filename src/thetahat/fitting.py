@@ -1,0 +1,305 @@
+"""``thetahat.fit``: maximum likelihood for one family on one sample."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .engine import optimize as opt
+from .engine.data import Sample, as_float_array, reduce_discrete
+from .engine.layout import Layout
+from .engine.objective import ChunkObjective, StatisticsObjective, compute_statistics
+from .errors import DataError, EmptyDataError, OptionError
+from .families import get_family
+from .inference import covariance as cv
+from .result import Diagnostics, Fit
+
+BOUNDARY_U = 30.0  # |u| beyond this means the estimate sits at the edge of its space
+
+
+def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weights=None,
+        dropna=False, seed=0, max_iter=None) -> Fit:
+    """Fit ``family`` to ``data`` by maximum likelihood.
+
+    Parameters
+    ----------
+    data : array_like
+        Observations: a 1-D sequence, or a 2-D table for multivariate families.
+    family : str or Family
+        A family name (see ``thetahat.families()``) or a :class:`Family` instance,
+        e.g. one made by :func:`thetahat.custom`.
+    method : {"auto", "closed", "newton", "bfgs", "scoring", "gradient"}
+        ``auto`` takes the closed form where one exists, else Newton, falling back to
+        BFGS if Newton fails.
+    start : dict, optional
+        Starting values (default: the family's method-of-moments start).
+    fixed : dict, optional
+        Parameters held at given values, e.g. ``{"loc": 0.0}``; also the known
+        values of a family (binomial ``n``).
+    starts : int
+        Number of starting points; more than one perturbs the start randomly
+        (seeded by ``seed``) and keeps the best optimum.
+    weights : array_like, optional
+        Frequency weights (non-negative), one per observation.
+    dropna : bool
+        Drop rows with NaN (they are counted in ``Fit.dropped``) instead of raising.
+
+    Returns
+    -------
+    Fit
+
+    Examples
+    --------
+    >>> import thetahat
+    >>> f = thetahat.fit([3.1, 0.4, 1.7, 2.2, 0.9, 1.4], "exponential")
+    >>> round(f.params["lam"], 6) == round(6 / 9.7, 6)
+    True
+    """
+    fam = get_family(family)
+    if method not in opt.METHODS:
+        raise OptionError(f"unknown method {method!r}; choose one of {', '.join(opt.METHODS)}")
+    if int(starts) < 1:
+        raise OptionError(f"starts must be at least 1, got {starts}")
+    fixed = _check_fixed(fam, fixed)
+    x, w, dropped = _prepare(data, weights, fam, dropna)
+    fam.check_support(x, fixed)
+    nobs = float(x.shape[0] if w is None else w.sum())
+    if nobs < fam.min_obs:
+        raise EmptyDataError(f"{fam.name} needs at least {fam.min_obs} observations, got {_n(nobs)}")
+    fam.check_degenerate(x, w)
+
+    free = [k for k in fam.params if k not in fixed]
+    if not free:
+        raise OptionError("every parameter is fixed: there is nothing to estimate")
+    shapes = fam.param_shapes(x)
+    layout = Layout.build(fam, shapes, free)
+    sample = Sample(x, w, nobs, dropped)
+    if fam.discrete:
+        sample = Sample(*reduce_discrete(x, w), nobs, dropped)
+    stats = None
+    if fam.statistics is not None and fam.loglik_from_statistics is not None:
+        stats = compute_statistics(fam, sample)
+        obj = StatisticsObjective(fam, layout, fixed, stats)
+    else:
+        obj = ChunkObjective(fam, layout, fixed, sample)
+
+    closed_ok = fam.has_closed_form and not (set(fixed) & set(fam.params))
+    if method == "closed" and not closed_ok:
+        why = "has no closed-form MLE" if not fam.has_closed_form else "has no closed form with fixed parameters"
+        raise OptionError(f"{fam.name} {why}; use method='newton'")
+    notes = []
+    if method in ("auto", "closed") and closed_ok:
+        est = fam.closed_form(stats) if fam.closed_form is not None else fam.closed_form_data(sample.x, sample.w)
+        est = {k: np.asarray(v, dtype=float) for k, v in est.items()}
+        res = _closed_result(obj, layout, est)
+    else:
+        u0 = _start_u(fam, layout, x, w, fixed, start)
+        res, n_starts, n_conv = _optimise(obj, layout, u0, method, fam, fixed, nobs, starts, seed, max_iter)
+        if method == "auto" and not res.converged:
+            first = res
+            res = opt.bfgs(obj, res.u if np.isfinite(res.loglik) else u0)
+            notes.append(f"Newton did not converge ({first.reason}); fell back to BFGS")
+    n_starts, n_conv = (1, int(res.converged)) if method in ("auto", "closed") and closed_ok else (n_starts, n_conv)
+
+    params = {**{k: _py(v) for k, v in fixed.items()}, **_params_from(res, layout, fam)}
+    params = {k: params[k] for k in list(fam.params) + [k for k in fixed if k not in fam.params]}
+    se, cov, labels, cov_type, cov_res, cov_notes = _covariance(fam, layout, fixed, params, res, obj, nobs,
+                                                                stats, sample)
+    notes.extend(cov_notes)
+    if fam.discrete and fam.nonregular == () and not res.converged:
+        pass
+    diag = Diagnostics(
+        grad_norm=float(np.max(np.abs(res.grad))) if res.grad.size else 0.0,
+        hessian_negative_definite=cov_res.negative_definite if cov_res else None,
+        hessian_condition=cov_res.condition if cov_res else None,
+        iterations=res.iterations, starts=n_starts, starts_converged=n_conv)
+    if dropped:
+        notes.append(f"{dropped} rows with NaN were dropped")
+    return Fit(family=fam, params=params, se=se, cov=cov, cov_labels=tuple(labels), cov_type=cov_type,
+               loglik=float(res.loglik), nobs=nobs, n_estimated=layout.size, converged=bool(res.converged),
+               reason=res.reason, method=res.method, trace=tuple(float(t) for t in res.trace),
+               diagnostics=diag, fixed={k: _py(v) for k, v in fixed.items()}, notes=tuple(notes),
+               dropped=dropped, path=tuple(np.asarray(p) for p in res.path))
+
+
+# ---------------------------------------------------------------------------------
+def _n(v):
+    return int(v) if float(v) == int(v) else v
+
+
+def _py(v):
+    a = np.asarray(v, dtype=float)
+    return float(a) if a.ndim == 0 else a
+
+
+def _check_fixed(fam, fixed):
+    fixed = dict(fixed or {})
+    allowed = set(fam.params) | set(fam.known)
+    for k in fixed:
+        if k not in allowed:
+            raise OptionError(f"{fam.name} has no parameter {k!r}; its parameters are "
+                              f"{', '.join(list(fam.params) + list(fam.known))}")
+    for k, default in fam.known.items():
+        if k not in fixed:
+            if default is None:
+                raise OptionError(f"{fam.name} needs the known value of {k!r}: pass fixed={{{k!r}: ...}} "
+                                  f"(CLI: --fix {k}=...)")
+            fixed[k] = default
+    for k, v in fixed.items():
+        try:
+            arr = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            raise OptionError(f"fixed value of {k!r} is not a number: {v!r}") from None
+        if k in fam.params and not fam.params[k].check(arr):
+            raise OptionError(f"fixed value {v!r} of {k!r} is outside its constraint ({fam.params[k].name})")
+        if k in fam.known and hasattr(fam, "check_known"):
+            fam.check_known(k, arr)
+        fixed[k] = arr
+    return fixed
+
+
+def _prepare(data, weights, fam, dropna):
+    x, dropped = as_float_array(data, ndim=fam.ndim, dropna=False if weights is not None else dropna)
+    if weights is None:
+        return x, None, dropped
+    w, _ = as_float_array(weights, where="weights")
+    if w.shape[0] != x.shape[0]:
+        raise DataError(f"weights have {w.shape[0]} entries but the data have {x.shape[0]} rows")
+    if np.any(w < 0):
+        i = int(np.argmax(w < 0))
+        raise DataError(f"negative weight {w[i]:g} at row {i}")
+    if w.sum() <= 0:
+        raise EmptyDataError("all weights are zero")
+    return x, w, dropped
+
+
+def _closed_result(obj, layout, est):
+    u = layout.to_unconstrained(est)
+    if np.all(np.isfinite(u)):
+        v, g, H = obj.derivs(u)
+    else:  # on the boundary of the parameter space: evaluate in natural coordinates
+        import jax.numpy as jnp
+
+        v = float(obj.loglik_theta({k: jnp.asarray(est[k]) for k in layout.names}))
+        g = np.zeros(layout.size)
+        H = np.full((layout.size, layout.size), np.nan)
+    r = opt.OptResult(u, v, g, H, 0, bool(np.isfinite(v)),
+                      "closed-form maximum likelihood estimate" if np.isfinite(v)
+                      else "the closed-form estimate has zero likelihood", "closed", [v], [u])
+    r.closed_params = est
+    return r
+
+
+def _start_u(fam, layout, x, w, fixed, start):
+    st = dict(fam.start(x, np.ones(x.shape[0]) if w is None else w))
+    st.update({k: v for k, v in fixed.items() if k in st})
+    if start:
+        for k, v in start.items():
+            if k not in fam.params:
+                raise OptionError(f"start names {k!r}, which is not a parameter of {fam.name}")
+            if not fam.params[k].check(np.asarray(v, dtype=float)):
+                raise OptionError(f"start value {v!r} of {k!r} is outside its constraint ({fam.params[k].name})")
+            st[k] = np.asarray(v, dtype=float)
+    u0 = layout.to_unconstrained({k: np.asarray(v, dtype=float) for k, v in st.items()})
+    return np.where(np.isfinite(u0), u0, np.sign(u0) * 10.0)
+
+
+def _optimise(obj, layout, u0, method, fam, fixed, nobs, starts, seed, max_iter):
+    rng = np.random.default_rng(seed)
+    candidates = [u0] + [u0 + rng.normal(0.0, 1.0, size=u0.shape) for _ in range(int(starts) - 1)]
+    info = None
+    if method == "scoring":
+        if fam.expected_information is None or any(s.shape for s in layout.slots):
+            raise OptionError(f"{fam.name} gives no expected information: Fisher scoring is not available; "
+                              "use method='newton'")
+        import jax.numpy as jnp
+
+        free_index = [list(fam.params).index(k) for k in layout.names]
+        fixed_j = {k: jnp.asarray(v) for k, v in fixed.items()}
+        info = lambda u: cv.expected_in_u(fam, layout, fixed_j, u, nobs, free_index)  # noqa: E731
+    kw = {} if max_iter is None else {"max_iter": int(max_iter)}
+    results = []
+    for u in candidates:
+        if method in ("auto", "newton", "closed"):
+            r = opt.newton(obj, u, **kw)
+        elif method == "scoring":
+            r = opt.newton(obj, u, information=info, method="scoring", **kw)
+        elif method == "gradient":
+            r = opt.gradient_ascent(obj, u, **kw)
+        else:
+            r = opt.bfgs(obj, u, **kw)
+        results.append(r)
+    n_conv = sum(r.converged for r in results)
+    pool = [r for r in results if r.converged and np.isfinite(r.loglik)] or \
+        [r for r in results if np.isfinite(r.loglik)] or results
+    best = max(pool, key=lambda r: r.loglik if np.isfinite(r.loglik) else -np.inf)
+    return best, len(results), n_conv
+
+
+def _params_from(res, layout, fam):
+    if getattr(res, "closed_params", None) is not None:
+        return {k: _py(v) for k, v in res.closed_params.items()}
+    import jax.numpy as jnp
+
+    p = layout.to_params(jnp.asarray(res.u))
+    return {k: _py(v) for k, v in p.items()}
+
+
+def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample):
+    """Standard errors of the regular, interior estimates; notes for the rest."""
+    notes = []
+    se = {k: None for k in layout.names}
+    regular = [k for k in layout.names if k not in fam.nonregular]
+    for k in layout.names:
+        if k in fam.nonregular:
+            notes.append(f"{k} is a non-regular parameter (its MLE is an extreme of the sample, on the edge of "
+                         "the support): Fisher-information standard errors do not apply to it")
+    if not res.converged or not regular:
+        if not res.converged:
+            notes.append("the fit did not converge, so no standard errors are reported")
+        return se, None, [], "none", None, notes
+    boundary = [s.name for s in layout.slots if s.name in regular
+                and np.any(np.abs(res.u[s.start:s.start + s.usize]) > BOUNDARY_U)]
+    for k in boundary:
+        notes.append(f"{k} = {_fmt(params[k])} is on the boundary of its parameter space: the Fisher-information "
+                     "standard error does not apply")
+    if boundary:
+        return se, None, [], "none", None, notes
+    if fam.information == "expected" or regular != layout.names:
+        # conditional information: non-regular estimates held at their values
+        sub_fixed = {**fixed, **{k: np.asarray(params[k]) for k in layout.names if k not in regular}}
+        sub_layout = Layout.build(fam, {s.name: s.shape for s in layout.slots}, regular)
+        sub_obj = (StatisticsObjective(fam, sub_layout, sub_fixed, stats) if stats is not None
+                   else ChunkObjective(fam, sub_layout, sub_fixed, sample))
+        u = sub_layout.to_unconstrained({k: np.asarray(params[k]) for k in regular})
+        _, _, H = sub_obj.derivs(u)
+        lay = sub_layout
+    else:
+        u, H, lay = res.u, res.hess, layout
+    if fam.information == "expected":
+        import jax.numpy as jnp
+
+        idx = [list(fam.params).index(k) for k in regular]
+        p = {k: jnp.asarray(v) for k, v in params.items()}
+        info = np.asarray(fam.expected_information(p))[np.ix_(idx, idx)]
+        c = cv.expected(info, nobs)
+        cov_type = "expected"
+        notes.append(f"{fam.name}'s log-likelihood is not twice differentiable at the optimum; standard errors "
+                     "use the expected (Fisher) information")
+        nd, cond = cv.hessian_check(H) if np.all(np.isfinite(H)) else (None, None)
+        c.negative_definite, c.condition = c.negative_definite, c.condition
+    else:
+        c = cv.observed(H, lay.jacobian(u))
+        cov_type = "observed"
+    if c.note:
+        notes.append(c.note)
+    if c.cov is None:
+        return se, None, [], "none", c, notes
+    sd = np.sqrt(np.clip(np.diag(c.cov), 0, None))
+    for k, v in lay.unflatten(sd).items():
+        se[k] = v
+    return se, c.cov, lay.flat_labels(), cov_type, c, notes
+
+
+def _fmt(v):
+    a = np.asarray(v, dtype=float)
+    return f"{float(a):g}" if a.ndim == 0 else np.array2string(a, precision=4)

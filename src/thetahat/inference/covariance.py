@@ -1,0 +1,74 @@
+"""Covariance of the estimates from the information matrix, and the second-derivative check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+import numpy as np
+
+
+@dataclass
+class CovarianceResult:
+    cov: np.ndarray | None  # flat natural coordinates of the regular free parameters
+    negative_definite: bool | None
+    condition: float | None
+    note: str | None
+
+
+def hessian_check(H: np.ndarray):
+    """(negative definite?, condition number of -H) for a Hessian in any coordinates."""
+    if H.size == 0:
+        return None, None
+    if not np.all(np.isfinite(H)):
+        return False, None
+    eig = np.linalg.eigvalsh(-(H + H.T) / 2)
+    neg_def = bool(eig.min() > 0)
+    cond = float(eig.max() / eig.min()) if neg_def else float("inf")
+    return neg_def, cond
+
+
+def observed(H_u: np.ndarray, J: np.ndarray) -> CovarianceResult:
+    """Inverse observed information, mapped from unconstrained ``u`` to natural coordinates.
+
+    At a stationary point the delta method ``J (-H_u)^{-1} J^T`` equals the inverse of the
+    observed information in natural coordinates, and it also serves constrained
+    parameters (simplex, covariance matrices) whose natural Hessian is singular.
+    """
+    neg_def, cond = hessian_check(H_u)
+    if not neg_def:
+        return CovarianceResult(None, neg_def, cond,
+                                "the Hessian at the estimate is not negative definite (singular or a saddle): "
+                                "observed-information standard errors do not exist here; the parameters may "
+                                "not be identifiable from these data")
+    if cond > 1e14:
+        return CovarianceResult(None, neg_def, cond,
+                                f"the observed information is numerically singular (condition number {cond:.2g}): "
+                                "standard errors would be meaningless")
+    cov_u = np.linalg.inv(-H_u)
+    cov = J @ cov_u @ J.T
+    return CovarianceResult((cov + cov.T) / 2, neg_def, cond, None)
+
+
+def expected(info_theta: np.ndarray, nobs: float) -> CovarianceResult:
+    """Inverse expected (Fisher) information ``(n I(theta))^{-1}`` in natural coordinates."""
+    total = nobs * np.asarray(info_theta, dtype=float)
+    neg_def, cond = hessian_check(-total)
+    if not neg_def:
+        return CovarianceResult(None, neg_def, cond, "the expected information is singular at the estimate")
+    cov = np.linalg.inv(total)
+    return CovarianceResult((cov + cov.T) / 2, neg_def, cond, None)
+
+
+def expected_in_u(family, layout, fixed, u, nobs, free_index):
+    """Expected information in unconstrained coordinates: J^T (n I(theta)) J (for scoring)."""
+    import jax
+
+    def flat_theta(v):
+        return layout.flat(layout.to_params(v))
+
+    uj = jnp.asarray(u)
+    J = np.asarray(jax.jacfwd(flat_theta)(uj))
+    p = {**fixed, **layout.to_params(uj)}
+    info = np.asarray(family.expected_information(p))[np.ix_(free_index, free_index)]
+    return J.T @ (nobs * info) @ J

@@ -1,0 +1,241 @@
+"""The :class:`Fit` result: immutable, complete, and plain about what it knows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats as _st
+
+from .families._base import Family
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """How the optimum was reached and what the second-derivative check found."""
+
+    grad_norm: float  # max |d loglik / du| at the optimum, unconstrained coordinates
+    hessian_negative_definite: bool | None  # None where the check does not apply
+    hessian_condition: float | None
+    iterations: int
+    starts: int = 1
+    starts_converged: int = 1
+
+
+@dataclass(frozen=True)
+class Fit:
+    """A maximum likelihood fit.
+
+    Attributes
+    ----------
+    family : Family
+    params : dict
+        Every parameter, estimated and fixed.
+    se : dict
+        Standard error of each estimated parameter; ``None`` where it does not apply
+        (a non-regular parameter, one on a boundary, a singular information matrix)
+        -- ``notes`` says which and why.
+    cov : numpy.ndarray or None
+        Covariance of the estimated parameters, flattened in ``cov_labels`` order.
+    cov_type : str
+        ``"observed"`` (inverse observed information) or ``"expected"``.
+    loglik, aic, bic, nobs : float
+    converged : bool
+    reason : str
+    method : str
+        ``"closed"`` for a closed-form estimate, else the optimiser that produced it.
+    trace : tuple
+        Log-likelihood per iteration.
+
+    Examples
+    --------
+    >>> import thetahat
+    >>> f = thetahat.fit([1, 0, 1, 1, 0], "bernoulli")
+    >>> round(f.params["p"], 6), round(f.se["p"], 6)
+    (0.6, 0.219089)
+    """
+
+    family: Family
+    params: dict
+    se: dict
+    cov: np.ndarray | None
+    cov_labels: tuple
+    cov_type: str
+    loglik: float
+    nobs: float
+    n_estimated: int
+    converged: bool
+    reason: str
+    method: str
+    trace: tuple
+    diagnostics: Diagnostics
+    fixed: dict = field(default_factory=dict)
+    notes: tuple = ()
+    dropped: int = 0
+    path: tuple = ()
+
+    # ---- information criteria -------------------------------------------------
+    @property
+    def aic(self) -> float:
+        """Akaike's criterion, −2ℓ + 2k, k = number of estimated (free) parameters."""
+        return -2 * self.loglik + 2 * self.n_estimated
+
+    @property
+    def bic(self) -> float:
+        """Schwarz's criterion, −2ℓ + k log n."""
+        return -2 * self.loglik + self.n_estimated * np.log(self.nobs)
+
+    @property
+    def estimated(self) -> list:
+        return [k for k in self.family.params if k not in self.fixed]
+
+    # ---- intervals ---------------------------------------------------------------
+    def confint(self, level: float = 0.95) -> dict:
+        """Wald intervals ``estimate ± z·se`` for each estimated parameter.
+
+        Parameters with no standard error get ``None`` (see ``notes``).
+
+        Examples
+        --------
+        >>> import thetahat
+        >>> f = thetahat.fit([2.1, 3.9, 3.2, 5.0, 4.4], "normal")
+        >>> lo, hi = f.confint(0.95)["mu"]
+        >>> round(lo, 4), round(hi, 4)
+        (2.6298, 4.6102)
+        """
+        if not 0 < level < 1:
+            from .errors import OptionError
+
+            raise OptionError(f"confidence level must be between 0 and 1, got {level}")
+        z = _st.norm.ppf(0.5 + level / 2)
+        out = {}
+        for k in self.estimated:
+            s = self.se.get(k)
+            if s is None:
+                out[k] = None
+            else:
+                est = np.asarray(self.params[k], dtype=float)
+                lo, hi = est - z * np.asarray(s), est + z * np.asarray(s)
+                out[k] = (float(lo), float(hi)) if np.ndim(est) == 0 else (lo, hi)
+        return out
+
+    # ---- the fitted distribution ------------------------------------------------
+    def to_scipy(self):
+        """The fitted distribution as a frozen scipy.stats object."""
+        return self.family.to_scipy(self.params)
+
+    def logpdf(self, x):
+        """Log-density (log-pmf) of the fitted distribution at ``x``."""
+        import jax
+        import jax.numpy as jnp
+
+        p = {k: jnp.asarray(v) for k, v in self.params.items()}
+        xs = jnp.asarray(np.asarray(x, dtype=float))
+        if xs.ndim == self.family.ndim:
+            return float(self.family.logpdf(xs, p))
+        return np.asarray(jax.vmap(lambda xi: self.family.logpdf(xi, p))(xs))
+
+    def sample(self, size: int, seed: int = 0) -> np.ndarray:
+        """Draw ``size`` observations from the fitted distribution."""
+        import jax
+
+        return self.family.sample(jax.random.PRNGKey(seed), self.params, size)
+
+    # ---- reporting ---------------------------------------------------------------
+    def to_dict(self, level: float = 0.95) -> dict:
+        """A JSON-ready dict: family, params, se, ci, loglik, aic, bic, nobs, converged, ..."""
+
+        def clean(v):
+            if v is None:
+                return None
+            a = np.asarray(v, dtype=float)
+            return float(a) if a.ndim == 0 else a.tolist()
+
+        ci = self.confint(level)
+        return {
+            "family": self.family.name,
+            "params": {k: clean(v) for k, v in self.params.items()},
+            "se": {k: clean(self.se.get(k)) for k in self.estimated},
+            "ci": {k: (None if v is None else [clean(v[0]), clean(v[1])]) for k, v in ci.items()},
+            "loglik": float(self.loglik),
+            "aic": float(self.aic),
+            "bic": float(self.bic),
+            "nobs": float(self.nobs) if self.nobs != int(self.nobs) else int(self.nobs),
+            "converged": bool(self.converged),
+            "reason": self.reason,
+            "method": self.method,
+            "cov_type": self.cov_type,
+            "fixed": {k: clean(v) for k, v in self.fixed.items()},
+            "dropped": int(self.dropped),
+            "notes": list(self.notes),
+        }
+
+    def summary(self, level: float = 0.95) -> str:
+        """A plain-text table in the manner of statsmodels' ``summary()``."""
+        d = self.diagnostics
+        ci = self.confint(level)
+        lines = []
+        w = 78
+        lines.append("=" * w)
+        lines.append(f"{'Maximum likelihood fit: ' + self.family.name:^{w}}")
+        lines.append("=" * w)
+        left = [("Family", self.family.name), ("Method", self.method), ("Observations", _num(self.nobs)),
+                ("Dropped rows", str(self.dropped)), ("Converged", "yes" if self.converged else "NO")]
+        right = [("Log-likelihood", f"{self.loglik:.6f}"), ("AIC", f"{self.aic:.4f}"), ("BIC", f"{self.bic:.4f}"),
+                 ("Iterations", str(d.iterations)), ("Covariance", self.cov_type)]
+        for (a, b), (c, e) in zip(left, right):
+            lines.append(f"{a + ':':<16}{b:>22}   {c + ':':<16}{e:>21}")
+        lines.append("-" * w)
+        lo_h, hi_h = f"[{(1 - level) / 2:.3f}", f"{1 - (1 - level) / 2:.3f}]"
+        lines.append(f"{'':<14}{'estimate':>14}{'std err':>14}{lo_h:>14}{hi_h:>14}")
+        lines.append("-" * w)
+        for k in self.family.params:
+            for label, est, se, interval in _rows(k, self.params[k], self.se.get(k), ci.get(k)):
+                if k in self.fixed:
+                    lines.append(f"{label:<14}{est:>14.6g}{'(fixed)':>14}")
+                    continue
+                se_s = "n/a" if se is None else f"{se:.6g}"
+                lo_s = "n/a" if interval is None else f"{interval[0]:.6g}"
+                hi_s = "n/a" if interval is None else f"{interval[1]:.6g}"
+                lines.append(f"{label:<14}{est:>14.6g}{se_s:>14}{lo_s:>14}{hi_s:>14}")
+        for k, v in self.fixed.items():
+            if k not in self.family.params:
+                lines.append(f"{k:<14}{float(v):>14.6g}{'(known)':>14}")
+        lines.append("=" * w)
+        hnd = {True: "yes", False: "NO", None: "n/a"}[d.hessian_negative_definite]
+        cond = "n/a" if d.hessian_condition is None else f"{d.hessian_condition:.3g}"
+        lines.append(f"Stopped: {self.reason}")
+        lines.append(f"Gradient norm at optimum: {d.grad_norm:.3g}; Hessian negative definite: {hnd}; "
+                     f"condition number: {cond}")
+        for n in self.notes:
+            lines.append(f"Note: {n}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        ps = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
+        return f"<Fit {self.family.name}({ps}) loglik={self.loglik:.6g} converged={self.converged}>"
+
+
+def _num(v):
+    return str(int(v)) if float(v) == int(v) else f"{v:g}"
+
+
+def _short(v):
+    a = np.asarray(v)
+    return f"{float(a):.6g}" if a.ndim == 0 else np.array2string(a, precision=4)
+
+
+def _rows(name, est, se, interval):
+    a = np.asarray(est, dtype=float)
+    if a.ndim == 0:
+        return [(name, float(a), None if se is None else float(se), interval)]
+    rows = []
+    for idx in np.ndindex(*a.shape):
+        lab = f"{name}[{','.join(map(str, idx))}]"
+        s = None if se is None else float(np.asarray(se)[idx])
+        iv = None if interval is None else (float(interval[0][idx]), float(interval[1][idx]))
+        rows.append((lab, float(a[idx]), s, iv))
+    return rows
