@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats as _st
+from statistics import NormalDist
 
 from .families._base import Family
 
@@ -107,7 +107,7 @@ class Fit:
             from .errors import OptionError
 
             raise OptionError(f"confidence level must be between 0 and 1, got {level}")
-        z = _st.norm.ppf(0.5 + level / 2)
+        z = NormalDist().inv_cdf(0.5 + level / 2)
         out = {}
         for k in self.estimated:
             s = self.se.get(k)

@@ -2,7 +2,6 @@
 
 import jax.numpy as jnp
 import numpy as np
-from scipy import stats as st
 
 from .. import constraints as C
 from ._base import Family, log_safe, register, weighted_moments
@@ -76,6 +75,8 @@ class Normal(Family):
         return norm.sf(x, p["mu"], p["sigma"])
 
     def to_scipy(self, p):
+        from scipy import stats as st
+
         return st.norm(loc=p["mu"], scale=p["sigma"])
 
 
@@ -132,4 +133,6 @@ class LogNormal(Family):
         return norm.sf(jnp.log(x), p["mu"], p["sigma"])
 
     def to_scipy(self, p):
+        from scipy import stats as st
+
         return st.lognorm(s=p["sigma"], scale=np.exp(p["mu"]))
