@@ -3,10 +3,11 @@
 from . import _jax  # noqa: F401  (float64 + compilation cache, before anything else)
 from . import errors
 from .families import Family, all_families, get_family
+from .custom import custom
 from .fitting import fit
 from .result import Fit
 
 family = get_family
 
-__all__ = ["Family", "Fit", "all_families", "errors", "family", "fit", "get_family"]
+__all__ = ["Family", "Fit", "all_families", "custom", "errors", "family", "fit", "get_family"]
 __version__ = "0.1.0"

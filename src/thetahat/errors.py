@@ -11,7 +11,7 @@ Example
 ...     thetahat.fit([1.0, float("nan")], "normal")
 ... except thetahat.errors.NonFiniteDataError as e:
 ...     print(e)
-data contains NaN at row 1 (2 NaN values in all would need --dropna / dropna=True)
+data contains NaN at row 1 (1 NaN rows; pass dropna=True / --dropna to drop and count them)
 """
 
 
@@ -41,6 +41,10 @@ class SupportError(DataError):
 
 class DegenerateDataError(DataError):
     """Data that carry no information about a parameter (e.g. all values equal)."""
+
+
+class NumericalRangeError(DataError):
+    """Values so large or small that the likelihood overflows float64."""
 
 
 class MissingColumnError(DataError):

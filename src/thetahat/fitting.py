@@ -8,7 +8,7 @@ from .engine import optimize as opt
 from .engine.data import Sample, as_float_array, reduce_discrete
 from .engine.layout import Layout
 from .engine.objective import ChunkObjective, StatisticsObjective, compute_statistics
-from .errors import DataError, EmptyDataError, OptionError
+from .errors import DataError, EmptyDataError, NumericalRangeError, OptionError
 from .families import get_family
 from .inference import covariance as cv
 from .result import Diagnostics, Fit
@@ -78,6 +78,8 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
     stats = None
     if fam.statistics is not None and fam.loglik_from_statistics is not None:
         stats = compute_statistics(fam, sample)
+        if not all(np.all(np.isfinite(v)) for v in stats.values()):
+            raise _overflow(fam, x)
         obj = StatisticsObjective(fam, layout, fixed, stats)
     else:
         obj = ChunkObjective(fam, layout, fixed, sample)
@@ -100,13 +102,16 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
             notes.append(f"Newton did not converge ({first.reason}); fell back to BFGS")
     n_starts, n_conv = (1, int(res.converged)) if method in ("auto", "closed") and closed_ok else (n_starts, n_conv)
 
+    if res.method == "closed" and not (np.isfinite(res.loglik) and all(np.all(np.isfinite(v)) for v in
+                                                                         res.closed_params.values())):
+        raise _overflow(fam, x)
     params = {**{k: _py(v) for k, v in fixed.items()}, **_params_from(res, layout, fam)}
     params = {k: params[k] for k in list(fam.params) + [k for k in fixed if k not in fam.params]}
     se, cov, labels, cov_type, cov_res, cov_notes = _covariance(fam, layout, fixed, params, res, obj, nobs,
                                                                 stats, sample)
     notes.extend(cov_notes)
-    if fam.discrete and fam.nonregular == () and not res.converged:
-        pass
+    if any(v is not None and not np.all(np.isfinite(v)) for v in se.values()):
+        raise _overflow(fam, x)
     diag = Diagnostics(
         grad_norm=float(np.max(np.abs(res.grad))) if res.grad.size else 0.0,
         hessian_negative_definite=cov_res.negative_definite if cov_res else None,
@@ -205,7 +210,9 @@ def _start_u(fam, layout, x, w, fixed, start):
 
 def _optimise(obj, layout, u0, method, fam, fixed, nobs, starts, seed, max_iter):
     rng = np.random.default_rng(seed)
-    candidates = [u0] + [u0 + rng.normal(0.0, 1.0, size=u0.shape) for _ in range(int(starts) - 1)]
+    # perturbations scale with |u0|: a location at -10 must be able to reach +10
+    candidates = [u0] + [u0 + rng.normal(0.0, 1.0, size=u0.shape) * (1.0 + np.abs(u0))
+                         for _ in range(int(starts) - 1)]
     info = None
     if method == "scoring":
         if fam.expected_information is None or any(s.shape for s in layout.slots):
@@ -285,8 +292,6 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample):
         cov_type = "expected"
         notes.append(f"{fam.name}'s log-likelihood is not twice differentiable at the optimum; standard errors "
                      "use the expected (Fisher) information")
-        nd, cond = cv.hessian_check(H) if np.all(np.isfinite(H)) else (None, None)
-        c.negative_definite, c.condition = c.negative_definite, c.condition
     else:
         c = cv.observed(H, lay.jacobian(u))
         cov_type = "observed"
@@ -298,6 +303,15 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample):
     for k, v in lay.unflatten(sd).items():
         se[k] = v
     return se, c.cov, lay.flat_labels(), cov_type, c, notes
+
+
+def _overflow(fam, x):
+    big = float(np.max(np.abs(x)))
+    nz = np.abs(x[x != 0])
+    small = float(nz.min()) if nz.size else 0.0
+    return NumericalRangeError(
+        f"the data's magnitude (|x| from {small:.3g} to {big:.3g}) overflows float64 in the {fam.name} "
+        "likelihood; rescale the data (e.g. divide by a power of 10) and fit again")
 
 
 def _fmt(v):

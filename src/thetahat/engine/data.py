@@ -80,7 +80,7 @@ def as_float_array(data, *, ndim: int = 0, dropna: bool = False, where: str = "d
                     float(cell)
                 except (TypeError, ValueError):
                     raise NonNumericDataError(
-                        f"non-numeric value {cell!r} at row {i} of {where}"
+                        f"non-numeric value {_cell(cell)} at row {i} of {where}"
                     ) from None
         arr = arr.astype(np.float64)
     elif arr.dtype.kind == "b":
@@ -117,6 +117,10 @@ def as_float_array(data, *, ndim: int = 0, dropna: bool = False, where: str = "d
         if arr.shape[0] == 0:
             raise EmptyDataError(f"{where} has no rows left after dropping {dropped} NaN rows")
     return np.ascontiguousarray(arr), dropped
+
+
+def _cell(v):
+    return repr(str(v)) if isinstance(v, (str, np.str_, bytes)) else repr(v)
 
 
 def reduce_discrete(x: np.ndarray, w: np.ndarray | None):
