@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from .engine import optimize as opt
-from .engine.data import Sample, as_float_array, reduce_discrete
+from . import constraints as C
+from .engine.data import Sample, as_float_array, find_nonfinite, reduce_discrete
 from .engine.layout import Layout
 from .engine.objective import ChunkObjective, StatisticsObjective, compute_statistics
 from .errors import DataError, EmptyDataError, NumericalRangeError, OptionError
-from .families import get_family
+from .families import Family, get_family
 from .inference import covariance as cv
 from .result import Diagnostics, Fit
 
@@ -60,26 +61,37 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
     if int(starts) < 1:
         raise OptionError(f"starts must be at least 1, got {starts}")
     fixed = _check_fixed(fam, fixed)
-    x, w, dropped = _prepare(data, weights, fam, dropna)
-    fam.check_support(x, fixed)
+    fast = _one_pass_ok(fam, dropna, weights)
+    x, w, dropped = _prepare(data, weights, fam, dropna, scan=not fast)
+    if not fast:
+        fam.check_support(x, fixed)
     nobs = float(x.shape[0] if w is None else w.sum())
     if nobs < fam.min_obs:
         raise EmptyDataError(f"{fam.name} needs at least {fam.min_obs} observations, got {_n(nobs)}")
-    fam.check_degenerate(x, w)
+    if not fast:
+        fam.check_degenerate(x, w)
 
     free = [k for k in fam.params if k not in fixed]
     if not free:
         raise OptionError("every parameter is fixed: there is nothing to estimate")
-    shapes = fam.param_shapes(x)
-    layout = Layout.build(fam, shapes, free)
     sample = Sample(x, w, nobs, dropped)
     if fam.discrete:
         sample = Sample(*reduce_discrete(x, w), nobs, dropped)
     stats = None
     if fam.statistics is not None and fam.loglik_from_statistics is not None:
-        stats = compute_statistics(fam, sample)
+        stats, summary = compute_statistics(fam, sample)
+        if fast:
+            # validation from the same pass: only a suspicious summary pays for a full scan
+            if not (np.isfinite(summary["sum"]) and _inside(fam.support, summary["min"], summary["max"])):
+                find_nonfinite(x)
+                fam.check_support(x, fixed)
+            if summary["min"] == summary["max"]:
+                fam.check_degenerate(x, w)
         if not all(np.all(np.isfinite(v)) for v in stats.values()):
             raise _overflow(fam, x)
+    shapes = fam.param_shapes(x)
+    layout = Layout.build(fam, shapes, free)
+    if stats is not None:
         obj = StatisticsObjective(fam, layout, fixed, stats)
     else:
         obj = ChunkObjective(fam, layout, fixed, sample)
@@ -162,8 +174,23 @@ def _check_fixed(fam, fixed):
     return fixed
 
 
-def _prepare(data, weights, fam, dropna):
-    x, dropped = as_float_array(data, ndim=fam.ndim, dropna=False if weights is not None else dropna)
+def _one_pass_ok(fam, dropna, weights):
+    """Whether the data can be validated inside the statistics pass (see ``fit``)."""
+    return (fam.statistics is not None and fam.loglik_from_statistics is not None and not fam.discrete
+            and fam.ndim == 0 and not dropna and weights is None
+            and type(fam).check_support is Family.check_support)
+
+
+def _inside(support, lo, hi):
+    if isinstance(support, C.GreaterThan):
+        return lo > support.lower
+    if isinstance(support, C.Interval):
+        return lo > support.lower and hi < support.upper
+    return isinstance(support, type(C.real))
+
+
+def _prepare(data, weights, fam, dropna, scan=True):
+    x, dropped = as_float_array(data, ndim=fam.ndim, dropna=False if weights is not None else dropna, scan=scan)
     if weights is None:
         return x, None, dropped
     w, _ = as_float_array(weights, where="weights")

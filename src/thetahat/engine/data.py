@@ -60,11 +60,39 @@ class Sample:
             yield xp, wp, rest
 
 
-def as_float_array(data, *, ndim: int = 0, dropna: bool = False, where: str = "data"):
+    def pieces(self):
+        """Yield ``(x_piece, w_piece)`` covering the data with power-of-two views.
+
+        Unlike :meth:`chunks`, no piece is padded except a final one shorter than
+        ``MIN_BUCKET`` (with weight 0 on the padding): an unweighted piece then needs
+        no mask, which lets XLA fuse several reductions into one fast loop.
+        """
+        n = self.x.shape[0]
+        start = 0
+        size = CHUNK
+        while size >= MIN_BUCKET:
+            while n - start >= size:
+                sl = slice(start, start + size)
+                yield self.x[sl], (None if self.w is None else self.w[sl])
+                start += size
+            size //= 2
+        rest = n - start
+        if rest:
+            xp = np.empty((MIN_BUCKET,) + self.x.shape[1:], dtype=np.float64)
+            xp[:rest] = self.x[start:]
+            xp[rest:] = self.x[start]
+            wp = np.zeros(MIN_BUCKET)
+            wp[:rest] = 1.0 if self.w is None else self.w[start:]
+            yield xp, wp
+
+
+def as_float_array(data, *, ndim: int = 0, dropna: bool = False, where: str = "data", scan: bool = True):
     """Convert user data to float64, refusing non-numeric and non-finite values.
 
     Returns ``(array, dropped)``; with ``dropna`` rows holding NaN are removed and
     counted (infinite values are always an error: they are not "missing").
+    ``scan=False`` skips the scan for NaN and infinity, for callers that detect them
+    in a pass they make anyway (and then call :func:`find_nonfinite`).
     """
     if isinstance(data, (str, bytes)):
         raise NonNumericDataError(f"{where} is a string, not numbers")
@@ -98,6 +126,13 @@ def as_float_array(data, *, ndim: int = 0, dropna: bool = False, where: str = "d
         raise DataError(f"{where} has shape {arr.shape}; expected {shape}")
     if arr.shape[0] == 0:
         raise EmptyDataError(f"{where} is empty")
+    if not scan:
+        return np.ascontiguousarray(arr), 0
+    return find_nonfinite(arr, dropna=dropna, where=where)
+
+
+def find_nonfinite(arr, *, dropna: bool = False, where: str = "data"):
+    """Raise for infinite values (and NaN unless ``dropna``); return ``(array, dropped)``."""
     dropped = 0
     finite = np.isfinite(arr) if arr.ndim == 1 else np.isfinite(arr).all(axis=1)
     if not finite.all():

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+
+@lru_cache(maxsize=None)
+def _jacobian_fn(layout):
+    return jax.jit(jax.jacfwd(lambda v: layout.flat(layout.to_params(v))))
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ class Layout:
 
     def jacobian(self, u) -> np.ndarray:
         """d flat(theta) / du at ``u``."""
-        return np.asarray(jax.jacfwd(lambda v: self.flat(self.to_params(v)))(jnp.asarray(u)))
+        return np.asarray(_jacobian_fn(self)(jnp.asarray(u)))
 
     def unflatten(self, vec) -> dict:
         """Flat natural vector -> dict of NumPy values with the right shapes."""

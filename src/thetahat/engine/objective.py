@@ -58,10 +58,35 @@ def chunk_functions(family, layout):
 
 @lru_cache(maxsize=None)
 def statistics_function(family):
-    def stats(x, w, n_valid):
-        return family.statistics(x, _weights(x, w, n_valid))
+    """Per-piece statistics, plus a summary (min, max, sum of the valid rows) computed in
+    the same fused pass, so that validating the data costs no extra pass over it.
+
+    Unweighted pieces (``w`` None) carry no mask: XLA then fuses every reduction into one
+    loop, where a masked multi-output reduction runs many times slower on the CPU.
+    """
+
+    def stats(x, w):
+        if w is None:
+            s = dict(family.statistics(x, jnp.ones_like(x)))
+            s["_min"], s["_max"], s["_sum"] = jnp.min(x), jnp.max(x), jnp.sum(x)
+            return s
+        valid = w > 0
+        s = dict(family.statistics(x, w))
+        s["_min"] = jnp.min(jnp.where(valid, x, jnp.inf))
+        s["_max"] = jnp.max(jnp.where(valid, x, -jnp.inf))
+        s["_sum"] = jnp.sum(jnp.where(valid, x, 0.0))
+        return s
 
     return jax.jit(stats)
+
+
+def _merge_with_summary(family, a, b):
+    out = family.merge({k: v for k, v in a.items() if not k.startswith("_")},
+                       {k: v for k, v in b.items() if not k.startswith("_")})
+    out["_min"] = jnp.minimum(a["_min"], b["_min"])
+    out["_max"] = jnp.maximum(a["_max"], b["_max"])
+    out["_sum"] = a["_sum"] + b["_sum"]
+    return out
 
 
 @lru_cache(maxsize=None)
@@ -75,14 +100,20 @@ def statistics_loglik_functions(family, layout):
     return jax.jit(ll), jax.jit(_value_grad_hess(ll)), jax.jit(ll_theta)
 
 
-def compute_statistics(family, sample) -> dict:
-    """One pass over the data: per-chunk statistics, merged."""
+def compute_statistics(family, sample):
+    """One pass over the data: per-chunk statistics, merged.
+
+    Returns ``(statistics, summary)``; the summary holds the min, max and sum of the
+    data (``sum`` is not finite exactly when some value is NaN or infinite).
+    """
     fn = statistics_function(family)
     total = None
-    for x, w, nv in sample.chunks():
-        s = fn(x, w, nv)
-        total = s if total is None else family.merge(total, s)
-    return {k: np.asarray(v) for k, v in total.items()}
+    for x, w in sample.pieces():
+        s = fn(x, w)
+        total = s if total is None else _merge_with_summary(family, total, s)
+    stats = {k: np.asarray(v) for k, v in total.items() if not k.startswith("_")}
+    summary = {k[1:]: float(v) for k, v in total.items() if k.startswith("_")}
+    return stats, summary
 
 
 def _fixed_jax(fixed: dict) -> dict:
