@@ -31,7 +31,7 @@ def _draw(case, n, seed):
     rng = np.random.default_rng(seed)
     if case.draw is not None:
         return case.draw(rng, case.params, n)
-    return case.scipy(case.params).rvs(size=n, random_state=rng)
+    return case.scipy(_all_params(case)).rvs(size=n, random_state=rng)
 
 
 def _all_params(case):

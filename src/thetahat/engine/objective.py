@@ -70,7 +70,7 @@ def statistics_function(family):
             s = dict(family.statistics(x, jnp.ones_like(x)))
             s["_min"], s["_max"], s["_sum"] = jnp.min(x), jnp.max(x), jnp.sum(x)
             return s
-        valid = w > 0
+        valid = (w > 0).reshape(w.shape + (1,) * (x.ndim - 1))
         s = dict(family.statistics(x, w))
         s["_min"] = jnp.min(jnp.where(valid, x, jnp.inf))
         s["_max"] = jnp.max(jnp.where(valid, x, -jnp.inf))
