@@ -1,0 +1,148 @@
+r"""Categorical and multinomial families: a probability vector ``p`` on the simplex.
+
+A category that never occurs has the estimate p_j = 0, on the boundary of the
+simplex; the engine reports that rather than refusing the data.
+
+Example
+-------
+>>> import thetahat
+>>> f = thetahat.fit([0, 1, 1, 2, 1, 0], "categorical")
+>>> [round(float(v), 12) for v in f.params["p"]]
+[0.333333333333, 0.5, 0.166666666667]
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import gammaln, xlogy
+
+from .. import constraints as C
+from ..errors import DegenerateDataError, OptionError, SupportError
+from ._base import Family, _fmt, register
+
+
+@register
+class Categorical(Family):
+    r"""Categorical(p): P(X = j) = p_j for the labels j = 0, ..., K - 1.
+
+    K is the largest label plus one. scipy.stats has no categorical; the same law is
+    scipy.stats.multinomial(1, p) on the one-hot vector of the label, and ``to_scipy``
+    gives scipy.stats.rv_discrete(values=(range(K), p)). Closed form: p_j = count_j / n.
+    """
+
+    name = "categorical"
+    params = {"p": C.simplex}
+    support = C.nonnegative_integer
+    discrete = True
+
+    def logpdf(self, x, p):
+        probs = p["p"]
+        k = probs.shape[-1]
+        ok = (x == jnp.floor(x)) & (x >= 0) & (x < k)
+        idx = jnp.clip(x, 0, k - 1).astype(jnp.int32)
+        pj = probs[idx]
+        return jnp.where(ok, jnp.log(jnp.where(ok, pj, 1.0)), -jnp.inf)
+
+    def param_shapes(self, x):
+        return {"p": (int(np.max(x)) + 1,)}
+
+    def _counts(self, x, w):
+        w = np.ones(x.shape[0]) if w is None else np.asarray(w, dtype=float)
+        return np.bincount(np.asarray(x, dtype=np.int64), weights=w, minlength=int(np.max(x)) + 1)
+
+    def start(self, x, w):
+        c = self._counts(x, w) + 0.5  # keep every entry strictly inside the simplex
+        return {"p": c / c.sum()}
+
+    # The number of categories is known only from the data, so the counts cannot be
+    # compiled statistics of a fixed shape: the closed form reads the data instead.
+    def closed_form_data(self, x, w):
+        c = self._counts(x, w)
+        return {"p": c / c.sum()}
+
+    def check_degenerate(self, x, w):
+        v = x if w is None else x[np.asarray(w) > 0]
+        if v.size and np.all(v == 0):
+            raise DegenerateDataError(
+                f"all {v.size} observations are label 0: a categorical needs at least two categories "
+                "(K = largest label + 1 = 1 leaves nothing to estimate)")
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        probs = np.asarray(p["p"], dtype=float)
+        return st.rv_discrete(values=(np.arange(probs.size), probs))
+
+
+@register
+class Multinomial(Family):
+    r"""Multinomial(n, p) with known n: each row is d counts summing to n,
+    f(x) = n! / (x_1! ... x_d!) p_1^x_1 ... p_d^x_d.
+
+    scipy.stats.multinomial(n, p). Pass the trials per row as ``fixed={"n": 10}``.
+    Closed form: p = column sums / (n * rows).
+    """
+
+    name = "multinomial"
+    params = {"p": C.simplex}
+    known = {"n": None}
+    support = C.nonnegative_integer
+    discrete = True
+    ndim = 1
+    min_obs = 1
+
+    def logpdf(self, x, p):
+        n, probs = p["n"], p["p"]
+        ok = jnp.all((x == jnp.floor(x)) & (x >= 0)) & (jnp.sum(x) == n)
+        xs = jnp.where(ok, x, 0.0)
+        val = gammaln(n + 1.0) - jnp.sum(gammaln(xs + 1.0)) + jnp.sum(xlogy(xs, probs))
+        return jnp.where(ok, val, -jnp.inf)
+
+    def param_shapes(self, x):
+        return {"p": (int(x.shape[1]),)}
+
+    def check_known(self, k, value):
+        a = np.asarray(value, dtype=float)
+        if a.ndim or not np.isfinite(a) or a < 1 or a != np.floor(a):
+            raise OptionError(f"multinomial needs a known number of trials n that is a positive integer, "
+                              f"got {_fmt(a)}")
+
+    def check_support(self, x, fixed=None):
+        if not fixed or "n" not in fixed:
+            raise OptionError("multinomial needs the known value of 'n': pass fixed={'n': ...}")
+        n = float(np.asarray(fixed["n"], dtype=float))
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2 or x.shape[1] < 2:
+            raise SupportError(f"multinomial data must be rows of at least 2 counts, got shape {x.shape}")
+        cell = ~((x == np.floor(x)) & (x >= 0))
+        if cell.any():
+            i = int(np.argmax(cell.any(axis=1)))
+            raise SupportError(f"row {i} ({_fmt(x[i])}) of the multinomial data has an entry that is not "
+                               "a non-negative integer")
+        bad = x.sum(axis=1) != n
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise SupportError(f"row {i} ({_fmt(x[i])}) sums to {x[i].sum():g}, not the known n = {n:g}")
+
+    def check_degenerate(self, x, w):
+        pass  # a column of zeros puts p_j = 0 on the boundary, which the engine reports
+
+    def start(self, x, w):
+        w = np.ones(x.shape[0]) if w is None else np.asarray(w, dtype=float)
+        c = (w[:, None] * x).sum(axis=0) + 0.5
+        return {"p": c / c.sum()}
+
+    # The log-likelihood depends on the data only through the column sums and the
+    # constant sum of log multinomial coefficients, but these are computed here in
+    # NumPy rather than as the engine's compiled ``statistics``: the engine's statistics
+    # pass currently adds a per-row summary that assumes 1-D data.
+    def closed_form_data(self, x, w):
+        w = np.ones(x.shape[0]) if w is None else np.asarray(w, dtype=float)
+        c = (w[:, None] * x).sum(axis=0)
+        return {"p": c / c.sum()}
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.multinomial(int(round(float(p["n"]))), np.asarray(p["p"], dtype=float))

@@ -1,0 +1,528 @@
+r"""Count families: bernoulli, binomial, geometric, poisson, negative binomial,
+zero-inflated poisson and beta-binomial.
+
+The engine reduces integer data to (distinct value, count) pairs before it calls
+``statistics`` or ``logpdf``, so every hook here uses the weights ``w``.
+
+Families with a known number of trials ``n`` (binomial, beta-binomial) receive it
+through ``fixed={"n": ...}``. ``logpdf`` sees it in ``p["n"]``; the hooks that the
+engine calls without the known values (``start``, ``check_degenerate``,
+``closed_form_data``) read the value that ``check_support(x, fixed)`` recorded for
+the current fit (a context variable, so concurrent fits in threads do not mix).
+
+Example
+-------
+>>> import thetahat
+>>> f = thetahat.fit([0, 1, 1, 0, 1], "bernoulli")
+>>> round(f.params["p"], 12)
+0.6
+"""
+
+from __future__ import annotations
+
+import contextvars
+
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import betainc, gammaincc, gammaln, xlog1py, xlogy
+
+from .. import constraints as C
+from ..errors import DegenerateDataError, OptionError, SupportError
+from ._base import Family, _fmt, register, weighted_moments
+
+_EPS = 1e-6
+# the known n of the fit in progress (see the module docstring)
+_KNOWN_N = contextvars.ContextVar("thetahat_known_n", default=None)
+
+
+def _betaln(a, b):
+    # jax.scipy.special.betaln loses ~1e-7 relative accuracy in float64 (jax 0.10);
+    # the gammaln form is exact to rounding for the moderate arguments of count data
+    return gammaln(a) + gammaln(b) - gammaln(a + b)
+
+
+def _clip_p(p, lo=_EPS):
+    return float(np.clip(p, lo, 1 - lo))
+
+
+def _is_int(x):
+    return (x == jnp.floor(x)) & jnp.isfinite(x)
+
+
+def _observed(x, w):
+    """The observations that carry weight (NumPy)."""
+    return x if w is None else x[np.asarray(w) > 0]
+
+
+def _all_equal(x, w, value=None):
+    v = _observed(x, w)
+    if v.size == 0 or not np.all(v == v[0]):
+        return False
+    return value is None or v[0] == value
+
+
+def _check_n(name, n):
+    a = np.asarray(n, dtype=float)
+    if a.ndim or not np.isfinite(a) or a < 1 or a != np.floor(a):
+        raise OptionError(f"{name} needs a known number of trials n that is a positive integer, got {_fmt(a)}")
+
+
+def _known_n(name):
+    n = _KNOWN_N.get()
+    if n is None:
+        raise OptionError(f"{name} needs the known value of 'n': pass fixed={{'n': ...}}")
+    return n
+
+
+def _record_n_and_check(fam, x, fixed):
+    """Check 0 <= x <= n for a family with known n, and record n for this fit."""
+    if not fixed or "n" not in fixed:
+        raise OptionError(f"{fam.name} needs the known value of 'n': pass fixed={{'n': ...}}")
+    n = float(np.asarray(fixed["n"], dtype=float))
+    _check_n(fam.name, n)
+    _KNOWN_N.set(n)
+    x = np.asarray(x, dtype=float)
+    bad = ~((x == np.floor(x)) & (x >= 0) & (x <= n))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise SupportError(f"value {_fmt(x[i])} at row {i} is outside the support of {fam.name} "
+                           f"(integers 0..{n:g} with n = {n:g})")
+
+
+def _counts_stats(x, w):
+    """Weighted sums shared by the one-parameter count families."""
+    return {"n": jnp.sum(w), "sum": jnp.sum(w * x), "sum_lgx": jnp.sum(w * gammaln(x + 1.0))}
+
+
+# ---------------------------------------------------------------------------------
+@register
+class Bernoulli(Family):
+    r"""Bernoulli(p): P(X = 1) = p, P(X = 0) = 1 - p, i.e. f(x) = p^x (1 - p)^(1 - x), x in {0, 1}.
+
+    scipy.stats.bernoulli(p). Closed form: p = k / n (the proportion of ones).
+    Per-observation Fisher information 1 / (p (1 - p)).
+    """
+
+    name = "bernoulli"
+    params = {"p": C.unit_interval}
+    support = C.boolean
+    discrete = True
+
+    def logpdf(self, x, p):
+        ok = (x == 0) | (x == 1)
+        return jnp.where(ok, xlogy(x, p["p"]) + xlog1py(1.0 - x, -p["p"]), -jnp.inf)
+
+    def start(self, x, w):
+        return {"p": _clip_p(weighted_moments(x, w)[0])}
+
+    def statistics(self, x, w):
+        return {"n": jnp.sum(w), "k": jnp.sum(w * x)}
+
+    def loglik_from_statistics(self, s, p):
+        return xlogy(s["k"], p["p"]) + xlog1py(s["n"] - s["k"], -p["p"])
+
+    def closed_form(self, s):
+        return {"p": s["k"] / s["n"]}
+
+    def expected_information(self, p):
+        return jnp.array([[1.0 / (p["p"] * (1.0 - p["p"]))]])
+
+    def cdf(self, x, p):
+        return jnp.where(x < 0, 0.0, jnp.where(x < 1, 1.0 - p["p"], 1.0))
+
+    def sf(self, x, p):
+        return jnp.where(x < 0, 1.0, jnp.where(x < 1, p["p"], 0.0))
+
+    def check_degenerate(self, x, w):
+        for v, what in ((0.0, "0 (p = 0)"), (1.0, "1 (p = 1)")):
+            if _all_equal(x, w, v):
+                raise DegenerateDataError(
+                    f"all {_observed(x, w).size} observations are {what}: the bernoulli MLE is on the "
+                    "boundary of [0, 1], where the likelihood has no interior maximum")
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.bernoulli(float(p["p"]))
+
+
+@register
+class Binomial(Family):
+    r"""Binomial(n, p) with known n: f(x) = C(n, x) p^x (1 - p)^(n - x), x = 0, ..., n.
+
+    scipy.stats.binom(n, p). Pass the number of trials as ``fixed={"n": 10}``.
+    Closed form: p = mean / n. Per-observation Fisher information n / (p (1 - p)).
+    """
+
+    name = "binomial"
+    aliases = ("binom",)
+    params = {"p": C.unit_interval}
+    known = {"n": None}
+    support = C.nonnegative_integer
+    discrete = True
+
+    def logpdf(self, x, p):
+        n, q = p["n"], p["p"]
+        ok = _is_int(x) & (x >= 0) & (x <= n)
+        comb = gammaln(n + 1.0) - gammaln(x + 1.0) - gammaln(n - x + 1.0)
+        return jnp.where(ok, comb + xlogy(x, q) + xlog1py(n - x, -q), -jnp.inf)
+
+    def check_known(self, k, value):
+        _check_n(self.name, value)
+
+    def check_support(self, x, fixed=None):
+        _record_n_and_check(self, x, fixed)
+
+    def check_degenerate(self, x, w):
+        n = _known_n(self.name)
+        for v, what in ((0.0, "0 (p = 0)"), (n, f"n = {n:g} (p = 1)")):
+            if _all_equal(x, w, v):
+                raise DegenerateDataError(
+                    f"all {_observed(x, w).size} observations are {what}: the binomial MLE is on the "
+                    "boundary of [0, 1], where the likelihood has no interior maximum")
+
+    def start(self, x, w):
+        return {"p": _clip_p(weighted_moments(x, w)[0] / _known_n(self.name))}
+
+    # The statistics would need n inside the compiled reduction (log C(n, x) does not
+    # split into sums of x), which the engine does not pass: the chunked objective is
+    # used, and the closed form reads n from the fit in progress.
+    def closed_form_data(self, x, w):
+        w = np.ones(x.shape[0]) if w is None else np.asarray(w)
+        return {"p": float(np.sum(w * x) / (np.sum(w) * _known_n(self.name)))}
+
+    def expected_information(self, p):
+        return jnp.array([[p["n"] / (p["p"] * (1.0 - p["p"]))]])
+
+    def cdf(self, x, p):
+        n, q = p["n"], p["p"]
+        k = jnp.floor(x)
+        inner = betainc(jnp.clip(n - k, 1e-300, None), k + 1.0, 1.0 - q)
+        return jnp.where(k < 0, 0.0, jnp.where(k >= n, 1.0, inner))
+
+    def sf(self, x, p):
+        n, q = p["n"], p["p"]
+        k = jnp.floor(x)
+        inner = betainc(k + 1.0, jnp.clip(n - k, 1e-300, None), q)
+        return jnp.where(k < 0, 1.0, jnp.where(k >= n, 0.0, inner))
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.binom(int(round(float(p["n"]))), float(p["p"]))
+
+
+@register
+class Geometric(Family):
+    r"""Geometric(p), number of trials up to the first success: f(x) = (1 - p)^(x - 1) p, x = 1, 2, ...
+
+    scipy.stats.geom(p). Closed form: p = 1 / mean.
+    Per-observation Fisher information 1 / (p^2 (1 - p)).
+    """
+
+    name = "geometric"
+    aliases = ("geom",)
+    params = {"p": C.unit_interval}
+    support = C.positive_integer
+    discrete = True
+
+    def logpdf(self, x, p):
+        ok = _is_int(x) & (x >= 1)
+        return jnp.where(ok, xlog1py(x - 1.0, -p["p"]) + jnp.log(p["p"]), -jnp.inf)
+
+    def start(self, x, w):
+        return {"p": _clip_p(1.0 / weighted_moments(x, w)[0])}
+
+    def statistics(self, x, w):
+        return {"n": jnp.sum(w), "sum": jnp.sum(w * x)}
+
+    def loglik_from_statistics(self, s, p):
+        return xlog1py(s["sum"] - s["n"], -p["p"]) + s["n"] * jnp.log(p["p"])
+
+    def closed_form(self, s):
+        return {"p": s["n"] / s["sum"]}
+
+    def expected_information(self, p):
+        q = p["p"]
+        return jnp.array([[1.0 / (q * q * (1.0 - q))]])
+
+    def cdf(self, x, p):
+        k = jnp.floor(x)
+        return jnp.where(k < 1, 0.0, -jnp.expm1(xlog1py(k, -p["p"])))
+
+    def sf(self, x, p):
+        k = jnp.floor(x)
+        return jnp.where(k < 1, 1.0, jnp.exp(xlog1py(k, -p["p"])))
+
+    def check_degenerate(self, x, w):
+        if _all_equal(x, w, 1.0):
+            raise DegenerateDataError(
+                f"all {_observed(x, w).size} observations are 1 (success on the first trial): the geometric "
+                "MLE p = 1 is on the boundary of its space")
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.geom(float(p["p"]))
+
+
+@register
+class Poisson(Family):
+    r"""Poisson(lam): f(x) = lam^x e^(-lam) / x!, x = 0, 1, 2, ...
+
+    scipy.stats.poisson(lam). Closed form: lam = mean. Per-observation Fisher information 1 / lam.
+    """
+
+    name = "poisson"
+    params = {"lam": C.positive}
+    support = C.nonnegative_integer
+    discrete = True
+
+    def logpdf(self, x, p):
+        ok = _is_int(x) & (x >= 0)
+        return jnp.where(ok, xlogy(x, p["lam"]) - p["lam"] - gammaln(x + 1.0), -jnp.inf)
+
+    def start(self, x, w):
+        return {"lam": max(weighted_moments(x, w)[0], _EPS)}
+
+    def statistics(self, x, w):
+        return _counts_stats(x, w)
+
+    def loglik_from_statistics(self, s, p):
+        return xlogy(s["sum"], p["lam"]) - s["n"] * p["lam"] - s["sum_lgx"]
+
+    def closed_form(self, s):
+        return {"lam": s["sum"] / s["n"]}
+
+    def expected_information(self, p):
+        return jnp.array([[1.0 / p["lam"]]])
+
+    def cdf(self, x, p):
+        k = jnp.floor(x)
+        return jnp.where(k < 0, 0.0, gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"]))
+
+    def sf(self, x, p):
+        k = jnp.floor(x)
+        return jnp.where(k < 0, 1.0, 1.0 - gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"]))
+
+    def check_degenerate(self, x, w):
+        if _all_equal(x, w, 0.0):
+            raise DegenerateDataError(
+                f"all {_observed(x, w).size} observations are 0: the poisson MLE lam = 0 is on the "
+                "boundary of its space")
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.poisson(float(p["lam"]))
+
+
+@register
+class NegativeBinomial(Family):
+    r"""NegativeBinomial(r, p), failures before the r-th success (r real > 0):
+    f(x) = Gamma(x + r) / (Gamma(r) x!) p^r (1 - p)^x, x = 0, 1, 2, ...
+
+    scipy.stats.nbinom(n=r, p=p); mean r (1 - p) / p. No closed form (Newton on the
+    log-likelihood). Over-dispersion is required: when the sample variance does not
+    exceed the mean the MLE runs to r = infinity (the poisson limit).
+    """
+
+    name = "negative_binomial"
+    aliases = ("negbin", "nbinom")
+    params = {"r": C.positive, "p": C.unit_interval}
+    support = C.nonnegative_integer
+    discrete = True
+
+    def logpdf(self, x, p):
+        r, q = p["r"], p["p"]
+        ok = _is_int(x) & (x >= 0)
+        xs = jnp.where(ok, x, 0.0)
+        coef = gammaln(xs + r) - gammaln(r) - gammaln(xs + 1.0)
+        return jnp.where(ok, coef + r * jnp.log(q) + xlog1py(xs, -q), -jnp.inf)
+
+    def start(self, x, w):
+        m, v = weighted_moments(x, w)
+        if m <= 0:
+            return {"r": 1.0, "p": 1 - 1e-3}
+        q = _clip_p(m / v if v > m else 0.99, 1e-3)
+        return {"r": max(m * q / (1 - q), 1e-3), "p": q}
+
+    def cdf(self, x, p):
+        k = jnp.floor(x)
+        return jnp.where(k < 0, 0.0, betainc(p["r"], jnp.maximum(k, 0.0) + 1.0, p["p"]))
+
+    def sf(self, x, p):
+        k = jnp.floor(x)
+        return jnp.where(k < 0, 1.0, betainc(jnp.maximum(k, 0.0) + 1.0, p["r"], 1.0 - p["p"]))
+
+    def check_degenerate(self, x, w):
+        if _all_equal(x, w):
+            raise DegenerateDataError(
+                f"all {_observed(x, w).size} observations equal {_fmt(_observed(x, w)[0])}: a negative "
+                "binomial fit needs over-dispersed data (the MLE runs to r = infinity)")
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.nbinom(float(p["r"]), float(p["p"]))
+
+
+class ZIPDistribution:
+    """A frozen zero-inflated poisson with the scipy.stats frozen-distribution methods
+    thetahat uses (logpmf, pmf, cdf, sf, rvs, mean, var)."""
+
+    def __init__(self, pi, lam):
+        self.pi, self.lam = float(pi), float(lam)
+
+    def logpmf(self, k):
+        from scipy import stats as st
+
+        k = np.asarray(k, dtype=float)
+        lp = np.log1p(-self.pi) + st.poisson.logpmf(k, self.lam)
+        zero = np.logaddexp(np.log(self.pi) if self.pi > 0 else -np.inf, np.log1p(-self.pi) - self.lam)
+        return np.where(k == 0, zero, lp)
+
+    def pmf(self, k):
+        return np.exp(self.logpmf(k))
+
+    def cdf(self, k):
+        from scipy import stats as st
+
+        k = np.asarray(k, dtype=float)
+        return np.where(k < 0, 0.0, self.pi + (1 - self.pi) * st.poisson.cdf(k, self.lam))
+
+    def sf(self, k):
+        from scipy import stats as st
+
+        k = np.asarray(k, dtype=float)
+        return np.where(k < 0, 1.0, (1 - self.pi) * st.poisson.sf(k, self.lam))
+
+    def rvs(self, size=None, random_state=None):
+        rng = np.random.default_rng(random_state)
+        counts = rng.poisson(self.lam, size=size)
+        return np.where(rng.random(size=size) < self.pi, 0, counts)
+
+    def mean(self):
+        return (1 - self.pi) * self.lam
+
+    def var(self):
+        return (1 - self.pi) * self.lam * (1 + self.pi * self.lam)
+
+
+@register
+class ZeroInflatedPoisson(Family):
+    r"""Zero-inflated Poisson(pi, lam): a structural zero with probability pi, else Poisson(lam).
+
+    f(0) = pi + (1 - pi) e^(-lam);  f(x) = (1 - pi) lam^x e^(-lam) / x!, x = 1, 2, ...
+
+    scipy.stats has no equivalent; ``to_scipy`` returns a :class:`ZIPDistribution` with
+    logpmf/pmf/cdf/sf/rvs/mean. No closed form. All-zero data cannot separate pi from lam.
+    """
+
+    name = "zip"
+    aliases = ("zero_inflated_poisson",)
+    params = {"pi": C.unit_interval, "lam": C.positive}
+    support = C.nonnegative_integer
+    discrete = True
+
+    @staticmethod
+    def _log_p0(pi, lam):
+        return jnp.logaddexp(jnp.log(pi), jnp.log1p(-pi) - lam)
+
+    def logpdf(self, x, p):
+        pi, lam = p["pi"], p["lam"]
+        ok = _is_int(x) & (x >= 0)
+        pos = jnp.log1p(-pi) + xlogy(x, lam) - lam - gammaln(jnp.maximum(x, 0.0) + 1.0)
+        return jnp.where(ok, jnp.where(x == 0, self._log_p0(pi, lam), pos), -jnp.inf)
+
+    def start(self, x, w):
+        m, v = weighted_moments(x, w)
+        m = max(m, _EPS)
+        if v > m:  # mean (1 - pi) lam and variance mean (1 + pi lam)
+            lam = m + v / m - 1.0
+            pi = 1.0 - m / lam
+        else:
+            lam, pi = m, 0.05
+        pi = float(np.clip(pi, 0.01, 0.99))
+        return {"pi": pi, "lam": max(lam, _EPS)}
+
+    def statistics(self, x, w):
+        s = _counts_stats(x, w)
+        s["zeros"] = jnp.sum(jnp.where(x == 0, w, 0.0))
+        return s
+
+    def loglik_from_statistics(self, s, p):
+        pi, lam = p["pi"], p["lam"]
+        npos = s["n"] - s["zeros"]
+        return (s["zeros"] * self._log_p0(pi, lam) + npos * (jnp.log1p(-pi) - lam)
+                + xlogy(s["sum"], lam) - s["sum_lgx"])
+
+    def cdf(self, x, p):
+        k = jnp.floor(x)
+        pc = gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"])
+        return jnp.where(k < 0, 0.0, p["pi"] + (1.0 - p["pi"]) * pc)
+
+    def sf(self, x, p):
+        k = jnp.floor(x)
+        pc = gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"])
+        return jnp.where(k < 0, 1.0, (1.0 - p["pi"]) * (1.0 - pc))
+
+    def check_degenerate(self, x, w):
+        if _all_equal(x, w, 0.0):
+            raise DegenerateDataError(
+                f"all {_observed(x, w).size} observations are 0: a zero-inflated poisson cannot tell "
+                "structural zeros (pi) from poisson zeros (lam)")
+
+    def to_scipy(self, p):
+        return ZIPDistribution(p["pi"], p["lam"])
+
+
+@register
+class BetaBinomial(Family):
+    r"""BetaBinomial(n, a, b) with known n: f(x) = C(n, x) B(x + a, n - x + b) / B(a, b), x = 0, ..., n.
+
+    scipy.stats.betabinom(n, a, b). Pass the number of trials as ``fixed={"n": 10}``.
+    No closed form. Data with no more spread than a binomial's send a + b to infinity.
+    """
+
+    name = "beta_binomial"
+    aliases = ("betabinom",)
+    params = {"a": C.positive, "b": C.positive}
+    known = {"n": None}
+    support = C.nonnegative_integer
+    discrete = True
+
+    def logpdf(self, x, p):
+        n, a, b = p["n"], p["a"], p["b"]
+        ok = _is_int(x) & (x >= 0) & (x <= n)
+        xs = jnp.clip(x, 0.0, n)
+        # the same arrangement as scipy: -log(n + 1) - B(n - x + 1, x + 1) is log C(n, x)
+        comb = -jnp.log1p(n) - _betaln(n - xs + 1.0, xs + 1.0)
+        return jnp.where(ok, comb + _betaln(xs + a, n - xs + b) - _betaln(a, b), -jnp.inf)
+
+    def check_known(self, k, value):
+        _check_n(self.name, value)
+
+    def check_support(self, x, fixed=None):
+        _record_n_and_check(self, x, fixed)
+
+    def check_degenerate(self, x, w):
+        if _all_equal(x, w):
+            raise DegenerateDataError(
+                f"all {_observed(x, w).size} observations equal {_fmt(_observed(x, w)[0])}: a beta-binomial "
+                "fit needs variation in the data (a and b are not identified)")
+
+    def start(self, x, w):
+        n = _known_n(self.name)
+        m, v = weighted_moments(x, w)
+        mu = _clip_p(m / n, 1e-3)
+        # variance n mu (1 - mu) (1 + (n - 1) rho) with rho = 1 / (a + b + 1)
+        rho = (v / (n * mu * (1 - mu)) - 1.0) / (n - 1.0) if n > 1 else 0.0
+        rho = float(np.clip(rho, 1e-2, 0.9))
+        s = 1.0 / rho - 1.0
+        return {"a": mu * s, "b": (1 - mu) * s}
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.betabinom(int(round(float(p["n"]))), float(p["a"]), float(p["b"]))
