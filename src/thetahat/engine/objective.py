@@ -67,7 +67,7 @@ def statistics_function(family):
 
     def stats(x, w):
         if w is None:
-            s = dict(family.statistics(x, jnp.ones_like(x)))
+            s = dict(family.statistics(x, jnp.ones(x.shape[0], dtype=x.dtype)))
             s["_min"], s["_max"], s["_sum"] = jnp.min(x), jnp.max(x), jnp.sum(x)
             return s
         valid = (w > 0).reshape(w.shape + (1,) * (x.ndim - 1))
