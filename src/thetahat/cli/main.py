@@ -1,0 +1,295 @@
+"""``thetahat`` on the command line.
+
+This module only parses arguments, calls the public API and prints what comes back;
+there are no statistics here. Heavy modules (rich, pyarrow) are imported only when
+needed, to keep start-up fast.
+
+Every user mistake -- a :class:`thetahat.errors.ThetahatError`, a bad option -- is
+printed as one line ``thetahat: error: <message>`` on stderr with exit status 2.
+Anything else is a bug: its traceback is printed and the exit status is 1.
+
+Examples
+--------
+>>> from thetahat.cli.main import main
+>>> main(["fit", "no-such-file.csv", "--family", "normal"])
+2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+PROG = "thetahat"
+
+
+class _UsageError(Exception):
+    """An argparse complaint, turned into our one-line error."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would print the usage and exit; we want one line
+        raise _UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Maximum likelihood estimation from the command line.")
+    sub = p.add_subparsers(dest="command", metavar="{fit,compare,families}", parser_class=_Parser)
+    sub.required = True
+
+    f = sub.add_parser("fit", help="fit one family to a column of data")
+    f.add_argument("file", help="CSV, Parquet, JSON lines or plain text file; '-' reads stdin")
+    f.add_argument("--column", "-c", help="column to read (several, comma-separated, for multivariate families)")
+    f.add_argument("--family", "-f", required=True, help="family name (see 'thetahat families')")
+    f.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
+                   help="hold a parameter at a value, or give a known value (binomial n); repeatable")
+    f.add_argument("--method", default="auto", help="auto, closed, newton, bfgs, scoring or gradient")
+    f.add_argument("--starts", type=int, default=1, help="number of starting points (default 1)")
+    f.add_argument("--dropna", action="store_true", help="drop rows with missing values and count them")
+    f.add_argument("--json", action="store_true", help="print one JSON object")
+
+    c = sub.add_parser("compare", help="fit several families and rank them by AIC")
+    c.add_argument("file", help="CSV, Parquet, JSON lines or plain text file; '-' reads stdin")
+    c.add_argument("--column", "-c", help="column to read")
+    c.add_argument("--families", help="comma-separated family names (default: every univariate family)")
+    c.add_argument("--dropna", action="store_true", help="drop rows with missing values and count them")
+    c.add_argument("--json", action="store_true", help="print the ranked rows as a JSON list")
+
+    fam = sub.add_parser("families", help="list the families, their parameters and supports")
+    fam.add_argument("--json", action="store_true", help="print a JSON list")
+    return p
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 user error, 1 bug)."""
+    try:
+        args = _parser().parse_args(argv)
+        return {"fit": _cmd_fit, "compare": _cmd_compare, "families": _cmd_families}[args.command](args)
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    except _UsageError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        from .. import errors
+
+        if isinstance(exc, errors.ThetahatError):
+            return _fail(str(exc))
+        import traceback
+
+        traceback.print_exc()
+        return 1
+
+
+def _fail(message: str) -> int:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+# ---- commands ---------------------------------------------------------------------
+def _cmd_fit(args) -> int:
+    import thetahat
+
+    fam = thetahat.get_family(args.family)
+    fixed = _parse_fix(args.fix)
+    columns = None
+    if fam.ndim and args.column is not None:
+        columns = [s.strip() for s in args.column.split(",")]
+    x, info = thetahat.read_column(args.file, None if columns else args.column, columns=columns,
+                                   ndim=fam.ndim)
+    f = thetahat.fit(x, fam, fixed=fixed, method=args.method, starts=args.starts, dropna=args.dropna)
+    if args.json:
+        d = f.to_dict()
+        d["source"] = info["source"]
+        d["columns"] = info["columns"]
+        _print_json(d)
+    else:
+        _show_fit(f, info)
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    import thetahat
+
+    families = None
+    if args.families is not None:
+        families = [s.strip() for s in args.families.split(",") if s.strip()]
+        if not families:
+            raise thetahat.errors.OptionError("--families is empty")
+    x, info = thetahat.read_column(args.file, args.column)
+    cmp = thetahat.compare(x, families, dropna=args.dropna)
+    if args.json:
+        _print_json(cmp.to_dict()["table"])
+    else:
+        _show_compare(cmp, info)
+    return 0
+
+
+def _cmd_families(args) -> int:
+    import thetahat
+
+    rows = []
+    for fam in thetahat.all_families():
+        rows.append({
+            "name": fam.name,
+            "aliases": list(getattr(fam, "aliases", ())),
+            "params": {k: c.name for k, c in fam.params.items()},
+            "known": {k: v for k, v in fam.known.items()},
+            "support": fam.support.name,
+            "discrete": bool(fam.discrete),
+            "multivariate": bool(fam.ndim),
+            "closed_form": bool(fam.has_closed_form),
+            "description": (fam.__doc__ or "").strip().splitlines()[0] if fam.__doc__ else "",
+        })
+    if args.json:
+        _print_json(rows)
+        return 0
+    from rich.table import Table
+
+    t = Table(title="thetahat families")
+    for col in ("family", "parameters (constraint)", "support", "closed form", "notes"):
+        t.add_column(col)
+    for r in rows:
+        notes = []
+        if r["known"]:
+            notes.append("known: " + ", ".join(f"{k}" + ("" if v is None else f"={v:g}") for k, v in r["known"].items()))
+        if r["multivariate"]:
+            notes.append("multivariate")
+        if r["discrete"]:
+            notes.append("discrete")
+        if r["aliases"]:
+            notes.append("aka " + ", ".join(r["aliases"]))
+        t.add_row(r["name"], ", ".join(f"{k} ({c})" for k, c in r["params"].items()), r["support"],
+                  "yes" if r["closed_form"] else "no", "; ".join(notes))
+    _console().print(t)
+    return 0
+
+
+# ---- helpers ----------------------------------------------------------------------
+def _parse_fix(items) -> dict:
+    from ..errors import OptionError
+
+    fixed = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise OptionError(f"--fix expects NAME=VALUE, got {item!r}")
+        try:
+            parts = [float(v) for v in value.split(",")]
+        except ValueError:
+            raise OptionError(f"--fix {name}: {value!r} is not a number") from None
+        fixed[name] = parts[0] if len(parts) == 1 else parts
+    return fixed
+
+
+def _clean(v):
+    """JSON-safe: NaN and infinities become null, NumPy scalars and arrays plain Python."""
+    if isinstance(v, dict):
+        return {str(k): _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):
+        return _clean(v.tolist())
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    return str(v)
+
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(_clean(obj), allow_nan=False) + "\n")
+
+
+def _console():
+    from rich.console import Console
+
+    tty = getattr(sys.stdout, "isatty", lambda: False)()
+    # piped output is read by people too (and grep): don't squeeze tables to 80 columns
+    return Console(file=sys.stdout, highlight=False, width=None if tty else 200)
+
+
+def _g(v, digits=6):
+    if v is None:
+        return "n/a"
+    try:
+        fv = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return f"{fv:.{digits}g}"
+
+
+def _show_fit(f, info) -> None:
+    from rich.table import Table
+
+    con = _console()
+    cols = ", ".join(info["columns"])
+    t = Table(title=f"{f.family.name} fit to {info['source']} [{cols}]")
+    for col, just in (("parameter", "left"), ("estimate", "right"), ("std err", "right"),
+                      ("95% CI low", "right"), ("95% CI high", "right")):
+        t.add_column(col, justify=just)
+    d = f.to_dict()
+    for k, v in d["params"].items():
+        if k in f.fixed:
+            t.add_row(k, _vec(v), "(fixed)" if k in f.family.params else "(known)", "", "")
+            continue
+        ci = d["ci"].get(k)
+        t.add_row(k, _vec(v), _vec(d["se"].get(k)), _vec(None if ci is None else ci[0]),
+                  _vec(None if ci is None else ci[1]))
+    con.print(t)
+    verdict = "[green]yes[/green]" if f.converged else "[bold red]NO[/bold red]"
+    con.print(f"observations: {_g(f.nobs)}   dropped rows: {f.dropped}   method: {f.method}   "
+              f"covariance: {f.cov_type}")
+    con.print(f"log-likelihood: {_g(f.loglik, 10)}   AIC: {_g(f.aic, 10)}   BIC: {_g(f.bic, 10)}")
+    con.print(f"converged: {verdict} ({f.reason})", markup=True)
+    for n in f.notes:
+        con.print(f"note: {n}", markup=False)
+
+
+def _vec(v):
+    if isinstance(v, list):
+        return "[" + ", ".join(_vec(x) for x in v) + "]"
+    return _g(v)
+
+
+def _show_compare(cmp, info) -> None:
+    from rich.table import Table
+
+    con = _console()
+    t = Table(title=f"families ranked by AIC: {info['source']} [{', '.join(info['columns'])}], "
+                    f"n = {_g(cmp.nobs)}")
+    for col, just in (("rank", "right"), ("family", "left"), ("k", "right"), ("log-lik", "right"),
+                      ("AIC", "right"), ("ΔAIC", "right"), ("BIC", "right"), ("weight", "right"),
+                      ("estimates", "left"), ("status", "left")):
+        t.add_column(col, justify=just)
+    for r in cmp.table:
+        est = "" if r["params"] is None else ", ".join(f"{k}={_vec(v) if isinstance(v, list) else _g(v, 4)}"
+                                                       for k, v in r["params"].items())
+        status = r["status"] if r["status"] == "ok" else f"[red]{r['status']}[/red]: {_esc(r['reason'])}"
+        t.add_row(str(r["rank"]), r["family"], "" if r["k"] is None else str(r["k"]), _g(r["loglik"], 8),
+                  _g(r["aic"], 8), _g(r["delta_aic"], 4), _g(r["bic"], 8), _g(r["akaike_weight"], 3), _esc(est),
+                  status)
+    con.print(t)
+    con.print(f"dropped rows: {cmp.dropped}")
+    for name, why in cmp.skipped.items():
+        con.print(f"skipped {name}: {why}", markup=False)
+    for n in cmp.notes:
+        con.print(f"note: {n}", markup=False)
+
+
+def _esc(s):
+    from rich.markup import escape
+
+    return escape(str(s))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

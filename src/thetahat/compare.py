@@ -1,0 +1,289 @@
+"""``thetahat.compare``: fit several families to one sample and rank them by AIC."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from .engine.data import as_float_array
+from .errors import DataError, EmptyDataError, ThetahatError
+from .families import all_families, get_family
+from .fitting import fit
+from .result import Fit
+
+OK, NOT_CONVERGED, FAILED = "ok", "not converged", "failed"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Families fitted to one sample, ranked by AIC.
+
+    Attributes
+    ----------
+    table : list of dict
+        One row per fitted family, best first: ``rank``, ``family``, ``status``
+        (``"ok"``, ``"not converged"`` or ``"failed"``), ``reason`` (one line),
+        ``loglik``, ``k`` (number of estimated parameters), ``aic``, ``bic``,
+        ``delta_aic`` (AIC minus the best AIC), ``akaike_weight``, ``params``,
+        ``converged``. Families that failed or did not converge come last.
+        ``pandas.DataFrame(cmp.table)`` turns it into a data frame.
+    best : Fit or None
+        The fit with the lowest AIC among those that converged.
+    fits : mapping of str to Fit
+        Every fit that produced an estimate, by family name.
+    skipped : mapping of str to str
+        Families not fitted, each with the reason (data outside the support, a known
+        value such as binomial ``n`` that was not given, multivariate, ...).
+    nobs : float
+    dropped : int
+        Rows with NaN dropped (``dropna=True``).
+    notes : tuple of str
+        Caveats, e.g. discrete and continuous families ranked together.
+    """
+
+    rows: tuple
+    fits: MappingProxyType
+    skipped: MappingProxyType
+    nobs: float
+    dropped: int = 0
+    notes: tuple = ()
+    _best: str | None = field(default=None, repr=False)
+
+    @property
+    def table(self) -> list:
+        return [dict(r, params=dict(r["params"]) if r["params"] is not None else None) for r in self.rows]
+
+    @property
+    def best(self) -> Fit | None:
+        return None if self._best is None else self.fits[self._best]
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict: ``table``, ``best`` (a family name), ``skipped``, ``nobs``, ``dropped``."""
+        return {"best": self._best, "table": [_json_row(r) for r in self.table], "skipped": dict(self.skipped),
+                "nobs": _num(self.nobs), "dropped": int(self.dropped), "notes": list(self.notes)}
+
+    def summary(self) -> str:
+        """A plain-text table, best first, with skipped families listed below it."""
+        head = f"{'rank':>4}  {'family':<22}{'k':>3}{'loglik':>15}{'AIC':>14}{'BIC':>14}{'dAIC':>11}  status"
+        lines = [f"Comparison of {len(self.rows)} families on {_num(self.nobs)} observations"
+                 + (f" ({self.dropped} rows with NaN dropped)" if self.dropped else ""), "=" * len(head), head,
+                 "-" * len(head)]
+        for r in self.rows:
+            f = (lambda v, w, p: f"{'n/a':>{w}}" if v is None else f"{v:>{w}.{p}f}")
+            status = r["status"] if r["status"] == OK else f"{r['status']}: {r['reason']}"
+            k = "" if r["k"] is None else str(r["k"])
+            rank = "" if r["rank"] is None else str(r["rank"])
+            lines.append(f"{rank:>4}  {r['family']:<22}{k:>3}{f(r['loglik'], 15, 4)}{f(r['aic'], 14, 4)}"
+                         f"{f(r['bic'], 14, 4)}{f(r['delta_aic'], 11, 4)}  {status}")
+        lines.append("=" * len(head))
+        for name, why in self.skipped.items():
+            lines.append(f"skipped {name}: {why}")
+        for n in self.notes:
+            lines.append(f"Note: {n}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<Comparison of {len(self.rows)} families, best={self._best}>"
+
+
+def compare(data, families=None, *, dropna=False, weights=None) -> Comparison:
+    """Fit several families to the same data and rank them by AIC.
+
+    The data are checked once (numbers, finite, NaN dropped with ``dropna``); each
+    family's support is then checked and families whose support does not contain
+    the data are skipped, with the reason, rather than fitted.
+
+    A density and a probability mass are not on the same scale, so their AICs do not
+    compare. By default only one kind is fitted: discrete families when the data
+    look like counts or labels (all integers, at most 50 distinct values), else
+    continuous ones. Naming families explicitly fits exactly those (with a note
+    when the two kinds are mixed).
+
+    Parameters
+    ----------
+    data : array_like
+        A 1-D sample.
+    families : list, optional
+        Family names, :class:`Family` objects, or ``(name, fixed)`` pairs for families
+        that need known values (``("binomial", {"n": 10})``). Default: every
+        registered univariate family; those needing known values are skipped.
+    dropna : bool
+        Drop rows with NaN (counted in ``Comparison.dropped``) instead of raising.
+    weights : array_like, optional
+        Frequency weights, one per observation.
+
+    Returns
+    -------
+    Comparison
+
+    Examples
+    --------
+    >>> import numpy as np, thetahat
+    >>> x = np.random.default_rng(1).lognormal(0.5, 0.8, size=500)
+    >>> cmp = thetahat.compare(x, ["normal", "lognormal"])
+    >>> cmp.best.family.name
+    'lognormal'
+    >>> row = cmp.table[0]
+    >>> bool(np.isclose(row["aic"], -2 * row["loglik"] + 2 * row["k"]))
+    True
+    """
+    x, w, dropped = _validate(data, weights, dropna)
+    nobs = float(x.shape[0] if w is None else w.sum())
+    explicit = families is not None
+    entries = _entries(families)
+    fits, rows, skipped, errors, notes = {}, [], {}, [], []
+    discrete = None if explicit else _looks_discrete(x)
+    for fam, fixed in entries:
+        why = _skip_reason(fam, fixed, x, nobs, discrete)
+        if why is not None:
+            skipped[fam.name] = why
+            continue
+        try:
+            f = fit(x, fam, fixed=fixed or None, weights=w)
+        except ThetahatError as exc:
+            errors.append(exc)
+            rows.append(_failed_row(fam, _one_line(exc)))
+            continue
+        except Exception as exc:  # a bug in one family must not sink the comparison
+            rows.append(_failed_row(fam, f"{type(exc).__name__}: {_one_line(exc)}"))
+            continue
+        fits[fam.name] = f
+        rows.append(_fit_row(f))
+    if not rows:
+        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        raise DataError(f"no family could be fitted to these data ({reasons})")
+    if errors and len(errors) == len(rows):  # every fit refused the data: that is the user's error
+        raise errors[0]
+    kinds = {fam.discrete for fam, _ in entries if fam.name in fits}
+    if len(kinds) == 2:
+        notes.append("discrete and continuous families are ranked together: a probability mass and a density "
+                     "are on different scales, so their AICs are not comparable")
+    return _rank(rows, fits, skipped, nobs, dropped, tuple(notes))
+
+
+# ---------------------------------------------------------------------------------
+def _validate(data, weights, dropna):
+    if weights is None:
+        x, dropped = as_float_array(data, dropna=dropna)
+        return x, None, dropped
+    x, _ = as_float_array(data)
+    w, _ = as_float_array(weights, where="weights")
+    if w.shape[0] != x.shape[0]:
+        raise DataError(f"weights have {w.shape[0]} entries but the data have {x.shape[0]} rows")
+    if np.any(w < 0):
+        i = int(np.argmax(w < 0))
+        raise DataError(f"negative weight {w[i]:g} at row {i}")
+    if w.sum() <= 0:
+        raise EmptyDataError("all weights are zero")
+    return x, w, 0
+
+
+def _entries(families):
+    if families is None:
+        return [(f, {}) for f in all_families()]
+    if isinstance(families, (str, bytes)):
+        families = [families]
+    out, seen = [], set()
+    for item in families:
+        if isinstance(item, tuple):
+            name, fixed = item
+        else:
+            name, fixed = item, {}
+        fam = get_family(name)
+        if fam.name not in seen:
+            seen.add(fam.name)
+            out.append((fam, dict(fixed or {})))
+    return out
+
+
+MAX_LEVELS = 50  # integer data with at most this many distinct values are treated as counts
+
+
+def _looks_discrete(x) -> bool:
+    return bool(np.all(x == np.round(x))) and np.unique(x).size <= MAX_LEVELS
+
+
+def _skip_reason(fam, fixed, x, nobs, discrete):
+    if fam.ndim != 0:
+        return "multivariate (needs several columns)"
+    if discrete is not None and fam.discrete != discrete:
+        if discrete:
+            return ("continuous family; the data look discrete (integers, at most "
+                    f"{MAX_LEVELS} distinct values) -- name it in families= to fit it anyway")
+        return "discrete family; the data look continuous -- name it in families= to fit it anyway"
+    need = [k for k, v in fam.known.items() if v is None and k not in fixed]
+    if need:
+        return f"needs the known value of {', '.join(map(repr, need))} (pass (name, {{{need[0]!r}: ...}}))"
+    if nobs < fam.min_obs:
+        return f"needs at least {fam.min_obs} observations"
+    try:
+        fam.check_support(x, fixed)
+    except ThetahatError as exc:
+        return _one_line(exc)
+    return None
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _finite(v):
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _params(f):
+    out = {}
+    for k, v in f.params.items():
+        a = np.asarray(v, dtype=float)
+        out[k] = float(a) if a.ndim == 0 else a.tolist()
+    return MappingProxyType(out)
+
+
+def _fit_row(f: Fit) -> dict:
+    ok = f.converged and math.isfinite(f.loglik)
+    return {"rank": None, "family": f.family.name, "status": OK if ok else NOT_CONVERGED,
+            "reason": f.reason, "loglik": _finite(f.loglik), "k": int(f.n_estimated), "aic": _finite(f.aic),
+            "bic": _finite(f.bic), "delta_aic": None, "akaike_weight": None, "params": _params(f),
+            "converged": bool(f.converged)}
+
+
+def _failed_row(fam, reason) -> dict:
+    return {"rank": None, "family": fam.name, "status": FAILED, "reason": reason, "loglik": None, "k": None,
+            "aic": None, "bic": None, "delta_aic": None, "akaike_weight": None, "params": None,
+            "converged": False}
+
+
+def _rank(rows, fits, skipped, nobs, dropped, notes=()):
+    order = {OK: 0, NOT_CONVERGED: 1, FAILED: 2}
+    rows.sort(key=lambda r: (order[r["status"]], math.inf if r["aic"] is None else r["aic"], r["family"]))
+    good = [r for r in rows if r["status"] == OK and r["aic"] is not None]
+    best = good[0]["aic"] if good else None
+    if good:
+        rel = np.array([r["aic"] - best for r in good])
+        wts = np.exp(-0.5 * rel)
+        wts /= wts.sum()
+        for r, wt in zip(good, wts):
+            r["akaike_weight"] = float(wt)
+    out = []
+    for i, r in enumerate(rows, start=1):
+        r = dict(r, rank=i)
+        if best is not None and r["aic"] is not None:
+            r["delta_aic"] = r["aic"] - best
+        out.append(MappingProxyType(r))
+    return Comparison(rows=tuple(out), fits=MappingProxyType(fits), skipped=MappingProxyType(skipped),
+                      nobs=nobs, dropped=dropped, notes=notes, _best=good[0]["family"] if good else None)
+
+
+def _num(v):
+    return int(v) if float(v) == int(v) else float(v)
+
+
+def _json_row(r):
+    return {k: (dict(v) if isinstance(v, MappingProxyType) else v) for k, v in r.items()}
