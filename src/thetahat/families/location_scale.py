@@ -1,0 +1,244 @@
+"""Location-scale families on the real line: t, cauchy, laplace, logistic, gumbel."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import betainc, expit, gammaln, polygamma
+
+from .. import constraints as C
+from ._base import Family, register, weighted_moments
+from ._cont_util import EULER_GAMMA, weighted_median, weighted_quantile
+
+_LOGPI = float(np.log(np.pi))
+
+
+def _iqr_half(x, w):
+    lo, hi = weighted_quantile(x, w, [0.25, 0.75])
+    half = 0.5 * (hi - lo)
+    if not half > 0:  # more than half the data tied: fall back on the spread
+        half = np.sqrt(weighted_moments(x, w)[1])
+    return half
+
+
+@register
+class StudentT(Family):
+    r"""Student t(df nu, loc mu, scale sigma).
+
+    f(x) = Gamma((nu+1)/2) / (Gamma(nu/2) sqrt(nu pi) sigma) (1 + z^2/nu)^(-(nu+1)/2),
+    z = (x - mu) / sigma.
+
+    scipy.stats.t(df, loc, scale). No closed form. Start: the median, a moment-based
+    df (from the kurtosis, 6/(nu-4)) and the scale matching the interquartile range.
+    Expected information per observation, in the order (df, loc, scale): the
+    Lange-Little-Taylor (1989) matrix.
+    """
+
+    name = "t"
+    aliases = ("student_t", "studentt")
+    params = {"df": C.positive, "loc": C.real, "scale": C.positive}
+    support = C.real
+
+    def logpdf(self, x, p):
+        nu, mu, sigma = p["df"], p["loc"], p["scale"]
+        z = (x - mu) / sigma
+        return (gammaln(0.5 * (nu + 1.0)) - gammaln(0.5 * nu) - 0.5 * (jnp.log(nu) + _LOGPI)
+                - 0.5 * (nu + 1.0) * jnp.log1p(z * z / nu) - jnp.log(sigma))
+
+    def start(self, x, w):
+        m, v = weighted_moments(x, w)
+        k = (w * (x - m) ** 4).sum() / w.sum() / v**2 - 3.0
+        nu = float(np.clip(4.0 + 6.0 / k, 4.5, 50.0)) if k > 0 else 50.0
+        med = weighted_median(x, w)
+        # the t quartile for this df, without scipy: near 0.6745 (normal) .. 0.741 (df 4.5)
+        q75 = 0.6745 + 0.33 / nu
+        return {"df": nu, "loc": med, "scale": _iqr_half(x, w) / q75}
+
+    def expected_information(self, p):
+        nu, sigma = p["df"], p["scale"]
+        inn = 0.25 * (polygamma(1, 0.5 * nu) - polygamma(1, 0.5 * (nu + 1.0))) \
+            - (nu + 5.0) / (2.0 * nu * (nu + 1.0) * (nu + 3.0))
+        ins = -2.0 / (sigma * (nu + 1.0) * (nu + 3.0))
+        imm = (nu + 1.0) / ((nu + 3.0) * sigma**2)
+        iss = 2.0 * nu / ((nu + 3.0) * sigma**2)
+        return jnp.array([[inn, 0.0, ins], [0.0, imm, 0.0], [ins, 0.0, iss]])
+
+    def _tail(self, x, p):
+        nu = p["df"]
+        z = (x - p["loc"]) / p["scale"]
+        # P(T > |z|) = I_{nu/(nu+z^2)}(nu/2, 1/2) / 2: accurate in both tails
+        return z, 0.5 * betainc(0.5 * nu, 0.5, nu / (nu + z * z))
+
+    def cdf(self, x, p):
+        z, tail = self._tail(x, p)
+        return jnp.where(z < 0, tail, 1.0 - tail)
+
+    def sf(self, x, p):
+        z, tail = self._tail(x, p)
+        return jnp.where(z > 0, tail, 1.0 - tail)
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.t(p["df"], loc=p["loc"], scale=p["scale"])
+
+
+@register
+class Cauchy(Family):
+    r"""Cauchy(loc mu, scale sigma): f(x) = 1 / (pi sigma (1 + z^2)), z = (x - mu) / sigma.
+
+    scipy.stats.cauchy(loc, scale). No closed form. Start: the median and half the
+    interquartile range (both exact for the Cauchy quartiles). Expected information
+    per observation: I / (2 sigma^2).
+    """
+
+    name = "cauchy"
+    params = {"loc": C.real, "scale": C.positive}
+    support = C.real
+
+    def logpdf(self, x, p):
+        z = (x - p["loc"]) / p["scale"]
+        return -_LOGPI - jnp.log1p(z * z) - jnp.log(p["scale"])
+
+    def start(self, x, w):
+        return {"loc": weighted_median(x, w), "scale": _iqr_half(x, w)}
+
+    def expected_information(self, p):
+        v = 0.5 / p["scale"] ** 2
+        return jnp.array([[v, 0.0], [0.0, v]])
+
+    def cdf(self, x, p):
+        # arctan2 keeps full relative precision in the far left tail
+        return jnp.arctan2(1.0, -(x - p["loc"]) / p["scale"]) / jnp.pi
+
+    def sf(self, x, p):
+        return jnp.arctan2(1.0, (x - p["loc"]) / p["scale"]) / jnp.pi
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.cauchy(loc=p["loc"], scale=p["scale"])
+
+
+@register
+class Laplace(Family):
+    r"""Laplace(loc mu, scale b): f(x) = exp(-|x - mu| / b) / (2 b).
+
+    scipy.stats.laplace(loc, scale). Closed form: mu = the (weighted) median,
+    b = mean |x - mu|. The log-likelihood is not twice differentiable in mu, so
+    standard errors use the expected information, I / b^2 per observation.
+    """
+
+    name = "laplace"
+    params = {"loc": C.real, "scale": C.positive}
+    support = C.real
+    information = "expected"
+
+    def logpdf(self, x, p):
+        b = p["scale"]
+        return -jnp.abs((x - p["loc"]) / b) - jnp.log(2.0 * b)
+
+    def start(self, x, w):
+        return self.closed_form_data(x, w)
+
+    def closed_form_data(self, x, w):
+        x = np.asarray(x, dtype=float)
+        w = np.ones_like(x) if w is None else np.asarray(w, dtype=float)
+        mu = weighted_median(x, w)
+        return {"loc": mu, "scale": float((w * np.abs(x - mu)).sum() / w.sum())}
+
+    def expected_information(self, p):
+        v = 1.0 / p["scale"] ** 2
+        return jnp.array([[v, 0.0], [0.0, v]])
+
+    def cdf(self, x, p):
+        z = (x - p["loc"]) / p["scale"]
+        return jnp.where(z < 0, 0.5 * jnp.exp(jnp.minimum(z, 0.0)), 1.0 - 0.5 * jnp.exp(-jnp.maximum(z, 0.0)))
+
+    def sf(self, x, p):
+        z = (x - p["loc"]) / p["scale"]
+        return jnp.where(z > 0, 0.5 * jnp.exp(-jnp.maximum(z, 0.0)), 1.0 - 0.5 * jnp.exp(jnp.minimum(z, 0.0)))
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.laplace(loc=p["loc"], scale=p["scale"])
+
+
+@register
+class Logistic(Family):
+    r"""Logistic(loc mu, scale s): f(x) = e^(-z) / (s (1 + e^(-z))^2), z = (x - mu) / s.
+
+    scipy.stats.logistic(loc, scale). No closed form. Start: the moments
+    (variance s^2 pi^2 / 3). Expected information per observation:
+    diag(1/3, (pi^2 + 3)/9) / s^2.
+    """
+
+    name = "logistic"
+    params = {"loc": C.real, "scale": C.positive}
+    support = C.real
+
+    def logpdf(self, x, p):
+        s = p["scale"]
+        y = -jnp.abs((x - p["loc"]) / s)  # symmetric: evaluate on the left half, no overflow
+        return y - 2.0 * jnp.log1p(jnp.exp(y)) - jnp.log(s)
+
+    def start(self, x, w):
+        m, v = weighted_moments(x, w)
+        return {"loc": m, "scale": np.sqrt(3.0 * v) / np.pi}
+
+    def expected_information(self, p):
+        s2 = p["scale"] ** 2
+        return jnp.array([[1.0 / (3.0 * s2), 0.0], [0.0, (np.pi**2 + 3.0) / (9.0 * s2)]])
+
+    def cdf(self, x, p):
+        return expit((x - p["loc"]) / p["scale"])
+
+    def sf(self, x, p):
+        return expit(-(x - p["loc"]) / p["scale"])
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.logistic(loc=p["loc"], scale=p["scale"])
+
+
+@register
+class Gumbel(Family):
+    r"""Gumbel for maxima (loc mu, scale s): f(x) = exp(-z - e^(-z)) / s, z = (x - mu) / s.
+
+    scipy.stats.gumbel_r(loc, scale). No closed form. Start: the moments
+    (s = sd sqrt 6 / pi, mu = mean - gamma_E s). Expected information per observation:
+    [[1, -(1 - gamma_E)], [-(1 - gamma_E), pi^2/6 + (1 - gamma_E)^2]] / s^2.
+    """
+
+    name = "gumbel"
+    aliases = ("gumbel_r",)
+    params = {"loc": C.real, "scale": C.positive}
+    support = C.real
+
+    def logpdf(self, x, p):
+        s = p["scale"]
+        z = (x - p["loc"]) / s
+        return -z - jnp.exp(-z) - jnp.log(s)
+
+    def start(self, x, w):
+        m, v = weighted_moments(x, w)
+        s = np.sqrt(6.0 * v) / np.pi
+        return {"loc": m - EULER_GAMMA * s, "scale": s}
+
+    def expected_information(self, p):
+        g1 = 1.0 - EULER_GAMMA
+        s2 = p["scale"] ** 2
+        return jnp.array([[1.0, -g1], [-g1, np.pi**2 / 6.0 + g1**2]]) / s2
+
+    def cdf(self, x, p):
+        return jnp.exp(-jnp.exp(-(x - p["loc"]) / p["scale"]))
+
+    def sf(self, x, p):
+        return -jnp.expm1(-jnp.exp(-(x - p["loc"]) / p["scale"]))
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.gumbel_r(loc=p["loc"], scale=p["scale"])

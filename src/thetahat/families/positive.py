@@ -1,0 +1,220 @@
+"""Families on the positive half-line and the unit interval: exponential, gamma, weibull, beta."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import betainc, betaln, gammainc, gammaincc, gammaln, polygamma, xlog1py, xlogy
+
+from .. import constraints as C
+from ..errors import SupportError
+from ._base import Family, _fmt, register, weighted_moments
+from ._cont_util import EULER_GAMMA, masked
+
+
+def _trigamma(k):
+    return polygamma(1, k)
+
+
+@register
+class Exponential(Family):
+    r"""Exponential(lam), lam a rate: f(x) = lam exp(-lam x), x >= 0.
+
+    scipy.stats.expon(scale=1/lam). Closed form: lam = 1 / mean, from the statistics
+    (n, sum x). Expected information per observation: 1 / lam^2.
+
+    Examples
+    --------
+    >>> import thetahat
+    >>> round(thetahat.fit([1.0, 2.0, 3.0], "exponential").params["lam"], 12)
+    0.5
+    """
+
+    name = "exponential"
+    aliases = ("expon",)
+    params = {"lam": C.positive}
+    support = C.positive
+
+    def check_support(self, x, fixed=None):
+        # 0 is in the support (the density is lam there), unlike the open half-line
+        bad = ~(np.isfinite(x) & (x >= 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise SupportError(f"value {_fmt(x[i])} at row {i} is outside the support of exponential (x >= 0)")
+
+    def logpdf(self, x, p):
+        lam = p["lam"]
+        return jnp.where(x >= 0, jnp.log(lam) - lam * x, -jnp.inf)
+
+    def start(self, x, w):
+        m, _ = weighted_moments(x, w)
+        return {"lam": 1.0 / m}
+
+    def statistics(self, x, w):
+        return {"n": jnp.sum(w), "sum": jnp.sum(w * masked(x, w, 0.0))}
+
+    def loglik_from_statistics(self, s, p):
+        lam = p["lam"]
+        return s["n"] * jnp.log(lam) - lam * s["sum"]
+
+    def closed_form(self, s):
+        return {"lam": s["n"] / s["sum"]}
+
+    def expected_information(self, p):
+        return jnp.array([[1.0 / p["lam"] ** 2]])
+
+    def cdf(self, x, p):
+        return jnp.where(x > 0, -jnp.expm1(-p["lam"] * jnp.maximum(x, 0.0)), 0.0)
+
+    def sf(self, x, p):
+        return jnp.where(x > 0, jnp.exp(-p["lam"] * jnp.maximum(x, 0.0)), 1.0)
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.expon(scale=1.0 / np.asarray(p["lam"], dtype=float))
+
+
+@register
+class Gamma(Family):
+    r"""Gamma(shape k, rate lam): f(x) = lam^k x^(k-1) exp(-lam x) / Gamma(k), x > 0.
+
+    scipy.stats.gamma(a=shape, scale=1/rate). The likelihood depends on the data only
+    through (n, sum x, sum log x), so each Newton iteration costs O(1). Start: the
+    method of moments (shape = mean^2/var, rate = mean/var). Expected information per
+    observation: [[trigamma(k), -1/lam], [-1/lam, k/lam^2]].
+    """
+
+    name = "gamma"
+    params = {"shape": C.positive, "rate": C.positive}
+    support = C.positive
+
+    def logpdf(self, x, p):
+        k, lam = p["shape"], p["rate"]
+        ok = x > 0
+        y = jnp.where(ok, x, 1.0) * lam  # scipy's order of operations: y = x / scale
+        return jnp.where(ok, xlogy(k - 1.0, y) - y - gammaln(k) + jnp.log(lam), -jnp.inf)
+
+    def start(self, x, w):
+        m, v = weighted_moments(x, w)
+        return {"shape": m * m / v, "rate": m / v}
+
+    def statistics(self, x, w):
+        xs = masked(x, w, 1.0)
+        return {"n": jnp.sum(w), "sum": jnp.sum(w * xs), "sum_log": jnp.sum(w * jnp.log(xs))}
+
+    def loglik_from_statistics(self, s, p):
+        k, lam = p["shape"], p["rate"]
+        return s["n"] * (k * jnp.log(lam) - gammaln(k)) + (k - 1.0) * s["sum_log"] - lam * s["sum"]
+
+    def expected_information(self, p):
+        k, lam = p["shape"], p["rate"]
+        return jnp.array([[_trigamma(k), -1.0 / lam], [-1.0 / lam, k / lam**2]])
+
+    def cdf(self, x, p):
+        return gammainc(p["shape"], p["rate"] * jnp.maximum(x, 0.0))
+
+    def sf(self, x, p):
+        return gammaincc(p["shape"], p["rate"] * jnp.maximum(x, 0.0))
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.gamma(a=p["shape"], scale=1.0 / np.asarray(p["rate"], dtype=float))
+
+
+@register
+class Weibull(Family):
+    r"""Weibull(shape c, scale s): f(x) = (c/s) (x/s)^(c-1) exp(-(x/s)^c), x > 0.
+
+    scipy.stats.weibull_min(c=shape, scale=scale). No closed form. Start: log x has a
+    (minimum) Gumbel law with standard deviation pi / (c sqrt 6) and mean
+    log s - gamma_E / c, so the moments of log x give (c, s).
+    """
+
+    name = "weibull"
+    aliases = ("weibull_min",)
+    params = {"shape": C.positive, "scale": C.positive}
+    support = C.positive
+
+    def logpdf(self, x, p):
+        c, s = p["shape"], p["scale"]
+        ok = x > 0
+        y = jnp.where(ok, x, 1.0) / s
+        return jnp.where(ok, jnp.log(c) + xlogy(c - 1.0, y) - y**c - jnp.log(s), -jnp.inf)
+
+    def start(self, x, w):
+        m, v = weighted_moments(np.log(x), w)
+        c = np.pi / np.sqrt(6.0 * v)
+        return {"shape": c, "scale": np.exp(m + EULER_GAMMA / c)}
+
+    def cdf(self, x, p):
+        return -jnp.expm1(-((jnp.maximum(x, 0.0) / p["scale"]) ** p["shape"]))
+
+    def sf(self, x, p):
+        return jnp.exp(-((jnp.maximum(x, 0.0) / p["scale"]) ** p["shape"]))
+
+    def expected_information(self, p):
+        c, s = p["shape"], p["scale"]
+        g1 = 1.0 - EULER_GAMMA  # Gamma'(2) = 1 - gamma_E
+        icc = (np.pi**2 / 6.0 + g1**2) / c**2
+        ics = -g1 / s
+        iss = c**2 / s**2
+        return jnp.array([[icc, ics], [ics, iss]])
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.weibull_min(c=p["shape"], scale=p["scale"])
+
+
+@register
+class Beta(Family):
+    r"""Beta(a, b): f(x) = x^(a-1) (1-x)^(b-1) / B(a, b), 0 < x < 1.
+
+    scipy.stats.beta(a, b). The likelihood depends on the data only through
+    (n, sum log x, sum log(1-x)). Start: the method of moments. Expected information
+    per observation: [[psi1(a) - psi1(a+b), -psi1(a+b)], [-psi1(a+b), psi1(b) - psi1(a+b)]]
+    with psi1 the trigamma function.
+    """
+
+    name = "beta"
+    params = {"a": C.positive, "b": C.positive}
+    support = C.unit_interval
+
+    def logpdf(self, x, p):
+        a, b = p["a"], p["b"]
+        ok = (x > 0) & (x < 1)
+        xs = jnp.where(ok, x, 0.5)
+        return jnp.where(ok, xlog1py(b - 1.0, -xs) + xlogy(a - 1.0, xs) - betaln(a, b), -jnp.inf)
+
+    def start(self, x, w):
+        m, v = weighted_moments(x, w)
+        common = m * (1.0 - m) / v - 1.0
+        if not np.isfinite(common) or common <= 0:  # U-shaped data beyond the moment range
+            common = 1.0
+        return {"a": m * common, "b": (1.0 - m) * common}
+
+    def statistics(self, x, w):
+        xs = masked(x, w, 0.5)
+        return {"n": jnp.sum(w), "sum_log": jnp.sum(w * jnp.log(xs)), "sum_log1m": jnp.sum(w * jnp.log1p(-xs))}
+
+    def loglik_from_statistics(self, s, p):
+        a, b = p["a"], p["b"]
+        return (a - 1.0) * s["sum_log"] + (b - 1.0) * s["sum_log1m"] - s["n"] * betaln(a, b)
+
+    def expected_information(self, p):
+        a, b = p["a"], p["b"]
+        tab = _trigamma(a + b)
+        return jnp.array([[_trigamma(a) - tab, -tab], [-tab, _trigamma(b) - tab]])
+
+    def cdf(self, x, p):
+        return betainc(p["a"], p["b"], jnp.clip(x, 0.0, 1.0))
+
+    def sf(self, x, p):
+        return betainc(p["b"], p["a"], jnp.clip(1.0 - x, 0.0, 1.0))
+
+    def to_scipy(self, p):
+        from scipy import stats as st
+
+        return st.beta(p["a"], p["b"])
