@@ -54,58 +54,65 @@ def newton(obj, u0, *, max_iter=200, tol=1e-10, information=None, method="newton
     """
     u = np.asarray(u0, dtype=float)
     v, g, H = obj.derivs(u)
-    trace, path = [v], [u.copy()]
+    # Steps are judged against values from one compiled function (obj.value): the value
+    # that obj.derivs returns can differ from it in the last bit.
+    v_ref = obj.value(u) if np.isfinite(v) else v
+    trace, path = [v_ref], [u.copy()]
     if not np.isfinite(v):
         return OptResult(u, v, g, H, 0, False,
                          "the log-likelihood is not finite at the starting point", method, trace, path)
     mu = 0.0
+    eye = np.eye(len(u))
+
+    def done(it, converged, reason):
+        return OptResult(u, v, g, H, it, converged, reason, method, trace, path)
+
     for it in range(1, max_iter + 1):
         A = information(u) if information is not None else -H
         if not (np.all(np.isfinite(A)) and np.all(np.isfinite(g))):
-            return OptResult(u, v, g, H, it - 1, False,
-                             "non-finite gradient or Hessian at the current point", method, trace, path)
+            return done(it - 1, False, "non-finite gradient or Hessian at the current point")
         scale = max(1.0, float(np.max(np.abs(np.diag(A)))) if A.size else 1.0)
-        eye = np.eye(len(u))
+        L0 = _cholesky(A)
+        if L0 is not None:
+            s0 = _solve_chol(L0, g)
+            if float(g @ s0) < tol:
+                # at the optimum up to a negligible decrement: take the last, tiny Newton step
+                # if it does not lower the log-likelihood, and stop
+                v_new = obj.value(u + s0)
+                if np.isfinite(v_new) and v_new >= v_ref:
+                    u, v_ref = u + s0, v_new
+                    v, g, H = obj.derivs(u)
+                    trace.append(v_ref)
+                    path.append(u.copy())
+                return done(it, True, "converged: Newton decrement below tolerance")
         accepted = False
         mu = mu / 10 if mu > 1e-12 * scale else 0.0
         for _ in range(60):
-            L = _cholesky(A + mu * eye)
+            L = L0 if mu == 0.0 else _cholesky(A + mu * eye)
             if L is None:
                 mu = max(10 * mu, 1e-8 * scale)
                 continue
             s = _solve_chol(L, g)
-            decrement = float(g @ s)
             big = np.max(np.abs(s)) if s.size else 0.0
             if big > 20:  # trust region in u: never jump by more than e^20 in one step
                 s = s * (20 / big)
             v_new = obj.value(u + s)
-            if np.isfinite(v_new) and v_new >= v:
+            if np.isfinite(v_new) and v_new >= v_ref:
                 accepted = True
                 break
-            if mu == 0.0 and decrement < tol and np.isfinite(v_new) and v_new >= v - 1e-12 * max(1, abs(v)):
-                # at the optimum up to rounding: no uphill step exists
-                return OptResult(u, v, g, H, it - 1, True,
-                                 "converged: Newton decrement below tolerance", method, trace, path)
             mu = max(10 * mu, 1e-6 * scale)
         if not accepted:
-            return OptResult(u, v, g, H, it - 1, False,
-                             "no step along the damped Newton direction increased the log-likelihood "
-                             "(flat or ill-conditioned surface)", method, trace, path)
-        u = u + s
+            return done(it - 1, False, "no step along the damped Newton direction increased the log-likelihood "
+                                       "(flat or ill-conditioned surface)")
+        u, v_ref = u + s, v_new
         v, g, H = obj.derivs(u)
-        trace.append(v)
+        trace.append(v_ref)
         path.append(u.copy())
-        if mu == 0.0 and decrement < tol:
-            return OptResult(u, v, g, H, it, True,
-                             "converged: Newton decrement below tolerance", method, trace, path)
         if np.max(np.abs(s)) < 1e-13 * (1 + np.max(np.abs(u))):
             ok = _stationary(g, H)
-            return OptResult(u, v, g, H, it, ok,
-                             "converged: step below tolerance" if ok else
-                             "stopped: steps became negligible but the gradient is not zero",
-                             method, trace, path)
-    return OptResult(u, v, g, H, max_iter, False,
-                     f"iteration limit ({max_iter}) reached before convergence", method, trace, path)
+            return done(it, ok, "converged: step below tolerance" if ok else
+                        "stopped: steps became negligible but the gradient is not zero")
+    return done(max_iter, False, f"iteration limit ({max_iter}) reached before convergence")
 
 
 def _stationary(g, H):
