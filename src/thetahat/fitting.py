@@ -125,7 +125,7 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
     if any(v is not None and not np.all(np.isfinite(v)) for v in se.values()):
         raise _overflow(fam, x)
     diag = Diagnostics(
-        grad_norm=float(np.max(np.abs(res.grad))) if res.grad.size else 0.0,
+        grad_norm=float(np.max(np.abs(res.grad))) if res.grad.size else None,
         hessian_negative_definite=cov_res.negative_definite if cov_res else None,
         hessian_condition=cov_res.condition if cov_res else None,
         iterations=res.iterations, starts=n_starts, starts_converged=n_conv)
@@ -205,13 +205,15 @@ def _prepare(data, weights, fam, dropna, scan=True):
 
 
 def _closed_result(obj, layout, est):
+    import jax.numpy as jnp
+
+    # the log-likelihood at the exact estimates (a round trip through u can move a
+    # sample extreme such as pareto's scale by an ulp, off the support)
+    v = float(obj.loglik_theta({k: jnp.asarray(est[k]) for k in layout.names}))
     u = layout.to_unconstrained(est)
     if np.all(np.isfinite(u)):
-        v, g, H = obj.derivs(u)
-    else:  # on the boundary of the parameter space: evaluate in natural coordinates
-        import jax.numpy as jnp
-
-        v = float(obj.loglik_theta({k: jnp.asarray(est[k]) for k in layout.names}))
+        _, g, H = obj.derivs(u)
+    else:  # on the boundary of the parameter space
         g = np.zeros(layout.size)
         H = np.full((layout.size, layout.size), np.nan)
     r = opt.OptResult(u, v, g, H, 0, bool(np.isfinite(v)),
@@ -287,6 +289,8 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample):
         if k in fam.nonregular:
             notes.append(f"{k} is a non-regular parameter (its MLE is an extreme of the sample, on the edge of "
                          "the support): Fisher-information standard errors do not apply to it")
+    if not regular:
+        res.grad = np.zeros(0)  # no regular parameter: no score equation to check
     if not res.converged or not regular:
         if not res.converged:
             notes.append("the fit did not converge, so no standard errors are reported")
@@ -305,7 +309,8 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample):
         sub_obj = (StatisticsObjective(fam, sub_layout, sub_fixed, stats) if stats is not None
                    else ChunkObjective(fam, sub_layout, sub_fixed, sample))
         u = sub_layout.to_unconstrained({k: np.asarray(params[k]) for k in regular})
-        _, _, H = sub_obj.derivs(u)
+        _, g_sub, H = sub_obj.derivs(u)
+        res.grad = g_sub  # the gradient that must vanish: the regular parameters'
         lay = sub_layout
     else:
         u, H, lay = res.u, res.hess, layout

@@ -14,7 +14,7 @@ from .families._base import Family
 class Diagnostics:
     """How the optimum was reached and what the second-derivative check found."""
 
-    grad_norm: float  # max |d loglik / du| at the optimum, unconstrained coordinates
+    grad_norm: float | None  # max |d loglik / du| over regular parameters at the optimum (u coordinates)
     hessian_negative_definite: bool | None  # None where the check does not apply
     hessian_condition: float | None
     iterations: int
@@ -205,7 +205,8 @@ class Fit:
         hnd = {True: "yes", False: "NO", None: "n/a"}[d.hessian_negative_definite]
         cond = "n/a" if d.hessian_condition is None else f"{d.hessian_condition:.3g}"
         lines.append(f"Stopped: {self.reason}")
-        lines.append(f"Gradient norm at optimum: {d.grad_norm:.3g}; Hessian negative definite: {hnd}; "
+        gn = "n/a" if d.grad_norm is None else f"{d.grad_norm:.3g}"
+        lines.append(f"Gradient norm at optimum: {gn}; Hessian negative definite: {hnd}; "
                      f"condition number: {cond}")
         for n in self.notes:
             lines.append(f"Note: {n}")
