@@ -42,18 +42,53 @@ def _value_grad_hess(f):
     return vgh
 
 
+SUB = 8192  # rows per block inside a chunk: the derivative passes stay in cache
+
+
+def _blocked(fn):
+    """Sum ``fn(x_block, w_block)`` over blocks of at most SUB rows with ``lax.scan``.
+
+    Reverse-mode derivatives over a long chunk keep many chunk-length temporaries
+    alive; blocks of a few thousand rows keep them in cache, which measured 3-4x
+    faster than one pass over 2^17 rows (t and GEV value+gradient+Hessian).
+    """
+
+    def total(x, w):
+        b = x.shape[0]
+        s = min(b, SUB)
+        xs = x.reshape((b // s, s) + x.shape[1:])
+        ws = w.reshape(b // s, s)
+        if xs.shape[0] == 1:
+            return fn(xs[0], ws[0])
+        zero = jax.tree_util.tree_map(jnp.zeros_like, jax.eval_shape(fn, xs[0], ws[0]))
+
+        def body(acc, xw):
+            return jax.tree_util.tree_map(jnp.add, acc, fn(*xw)), None
+
+        return jax.lax.scan(body, zero, (xs, ws))[0]
+
+    return total
+
+
 @lru_cache(maxsize=None)
 def chunk_functions(family, layout):
     """Compiled chunk log-likelihood and its derivatives for a family and layout."""
 
+    def block_ll(u, fixed, x, w):
+        return family.loglik_chunk(x, w, {**fixed, **layout.to_params(u)})
+
+    block_vgh = _value_grad_hess(block_ll)
+
     def ll(u, fixed, x, w, n_valid):
-        p = {**fixed, **layout.to_params(u)}
-        return family.loglik_chunk(x, _weights(x, w, n_valid), p)
+        return _blocked(lambda xb, wb: block_ll(u, fixed, xb, wb))(x, _weights(x, w, n_valid))
+
+    def vgh(u, fixed, x, w, n_valid):
+        return _blocked(lambda xb, wb: block_vgh(u, fixed, xb, wb))(x, _weights(x, w, n_valid))
 
     def ll_theta(theta, fixed, x, w, n_valid):
         return family.loglik_chunk(x, _weights(x, w, n_valid), {**fixed, **theta})
 
-    return jax.jit(ll), jax.jit(_value_grad_hess(ll)), jax.jit(ll_theta)
+    return jax.jit(ll), jax.jit(vgh), jax.jit(ll_theta)
 
 
 @lru_cache(maxsize=None)

@@ -34,6 +34,14 @@ def weighted_quantile(x, w, q):
     """Weighted quantile(s) of NumPy data (inverse of the weighted empirical cdf, midpoint rule)."""
     x = np.asarray(x, dtype=float)
     w = np.asarray(w, dtype=float)
+    if x.size > 1000 and w.min() == w.max():
+        # equal weights: the same midpoint rule via O(n) selection, no sort
+        pos = np.clip(np.asarray(q, dtype=float) * x.size - 0.5, 0, x.size - 1)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, x.size - 1)
+        part = np.partition(x, np.unique(np.r_[np.ravel(lo), np.ravel(hi)]))
+        frac = pos - lo
+        return part[lo] * (1 - frac) + part[hi] * frac
     keep = w > 0
     x, w = x[keep], w[keep]
     order = np.argsort(x, kind="stable")
@@ -49,6 +57,8 @@ def weighted_median(x, w):
     """
     x = np.asarray(x, dtype=float)
     w = np.ones_like(x) if w is None else np.asarray(w, dtype=float)
+    if w.min() == w.max() and w[0] > 0:
+        return float(np.median(x))  # equal weights: O(n) selection, same answer
     keep = w > 0
     x, w = x[keep], w[keep]
     order = np.argsort(x, kind="stable")
