@@ -68,14 +68,20 @@ class GreaterThan(Constraint):
     """``value > lower``; bijection ``lower + exp(u)``."""
 
     lower: float = 0.0
+    inclusive: bool = False  # supports only: x >= lower (parameters stay strictly inside)
 
     @property
     def name(self):
+        if self.inclusive:
+            return "nonnegative" if self.lower == 0 else f"at_least({self.lower:g})"
         return "positive" if self.lower == 0 else f"greater_than({self.lower:g})"
+
+    def contains(self, v):
+        return (v >= self.lower) if self.inclusive else (v > self.lower)
 
     def check(self, value):
         v = np.asarray(value, dtype=float)
-        return bool(np.all(np.isfinite(v)) and np.all(v > self.lower))
+        return bool(np.all(np.isfinite(v)) and np.all(self.contains(v)))
 
     def forward(self, u):
         return self.lower + jnp.exp(u)
@@ -90,16 +96,24 @@ class Interval(Constraint):
 
     lower: float = 0.0
     upper: float = 1.0
+    closed: bool = False  # supports only: lower <= x <= upper
 
     @property
     def name(self):
+        if self.closed:
+            return f"[{self.lower:g}, {self.upper:g}]"
         if (self.lower, self.upper) == (0.0, 1.0):
             return "unit_interval"
         return f"interval({self.lower:g}, {self.upper:g})"
 
+    def contains(self, v):
+        if self.closed:
+            return (v >= self.lower) & (v <= self.upper)
+        return (v > self.lower) & (v < self.upper)
+
     def check(self, value):
         v = np.asarray(value, dtype=float)
-        return bool(np.all(v > self.lower) and np.all(v < self.upper))
+        return bool(np.all(self.contains(v)))
 
     def forward(self, u):
         # sigmoid written through tanh keeps full relative precision near both ends
@@ -198,6 +212,7 @@ class IntegerInterval(Constraint):
 
 real = _Real()
 positive = GreaterThan(0.0)
+nonnegative = GreaterThan(0.0, inclusive=True)
 unit_interval = Interval(0.0, 1.0)
 simplex = _Simplex()
 positive_definite = _PositiveDefinite()

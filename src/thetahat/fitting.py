@@ -182,10 +182,8 @@ def _one_pass_ok(fam, dropna, weights):
 
 
 def _inside(support, lo, hi):
-    if isinstance(support, C.GreaterThan):
-        return lo > support.lower
-    if isinstance(support, C.Interval):
-        return lo > support.lower and hi < support.upper
+    if isinstance(support, (C.GreaterThan, C.Interval)):
+        return bool(support.contains(lo) and support.contains(hi))
     return isinstance(support, type(C.real))
 
 

@@ -164,10 +164,8 @@ def _in_support(support, x):
         if support.upper is not None:
             ok &= x <= support.upper
         return ok
-    if isinstance(support, C.GreaterThan):
-        return x > support.lower
-    if isinstance(support, C.Interval):
-        return (x > support.lower) & (x < support.upper)
+    if isinstance(support, (C.GreaterThan, C.Interval)):
+        return support.contains(x)
     return np.isfinite(x)
 
 

@@ -7,8 +7,7 @@ import numpy as np
 from jax.scipy.special import betainc, betaln, gammainc, gammaincc, gammaln, polygamma, xlog1py, xlogy
 
 from .. import constraints as C
-from ..errors import SupportError
-from ._base import Family, _fmt, register, weighted_moments
+from ._base import Family, register, weighted_moments
 from ._cont_util import EULER_GAMMA, masked
 
 
@@ -33,14 +32,7 @@ class Exponential(Family):
     name = "exponential"
     aliases = ("expon",)
     params = {"lam": C.positive}
-    support = C.positive
-
-    def check_support(self, x, fixed=None):
-        # 0 is in the support (the density is lam there), unlike the open half-line
-        bad = ~(np.isfinite(x) & (x >= 0))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise SupportError(f"value {_fmt(x[i])} at row {i} is outside the support of exponential (x >= 0)")
+    support = C.nonnegative  # 0 is in the support: the density is lam there
 
     def logpdf(self, x, p):
         lam = p["lam"]
