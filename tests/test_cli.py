@@ -118,8 +118,6 @@ BAD = {
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_user_errors_exit_2_with_one_line(capsys, tmp_path, case):
     text, opts, expect = BAD[case]
-    if case == "negative_gamma" and "gamma" not in {f.name for f in thetahat.all_families()}:
-        pytest.skip("gamma is not registered")
     p = _write(tmp_path, "d.csv", text)
     code, out, err = _run(capsys, "fit", p, *opts)
     assert code == 2
