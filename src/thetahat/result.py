@@ -97,11 +97,12 @@ class Fit:
 
         Examples
         --------
-        >>> import thetahat
-        >>> f = thetahat.fit([2.1, 3.9, 3.2, 5.0, 4.4], "normal")
-        >>> lo, hi = f.confint(0.95)["mu"]
-        >>> round(lo, 4), round(hi, 4)
-        (2.6298, 4.6102)
+        >>> import numpy as np, thetahat
+        >>> x = np.array([2.1, 3.9, 3.2, 5.0, 4.4])
+        >>> lo, hi = thetahat.fit(x, "normal").confint(0.95)["mu"]
+        >>> se = x.std() / np.sqrt(x.size)          # sigma-hat (divisor n) / sqrt(n)
+        >>> bool(np.allclose([lo, hi], [x.mean() - 1.959964 * se, x.mean() + 1.959964 * se]))
+        True
         """
         if not 0 < level < 1:
             from .errors import OptionError
