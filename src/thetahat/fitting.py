@@ -82,7 +82,8 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
         stats, summary = compute_statistics(fam, sample)
         if fast:
             # validation from the same pass: only a suspicious summary pays for a full scan
-            if not (np.isfinite(summary["sum"]) and _inside(fam.support, summary["min"], summary["max"])):
+            if not (np.isfinite(summary["min"]) and np.isfinite(summary["max"])
+                    and _inside(fam.support, summary["min"], summary["max"])):
                 find_nonfinite(x)
                 fam.check_support(x, fixed)
             if summary["min"] == summary["max"]:

@@ -93,7 +93,7 @@ def chunk_functions(family, layout):
 
 @lru_cache(maxsize=None)
 def statistics_function(family):
-    """Per-piece statistics, plus a summary (min, max, sum of the valid rows) computed in
+    """Per-piece statistics, plus a summary (min and max of the valid rows) computed in
     the same fused pass, so that validating the data costs no extra pass over it.
 
     Unweighted pieces (``w`` None) carry no mask: XLA then fuses every reduction into one
@@ -103,13 +103,12 @@ def statistics_function(family):
     def stats(x, w):
         if w is None:
             s = dict(family.statistics(x, jnp.ones(x.shape[0], dtype=x.dtype)))
-            s["_min"], s["_max"], s["_sum"] = jnp.min(x), jnp.max(x), jnp.sum(x)
+            s["_min"], s["_max"] = jnp.min(x), jnp.max(x)
             return s
         valid = (w > 0).reshape(w.shape + (1,) * (x.ndim - 1))
         s = dict(family.statistics(x, w))
         s["_min"] = jnp.min(jnp.where(valid, x, jnp.inf))
         s["_max"] = jnp.max(jnp.where(valid, x, -jnp.inf))
-        s["_sum"] = jnp.sum(jnp.where(valid, x, 0.0))
         return s
 
     return jax.jit(stats)
@@ -118,9 +117,8 @@ def statistics_function(family):
 def _merge_with_summary(family, a, b):
     out = family.merge({k: v for k, v in a.items() if not k.startswith("_")},
                        {k: v for k, v in b.items() if not k.startswith("_")})
-    out["_min"] = jnp.minimum(a["_min"], b["_min"])
-    out["_max"] = jnp.maximum(a["_max"], b["_max"])
-    out["_sum"] = a["_sum"] + b["_sum"]
+    out["_min"] = np.minimum(a["_min"], b["_min"])
+    out["_max"] = np.maximum(a["_max"], b["_max"])
     return out
 
 
@@ -138,14 +136,17 @@ def statistics_loglik_functions(family, layout):
 def compute_statistics(family, sample):
     """One pass over the data: per-chunk statistics, merged.
 
-    Returns ``(statistics, summary)``; the summary holds the min, max and sum of the
-    data (``sum`` is not finite exactly when some value is NaN or infinite).
+    Returns ``(statistics, summary)``; the summary holds the min and max of the data
+    (both finite exactly when every value is: min and max propagate NaN).
     """
     fn = statistics_function(family)
-    total = None
-    for x, w in sample.pieces():
-        s = fn(x, w)
-        total = s if total is None else _merge_with_summary(family, total, s)
+    # dispatch every piece before reading any result: JAX runs them asynchronously,
+    # so pieces overlap on the cores instead of waiting on each merge
+    parts = [fn(x, w) for x, w in sample.pieces()]
+    parts = [{k: np.asarray(v) for k, v in p.items()} for p in parts]
+    total = parts[0]
+    for p in parts[1:]:
+        total = _merge_with_summary(family, total, p)
     stats = {k: np.asarray(v) for k, v in total.items() if not k.startswith("_")}
     summary = {k[1:]: float(v) for k, v in total.items() if k.startswith("_")}
     return stats, summary

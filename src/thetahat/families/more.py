@@ -269,8 +269,8 @@ class Uniform(Family):
                 "max": jnp.max(jnp.where(w > 0, x, -jnp.inf))}
 
     def merge(self, a, b):
-        return {"n": a["n"] + b["n"], "min": jnp.minimum(a["min"], b["min"]),
-                "max": jnp.maximum(a["max"], b["max"])}
+        return {"n": a["n"] + b["n"], "min": np.minimum(a["min"], b["min"]),
+                "max": np.maximum(a["max"], b["max"])}
 
     def loglik_from_statistics(self, s, p):
         return _uniform_ll(s["n"], s["min"], s["max"], p["a"], p["b"])

@@ -75,7 +75,7 @@ class MultivariateNormal(Family):
         d = b["mean"] - a["mean"]
         frac = b["n"] / n if n > 0 else 0.0
         return {"n": n, "mean": a["mean"] + d * frac,
-                "m2": a["m2"] + b["m2"] + jnp.outer(d, d) * a["n"] * frac}
+                "m2": a["m2"] + b["m2"] + np.outer(d, d) * a["n"] * frac}
 
     def loglik_from_statistics(self, s, p):
         mu, cov, n = p["mu"], p["cov"], s["n"]
