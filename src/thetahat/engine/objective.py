@@ -167,15 +167,16 @@ class ChunkObjective:
 
     def value(self, u) -> float:
         u = jnp.asarray(u)
-        return float(sum(self._value(u, self.fixed, x, w, nv) for x, w, nv in self.chunks))
+        parts = [self._value(u, self.fixed, x, w, nv) for x, w, nv in self.chunks]  # all dispatched first
+        return float(sum(np.asarray(p) for p in parts))
 
     def derivs(self, u):
         u = jnp.asarray(u)
-        v, g, h = 0.0, 0.0, 0.0
-        for x, w, nv in self.chunks:
-            cv, cg, ch = self._vgh(u, self.fixed, x, w, nv)
-            v, g, h = v + cv, g + cg, h + ch
-        return float(v), np.asarray(g), np.asarray(h)
+        parts = [self._vgh(u, self.fixed, x, w, nv) for x, w, nv in self.chunks]
+        v = sum(float(p[0]) for p in parts)
+        g = sum(np.asarray(p[1]) for p in parts)
+        h = sum(np.asarray(p[2]) for p in parts)
+        return v, g, h
 
     def loglik_theta(self, theta: dict):
         """Log-likelihood as a JAX function of the natural parameters (for autodiff)."""
