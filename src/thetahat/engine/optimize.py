@@ -54,10 +54,7 @@ def newton(obj, u0, *, max_iter=200, tol=1e-10, information=None, method="newton
     """
     u = np.asarray(u0, dtype=float)
     v, g, H = obj.derivs(u)
-    # Steps are judged against values from one compiled function (obj.value): the value
-    # that obj.derivs returns can differ from it in the last bit.
-    v_ref = obj.value(u) if np.isfinite(v) else v
-    trace, path = [v_ref], [u.copy()]
+    trace, path = [v], [u.copy()]
     if not np.isfinite(v):
         return OptResult(u, v, g, H, 0, False,
                          "the log-likelihood is not finite at the starting point", method, trace, path)
@@ -73,29 +70,35 @@ def newton(obj, u0, *, max_iter=200, tol=1e-10, information=None, method="newton
             return done(it - 1, False, "non-finite gradient or Hessian at the current point")
         scale = max(1.0, float(np.max(np.abs(np.diag(A)))) if A.size else 1.0)
         L0 = _cholesky(A)
-        if L0 is not None:
-            s0 = _solve_chol(L0, g)
-            if float(g @ s0) < tol:
-                # at the optimum up to a negligible decrement: take the last, tiny Newton step
-                # if it does not lower the log-likelihood, and stop
-                v_new = obj.value(u + s0)
-                if np.isfinite(v_new) and v_new >= v_ref:
-                    u, v_ref = u + s0, v_new
-                    v, g, H = obj.derivs(u)
-                    trace.append(v_ref)
-                    path.append(u.copy())
-                return done(it, True, "converged: Newton decrement below tolerance")
-        accepted = False
         mu = mu / 10 if mu > 1e-12 * scale else 0.0
+        if L0 is not None and mu == 0.0:
+            # the pure Newton step, tried with the derivative pass itself (which the next
+            # iteration needs anyway), so an accepted step costs one pass over the data
+            s = _cap(_solve_chol(L0, g))
+            final = float(g @ s) < tol
+            v2, g2, H2 = obj.derivs(u + s)
+            if np.isfinite(v2) and v2 >= v:
+                u, v, g, H = u + s, v2, g2, H2
+                trace.append(v)
+                path.append(u.copy())
+                if final:
+                    return done(it, True, "converged: Newton decrement below tolerance")
+                if np.max(np.abs(s)) < 1e-13 * (1 + np.max(np.abs(u))):
+                    return done(it, _stationary(g, H), "converged: step below tolerance")
+                continue
+            if final:  # at the optimum up to rounding: no uphill step exists
+                return done(it - 1, True, "converged: Newton decrement below tolerance")
+            mu = 1e-6 * scale
+        # damped steps, judged by the value alone (cheaper than a derivative pass); values
+        # are compared within one compiled function, which can differ from derivs' in the last bit
+        v_ref = obj.value(u)
+        accepted = False
         for _ in range(60):
             L = L0 if mu == 0.0 else _cholesky(A + mu * eye)
             if L is None:
                 mu = max(10 * mu, 1e-8 * scale)
                 continue
-            s = _solve_chol(L, g)
-            big = np.max(np.abs(s)) if s.size else 0.0
-            if big > 20:  # trust region in u: never jump by more than e^20 in one step
-                s = s * (20 / big)
+            s = _cap(_solve_chol(L, g))
             v_new = obj.value(u + s)
             if np.isfinite(v_new) and v_new >= v_ref:
                 accepted = True
@@ -104,15 +107,17 @@ def newton(obj, u0, *, max_iter=200, tol=1e-10, information=None, method="newton
         if not accepted:
             return done(it - 1, False, "no step along the damped Newton direction increased the log-likelihood "
                                        "(flat or ill-conditioned surface)")
-        u, v_ref = u + s, v_new
+        u = u + s
         v, g, H = obj.derivs(u)
-        trace.append(v_ref)
+        trace.append(v)
         path.append(u.copy())
-        if np.max(np.abs(s)) < 1e-13 * (1 + np.max(np.abs(u))):
-            ok = _stationary(g, H)
-            return done(it, ok, "converged: step below tolerance" if ok else
-                        "stopped: steps became negligible but the gradient is not zero")
     return done(max_iter, False, f"iteration limit ({max_iter}) reached before convergence")
+
+
+def _cap(s, radius=20.0):
+    """Trust region in u: never jump by more than e^20 in one step."""
+    big = np.max(np.abs(s)) if s.size else 0.0
+    return s * (radius / big) if big > radius else s
 
 
 def _stationary(g, H):
