@@ -7,6 +7,7 @@ through ``xi = 0``, the Gumbel / exponential limit.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -21,7 +22,12 @@ def _t_of(z, xi):
     y = xi * z
     ok = y > -1.0
     zs = jnp.where(ok, z, 0.0)
-    return ok, zs * log1p_ratio(xi * zs)
+    # The series form is needed only as xi -> 0, where log1p(xi z)/xi cancels; xi is one
+    # scalar for the whole sample, so a cond picks the cheap direct form everywhere else
+    # (under vmap over observations the predicate stays unbatched and the cond stays a cond).
+    return ok, jax.lax.cond(jnp.abs(xi) < 1e-3,
+                            lambda: zs * log1p_ratio(xi * zs),
+                            lambda: jnp.log1p(xi * zs) / xi)
 
 
 @register
