@@ -107,7 +107,7 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
         est = {k: np.asarray(v, dtype=float) for k, v in est.items()}
         res = _closed_result(obj, layout, est)
     else:
-        u0 = _start_u(fam, layout, x, w, fixed, start, thin=stats is not None)
+        u0 = _start_u(fam, layout, x, w, fixed, start, thin=not fam.param_support)
         res, n_starts, n_conv = _optimise(obj, layout, u0, method, fam, fixed, nobs, starts, seed, max_iter)
         if method == "auto" and not res.converged:
             first = res
@@ -222,13 +222,13 @@ def _closed_result(obj, layout, est):
     return r
 
 
-START_ROWS = 1 << 16
+START_ROWS = 1 << 14
 
 
 def _start_u(fam, layout, x, w, fixed, start, thin=False):
     if thin and x.shape[0] > 2 * START_ROWS:
-        # a starting point needs no more than a systematic subsample: its statistics-based
-        # likelihood has no data-dependent support to violate
+        # a starting point needs no more than a systematic subsample, unless the support
+        # depends on the parameters (then the start must respect every observation)
         step = x.shape[0] // START_ROWS
         x = x[::step]
         w = None if w is None else w[::step]

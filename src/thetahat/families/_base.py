@@ -71,6 +71,9 @@ class Family:
     nonregular : tuple[str, ...]
         Parameters whose MLE sits on the edge of the support (uniform's end
         points, pareto's scale): Fisher-information standard errors do not apply.
+    param_support : bool
+        Whether the support depends on the parameters (GEV, generalized Pareto,
+        Pareto, uniform): a starting point must then come from all of the data.
     information : str
         ``"observed"`` normally; ``"expected"`` where the log-likelihood is not twice
         differentiable at the optimum (laplace's median).
@@ -86,6 +89,7 @@ class Family:
     nonregular: tuple = ()
     information: str = "observed"
     min_obs: int = 2
+    param_support: bool = False  # whether the support depends on the parameters (GEV, GPD, ...)
 
     # ---- required -------------------------------------------------------------
     def logpdf(self, x, p):

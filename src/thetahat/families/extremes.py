@@ -44,6 +44,7 @@ class GEV(Family):
 
     name = "gev"
     aliases = ("genextreme",)
+    param_support = True
     params = {"loc": C.real, "scale": C.positive, "shape": C.real}
     support = C.real
 
@@ -95,6 +96,7 @@ class GenPareto(Family):
 
     name = "genpareto"
     aliases = ("gpd",)
+    param_support = True
     params = {"scale": C.positive, "shape": C.real}
     known = {"loc": 0.0}
     support = C.real
@@ -156,6 +158,7 @@ class Pareto(Family):
     """
 
     name = "pareto"
+    param_support = True
     params = {"shape": C.positive, "scale": C.positive}
     support = C.positive
     nonregular = ("scale",)

@@ -249,6 +249,7 @@ class Uniform(Family):
     """
 
     name = "uniform"
+    param_support = True
     params = {"a": C.real, "b": C.real}
     support = C.real
     nonregular = ("a", "b")
