@@ -303,7 +303,11 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample):
         if not res.converged:
             notes.append("the fit did not converge, so no standard errors are reported")
         return se, None, [], "none", None, notes
+    # Only bounded coordinates (probabilities, simplex weights) have an edge that |u| > 30
+    # can mean; a scale parameter's log can legitimately be -690 (data near 1e-300), and a
+    # positive parameter driven to 0 shows up instead as a singular information matrix.
     boundary = [s.name for s in layout.slots if s.name in regular
+                and isinstance(s.constraint, (C.Interval, type(C.simplex)))
                 and np.any(np.abs(res.u[s.start:s.start + s.usize]) > BOUNDARY_U)]
     for k in boundary:
         notes.append(f"{k} = {_fmt(params[k])} is on the boundary of its parameter space: the Fisher-information "
