@@ -8,8 +8,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .engine.data import as_float_array
-from .errors import DataError, EmptyDataError, ThetahatError
+from .engine.data import as_float_array, as_weights
+from .errors import DataError, ThetahatError
 from .families import all_families, get_family
 from .fitting import fit
 from .result import Fit
@@ -173,15 +173,7 @@ def _validate(data, weights, dropna):
         x, dropped = as_float_array(data, dropna=dropna)
         return x, None, dropped
     x, _ = as_float_array(data)
-    w, _ = as_float_array(weights, where="weights")
-    if w.shape[0] != x.shape[0]:
-        raise DataError(f"weights have {w.shape[0]} entries but the data have {x.shape[0]} rows")
-    if np.any(w < 0):
-        i = int(np.argmax(w < 0))
-        raise DataError(f"negative weight {w[i]:g} at row {i}")
-    if w.sum() <= 0:
-        raise EmptyDataError("all weights are zero")
-    return x, w, 0
+    return x, as_weights(weights, x.shape[0]), 0
 
 
 def _entries(families):

@@ -6,10 +6,10 @@ import numpy as np
 
 from .engine import optimize as opt
 from . import constraints as C
-from .engine.data import Sample, as_float_array, find_nonfinite, reduce_discrete
+from .engine.data import Sample, as_float_array, as_weights, find_nonfinite, reduce_discrete
 from .engine.layout import Layout
 from .engine.objective import ChunkObjective, StatisticsObjective, compute_statistics
-from .errors import DataError, EmptyDataError, NumericalRangeError, OptionError
+from .errors import EmptyDataError, NumericalRangeError, OptionError
 from .families import Family, get_family
 from .inference import covariance as cv
 from .result import Diagnostics, Fit
@@ -192,15 +192,7 @@ def _prepare(data, weights, fam, dropna, scan=True):
     x, dropped = as_float_array(data, ndim=fam.ndim, dropna=False if weights is not None else dropna, scan=scan)
     if weights is None:
         return x, None, dropped
-    w, _ = as_float_array(weights, where="weights")
-    if w.shape[0] != x.shape[0]:
-        raise DataError(f"weights have {w.shape[0]} entries but the data have {x.shape[0]} rows")
-    if np.any(w < 0):
-        i = int(np.argmax(w < 0))
-        raise DataError(f"negative weight {w[i]:g} at row {i}")
-    if w.sum() <= 0:
-        raise EmptyDataError("all weights are zero")
-    return x, w, dropped
+    return x, as_weights(weights, x.shape[0]), dropped
 
 
 def _closed_result(obj, layout, est):

@@ -154,6 +154,19 @@ def find_nonfinite(arr, *, dropna: bool = False, where: str = "data"):
     return np.ascontiguousarray(arr), dropped
 
 
+def as_weights(weights, n_rows: int):
+    """Validated frequency weights: numbers, finite, non-negative, one per row, not all zero."""
+    w, _ = as_float_array(weights, where="weights")
+    if w.shape[0] != n_rows:
+        raise DataError(f"weights have {w.shape[0]} entries but the data have {n_rows} rows")
+    if np.any(w < 0):
+        i = int(np.argmax(w < 0))
+        raise DataError(f"negative weight {w[i]:g} at row {i}")
+    if w.sum() <= 0:
+        raise EmptyDataError("all weights are zero")
+    return w
+
+
 def _cell(v):
     return repr(str(v)) if isinstance(v, (str, np.str_, bytes)) else repr(v)
 
