@@ -61,6 +61,7 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
     if int(starts) < 1:
         raise OptionError(f"starts must be at least 1, got {starts}")
     fixed = _check_fixed(fam, fixed)
+    fam = fam.bind({k: fixed[k] for k in fam.known})
     fast = _one_pass_ok(fam, dropna, weights)
     x, w, dropped = _prepare(data, weights, fam, dropna, scan=not fast)
     if not fast:

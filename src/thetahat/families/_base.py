@@ -15,6 +15,9 @@ Example
 
 from __future__ import annotations
 
+import copy
+from functools import lru_cache
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -90,6 +93,7 @@ class Family:
     information: str = "observed"
     min_obs: int = 2
     param_support: bool = False  # whether the support depends on the parameters (GEV, GPD, ...)
+    known_values: dict = {}  # set by bind(): the known values of the fit in progress
 
     # ---- required -------------------------------------------------------------
     def logpdf(self, x, p):
@@ -108,6 +112,15 @@ class Family:
     cdf = None
     sf = None
     expected_information = None  # (p) -> per-observation information matrix (flat params)
+
+    def bind(self, known: dict) -> "Family":
+        """This family with its known values (binomial ``n``) attached, for the hooks that
+        need them outside the log-density (``start``, ``closed_form_data``,
+        ``check_degenerate``). Cached, so compiled code is reused for the same values."""
+        if not self.known:
+            return self
+        key = tuple(sorted((k, float(np.asarray(v))) for k, v in known.items() if k in self.known))
+        return _bound(self, key)
 
     def merge(self, a: dict, b: dict) -> dict:
         """Combine the statistics of two disjoint parts of the data (default: add)."""
@@ -159,6 +172,13 @@ class Family:
         """Weighted sum of log-densities over a chunk (``w`` = 0 drops padding)."""
         lp = jax.vmap(lambda xi: self.logpdf(xi, p))(x)
         return jnp.sum(jnp.where(w > 0, w * lp, 0.0))
+
+
+@lru_cache(maxsize=None)
+def _bound(family, key):
+    out = copy.copy(family)
+    out.known_values = dict(key)
+    return out
 
 
 def _in_support(support, x):

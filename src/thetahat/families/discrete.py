@@ -5,10 +5,9 @@ The engine reduces integer data to (distinct value, count) pairs before it calls
 ``statistics`` or ``logpdf``, so every hook here uses the weights ``w``.
 
 Families with a known number of trials ``n`` (binomial, beta-binomial) receive it
-through ``fixed={"n": ...}``. ``logpdf`` sees it in ``p["n"]``; the hooks that the
-engine calls without the known values (``start``, ``check_degenerate``,
-``closed_form_data``) read the value that ``check_support(x, fixed)`` recorded for
-the current fit (a context variable, so concurrent fits in threads do not mix).
+through ``fixed={"n": ...}``. ``logpdf`` sees it in ``p["n"]``; the other hooks
+(``start``, ``check_degenerate``, ``closed_form_data``) read it from
+``self.known_values``, which the engine sets with :meth:`Family.bind`.
 
 Example
 -------
@@ -20,8 +19,6 @@ Example
 
 from __future__ import annotations
 
-import contextvars
-
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import betainc, gammaincc, gammaln, xlog1py, xlogy
@@ -31,8 +28,6 @@ from ..errors import DegenerateDataError, OptionError, SupportError
 from ._base import Family, _fmt, register, weighted_moments
 
 _EPS = 1e-6
-# the known n of the fit in progress (see the module docstring)
-_KNOWN_N = contextvars.ContextVar("thetahat_known_n", default=None)
 
 
 def _betaln(a, b):
@@ -67,20 +62,19 @@ def _check_n(name, n):
         raise OptionError(f"{name} needs a known number of trials n that is a positive integer, got {_fmt(a)}")
 
 
-def _known_n(name):
-    n = _KNOWN_N.get()
+def _known_n(fam):
+    n = fam.known_values.get("n")
     if n is None:
-        raise OptionError(f"{name} needs the known value of 'n': pass fixed={{'n': ...}}")
+        raise OptionError(f"{fam.name} needs the known value of 'n': pass fixed={{'n': ...}}")
     return n
 
 
 def _record_n_and_check(fam, x, fixed):
-    """Check 0 <= x <= n for a family with known n, and record n for this fit."""
+    """Check 0 <= x <= n for a family with known n."""
     if not fixed or "n" not in fixed:
         raise OptionError(f"{fam.name} needs the known value of 'n': pass fixed={{'n': ...}}")
     n = float(np.asarray(fixed["n"], dtype=float))
     _check_n(fam.name, n)
-    _KNOWN_N.set(n)
     x = np.asarray(x, dtype=float)
     bad = ~((x == np.floor(x)) & (x >= 0) & (x <= n))
     if bad.any():
@@ -174,7 +168,7 @@ class Binomial(Family):
         _record_n_and_check(self, x, fixed)
 
     def check_degenerate(self, x, w):
-        n = _known_n(self.name)
+        n = _known_n(self)
         for v, what in ((0.0, "0 (p = 0)"), (n, f"n = {n:g} (p = 1)")):
             if _all_equal(x, w, v):
                 raise DegenerateDataError(
@@ -182,14 +176,13 @@ class Binomial(Family):
                     "boundary of [0, 1], where the likelihood has no interior maximum")
 
     def start(self, x, w):
-        return {"p": _clip_p(weighted_moments(x, w)[0] / _known_n(self.name))}
+        return {"p": _clip_p(weighted_moments(x, w)[0] / _known_n(self))}
 
-    # The statistics would need n inside the compiled reduction (log C(n, x) does not
-    # split into sums of x), which the engine does not pass: the chunked objective is
-    # used, and the closed form reads n from the fit in progress.
+    # log C(n, x) does not split into sums of x, so the chunked objective (on the distinct
+    # values and their counts) is used; the closed form reads n from the bound family.
     def closed_form_data(self, x, w):
         w = np.ones(x.shape[0]) if w is None else np.asarray(w)
-        return {"p": float(np.sum(w * x) / (np.sum(w) * _known_n(self.name)))}
+        return {"p": float(np.sum(w * x) / (np.sum(w) * _known_n(self)))}
 
     def expected_information(self, p):
         return jnp.array([[p["n"] / (p["p"] * (1.0 - p["p"]))]])
@@ -513,7 +506,7 @@ class BetaBinomial(Family):
                 "fit needs variation in the data (a and b are not identified)")
 
     def start(self, x, w):
-        n = _known_n(self.name)
+        n = _known_n(self)
         m, v = weighted_moments(x, w)
         mu = _clip_p(m / n, 1e-3)
         # variance n mu (1 - mu) (1 + (n - 1) rho) with rho = 1 / (a + b + 1)

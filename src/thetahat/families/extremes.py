@@ -117,16 +117,13 @@ class GenPareto(Family):
         return jnp.where(ok, -(1.0 + xi) * t - jnp.log(sigma), -jnp.inf)
 
     def start(self, x, w):
-        # start() does not see the fixed threshold. The moments are taken above the
-        # sample minimum (close to the threshold for exceedance data); feasibility is
-        # enforced against min(0, min x), at or below every threshold the data allow
-        # (short of a fixed threshold below 0 and the data), and a point feasible for a
-        # lower threshold is feasible for every higher one.
+        # moments of the exceedances over the known threshold (bound by the engine)
+        loc = float(self.known_values.get("loc", 0.0))
         xs = x[w > 0]
-        m, v = weighted_moments(x - xs.min(), w)
+        m, v = weighted_moments(x - loc, w)
         r = m * m / v
         xi, sigma = max(0.5 * (1.0 - r), -0.5), 0.5 * m * (1.0 + r)
-        zmax = xs.max() - min(0.0, float(xs.min()))
+        zmax = xs.max() - loc
         if xi < 0 and 1.0 + xi * zmax / sigma < 0.1:
             sigma = -xi * zmax / 0.9  # widen the scale, keeping the tail shape
         return {"scale": sigma, "shape": xi}
