@@ -107,6 +107,7 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
         est = fam.closed_form(stats) if fam.closed_form is not None else fam.closed_form_data(sample.x, sample.w)
         est = {k: np.asarray(v, dtype=float) for k, v in est.items()}
         res = _closed_result(obj, layout, est)
+        n_starts, n_conv = 1, int(res.converged)
     else:
         u0 = _start_u(fam, layout, x, w, fixed, start, thin=not fam.param_support)
         res, n_starts, n_conv = _optimise(obj, layout, u0, method, fam, fixed, nobs, starts, seed, max_iter)
@@ -114,7 +115,6 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
             first = res
             res = opt.bfgs(obj, res.u if np.isfinite(res.loglik) else u0)
             notes.append(f"Newton did not converge ({first.reason}); fell back to BFGS")
-    n_starts, n_conv = (1, int(res.converged)) if method in ("auto", "closed") and closed_ok else (n_starts, n_conv)
 
     if res.method == "closed" and not (np.isfinite(res.loglik) and all(np.all(np.isfinite(v)) for v in
                                                                          res.closed_params.values())):
