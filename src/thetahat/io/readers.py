@@ -187,8 +187,6 @@ class _Table:
         if self.is_numeric(name):
             return _arrow_to_float(col)
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            import pyarrow.compute as pc
-
             trimmed = pc.utf8_trim_whitespace(col)
             trimmed = pc.if_else(pc.is_in(trimmed, value_set=pa.array(sorted(_NULLS))), None, trimmed)
             try:
