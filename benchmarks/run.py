@@ -8,7 +8,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-MODULES = ["bench_scipy_fit", "bench_sufficient", "bench_compare", "bench_cli"]
+CORE = ["bench_scipy_fit", "bench_sufficient", "bench_compare", "bench_cli"]
+# every other bench_*.py in this folder runs after the core ones, in name order
+MODULES = CORE + sorted(f[:-3] for f in os.listdir(os.path.dirname(os.path.abspath(__file__)))
+                       if f.startswith("bench_") and f.endswith(".py") and f[:-3] not in CORE)
 
 
 def main(argv=None):

@@ -18,9 +18,13 @@ Examples
 from __future__ import annotations
 
 import argparse
-import json
-import math
+import importlib
 import sys
+
+from ._output import console as _console
+from ._output import esc as _esc
+from ._output import g as _g
+from ._output import print_json as _print_json
 
 PROG = "thetahat"
 
@@ -59,14 +63,35 @@ def _parser() -> argparse.ArgumentParser:
 
     fam = sub.add_parser("families", help="list the families, their parameters and supports")
     fam.add_argument("--json", action="store_true", help="print a JSON list")
+    for mod in _plugins():
+        mod.add_parser(sub)
+    sub.metavar = "{" + ",".join(sub.choices) + "}"
     return p
+
+
+# Further commands live in their own modules, ``thetahat.cli.cmd_<name>``, each with
+# ``add_parser(subparsers)`` (which sets ``func=run`` as the parser default) and ``run(args) -> int``.
+PLUGINS = ("regress", "mixture", "hmm", "explain")
+
+
+def _plugins():
+    mods = []
+    for name in PLUGINS:
+        try:
+            mods.append(importlib.import_module(f"thetahat.cli.cmd_{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"thetahat.cli.cmd_{name}":
+                raise
+    return mods
 
 
 def main(argv=None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 user error, 1 bug)."""
     try:
         args = _parser().parse_args(argv)
-        return {"fit": _cmd_fit, "compare": _cmd_compare, "families": _cmd_families}[args.command](args)
+        builtin = {"fit": _cmd_fit, "compare": _cmd_compare, "families": _cmd_families}
+        run = builtin.get(args.command) or args.func
+        return run(args)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except _UsageError as exc:
@@ -188,45 +213,6 @@ def _parse_fix(items) -> dict:
     return fixed
 
 
-def _clean(v):
-    """JSON-safe: NaN and infinities become null, NumPy scalars and arrays plain Python."""
-    if isinstance(v, dict):
-        return {str(k): _clean(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_clean(x) for x in v]
-    if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):
-        return _clean(v.tolist())
-    if isinstance(v, bool) or v is None or isinstance(v, str):
-        return v
-    if isinstance(v, int):
-        return v
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    return str(v)
-
-
-def _print_json(obj) -> None:
-    sys.stdout.write(json.dumps(_clean(obj), allow_nan=False) + "\n")
-
-
-def _console():
-    from rich.console import Console
-
-    tty = getattr(sys.stdout, "isatty", lambda: False)()
-    # piped output is read by people too (and grep): don't squeeze tables to 80 columns
-    return Console(file=sys.stdout, highlight=False, width=None if tty else 200)
-
-
-def _g(v, digits=6):
-    if v is None:
-        return "n/a"
-    try:
-        fv = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    return f"{fv:.{digits}g}"
-
-
 def _show_fit(f, info) -> None:
     from rich.table import Table
 
@@ -283,12 +269,6 @@ def _show_compare(cmp, info) -> None:
         con.print(f"skipped {name}: {why}", markup=False)
     for n in cmp.notes:
         con.print(f"note: {n}", markup=False)
-
-
-def _esc(s):
-    from rich.markup import escape
-
-    return escape(str(s))
 
 
 if __name__ == "__main__":  # pragma: no cover
