@@ -186,7 +186,7 @@ class Pareto(Family):
 
     def closed_form(self, s):
         xm = s["min"]
-        return {"shape": s["n"] / (s["sum_log"] - s["n"] * np.log(xm)), "scale": xm}
+        return {"shape": s["n"] / (s["sum_log"] - s["n"] * jnp.log(xm)), "scale": xm}
 
     def _logsf(self, x, p):
         xm = p["scale"]

@@ -118,7 +118,7 @@ class Rayleigh(Family):
         return s["sum_log"] - 2 * s["n"] * jnp.log(sig) - 0.5 * s["sum_sq"] / sig**2
 
     def closed_form(self, s):
-        return {"sigma": np.sqrt(s["sum_sq"] / (2 * s["n"]))}
+        return {"sigma": jnp.sqrt(s["sum_sq"] / (2 * s["n"]))}
 
     def expected_information(self, p):
         return jnp.array([[4 / p["sigma"] ** 2]])
@@ -165,7 +165,7 @@ class HalfNormal(Family):
         return s["n"] * (_HALF_LOG_2_OVER_PI - jnp.log(sig)) - 0.5 * s["sum_sq"] / sig**2
 
     def closed_form(self, s):
-        return {"sigma": np.sqrt(s["sum_sq"] / s["n"])}
+        return {"sigma": jnp.sqrt(s["sum_sq"] / s["n"])}
 
     def expected_information(self, p):
         return jnp.array([[2 / p["sigma"] ** 2]])

@@ -89,8 +89,8 @@ class MultivariateNormal(Family):
         return -0.5 * n * (d * _LOG2PI + 2 * jnp.sum(jnp.log(jnp.diag(L)))) - 0.5 * jnp.trace(B)
 
     def closed_form(self, s):
-        m2 = np.asarray(s["m2"])
-        return {"mu": np.asarray(s["mean"]), "cov": (m2 + m2.T) / (2 * s["n"])}
+        m2 = jnp.asarray(s["m2"])
+        return {"mu": jnp.asarray(s["mean"]), "cov": (m2 + jnp.swapaxes(m2, -1, -2)) / (2 * s["n"])}
 
     def check_degenerate(self, x, w):
         w = _weights(x, w)

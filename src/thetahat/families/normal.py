@@ -70,7 +70,7 @@ class Normal(Family):
         return _normal_ll(s, p["mu"], p["sigma"])
 
     def closed_form(self, s):
-        return {"mu": s["mean"], "sigma": np.sqrt(s["m2"] / s["n"])}
+        return {"mu": s["mean"], "sigma": jnp.sqrt(s["m2"] / s["n"])}
 
     def expected_information(self, p):
         s2 = p["sigma"] ** 2
@@ -124,7 +124,7 @@ class LogNormal(Family):
         return _normal_ll(s, p["mu"], p["sigma"]) - s["n"] * s["mean"]
 
     def closed_form(self, s):
-        return {"mu": s["mean"], "sigma": np.sqrt(s["m2"] / s["n"])}
+        return {"mu": s["mean"], "sigma": jnp.sqrt(s["m2"] / s["n"])}
 
     def expected_information(self, p):
         s2 = p["sigma"] ** 2
