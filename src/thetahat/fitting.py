@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .engine import optimize as opt
@@ -17,8 +19,13 @@ from .result import Diagnostics, Fit
 BOUNDARY_U = 30.0  # |u| beyond this means the estimate sits at the edge of its space
 
 
+COV_TYPES = ("observed", "expected", "opg", "sandwich")
+WEIGHT_KINDS = ("frequency", "analytic")
+
+
 def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weights=None,
-        dropna=False, seed=0, max_iter=None) -> Fit:
+        dropna=False, seed=0, max_iter=None, cov_type="observed", weight_kind="frequency",
+        event=None, lower=None, upper=None, truncate=None) -> Fit:
     """Fit ``family`` to ``data`` by maximum likelihood.
 
     Parameters
@@ -40,9 +47,27 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
         Number of starting points; more than one perturbs the start randomly
         (seeded by ``seed``) and keeps the best optimum.
     weights : array_like, optional
-        Frequency weights (non-negative), one per observation.
+        Non-negative weights, one per observation.
+    weight_kind : {"frequency", "analytic"}
+        ``frequency``: a weight counts repeated observations (``nobs`` is their sum).
+        ``analytic``: weights are relative precisions, rescaled to sum to the number of
+        rows (``nobs``); pair them with ``cov_type="sandwich"``.
     dropna : bool
         Drop rows with NaN (they are counted in ``Fit.dropped``) instead of raising.
+    cov_type : {"observed", "expected", "opg", "sandwich"}
+        Inverse observed information (default); inverse expected (Fisher)
+        information, where the family gives it; inverse outer product of the
+        per-observation scores; or the sandwich ``H^-1 B H^-1`` (robust to a
+        misspecified family).
+    event : array_like, optional
+        Right-censoring: 1 where ``data`` is an observed value, 0 where the value is
+        only known to exceed ``data``.
+    lower, upper : array_like, optional
+        Interval censoring (pass ``data=None``): each value lies in ``(lower, upper]``;
+        ``lower == upper`` is exact, ``upper = inf`` right-censored, ``lower = -inf`` (or
+        the support's edge) left-censored.
+    truncate : (float, float), optional
+        The data were only observable within ``[lower, upper]`` (use ``inf`` for one side).
 
     Returns
     -------
@@ -60,13 +85,29 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
         raise OptionError(f"unknown method {method!r}; choose one of {', '.join(opt.METHODS)}")
     if int(starts) < 1:
         raise OptionError(f"starts must be at least 1, got {starts}")
+    if cov_type not in COV_TYPES:
+        raise OptionError(f"unknown cov_type {cov_type!r}; choose one of {', '.join(COV_TYPES)}")
+    if weight_kind not in WEIGHT_KINDS:
+        raise OptionError(f"unknown weight_kind {weight_kind!r}; choose one of {', '.join(WEIGHT_KINDS)}")
     fixed = _check_fixed(fam, fixed)
     fam = fam.bind({k: fixed[k] for k in fam.known})
-    fast = _one_pass_ok(fam, dropna, weights)
-    x, w, dropped = _prepare(data, weights, fam, dropna, scan=not fast)
-    if not fast:
-        fam.check_support(x, fixed)
-    nobs = float(x.shape[0] if w is None else w.sum())
+    censoring = any(v is not None for v in (event, lower, upper, truncate))
+    if censoring:
+        from .censoring import censored_rows
+
+        x, fam, dropped, keep = censored_rows(fam, data, event=event, lower=lower, upper=upper,
+                                              truncate=truncate, dropna=dropna)
+        w = None if weights is None else as_weights(np.asarray(weights)[keep] if keep is not None else weights,
+                                                    x.shape[0])
+        fast = False
+    else:
+        fast = _one_pass_ok(fam, dropna, weights)
+        x, w, dropped = _prepare(data, weights, fam, dropna, scan=not fast)
+        if not fast:
+            fam.check_support(x, fixed)
+    if w is not None and weight_kind == "analytic":
+        w = w * (np.count_nonzero(w) / w.sum())
+    nobs = float(x.shape[0] if w is None else (w.sum() if weight_kind == "frequency" else np.count_nonzero(w)))
     if nobs < fam.min_obs:
         raise EmptyDataError(f"{fam.name} needs at least {fam.min_obs} observations, got {_n(nobs)}")
     if not fast:
@@ -121,8 +162,9 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
         raise _overflow(fam, x)
     params = {**{k: _py(v) for k, v in fixed.items()}, **_params_from(res, layout, fam)}
     params = {k: params[k] for k in list(fam.params) + [k for k in fixed if k not in fam.params]}
-    se, cov, labels, cov_type, cov_res, cov_notes = _covariance(fam, layout, fixed, params, res, obj, nobs,
-                                                                stats, sample)
+    se, cov, labels, cov_used, cov_res, cov_notes = _covariance(
+        fam, layout, fixed, params, res, obj, nobs, stats, Sample(x, w, nobs, dropped), cov_type,
+        2 if weight_kind == "analytic" else 1)
     notes.extend(cov_notes)
     if any(v is not None and not np.all(np.isfinite(v)) for v in se.values()):
         raise _overflow(fam, x)
@@ -133,11 +175,38 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
         iterations=res.iterations, starts=n_starts, starts_converged=n_conv)
     if dropped:
         notes.append(f"{dropped} rows with NaN were dropped")
-    return Fit(family=fam, params=params, se=se, cov=cov, cov_labels=tuple(labels), cov_type=cov_type,
+    ctx = FitContext(family=fam, layout=layout, fixed=fixed, sample=sample, stats=stats,
+                     raw=Sample(x, w, nobs, dropped), weight_kind=weight_kind, cov_type=cov_type,
+                     censored=censoring)
+    return Fit(family=fam, params=params, se=se, cov=cov, cov_labels=tuple(labels), cov_type=cov_used,
                loglik=float(res.loglik), nobs=nobs, n_estimated=layout.size, converged=bool(res.converged),
                reason=res.reason, method=res.method, trace=tuple(float(t) for t in res.trace),
                diagnostics=diag, fixed={k: _py(v) for k, v in fixed.items()}, notes=tuple(notes),
-               dropped=dropped, path=tuple(np.asarray(p) for p in res.path))
+               dropped=dropped, path=tuple(np.asarray(p) for p in res.path), context=ctx)
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a fit keeps for later refits (profiles, the bootstrap, tests of fit): the
+    bound family, the layout of the free parameters, and the data (no copy)."""
+
+    family: Family
+    layout: Layout
+    fixed: dict
+    sample: Sample  # as optimised (discrete data reduced to counts)
+    stats: dict | None
+    raw: Sample  # the rows as given (after dropping NaN)
+    weight_kind: str
+    cov_type: str
+    censored: bool
+
+    def objective(self, layout=None, fixed=None):
+        """The log-likelihood objective for another layout / fixed set, on the same data."""
+        layout = layout or self.layout
+        fixed = self.fixed if fixed is None else fixed
+        if self.stats is not None:
+            return StatisticsObjective(self.family, layout, fixed, self.stats)
+        return ChunkObjective(self.family, layout, fixed, self.sample)
 
 
 # ---------------------------------------------------------------------------------
@@ -190,10 +259,21 @@ def _inside(support, lo, hi):
 
 
 def _prepare(data, weights, fam, dropna, scan=True):
-    x, dropped = as_float_array(data, ndim=fam.ndim, dropna=False if weights is not None else dropna, scan=scan)
     if weights is None:
+        x, dropped = as_float_array(data, ndim=fam.ndim, dropna=dropna, scan=scan)
         return x, None, dropped
-    return x, as_weights(weights, x.shape[0]), dropped
+    x, _ = as_float_array(data, ndim=fam.ndim, scan=False)
+    w = as_weights(weights, x.shape[0])
+    if dropna:  # drop the NaN rows and their weights together
+        nan_rows = np.isnan(x) if x.ndim == 1 else np.isnan(x).any(axis=1)
+        if nan_rows.any():
+            x, w = x[~nan_rows], w[~nan_rows]
+            if x.shape[0] == 0 or w.sum() <= 0:
+                raise EmptyDataError(f"no rows left after dropping {int(nan_rows.sum())} NaN rows")
+        x, _ = find_nonfinite(x)
+        return x, w, int(nan_rows.sum())
+    x, dropped = find_nonfinite(x)
+    return x, w, dropped
 
 
 def _closed_result(obj, layout, est):
@@ -281,7 +361,8 @@ def _params_from(res, layout, fam):
     return {k: _py(v) for k, v in p.items()}
 
 
-def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample):
+def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample, cov_type="observed",
+                weight_power=1):
     """Standard errors of the regular, interior estimates; notes for the rest."""
     notes = []
     se = {k: None for k in layout.names}
@@ -307,6 +388,7 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample):
                      "standard error does not apply")
     if boundary:
         return se, None, [], "none", None, notes
+    sub_fixed = fixed
     if fam.information == "expected" or regular != layout.names:
         # conditional information: non-regular estimates held at their values
         sub_fixed = {**fixed, **{k: np.asarray(params[k]) for k in layout.names if k not in regular}}
@@ -319,19 +401,34 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample):
         lay = sub_layout
     else:
         u, H, lay = res.u, res.hess, layout
-    if fam.information == "expected":
+    expected_wanted = cov_type == "expected" or (fam.information == "expected" and cov_type == "observed")
+    if expected_wanted:
+        if fam.expected_information is None:
+            raise OptionError(f"{fam.name} gives no expected information: cov_type='expected' is not available")
         import jax.numpy as jnp
 
         idx = [list(fam.params).index(k) for k in regular]
         p = {k: jnp.asarray(v) for k, v in params.items()}
         info = np.asarray(fam.expected_information(p))[np.ix_(idx, idx)]
         c = cv.expected(info, nobs)
-        cov_type = "expected"
-        notes.append(f"{fam.name}'s log-likelihood is not twice differentiable at the optimum; standard errors "
-                     "use the expected (Fisher) information")
+        # the second-derivative check still reports the observed Hessian
+        c.negative_definite, c.condition = cv.hessian_check(H) if fam.information != "expected" else (None, None)
+        used = "expected"
+        if fam.information == "expected":
+            notes.append(f"{fam.name}'s log-likelihood is not twice differentiable at the optimum; standard "
+                         "errors use the expected (Fisher) information")
+    elif cov_type in ("opg", "sandwich"):
+        if fam.information == "expected" and cov_type == "sandwich":
+            raise OptionError(f"{fam.name}'s log-likelihood has no Hessian at the optimum: the sandwich needs one; "
+                              "use cov_type='opg' or 'expected'")
+        from .engine.objective import score_outer
+
+        B = score_outer(fam, lay, sub_fixed, sample, u, weight_power)
+        c = cv.robust(H, B, lay.jacobian(u), cov_type)
+        used = cov_type
     else:
         c = cv.observed(H, lay.jacobian(u))
-        cov_type = "observed"
+        used = "observed"
     if c.note:
         notes.append(c.note)
     if c.cov is None:
@@ -339,7 +436,7 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample):
     sd = np.sqrt(np.clip(np.diag(c.cov), 0, None))
     for k, v in lay.unflatten(sd).items():
         se[k] = v
-    return se, c.cov, lay.flat_labels(), cov_type, c, notes
+    return se, c.cov, lay.flat_labels(), used, c, notes
 
 
 def _overflow(fam, x):

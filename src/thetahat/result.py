@@ -73,6 +73,7 @@ class Fit:
     notes: tuple = ()
     dropped: int = 0
     path: tuple = ()
+    context: object = field(default=None, repr=False, compare=False)  # what refits need (FitContext)
 
     # ---- information criteria -------------------------------------------------
     @property

@@ -207,3 +207,34 @@ class StatisticsObjective:
 
     def jax_value(self, u):
         return self._value(u, self.fixed, self.stats)
+
+
+@lru_cache(maxsize=None)
+def _score_outer_function(family, layout):
+    def block(u, fixed, x, w):
+        def term(xi, uu):
+            return family.loglik_chunk(xi[None], jnp.ones(1), {**fixed, **layout.to_params(uu)})
+
+        s = jax.vmap(lambda xi: jax.grad(term, argnums=1)(xi, u))(x)
+        s = jnp.where((w > 0)[:, None], s, 0.0)
+        return (s * w[:, None]).T @ s
+
+    def total(u, fixed, x, w, n_valid):
+        return _blocked(lambda xb, wb: block(u, fixed, xb, wb))(x, _weights(x, w, n_valid))
+
+    return jax.jit(total)
+
+
+def score_outer(family, layout, fixed, sample, u, weight_power=1):
+    """``sum_i c_i s_i s_i^T`` over observations, ``s_i`` the score of observation i in
+    ``u`` coordinates and ``c_i = w_i ** weight_power`` (1 for frequency weights, which
+    count repeated observations; 2 for analytic weights, which scale a term)."""
+    fn = _score_outer_function(family, layout)
+    fixed = _fixed_jax(fixed)
+    u = jnp.asarray(u)
+    out = 0.0
+    for x, w, nv in sample.chunks():
+        if w is not None and weight_power != 1:
+            w = w ** weight_power
+        out = out + np.asarray(fn(u, fixed, x, w, nv))
+    return out

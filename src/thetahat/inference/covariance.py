@@ -72,3 +72,26 @@ def expected_in_u(family, layout, fixed, u, nobs, free_index):
     p = {**fixed, **layout.to_params(uj)}
     info = np.asarray(family.expected_information(p))[np.ix_(free_index, free_index)]
     return J.T @ (nobs * info) @ J
+
+
+def robust(H_u: np.ndarray, B_u: np.ndarray, J: np.ndarray, kind: str) -> CovarianceResult:
+    """``opg``: the inverse outer product of the scores, ``B^{-1}``; ``sandwich``:
+    ``H^{-1} B H^{-1}`` (Huber--White), both in ``u`` coordinates and mapped by ``J``.
+
+    The sandwich stays valid when the family is misspecified: ``-H`` estimates the
+    information the model believes in, ``B`` the variance of the score actually seen.
+    """
+    neg_def, cond = hessian_check(H_u)
+    if kind == "opg":
+        ok, bcond = hessian_check(-B_u)
+        if not ok or bcond > 1e14:
+            return CovarianceResult(None, neg_def, cond, "the outer product of the scores is singular: "
+                                                         "OPG standard errors do not exist here")
+        cov_u = np.linalg.inv(B_u)
+    else:
+        base = observed(H_u, np.eye(H_u.shape[0]))
+        if base.cov is None:
+            return CovarianceResult(None, neg_def, cond, base.note)
+        cov_u = base.cov @ B_u @ base.cov
+    cov = J @ cov_u @ J.T
+    return CovarianceResult((cov + cov.T) / 2, neg_def, cond, None)

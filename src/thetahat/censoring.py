@@ -1,0 +1,300 @@
+"""Censored and truncated observations, as a family wrapped around a univariate family.
+
+Each observation becomes a row ``(a, b, kind, safe)``:
+
+=====  ==============================  =====================================
+kind   meaning                         log-likelihood term
+=====  ==============================  =====================================
+0      exact value ``a``               ``log f(a)``
+1      right-censored: X > a           ``log S(a)``
+2      left-censored: X <= b           ``log F(b)``
+3      interval-censored: a < X <= b   ``log(F(b) - F(a))``
+=====  ==============================  =====================================
+
+``safe`` is a point inside the support at which every branch can be evaluated (JAX
+evaluates both sides of a ``where``; their gradients must stay finite). A truncated
+family (observations seen only within ``[lo, hi]``) subtracts ``log(F(hi) - F(lo))``
+from every term.
+
+Because the wrapper is itself a :class:`~thetahat.families.Family`, every part of the
+engine -- Newton, standard errors of every ``cov_type``, profiles, the bootstrap --
+works on censored and truncated data unchanged.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from . import constraints as C
+from .errors import DataError, NonFiniteDataError, OptionError, SupportError
+from .families._base import Family
+
+EXACT, RIGHT, LEFT, INTERVAL = 0, 1, 2, 3
+
+
+class Censored(Family):
+    """``base`` observed with censoring and/or truncation to ``[lower, upper]``."""
+
+    ndim = 1
+    support = C.real
+
+    def __init__(self, base: Family, truncate=None, censored=True):
+        if base.ndim:
+            raise OptionError(f"censoring and truncation apply to univariate families, not {base.name}")
+        if base.cdf is None or base.sf is None:
+            raise OptionError(f"{base.name} has no cdf/sf in thetahat: it cannot be censored or truncated")
+        if base.discrete and censored:
+            raise OptionError(f"censoring of the discrete family {base.name} is not supported; truncation is")
+        self.base = base
+        self.name = base.name
+        self.params = base.params
+        self.known = base.known
+        self.nonregular = base.nonregular
+        self.min_obs = base.min_obs
+        self.param_support = base.param_support
+        self.discrete = False
+        self.censored = bool(censored)
+        self.truncate = None if truncate is None else (float(truncate[0]), float(truncate[1]))
+        self.has_truncation = self.truncate is not None
+
+    # identity: compiled functions are cached per family
+    def _key(self):
+        return (self.base, self.truncate, self.censored)
+
+    def __eq__(self, other):
+        return type(other) is Censored and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def bind(self, known):
+        return Censored(self.base.bind(known), self.truncate, self.censored)
+
+    @property
+    def known_values(self):
+        return self.base.known_values
+
+    @property
+    def description(self) -> str:
+        parts = []
+        if self.censored:
+            parts.append("censored")
+        if self.truncate is not None:
+            parts.append(f"truncated to [{self.truncate[0]:g}, {self.truncate[1]:g}]")
+        return f"{self.base.name} ({', '.join(parts)})"
+
+    def __repr__(self):
+        return f"<family {self.description}>"
+
+    # ---- the likelihood ------------------------------------------------------------
+    def _log_mass(self, p):
+        lo, hi = self.truncate
+        b = self.base
+        if b.discrete:  # P(lo <= X <= hi) = F(hi) - F(lo - 1)
+            lo = lo - 1.0
+        F = lambda t: jnp.where(jnp.isfinite(t), b.cdf(jnp.where(jnp.isfinite(t), t, 0.0), p),  # noqa: E731
+                                jnp.where(t > 0, 1.0, 0.0))
+        return jnp.log(F(jnp.asarray(hi)) - F(jnp.asarray(lo)))
+
+    def logpdf(self, row, p):
+        a, b, kind, safe = row[0], row[1], row[2], row[3]
+        base = self.base
+        xa = jnp.where(jnp.isfinite(a), a, safe)
+        xb = jnp.where(jnp.isfinite(b), b, safe)
+        exact = base.logpdf(jnp.where(kind == EXACT, a, safe), p)
+        if not self.censored:
+            term = exact
+        else:
+            sf_a, cdf_b = base.sf(xa, p), base.cdf(xb, p)
+            # F(b) - F(a) without cancellation: through the survival function in the upper tail
+            cdf_a, sf_b = base.cdf(xa, p), base.sf(xb, p)
+            upper_tail = cdf_a > 0.5
+            width = jnp.where(upper_tail, sf_a - sf_b, cdf_b - cdf_a)
+            term = jnp.where(kind == EXACT, exact,
+                             jnp.where(kind == RIGHT, jnp.log(sf_a),
+                                       jnp.where(kind == LEFT, jnp.log(cdf_b), jnp.log(width))))
+        return term
+
+    def loglik_chunk(self, x, w, p):
+        ll = super().loglik_chunk(x, w, p)
+        if self.truncate is not None:
+            ll = ll - jnp.sum(jnp.where(w > 0, w, 0.0)) * self._log_mass(p)
+        return ll
+
+    def start(self, x, w):
+        exact = x[:, 2] == EXACT
+        use = exact if exact.sum() >= max(2, self.base.min_obs) else np.ones(x.shape[0], bool)
+        vals = np.where(use & exact, x[:, 0], x[:, 3])[use]
+        ws = w[use]
+        if np.all(vals == vals[0]):
+            vals = vals * (1.0 + 0.1 * np.linspace(-1, 1, vals.size))
+        return self.base.start(vals, ws)
+
+    def param_shapes(self, x):
+        return self.base.param_shapes(x[:, 3])
+
+    def check_support(self, x, fixed=None):
+        return None  # checked in ``censored_rows``
+
+    def check_degenerate(self, x, w):
+        if not np.any(x[:, 2] != RIGHT):
+            raise DataError("every observation is right-censored: the likelihood has no maximum")
+
+    def to_scipy(self, p):
+        return self.base.to_scipy(p)
+
+    @property
+    def cdf(self):
+        return self.base.cdf if not self.censored and self.truncate is None else None
+
+    @property
+    def sf(self):
+        return self.base.sf if not self.censored and self.truncate is None else None
+
+    expected_information = None
+    statistics = None
+    closed_form = None
+    closed_form_data = None
+
+
+def censored_rows(base: Family, data=None, *, event=None, lower=None, upper=None, truncate=None,
+                  dropna=False):
+    """Validate censoring inputs and build the rows of :class:`Censored`.
+
+    Returns ``(rows, family, dropped, keep)``: ``keep`` marks the input rows kept (None
+    when none were dropped), so that weights can follow.
+    """
+    from .engine.data import as_float_array
+
+    if truncate is not None:
+        try:
+            lo, hi = (float(v) for v in truncate)
+        except (TypeError, ValueError):
+            raise OptionError(f"truncate must be a pair (lower, upper), got {truncate!r}") from None
+        if not lo < hi:
+            raise OptionError(f"truncation bounds must satisfy lower < upper, got ({lo:g}, {hi:g})")
+        truncate = (lo, hi)
+    censored = event is not None or lower is not None or upper is not None
+    if event is not None and (lower is not None or upper is not None):
+        raise OptionError("give either event= (right-censoring) or lower=/upper= (interval censoring), not both")
+
+    if lower is not None or upper is not None:
+        if data is not None:
+            raise OptionError("with lower=/upper= the data are the bounds: pass data=None")
+        if lower is None or upper is None:
+            raise OptionError("interval censoring needs both lower= and upper= (use -inf or inf for open ends)")
+        keep = None
+        a = _column(lower, "lower", allow_inf=True)
+        b = _column(upper, "upper", allow_inf=True)
+        if a.shape != b.shape:
+            raise DataError(f"lower has {a.size} rows but upper has {b.size}")
+        keep = ~(np.isnan(a) | np.isnan(b))
+        dropped = int((~keep).sum())
+        if dropped and not dropna:
+            i = int(np.argmax(~keep))
+            raise NonFiniteDataError(f"missing bound at row {i} (use -inf/inf for an open end, or dropna=True)")
+        a, b = a[keep], b[keep]
+        if a.size == 0:
+            raise DataError("no observations")
+        bad = a > b
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"interval bounds are reversed at row {i}: lower {a[i]:g} > upper {b[i]:g}")
+        kind = np.where(a == b, EXACT, np.where(np.isinf(b), RIGHT, INTERVAL)).astype(float)
+        lo_support = _support_lower(base)
+        left = (np.isinf(a) | (a <= lo_support)) & np.isfinite(b) & (kind == INTERVAL)
+        kind[left] = LEFT
+        if np.any(np.isinf(a) & np.isinf(b)):
+            i = int(np.argmax(np.isinf(a) & np.isinf(b)))
+            raise DataError(f"row {i} has both bounds infinite: it carries no information")
+    else:
+        x, dropped = as_float_array(data, dropna=False)
+        if event is not None:
+            e = _column(event, "event", allow_inf=False)
+            if e.shape != x.shape:
+                raise DataError(f"event has {e.size} rows but the data have {x.size}")
+            if not np.all((e == 0) | (e == 1)):
+                i = int(np.argmax(~((e == 0) | (e == 1))))
+                raise DataError(f"event column must be 0 (censored) or 1 (observed); row {i} holds {e[i]:g}")
+        else:
+            e = np.ones_like(x)
+        keep = ~np.isnan(x)
+        dropped = int((~keep).sum())
+        if dropped and not dropna:
+            i = int(np.argmax(~keep))
+            raise NonFiniteDataError(f"missing value (NaN) at row {i}")
+        x, e = x[keep], e[keep]
+        if np.any(np.isinf(x)):
+            i = int(np.argmax(np.isinf(x)))
+            raise NonFiniteDataError(f"infinite value at row {i}")
+        a, b = x, x.copy()
+        kind = np.where(e == 1, EXACT, RIGHT).astype(float)
+        b[kind == RIGHT] = np.inf
+    # every finite bound must be a possible value
+    for name, v in (("value", a[np.isfinite(a)]), ("bound", b[np.isfinite(b)])):
+        ok = _in_closure(base.support, v)
+        if not ok.all():
+            i = int(np.argmax(~ok))
+            raise SupportError(f"{name} {v[i]:g} is outside the support of {base.name} ({base.support.name})")
+    exact = kind == EXACT
+    if exact.any():
+        base.check_support(a[exact])
+    if truncate is not None:
+        outside = (np.where(np.isfinite(a), a, truncate[0]) < truncate[0]) | \
+                  (np.where(np.isfinite(b), b, truncate[1]) > truncate[1])
+        if outside.any():
+            i = int(np.argmax(outside))
+            raise SupportError(f"observation at row {i} lies outside the truncation range "
+                               f"[{truncate[0]:g}, {truncate[1]:g}]")
+    safe = _safe_points(base, a, b, kind)
+    rows = np.column_stack([a, b, kind, safe])
+    return rows, Censored(base, truncate, censored=censored), dropped, (keep if dropped else None)
+
+
+def _column(v, name, allow_inf):
+    try:
+        arr = np.asarray(v, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise DataError(f"{name} holds non-numeric values") from None
+    if not allow_inf and not np.all(np.isfinite(arr)):
+        i = int(np.argmax(~np.isfinite(arr)))
+        raise NonFiniteDataError(f"{name} holds a missing or infinite value at row {i}")
+    return arr
+
+
+def _support_lower(base):
+    s = base.support
+    return getattr(s, "lower", -np.inf) if isinstance(s, (C.GreaterThan, C.Interval, C.IntegerInterval)) \
+        else -np.inf
+
+
+def _in_closure(support, v):
+    if isinstance(support, (C.GreaterThan, C.Interval)):
+        ok = v >= support.lower
+        if getattr(support, "upper", None) is not None and isinstance(support, C.Interval):
+            ok &= v <= support.upper
+        return ok
+    return np.isfinite(v)
+
+
+def _safe_points(base, a, b, kind):
+    """A point strictly inside the support for every row (exact values are their own)."""
+    fa, fb = np.isfinite(a), np.isfinite(b)
+    mid = np.where(fa & fb, 0.5 * (a + b), np.where(fa, a, b))
+    interior = _strictly_inside(base.support, mid)
+    if not interior.all():
+        ref = a[(kind == EXACT)] if np.any(kind == EXACT) else mid[interior]
+        fallback = float(np.median(ref)) if ref.size else 1.0
+        if not _strictly_inside(base.support, np.array([fallback]))[0]:
+            fallback = 1.0 if isinstance(base.support, C.GreaterThan) else 0.5
+        mid = np.where(interior, mid, fallback)
+    return mid
+
+
+def _strictly_inside(support, v):
+    if isinstance(support, C.GreaterThan):
+        return v > support.lower
+    if isinstance(support, C.Interval):
+        return (v > support.lower) & (v < support.upper)
+    return np.isfinite(v)
