@@ -74,3 +74,22 @@ def test_bad_batches_raise():
         fit_batch("normal", np.array([[1.0, np.nan, 2.0]]))
     with pytest.raises(SupportError):
         fit_batch("gamma", np.array([[1.0, -2.0, 2.0]]))
+
+
+def test_shared_sample_with_weight_rows_equals_expanded_data():
+    """Refitting one sample under resampling counts equals fitting the expanded resample."""
+    rng = np.random.default_rng(8)
+    x = rng.gamma(3.0, 2.0, 60)
+    counts = rng.multinomial(60, np.full(60, 1 / 60), size=4).astype(float)
+    b = fit_batch("gamma", x, weights=counts)
+    w = fit_batch("weibull", x, weights=counts)
+    for i in range(4):
+        xi = np.repeat(x, counts[i].astype(int))
+        a, _, scale = st.gamma.fit(xi, floc=0)
+        assert b.params["shape"][i] == pytest.approx(a, rel=1e-6)
+        c, _, s = st.weibull_min.fit(xi, floc=0)
+        assert w.loglik[i] >= st.weibull_min(c, scale=s).logpdf(xi).sum() - 1e-9
+    n = fit_batch("normal", x, weights=counts)
+    for i in range(4):
+        xi = np.repeat(x, counts[i].astype(int))
+        assert n.params["sigma"][i] == pytest.approx(xi.std(), rel=1e-12)

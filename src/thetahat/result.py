@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from statistics import NormalDist
 
+from .errors import OptionError
 from .families._base import Family
 
 
@@ -91,10 +91,26 @@ class Fit:
         return [k for k in self.family.params if k not in self.fixed]
 
     # ---- intervals ---------------------------------------------------------------
-    def confint(self, level: float = 0.95) -> dict:
-        """Wald intervals ``estimate ± z·se`` for each estimated parameter.
+    def confint(self, level: float = 0.95, method: str = "wald", **options):
+        """Confidence intervals for each estimated parameter.
 
-        Parameters with no standard error get ``None`` (see ``notes``).
+        Parameters
+        ----------
+        level : float
+        method : {"wald", "profile", "bootstrap"}
+            ``wald``: estimate ± z·se. ``profile``: the likelihood-ratio interval, the
+            other parameters re-optimised; a side where the profile never reaches the
+            cutoff is open (its end is the parameter's bound) and ``notes`` says so.
+            ``bootstrap``: refits of resampled data, vmapped.
+        **options
+            For the bootstrap: ``n_boot`` (2000), ``kind`` ("parametric" or
+            "nonparametric"), ``interval`` ("percentile" or "bca"), ``seed``, ``progress``.
+
+        Returns
+        -------
+        Intervals
+            A dict ``{name: (lo, hi)}`` (``None`` where no interval applies) with
+            ``method``, ``level`` and ``notes`` attributes.
 
         Examples
         --------
@@ -105,21 +121,62 @@ class Fit:
         >>> bool(np.allclose([lo, hi], [x.mean() - 1.959964 * se, x.mean() + 1.959964 * se]))
         True
         """
-        if not 0 < level < 1:
-            from .errors import OptionError
+        from .inference import intervals as iv
 
-            raise OptionError(f"confidence level must be between 0 and 1, got {level}")
-        z = NormalDist().inv_cdf(0.5 + level / 2)
-        out = {}
-        for k in self.estimated:
-            s = self.se.get(k)
-            if s is None:
-                out[k] = None
-            else:
-                est = np.asarray(self.params[k], dtype=float)
-                lo, hi = est - z * np.asarray(s), est + z * np.asarray(s)
-                out[k] = (float(lo), float(hi)) if np.ndim(est) == 0 else (lo, hi)
-        return out
+        iv.check_level(level)
+        if method == "wald":
+            if options:
+                raise OptionError(f"Wald intervals take no options, got {', '.join(options)}")
+            return iv.wald(self, level)
+        if method == "profile":
+            return iv.profile(self, level)
+        if method == "bootstrap":
+            return iv.bootstrap(self, level, **options)
+        raise OptionError(f"unknown interval method {method!r}; choose wald, profile or bootstrap")
+
+    def profile(self, name: str, level: float = 0.95, points: int = 41):
+        """The profile log-likelihood of one parameter (a :class:`~thetahat.inference.profile.Profile`):
+        values, profile log-likelihood, deviance, and the interval at ``level``."""
+        from .inference.profile import profile_curve
+
+        return profile_curve(self, name, level=level, points=points)
+
+    def transform(self, g, name: str = "g"):
+        """Inference on a function ``g(params)`` of the parameters.
+
+        By invariance the MLE of ``g(θ)`` is ``g(θ̂)``; its standard error comes from the
+        delta method with an autodiff gradient, and ``.confint(method="profile")`` gives
+        its profile-likelihood interval (Lagrange--Newton with exact derivatives).
+
+        Examples
+        --------
+        >>> import numpy as np, thetahat
+        >>> x = np.random.default_rng(0).exponential(2.0, 400)
+        >>> f = thetahat.fit(x, "exponential")
+        >>> m = f.transform(lambda p: 1 / p["lam"], name="mean")
+        >>> bool(np.isclose(m.estimate, x.mean())), bool(np.isclose(m.se, x.mean() / np.sqrt(400)))
+        (True, True)
+        """
+        from .inference.delta import transform
+
+        return transform(self, g, name)
+
+    def bootstrap(self, n_boot: int = 2000, kind: str = "parametric", seed: int = 0, progress=None):
+        """Bootstrap replicates of the estimates (see :mod:`thetahat.inference.bootstrap`)."""
+        from .inference.bootstrap import bootstrap
+
+        return bootstrap(self, n_boot=n_boot, kind=kind, seed=seed, progress=progress)
+
+    def fisher_information(self, kind: str = "observed") -> np.ndarray:
+        """The information matrix of the estimated parameters, in ``cov_labels`` order.
+
+        ``observed``: minus the Hessian of the log-likelihood at θ̂ (natural
+        coordinates). ``expected``: ``n`` times the family's per-observation Fisher
+        information at θ̂, where the family gives it.
+        """
+        from .inference.information import information
+
+        return information(self, kind)
 
     # ---- the fitted distribution ------------------------------------------------
     def to_scipy(self):

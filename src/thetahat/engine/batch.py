@@ -76,7 +76,8 @@ def fit_batch(family, data, *, weights=None, fixed=None, start=None, max_iter=10
     ----------
     family : str or Family
     data : array_like, shape (B, n) or (B, n, d)
-        One sample per row.
+        One sample per row; or one sample, shape (n,) or (n, d), shared by every row of
+        ``weights`` (resampling by weights: the bootstrap, the jackknife).
     weights : array_like, shape (B, n), optional
         Non-negative frequency weights; 0 excludes an entry (padding).
     fixed : dict, optional
@@ -108,6 +109,13 @@ def fit_batch(family, data, *, weights=None, fixed=None, start=None, max_iter=10
     fixed = _check_fixed(fam, fixed)
     fam = fam.bind({k: fixed[k] for k in fam.known})
     X = np.asarray(data, dtype=float)
+    shared = X.ndim == 1 + fam.ndim and weights is not None and np.ndim(weights) == 2
+    if shared:
+        n = X.shape[0]
+        W = np.asarray(weights, dtype=float)
+        if W.shape[1:] != (n,):
+            raise DataError(f"weights have shape {W.shape}; the shared sample needs (B, {n})")
+        return _fit_shared(fam, X, W, fixed, start, max_iter, tol, method)
     if X.ndim != 2 + fam.ndim:
         raise DataError(f"fit_batch expects data of {2 + fam.ndim} dimensions (batch, observations"
                         f"{', coordinates' if fam.ndim else ''}), got shape {X.shape}")
@@ -153,16 +161,63 @@ def fit_batch(family, data, *, weights=None, fixed=None, start=None, max_iter=10
     else:
         p = jax.vmap(layout.to_params)(jnp.asarray(u))
         params = {k: np.asarray(p[k]) for k in layout.names}
+    return _assemble(fam, layout, params, se_flat, v, nobs, ok, it, est is not None, fixed)
+
+
+def _fit_shared(fam, x, W, fixed, start, max_iter, tol, method):
+    """One sample ``x`` refitted under each row of weights ``W`` (no copy of the data)."""
+    B, n = W.shape
+    if not np.all(np.isfinite(W)) or np.any(W < 0):
+        raise DataError("weights must be finite and non-negative")
+    if not np.all(np.isfinite(x)):
+        raise NonFiniteDataError("the shared sample holds NaN or infinite values")
+    fam.check_support(x, fixed)
+    free = [k for k in fam.params if k not in fixed]
+    if not free:
+        raise OptionError("every parameter is fixed: there is nothing to estimate")
+    layout = Layout.build(fam, fam.param_shapes(x), free)
+    fixed_j = {k: jnp.asarray(v) for k, v in fixed.items()}
+    use_stats = fam.statistics is not None and fam.loglik_from_statistics is not None
+    xj, Wj = jnp.asarray(x), jnp.asarray(W)
+    payload = _stats_fn(fam, True)(xj, Wj) if use_stats else (xj, Wj)
+    closed = method == "auto" and fam.has_closed_form and not (set(fixed) & set(fam.params))
+    est = None
+    if closed:
+        if fam.closed_form is not None and use_stats:
+            est = _closed_batch(fam, payload, None, None)
+        else:
+            est = _closed_batch(fam, None, np.broadcast_to(x, (B,) + x.shape), W)
+    if est is not None:
+        u = np.nan_to_num(_to_u(layout)({k: jnp.asarray(est[k]) for k in layout.names}),
+                          nan=0.0, posinf=30.0, neginf=-30.0)
+    else:
+        live = W > 0
+        u = _starts(fam, layout, np.broadcast_to(x, (B,) + x.shape), W, live, fixed, start)
+    solver = _solver(fam, layout, use_stats, int(max_iter), float(tol), est is not None, True)
+    u, v, ok, it, se_flat = (np.asarray(a) for a in solver(jnp.asarray(u), fixed_j, payload))
+    if est is not None:
+        params = {k: np.asarray(est[k], dtype=float) for k in layout.names}
+        v = np.asarray(_loglik_theta(fam, use_stats, True)({k: jnp.asarray(a) for k, a in params.items()},
+                                                           fixed_j, payload))
+        ok, it = np.isfinite(v), np.zeros(B, dtype=int)
+    else:
+        p = jax.vmap(layout.to_params)(jnp.asarray(u))
+        params = {k: np.asarray(p[k]) for k in layout.names}
+    return _assemble(fam, layout, params, se_flat, v, W.sum(axis=1), ok, it, est is not None, fixed)
+
+
+def _assemble(fam, layout, params, se_flat, v, nobs, ok, it, closed, fixed):
+    B = v.shape[0]
     se = {}
     for s in layout.slots:
         piece = se_flat[:, s.tstart:s.tstart + s.tsize].reshape((B,) + s.shape)
         if s.name in fam.nonregular:
             piece = np.full_like(piece, np.nan)
-        se[s.name] = np.where(ok.reshape((B,) + (1,) * len(s.shape)), piece, np.nan)
+        se[s.name] = np.where(np.asarray(ok).reshape((B,) + (1,) * len(s.shape)), piece, np.nan)
     for k, val in fixed.items():
         params[k] = np.broadcast_to(np.asarray(val, dtype=float), (B,) + np.shape(val)).copy()
     return BatchFit(fam, params, se, np.asarray(v, dtype=float), nobs, np.asarray(ok, dtype=bool),
-                    np.asarray(it, dtype=int), "closed" if est is not None else "newton", dict(fixed))
+                    np.asarray(it, dtype=int), "closed" if closed else "newton", dict(fixed))
 
 
 # ---- pieces ------------------------------------------------------------------------
@@ -180,14 +235,16 @@ def _fill_padding(X, live):
 
 
 @lru_cache(maxsize=None)
-def _stats_fn(fam):
-    return jax.jit(jax.vmap(fam.statistics))
+def _stats_fn(fam, shared=False):
+    return jax.jit(jax.vmap(fam.statistics, in_axes=(None if shared else 0, 0)))
 
 
 def _closed_batch(fam, payload, X, W):
     """Closed-form estimates for every row, vmapped where the hook traces, else looped."""
     try:
         if fam.closed_form is not None:
+            if payload is None:
+                raise TypeError("no statistics")
             est = jax.jit(jax.vmap(fam.closed_form))(payload)
         else:
             est = jax.jit(jax.vmap(fam.closed_form_data))(jnp.asarray(X), jnp.asarray(W))
@@ -243,17 +300,21 @@ def _ll_fn(fam, layout, use_stats):
     return ll
 
 
+def _data_axes(use_stats, shared):
+    return 0 if use_stats or not shared else (None, 0)
+
+
 @lru_cache(maxsize=None)
-def _loglik_theta(fam, use_stats):
+def _loglik_theta(fam, use_stats, shared=False):
     if use_stats:
         f = lambda p, fixed, s: fam.loglik_from_statistics(s, {**fixed, **p})  # noqa: E731
     else:
         f = lambda p, fixed, xw: fam.loglik_chunk(xw[0], xw[1], {**fixed, **p})  # noqa: E731
-    return jax.jit(jax.vmap(f, in_axes=(0, None, 0)))
+    return jax.jit(jax.vmap(f, in_axes=(0, None, _data_axes(use_stats, shared))))
 
 
 @lru_cache(maxsize=None)
-def _solver(fam, layout, use_stats, max_iter, tol, closed):
+def _solver(fam, layout, use_stats, max_iter, tol, closed, shared=False):
     ll = _ll_fn(fam, layout, use_stats)
     vgh = _value_grad_hess(ll)
     k = layout.size
@@ -302,4 +363,4 @@ def _solver(fam, layout, use_stats, max_iter, tol, closed):
         se = jnp.where(jnp.all(jnp.isfinite(L)), se, jnp.nan)
         return s["u"], s["v"], s["ok"], s["it"], se
 
-    return jax.jit(jax.vmap(solve, in_axes=(0, None, 0)))
+    return jax.jit(jax.vmap(solve, in_axes=(0, None, _data_axes(use_stats, shared))))

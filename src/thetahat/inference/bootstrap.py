@@ -1,0 +1,223 @@
+"""Parametric and nonparametric bootstrap, with percentile and BCa intervals.
+
+Refits run batched (:func:`thetahat.engine.batch.fit_batch`): thousands of refits in
+one compiled, vmapped call, in blocks that bound memory. The nonparametric bootstrap
+never copies the data: a resample is a row of multinomial counts used as weights.
+Refits that fail to converge are counted and left out, and the count is reported.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats as sst
+
+from ..engine.batch import fit_batch
+from ..errors import OptionError
+
+KINDS = ("parametric", "nonparametric")
+INTERVALS = ("percentile", "bca")
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """Bootstrap replicates of a fit.
+
+    Attributes
+    ----------
+    kind : str
+        ``"parametric"`` or ``"nonparametric"``.
+    replicates : dict
+        Per estimated parameter, the successful refits (first axis: replicate).
+    n_boot, n_failed : int
+        Refits asked for, and those that did not converge (excluded).
+    seed : int
+    """
+
+    kind: str
+    replicates: dict
+    n_boot: int
+    n_failed: int
+    seed: int
+    fit: object = field(repr=False)
+
+    def se(self) -> dict:
+        """Bootstrap standard errors (standard deviation of the replicates)."""
+        return {k: np.std(v, axis=0, ddof=1) for k, v in self.replicates.items()}
+
+    def of(self, g) -> np.ndarray:
+        """Replicates of ``g(params)``, for a function ``g`` of the parameter dict."""
+        fixed = {k: jnp.asarray(v) for k, v in self.fit.fixed.items()}
+        reps = {k: jnp.asarray(v) for k, v in self.replicates.items()}
+        return np.asarray(jax.vmap(lambda p: jnp.asarray(g({**fixed, **p}), dtype=jnp.float64))(reps))
+
+
+def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, block=None) -> Bootstrap:
+    """Refit ``fit``'s model to ``n_boot`` bootstrap samples.
+
+    Parameters
+    ----------
+    fit : Fit
+    n_boot : int
+    kind : {"parametric", "nonparametric"}
+        Parametric samples come from the fitted distribution; nonparametric ones
+        resample the rows (with their weights).
+    seed : int
+        Results are reproducible from it.
+    progress : bool, optional
+        Show a progress bar (default: when stderr is a terminal and the run is long).
+
+    Examples
+    --------
+    >>> import numpy as np, thetahat
+    >>> from thetahat.inference.bootstrap import bootstrap
+    >>> x = np.random.default_rng(1).exponential(2.0, 200)
+    >>> b = bootstrap(thetahat.fit(x, "exponential"), n_boot=500, seed=3)
+    >>> b.replicates["lam"].shape, b.n_failed
+    ((500,), 0)
+    """
+    if kind not in KINDS:
+        raise OptionError(f"unknown bootstrap kind {kind!r}; choose parametric or nonparametric")
+    n_boot = int(n_boot)
+    if n_boot < 2:
+        raise OptionError(f"n_boot must be at least 2, got {n_boot}")
+    ctx = getattr(fit, "context", None)
+    if ctx is None:
+        raise OptionError("this fit carries no data: it cannot be bootstrapped")
+    if not fit.converged:
+        raise OptionError("the fit did not converge: bootstrap a converged fit")
+    fam = ctx.family
+    if kind == "parametric" and ctx.censored:
+        raise OptionError("a parametric bootstrap of censored data needs the censoring mechanism, which the data "
+                          "do not give; use kind='nonparametric'")
+    rng = np.random.default_rng(seed)
+    free = list(ctx.layout.names)
+    start = {k: np.asarray(fit.params[k]) for k in free}
+    fixed = {k: v for k, v in ctx.fixed.items()}
+    x, w = _resample_base(ctx)
+    n = x.shape[0]
+    per_block = block or max(1, min(n_boot, int(4e6 // max(n, 1))))
+    reps = {k: [] for k in free}
+    failed = 0
+    bar = _progress(progress, n_boot, n)
+    done = 0
+    while done < n_boot:
+        m = min(per_block, n_boot - done)
+        if kind == "nonparametric":
+            W = _counts(rng, w, m, ctx)
+            b = fit_batch(fam, x, weights=W, fixed=fixed, start=start)
+        else:
+            nobs = int(round(fit.nobs))
+            key = jax.random.PRNGKey(int(rng.integers(2**31 - 1)))
+            X = np.asarray(fam.sample(key, fit.params, m * nobs), dtype=float)
+            X = X.reshape((m, nobs) + X.shape[1:])
+            b = fit_batch(fam, X, fixed=fixed, start=start)
+        ok = b.converged
+        failed += int((~ok).sum())
+        for k in free:
+            reps[k].append(b.params[k][ok])
+        done += m
+        if bar is not None:
+            bar[0].update(bar[1], advance=m)
+    if bar is not None:
+        bar[0].stop()
+    reps = {k: np.concatenate(v) for k, v in reps.items()}
+    return Bootstrap(kind, reps, n_boot, failed, int(seed), fit)
+
+
+def _resample_base(ctx):
+    """The rows a resample draws from, and their weights (discrete data: distinct values)."""
+    if ctx.family.discrete:
+        return ctx.sample.x, ctx.sample.w  # counts of distinct values
+    return ctx.raw.x, ctx.raw.w
+
+
+def _counts(rng, w, m, ctx):
+    n = ctx.raw.x.shape[0] if w is None else w.shape[0]
+    if w is None:
+        return rng.multinomial(n, np.full(n, 1.0 / n), size=m).astype(float)
+    if ctx.family.discrete or ctx.weight_kind == "frequency":
+        total = int(round(w.sum()))
+        return rng.multinomial(total, w / w.sum(), size=m).astype(float)
+    # analytic weights travel with their rows
+    return rng.multinomial(n, np.full(n, 1.0 / n), size=m).astype(float) * w
+
+
+def _progress(progress, n_boot, n):
+    show = progress if progress is not None else (n_boot * n > 2e7 and sys.stderr.isatty())
+    if not show:
+        return None
+    from rich.progress import Progress
+
+    p = Progress(transient=True)
+    p.start()
+    return p, p.add_task("bootstrap refits", total=n_boot)
+
+
+# ---- intervals -------------------------------------------------------------------
+def percentile_interval(values, level):
+    a = (1 - level) / 2
+    return tuple(np.quantile(values, [a, 1 - a], axis=0))
+
+
+def bca_interval(values, estimate, jackknife, level):
+    """Efron's bias-corrected and accelerated interval."""
+    values = np.asarray(values, dtype=float)
+    B = values.shape[0]
+    prop = (np.sum(values < estimate, axis=0) + 0.5 * np.sum(values == estimate, axis=0)) / B
+    prop = np.clip(prop, 1.0 / (2 * B), 1 - 1.0 / (2 * B))
+    z0 = sst.norm.ppf(prop)
+    jk = np.asarray(jackknife, dtype=float)
+    d = jk.mean(axis=0) - jk
+    den = 6.0 * np.sum(d ** 2, axis=0) ** 1.5
+    acc = np.where(den > 0, np.sum(d ** 3, axis=0) / np.where(den > 0, den, 1.0), 0.0)
+    out = []
+    for z in sst.norm.ppf([(1 - level) / 2, 1 - (1 - level) / 2]):
+        q = sst.norm.cdf(z0 + (z0 + z) / (1 - acc * (z0 + z)))
+        out.append(np.quantile(values, q) if np.ndim(q) == 0 else
+                   np.array([np.quantile(values[:, i], qi) for i, qi in enumerate(np.ravel(q))]))
+    return tuple(out)
+
+
+def jackknife(fit, g=None, groups=500, seed=0):
+    """Leave-one-out (or, for large n, leave-one-group-out) estimates, for BCa's
+    acceleration. Returns an array (units, ...) of parameter or ``g`` values."""
+    ctx = fit.context
+    fam = ctx.family
+    x, w = _resample_base(ctx)
+    n = x.shape[0]
+    base = np.ones(n) if w is None else np.asarray(w, dtype=float)
+    free = list(ctx.layout.names)
+    start = {k: np.asarray(fit.params[k]) for k in free}
+    if ctx.family.discrete:
+        # one unit of each distinct value out: its jackknife value repeats count times
+        W = np.repeat(base[None, :], n, axis=0) - np.eye(n)
+        reps = np.asarray(base)
+    elif n <= groups:
+        W = np.repeat(base[None, :], n, axis=0) * (1 - np.eye(n))
+        reps = None
+    else:
+        label = np.random.default_rng(seed).permutation(n) % groups
+        W = np.repeat(base[None, :], groups, axis=0) * (label[None, :] != np.arange(groups)[:, None])
+        reps = None
+    b = fit_batch(fam, x, weights=W, fixed=dict(ctx.fixed), start=start)
+    vals = {k: b.params[k] for k in free}
+    if g is not None:
+        fixed = {k: jnp.asarray(v) for k, v in fit.fixed.items()}
+        out = np.asarray(jax.vmap(lambda p: jnp.asarray(g({**fixed, **p}), dtype=jnp.float64))(
+            {k: jnp.asarray(v) for k, v in vals.items()}))
+    else:
+        out = vals
+    ok = b.converged
+    if reps is not None:  # expand distinct values by their counts
+        rep = reps.astype(int)
+        if isinstance(out, dict):
+            return {k: np.repeat(v[ok], rep[ok], axis=0) for k, v in out.items()}
+        return np.repeat(out[ok], rep[ok], axis=0)
+    if isinstance(out, dict):
+        return {k: v[ok] for k, v in out.items()}
+    return out[ok]

@@ -1,0 +1,87 @@
+"""Confidence intervals of a fit by three methods, and the container that reports them."""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import numpy as np
+
+from ..errors import OptionError
+
+METHODS = ("wald", "profile", "bootstrap")
+
+
+class Intervals(dict):
+    """``{name: (lo, hi)}`` (``None`` where an interval does not apply), plus how it was made.
+
+    Attributes
+    ----------
+    method, level : str, float
+    notes : list of str
+        One-sided profiles, excluded bootstrap refits, parameters without intervals.
+    n_failed : int or None
+        Bootstrap refits that did not converge (excluded).
+    """
+
+    def __init__(self, items=(), *, method="wald", level=0.95, notes=(), n_failed=None, n_boot=None):
+        super().__init__(items)
+        self.method, self.level, self.notes = method, level, list(notes)
+        self.n_failed, self.n_boot = n_failed, n_boot
+
+
+def check_level(level):
+    if not 0 < level < 1:
+        raise OptionError(f"confidence level must be between 0 and 1, got {level}")
+
+
+def wald(fit, level):
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    out = {}
+    for k in fit.estimated:
+        s = fit.se.get(k)
+        if s is None:
+            out[k] = None
+        else:
+            est = np.asarray(fit.params[k], dtype=float)
+            lo, hi = est - z * np.asarray(s), est + z * np.asarray(s)
+            out[k] = (float(lo), float(hi)) if np.ndim(est) == 0 else (lo, hi)
+    notes = [f"{k}: no standard error, so no Wald interval" for k, v in out.items() if v is None]
+    return Intervals(out, method="wald", level=level, notes=notes)
+
+
+def profile(fit, level):
+    from .profile import profile_interval
+
+    out, notes = {}, []
+    for k in fit.estimated:
+        if np.ndim(fit.params[k]) or k in fit.family.nonregular:
+            out[k] = None
+            notes.append(f"{k}: no profile interval ({'not a scalar' if np.ndim(fit.params[k]) else 'non-regular'})")
+            continue
+        lo, hi, nk = profile_interval(fit, k, level)
+        out[k] = (lo, hi)
+        notes.extend(nk)
+    return Intervals(out, method="profile", level=level, notes=notes)
+
+
+def bootstrap(fit, level, *, n_boot=2000, kind="parametric", interval="percentile", seed=0, progress=None,
+              replicates=None):
+    from . import bootstrap as bs
+
+    if interval not in bs.INTERVALS:
+        raise OptionError(f"unknown bootstrap interval {interval!r}; choose percentile or bca")
+    b = replicates or bs.bootstrap(fit, n_boot=n_boot, kind=kind, seed=seed, progress=progress)
+    notes = []
+    if b.n_failed:
+        notes.append(f"{b.n_failed} of {b.n_boot} bootstrap refits did not converge and were excluded")
+    jk = bs.jackknife(fit) if interval == "bca" else None
+    out = {}
+    for k in fit.estimated:
+        v = b.replicates[k]
+        if interval == "bca":
+            lo, hi = bs.bca_interval(v, np.asarray(fit.params[k], dtype=float), jk[k], level)
+        else:
+            lo, hi = bs.percentile_interval(v, level)
+        out[k] = (float(lo), float(hi)) if np.ndim(lo) == 0 else (lo, hi)
+    return Intervals(out, method=f"bootstrap ({b.kind}, {interval})", level=level, notes=notes,
+                     n_failed=b.n_failed, n_boot=b.n_boot)
