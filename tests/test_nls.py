@@ -1,0 +1,252 @@
+"""thetahat.nls: the NIST StRD nonlinear suite (certified values), statsmodels OLS/WLS, scipy curve_fit.
+
+The NIST table is computed here, in the test, from both starting points of all 27 problems;
+``docs/nls.md`` shows the same table as printed by ``python tests/test_nls.py``.
+"""
+
+import json
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy import optimize, stats
+
+from thetahat.errors import DataError, EmptyDataError, NonFiniteDataError, OptionError, ThetahatError
+from thetahat.regression.nls import ModelFunctionError, nls
+
+import _nist_nonlinear as nist
+
+# Known shortfalls, with the reason (see docs/nls.md): checked to fail here, not skipped.
+SE_KNOWN = {
+    "Lanczos1": "residuals ~1e-13 are ~300 float64 spacings of y (~4e-16); turning the file's decimals into "
+                "binary already moves the RSS, hence s and every SE, in the 3rd-4th digit",
+}
+
+
+def _row(name):
+    P = nist.load(name)
+    out = {"name": name, "difficulty": P.difficulty, "problem": P}
+    for label, st in (("start1", P.start1), ("start2", P.start2)):
+        f = nls(P.model, P.x, P.y, st)
+        est = np.array([f.params[k] for k in f.names])
+        se = np.array([np.nan if f.se[k] is None else f.se[k] for k in f.names])
+        out[label] = {"fit": f, "lre": float(nist.lre(est, P.certified, P.digits).min()),
+                      "lre_se": float(nist.lre(se, P.certified_sd, P.sd_digits).min()),
+                      "lre_rss": float(nist.lre(f.rss, P.rss, 11))}
+    return out
+
+
+@pytest.fixture(scope="module")
+def table():
+    return [_row(name) for name in nist.NAMES]
+
+
+def test_all_27_problems_read(table):
+    assert len(table) == 27
+    for r in table:
+        P = r["problem"]
+        assert P.x.shape[0] == P.y.shape[0] and P.start1.shape == P.certified.shape == P.certified_sd.shape
+
+
+def test_start2_certified_parameters_lre_6_on_all(table):
+    bad = [(r["name"], round(r["start2"]["lre"], 1)) for r in table if r["start2"]["lre"] < 6]
+    assert not bad
+
+
+def test_start1_certified_parameters_lre_6_on_at_least_24(table):
+    good = [r["name"] for r in table if r["start1"]["lre"] >= 6]
+    assert len(good) >= 24, sorted(set(nist.NAMES) - set(good))
+
+
+def test_converged_verdict_is_never_wrong(table):
+    # a fit that says it converged must have found the certified minimum
+    for r in table:
+        for label in ("start1", "start2"):
+            if r[label]["fit"].converged:
+                assert r[label]["lre"] >= 6, (r["name"], label)
+
+
+def test_standard_errors_lre_4_where_converged(table):
+    for r in table:
+        for label in ("start1", "start2"):
+            c = r[label]
+            if not c["fit"].converged:
+                continue
+            if r["name"] in SE_KNOWN:
+                assert c["lre_se"] < 4, f"{r['name']} now passes: remove it from SE_KNOWN"
+            else:
+                assert c["lre_se"] >= 4, (r["name"], label, c["lre_se"])
+
+
+def test_rss_and_loglik_against_certified_rss(table):
+    for r in table:
+        P, f = r["problem"], r["start2"]["fit"]
+        if r["name"] not in SE_KNOWN:
+            assert r["start2"]["lre_rss"] >= 6, r["name"]
+        n = P.y.size
+        # Gaussian log-likelihood at sigma^2 = RSS/n, from the certified RSS
+        ll = -n / 2 * (np.log(2 * np.pi * P.rss / n) + 1)
+        tol = 1e-5 if r["name"] not in SE_KNOWN else 1e-3  # Lanczos1: its RSS is right to ~3 digits
+        assert f.loglik == pytest.approx(ll, rel=tol)
+        assert f.sigma == pytest.approx(np.sqrt(P.rss / (n - P.certified.size)), rel=1e-5 if r["name"] not in SE_KNOWN else 1e-2)
+        assert f.sigma_mle == pytest.approx(np.sqrt(P.rss / n), rel=1e-5 if r["name"] not in SE_KNOWN else 1e-2)
+
+
+def test_trace_non_decreasing_and_ends_at_loglik(table):
+    for r in table:
+        for label in ("start1", "start2"):
+            f = r[label]["fit"]
+            tr = np.array(f.trace)
+            # Levenberg-Marquardt steps never lower it; the Gauss-Newton polish may, by no more than
+            # the rounding error of ||r|| (16 eps ||y||, plus 8 eps ||r||): l = -n log ||r|| + const
+            y = r["problem"].y
+            eps = np.finfo(float).eps
+            slack = y.size * (8 * eps + 16 * eps * np.linalg.norm(y) / np.sqrt(f.rss)) * 1.01
+            assert np.all(np.diff(tr) >= -slack), (r["name"], label)
+            assert tr[-1] == f.loglik
+            assert tr[0] < tr[-1] or np.isclose(tr[0], tr[-1])
+
+
+# --------------------------------------------------------------------------------------------------
+def _linear_data(seed=3, n=40):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 10, n)
+    y = 1.5 + 0.7 * x + rng.normal(0, 1.0, n)
+    return x, y
+
+
+def test_linear_model_matches_statsmodels_ols():
+    x, y = _linear_data()
+    f = nls(lambda x, b: b["a"] + b["b"] * x, x, y, {"a": 0.0, "b": 0.0})
+    ols = sm.OLS(y, sm.add_constant(x)).fit()
+    np.testing.assert_allclose([f.params["a"], f.params["b"]], ols.params, rtol=1e-10)
+    np.testing.assert_allclose([f.se["a"], f.se["b"]], ols.bse, rtol=1e-8)
+    assert f.rss == pytest.approx(ols.ssr, rel=1e-10)
+    assert f.loglik == pytest.approx(ols.llf, rel=1e-10)
+    assert f.aic == pytest.approx(ols.aic + 2, rel=1e-10)  # sigma counted, as R's AIC does
+    assert f.bic == pytest.approx(ols.bic + np.log(x.size), rel=1e-10)
+    ci = f.confint(0.9)
+    np.testing.assert_allclose([ci["a"], ci["b"]], ols.conf_int(0.1), rtol=1e-8)
+    xn = np.array([0.0, 2.5, 12.0])
+    np.testing.assert_allclose(f.predict(xn), ols.predict(sm.add_constant(xn)), rtol=1e-10)
+    d = json.loads(json.dumps(f.to_dict(), allow_nan=False))
+    np.testing.assert_allclose([d["se"]["a"], d["se"]["b"]], ols.bse, rtol=1e-8)
+    assert d["converged"] is True and d["nobs"] == x.size and d["df_resid"] == x.size - 2
+
+
+def test_weighted_linear_model_matches_statsmodels_wls():
+    x, y = _linear_data(seed=4)
+    w = np.random.default_rng(5).uniform(0.2, 3.0, x.size)
+    f = nls(lambda x, b: b[0] + b[1] * x, x, y, [1.0, 1.0], weights=w)
+    wls = sm.WLS(y, sm.add_constant(x), weights=w).fit()
+    np.testing.assert_allclose([f.params["b1"], f.params["b2"]], wls.params, rtol=1e-10)
+    np.testing.assert_allclose([f.se["b1"], f.se["b2"]], wls.bse, rtol=1e-8)
+    assert f.loglik == pytest.approx(wls.llf, rel=1e-10)
+
+
+def test_nonlinear_weighted_matches_scipy_curve_fit():
+    P = nist.load("Misra1a")
+    w = 1.0 / (1.0 + 0.01 * P.x)
+    f = nls(P.model, P.x, P.y, P.start2, weights=w)
+    popt, pcov = optimize.curve_fit(lambda x, b1, b2: b1 * (1 - np.exp(-b2 * x)), P.x, P.y, p0=P.start2,
+                                    sigma=1 / np.sqrt(w), xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    np.testing.assert_allclose([f.params["b1"], f.params["b2"]], popt, rtol=1e-7)
+    np.testing.assert_allclose(f.cov, pcov, rtol=1e-5)
+    # weighted Gaussian log-likelihood, sigma_i^2 = sigma^2 / w_i at the MLE of sigma, by scipy
+    s2 = f.rss / P.y.size
+    ll = stats.norm.logpdf(P.y, f.fitted, np.sqrt(s2 / w)).sum()
+    assert f.loglik == pytest.approx(ll, rel=1e-10)
+
+
+def test_dict_and_array_parameters_agree():
+    P = nist.load("Rat42")
+    fa = nls(P.model, P.x, P.y, P.start2)
+    fd = nls(lambda x, b: b["asym"] / (1 + jnp.exp(b["mid"] - b["rate"] * x)), P.x, P.y,
+             {"asym": 75.0, "mid": 2.5, "rate": 0.07})
+    assert fd.names == ("asym", "mid", "rate")
+    np.testing.assert_allclose(list(fd.params.values()), P.certified, rtol=1e-8)
+    np.testing.assert_allclose(list(fa.params.values()), list(fd.params.values()), rtol=1e-10)
+    np.testing.assert_allclose(list(fd.se.values()), P.certified_sd, rtol=1e-7)
+    fn = nls(P.model, P.x, P.y, P.start2, names=["asym", "mid", "rate"])
+    assert fn.names == fd.names
+
+
+def test_two_predictor_model_nelson():
+    P = nist.load("Nelson")
+    assert P.x.shape == (128, 2)
+    f = nls(P.model, P.x, P.y, P.start2)
+    np.testing.assert_allclose(f.predict(P.x[:3]), P.y[:3] - f.residuals[:3], rtol=1e-12)
+
+
+def test_not_converged_says_why():
+    P = nist.load("MGH10")
+    f = nls(P.model, P.x, P.y, P.start1, max_iter=3)
+    assert not f.converged and "max_iter" in f.reason
+    assert "NO" in f.summary()
+
+
+def test_flat_start_is_not_called_a_minimum():
+    # exp(-800 x) underflows for x >= 1: neither parameter changes the fit, the Jacobian is 0
+    x = np.arange(1.0, 8.0)
+    y = 3.0 * np.exp(-0.4 * x)
+    f = nls(lambda x, b: b[0] * jnp.exp(-b[1] * x), x, y, [1.0, 800.0])
+    assert not f.converged and "rank deficient" in f.reason
+    assert f.se == {"b1": None, "b2": None} and f.confint()["b1"] is None
+
+
+def test_summary_reports_both_sigmas():
+    P = nist.load("Misra1a")
+    f = nls(P.model, P.x, P.y, P.start2)
+    text = f.summary()
+    assert "b1" in text and f"{f.sigma:.6g}" in text and f"{f.sigma_mle:.6g}" in text
+    assert f.sigma_mle == pytest.approx(f.sigma * np.sqrt((P.y.size - 2) / P.y.size), rel=1e-12)
+
+
+# ---- bad input ------------------------------------------------------------------------------------
+def _m(x, b):
+    return b[0] * jnp.exp(-b[1] * x)
+
+
+X = np.arange(1.0, 9.0)
+Y = 2.0 * np.exp(-0.3 * X) + np.array([0.01, -0.02, 0.0, 0.015, -0.01, 0.0, 0.02, -0.01])
+
+
+@pytest.mark.parametrize("kwargs, err, text", [
+    (dict(y=np.r_[Y[:3], np.nan, Y[4:]]), NonFiniteDataError, "y contains NaN at row 3"),
+    (dict(x=np.r_[X[:5], np.inf, X[6:]]), NonFiniteDataError, "x contains an infinite value at row 5"),
+    (dict(y=Y[:-1]), DataError, "x has 8 rows but y has 7 values"),
+    (dict(start=[1.0, np.nan]), OptionError, "'b2' is not finite"),
+    (dict(start=[1.0, 0.3], names=["a"]), OptionError, "names has 1 entries"),
+    (dict(method="bfgs"), OptionError, "unknown method"),
+    (dict(weights=np.r_[np.ones(7), 0.0]), DataError, "weight 0.0 at row 7"),
+    (dict(weights=np.ones(3)), DataError, "weights has shape"),
+    (dict(x=X[:2], y=Y[:2]), EmptyDataError, "more observations than parameters"),
+    (dict(f=lambda x, b: b[0] * jnp.log(x - 4.0)), ModelFunctionError, "not finite at row 0"),
+    (dict(f=lambda x, b: b[0] * x[:3]), ModelFunctionError, "returned shape (3,)"),
+    (dict(f=lambda x, b: b[0] * jnp.sqrt(x - b[1]), start=[1.0, 1.0]), ModelFunctionError, "Jacobian"),
+    (dict(f=lambda x, b: b["rate"] * x), ModelFunctionError, "f(x, start) failed"),
+])
+def test_bad_input_raises_specific_error(kwargs, err, text):
+    args = dict(f=_m, x=X, y=Y, start=[1.0, 0.3])
+    args.update(kwargs)
+    f = args.pop("f")
+    with pytest.raises(err) as e:
+        nls(f, args.pop("x"), args.pop("y"), args.pop("start"), **args)
+    assert isinstance(e.value, ThetahatError)
+    assert text in str(e.value)
+
+
+def _print_table():
+    rows = [_row(name) for name in nist.NAMES]
+    print("| dataset | difficulty | start 1: min LRE params | start 2: min LRE params | min LRE SE (start 2) "
+          "| iterations (start 1 / 2) |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        s1, s2 = r["start1"], r["start2"]
+        print(f"| {r['name']} | {r['difficulty']} | {s1['lre']:.1f} | {s2['lre']:.1f} | {s2['lre_se']:.1f} | "
+              f"{s1['fit'].iterations} / {s2['fit'].iterations} |")
+
+
+if __name__ == "__main__":
+    _print_table()
