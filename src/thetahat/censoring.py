@@ -100,8 +100,10 @@ class Censored(Family):
     def logpdf(self, row, p):
         a, b, kind, safe = row[0], row[1], row[2], row[3]
         base = self.base
-        xa = jnp.where(jnp.isfinite(a), a, safe)
-        xb = jnp.where(jnp.isfinite(b), b, safe)
+        # each bound only where its row uses it: an unused one (a = 0 under a weibull's
+        # 0 ** shape) would give a NaN derivative even though its value is discarded
+        xa = jnp.where(((kind == RIGHT) | (kind == INTERVAL)) & jnp.isfinite(a), a, safe)
+        xb = jnp.where(((kind == LEFT) | (kind == INTERVAL)) & jnp.isfinite(b), b, safe)
         exact = base.logpdf(jnp.where(kind == EXACT, a, safe), p)
         if not self.censored:
             term = exact
@@ -109,11 +111,14 @@ class Censored(Family):
             sf_a, cdf_b = base.sf(xa, p), base.cdf(xb, p)
             # F(b) - F(a) without cancellation: through the survival function in the upper tail
             cdf_a, sf_b = base.cdf(xa, p), base.sf(xb, p)
-            upper_tail = cdf_a > 0.5
-            width = jnp.where(upper_tail, sf_a - sf_b, cdf_b - cdf_a)
+            width = jnp.where(cdf_a > 0.5, sf_a - sf_b, cdf_b - cdf_a)
+            # each log only sees its own rows (1 elsewhere): a log(0) in an unused branch
+            # would still poison the gradient with 0 * inf
+            one = jnp.ones_like(sf_a)
             term = jnp.where(kind == EXACT, exact,
-                             jnp.where(kind == RIGHT, jnp.log(sf_a),
-                                       jnp.where(kind == LEFT, jnp.log(cdf_b), jnp.log(width))))
+                             jnp.where(kind == RIGHT, jnp.log(jnp.where(kind == RIGHT, sf_a, one)),
+                                       jnp.where(kind == LEFT, jnp.log(jnp.where(kind == LEFT, cdf_b, one)),
+                                                 jnp.log(jnp.where(kind == INTERVAL, width, one)))))
         return term
 
     def loglik_chunk(self, x, w, p):

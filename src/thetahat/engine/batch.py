@@ -127,7 +127,7 @@ def fit_batch(family, data, *, weights=None, fixed=None, start=None, max_iter=10
         raise DataError("weights must be finite and non-negative")
     live = W > 0
     vals = X[live]
-    if not np.all(np.isfinite(vals)):
+    if not np.all(np.isfinite(vals) | _open_bounds(fam, vals)):
         raise NonFiniteDataError("the batch holds NaN or infinite values among its weighted entries")
     fam.check_support(vals, fixed)
     X = _fill_padding(X, live)
@@ -169,7 +169,7 @@ def _fit_shared(fam, x, W, fixed, start, max_iter, tol, method):
     B, n = W.shape
     if not np.all(np.isfinite(W)) or np.any(W < 0):
         raise DataError("weights must be finite and non-negative")
-    if not np.all(np.isfinite(x)):
+    if not np.all(np.isfinite(x) | _open_bounds(fam, x)):
         raise NonFiniteDataError("the shared sample holds NaN or infinite values")
     fam.check_support(x, fixed)
     free = [k for k in fam.params if k not in fixed]
@@ -218,6 +218,13 @@ def _assemble(fam, layout, params, se_flat, v, nobs, ok, it, closed, fixed):
         params[k] = np.broadcast_to(np.asarray(val, dtype=float), (B,) + np.shape(val)).copy()
     return BatchFit(fam, params, se, np.asarray(v, dtype=float), nobs, np.asarray(ok, dtype=bool),
                     np.asarray(it, dtype=int), "closed" if closed else "newton", dict(fixed))
+
+
+def _open_bounds(fam, x):
+    """Censored rows hold infinite bounds (an open end) legitimately."""
+    if getattr(fam, "censored", False):
+        return np.isinf(x)
+    return np.zeros(x.shape, bool)
 
 
 # ---- pieces ------------------------------------------------------------------------
