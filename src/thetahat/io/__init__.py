@@ -11,6 +11,6 @@ Example
 ([1.5, nan, 2.5], 1)
 """
 
-from .readers import read_column
+from .readers import read_column, read_columns
 
-__all__ = ["read_column"]
+__all__ = ["read_column", "read_columns"]

@@ -119,6 +119,52 @@ def read_column(path, column=None, *, columns=None, ndim=0):
     return values, info
 
 
+def read_columns(path, numeric=(), labels=()):
+    """Read several named columns: ``numeric`` ones as float64 (NaN for missing cells),
+    ``labels`` (group keys) as they are, as an object array of Python values.
+
+    Returns ``(columns, info)`` with ``columns`` a dict by name.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from thetahat.io import read_columns
+    >>> path = os.path.join(tempfile.mkdtemp(), "g.csv")
+    >>> _ = open(path, "w").write("g,x\\na,1\\nb,2\\na,3\\n")
+    >>> cols, info = read_columns(path, numeric=["x"], labels=["g"])
+    >>> cols["x"].tolist(), cols["g"].tolist()
+    ([1.0, 2.0, 3.0], ['a', 'b', 'a'])
+    """
+    raw, source, name = _read_bytes(path)
+    fmt = _sniff(raw, name)
+    try:
+        table = _PARSERS[fmt](raw, source)
+    except (FileFormatError, EmptyDataError, NonNumericDataError):
+        raise
+    except Exception as exc:
+        raise FileFormatError(f"cannot read {source} as {_FORMAT_NAMES[fmt]}: {_one_line(exc)}") from None
+    names = list(table)
+    if not names or table.nrows == 0:
+        raise EmptyDataError(f"{source} has no data rows")
+    out = {}
+    for c in list(numeric) + list(labels):
+        if str(c) not in names:
+            raise _missing(str(c), names, source)
+    for c in numeric:
+        out[str(c)] = table.to_float(str(c), source)
+    for c in labels:
+        col = table.columns[str(c)]
+        if isinstance(col, np.ndarray):
+            vals = col.tolist()
+        elif isinstance(col, list):
+            vals = [None if (v is None or str(v).strip() in _NULLS) else v for v in col]
+        else:
+            vals = col.to_pylist()
+        out[str(c)] = np.array(vals, dtype=object)
+    return out, {"source": source, "format": fmt, "columns": list(out), "available": names,
+                 "rows": int(table.nrows)}
+
+
 # ---- getting the bytes ---------------------------------------------------------------
 def _read_bytes(path):
     if path is None:

@@ -1,0 +1,252 @@
+"""``thetahat.fit_many``: one family fitted to every group (or column) of a table at once.
+
+Groups are validated one by one -- a group with a bad value, too few observations or no
+variation is marked in its row, never raised -- and the valid ones are fitted together
+by :func:`thetahat.engine.batch.fit_batch`, in buckets of similar size (padding to a
+power of two, weight 0), so a thousand groups cost a few compiled calls.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from .engine.batch import fit_batch
+from .errors import MissingColumnError, OptionError, ThetahatError
+from .families import get_family
+
+
+class ManyFit(dict):
+    """The fits of ``fit_many`` as a table: ``{column: numpy array}``, one row per group.
+
+    A plain mapping of columns, so ``pandas.DataFrame(result)`` and
+    ``polars.DataFrame(result)`` take it directly; ``to_pandas()`` and ``to_arrow()``
+    are there too. Columns: ``group``, ``n``, ``dropped``, ``status`` (``ok``,
+    ``failed``: did not converge, or ``error``: the data were unusable), ``reason``,
+    ``converged``, ``loglik``, ``aic``, ``bic``, each parameter, and ``se_<parameter>``.
+    """
+
+    def __init__(self, columns, family, notes=()):
+        super().__init__(columns)
+        self.family = family
+        self.notes = list(notes)
+
+    def __len__(self):  # the number of groups, as a table has rows
+        return len(self["group"])
+
+    @property
+    def columns(self):
+        return list(self.keys())
+
+    def rows(self):
+        """One dict per group."""
+        return [{k: _py(v[i]) for k, v in self.items()} for i in range(len(self))]
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame(dict(self))
+
+    def to_arrow(self):
+        import pyarrow as pa
+
+        return pa.table({k: list(map(_py, v)) for k, v in self.items()})
+
+    @property
+    def n_ok(self) -> int:
+        return int(np.sum(self["status"] == "ok"))
+
+
+def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dropna=False,
+             max_iter=100) -> ManyFit:
+    """Fit ``family`` to every group of ``data`` in one batched, compiled call.
+
+    Parameters
+    ----------
+    data : pandas or polars DataFrame, pyarrow Table, or dict of arrays
+    family : str or Family
+    by : str, optional
+        Group column: fit ``value`` within each of its groups.
+    value : str, optional
+        The observations' column (with ``by``; default: the only other numeric column).
+    columns : list of str, optional
+        Fit each of these columns on its own (instead of ``by``).
+    fixed : dict, optional
+        Held or known values, shared by every group.
+    dropna : bool
+        Drop NaN within each group, counting them in ``dropped``; otherwise a group
+        holding NaN is marked ``error``.
+
+    Returns
+    -------
+    ManyFit
+
+    Examples
+    --------
+    >>> import numpy as np, thetahat
+    >>> rng = np.random.default_rng(0)
+    >>> d = {"g": np.repeat(["a", "b", "c"], 50), "x": rng.exponential(2.0, 150)}
+    >>> t = thetahat.fit_many(d, "exponential", by="g", value="x")
+    >>> list(t["group"]), bool(np.allclose(t["lam"][0], 1 / d["x"][:50].mean()))
+    (['a', 'b', 'c'], True)
+    """
+    fam = get_family(family)
+    if fam.ndim:
+        raise OptionError(f"fit_many fits univariate families; {fam.name} is multivariate")
+    cols = _as_columns(data)
+    if (by is None) == (columns is None):
+        raise OptionError("give either by= (a group column) or columns= (one fit per column)")
+    groups = []  # (label, values)
+    if by is not None:
+        if by not in cols:
+            raise MissingColumnError(f"no column {by!r}; the columns are {', '.join(map(repr, cols))}")
+        if value is None:
+            others = [c for c in cols if c != by and _numeric(cols[c])]
+            if len(others) != 1:
+                raise OptionError(f"say which column holds the observations (value=); candidates: "
+                                  f"{', '.join(map(repr, others)) or 'none'}")
+            value = others[0]
+        if value not in cols:
+            raise MissingColumnError(f"no column {value!r}; the columns are {', '.join(map(repr, cols))}")
+        keys = np.asarray(cols[by])
+        vals = np.asarray(cols[value])
+        if vals.dtype.kind not in "iufb":
+            vals = vals.astype(object)
+        try:
+            labels, inverse = np.unique(keys, return_inverse=True)
+        except TypeError:  # keys of mixed types: group in order of appearance
+            index = defaultdict(list)
+            for i, k in enumerate(keys.tolist()):
+                index[k].append(i)
+            labels = list(index)
+            inverse = np.empty(keys.shape[0], dtype=int)
+            for j, k in enumerate(labels):
+                inverse[index[k]] = j
+        order = np.argsort(inverse, kind="stable")
+        cuts = np.cumsum(np.bincount(inverse, minlength=len(labels)))[:-1]
+        for k, rows in zip(labels, np.split(order, cuts)):
+            groups.append((_py(k), vals[rows]))
+    else:
+        for c in columns:
+            if c not in cols:
+                raise MissingColumnError(f"no column {c!r}; the columns are {', '.join(map(repr, cols))}")
+            groups.append((c, np.asarray(cols[c])))
+
+    from .fitting import _check_fixed
+
+    fixed_v = _check_fixed(fam, fixed)
+    bound = fam.bind({k: fixed_v[k] for k in fam.known})
+    G = len(groups)
+    out = _empty(G, fam, [g[0] for g in groups])
+    ready = []
+    for gi, (label, raw) in enumerate(groups):
+        try:
+            x, dropped = _validate(bound, raw, dropna, fixed_v)
+            out["n"][gi], out["dropped"][gi] = x.size, dropped
+            ready.append((gi, x))
+        except ThetahatError as exc:
+            out["status"][gi], out["reason"][gi] = "error", str(exc)
+    by_bucket = defaultdict(list)
+    for gi, x in ready:
+        by_bucket[_bucket(x.size)].append((gi, x))
+    for size, items in sorted(by_bucket.items()):
+        X = np.zeros((len(items), size))
+        W = np.zeros((len(items), size))
+        for j, (_, x) in enumerate(items):
+            X[j, :x.size], W[j, :x.size] = x, 1.0
+        try:
+            b = fit_batch(bound, X, weights=W, fixed=fixed, max_iter=max_iter)
+        except ThetahatError as exc:
+            for gi, _ in items:
+                out["status"][gi], out["reason"][gi] = "error", str(exc)
+            continue
+        k = len(b.se)
+        for j, (gi, _) in enumerate(items):
+            ok = bool(b.converged[j])
+            out["converged"][gi] = ok
+            out["status"][gi] = "ok" if ok else "failed"
+            out["reason"][gi] = ("converged" if b.method != "closed" else "closed form") if ok else \
+                "did not converge (no maximum found within the iteration limit; the estimate may run to " \
+                "a boundary)"
+            out["loglik"][gi] = b.loglik[j] if ok else np.nan
+            out["aic"][gi] = -2 * b.loglik[j] + 2 * k if ok else np.nan
+            out["bic"][gi] = -2 * b.loglik[j] + k * np.log(b.nobs[j]) if ok else np.nan
+            for name in fam.params:
+                out[name][gi] = b.params[name][j] if ok else np.nan
+                if name in b.se:
+                    out[f"se_{name}"][gi] = b.se[name][j] if ok else np.nan
+    notes = []
+    bad = int(np.sum(out["status"] != "ok"))
+    if bad:
+        notes.append(f"{bad} of {G} groups have no fit (see status and reason)")
+    return ManyFit(out, fam, notes)
+
+
+def _empty(G, fam, labels):
+    out = {"group": np.array(labels, dtype=object), "n": np.zeros(G, dtype=int), "dropped": np.zeros(G, dtype=int),
+           "status": np.array(["error"] * G, dtype=object), "reason": np.array([""] * G, dtype=object),
+           "converged": np.zeros(G, dtype=bool), "loglik": np.full(G, np.nan), "aic": np.full(G, np.nan),
+           "bic": np.full(G, np.nan)}
+    for name in fam.params:
+        out[name] = np.full(G, np.nan)
+    for name in fam.params:
+        if name not in fam.nonregular:
+            out[f"se_{name}"] = np.full(G, np.nan)
+    return out
+
+
+def _validate(fam, raw, dropna, fixed):
+    from .engine.data import as_float_array
+
+    x, dropped = as_float_array(raw, dropna=dropna, where="group")
+    if x.size < fam.min_obs:
+        raise EmptyGroup(f"{x.size} observations; {fam.name} needs at least {fam.min_obs}")
+    fam.check_support(x, fixed)
+    fam.check_degenerate(x, None)
+    return x, dropped
+
+
+class EmptyGroup(OptionError):
+    """A group with too few observations."""
+
+
+def _bucket(n):
+    return max(8, 1 << int(np.ceil(np.log2(max(n, 1)))))
+
+
+def _as_columns(data) -> dict:
+    if isinstance(data, dict):
+        return {str(k): np.asarray(v, dtype=object) if not _numeric_array(v) else np.asarray(v)
+                for k, v in data.items()}
+    mod = type(data).__module__
+    if mod.startswith("pyarrow"):
+        return {n: np.asarray(data.column(n).to_pylist(), dtype=object) for n in data.column_names}
+    if mod.startswith("polars"):
+        return {n: np.asarray(data[n].to_list(), dtype=object) for n in data.columns}
+    if hasattr(data, "columns") and hasattr(data, "__getitem__"):  # pandas
+        return {str(n): data[n].to_numpy() for n in data.columns}
+    raise OptionError(f"fit_many takes a DataFrame, a pyarrow Table or a dict of columns, not {type(data).__name__}")
+
+
+def _numeric_array(v):
+    try:
+        return np.asarray(v).dtype.kind in "iufb"
+    except Exception:
+        return False
+
+
+def _numeric(col):
+    if np.asarray(col).dtype.kind in "iufb":
+        return True
+    try:
+        np.asarray(col, dtype=float)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _py(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
