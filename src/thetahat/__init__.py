@@ -6,13 +6,13 @@ from .families import Family, all_families, get_family
 from .custom import custom
 from .fitting import fit
 from .compare import Comparison, compare
-from .io import read_column
+from .io import read_column, read_columns
 from .result import Fit
 
 family = get_family
 
 __all__ = ["Family", "Fit", "all_families", "custom", "errors", "family", "fit", "get_family"]
-__all__ += ["Comparison", "compare", "read_column"]
+__all__ += ["Comparison", "compare", "read_column", "read_columns"]
 __version__ = "0.1.0"
 
 # Larger parts load on first use, so that ``import thetahat`` (and the CLI) stays quick.
@@ -21,7 +21,7 @@ _LAZY = {
     "mixture": "thetahat.em", "hmm": "thetahat.em",
     "derive": "thetahat.theory", "fisher_information": "thetahat.theory", "kl": "thetahat.theory",
     "study": "thetahat.theory", "explain": "thetahat.theory",
-    "lrt": "thetahat.inference.tests", "fit_many": "thetahat.many",
+    "lrt": "thetahat.inference.tests", "fit_many": "thetahat.many", "plots": "thetahat.plots",
 }
 
 

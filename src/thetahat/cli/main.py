@@ -53,6 +53,18 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--starts", type=int, default=1, help="number of starting points (default 1)")
     f.add_argument("--dropna", action="store_true", help="drop rows with missing values and count them")
     f.add_argument("--json", action="store_true", help="print one JSON object")
+    f.add_argument("--cov-type", default="observed", help="observed, expected, opg or sandwich")
+    f.add_argument("--ci", default="wald", help="interval method: wald, profile or bootstrap")
+    f.add_argument("--n-boot", type=int, default=2000, help="bootstrap refits (with --ci bootstrap)")
+    f.add_argument("--seed", type=int, default=0, help="random seed (multi-start, bootstrap)")
+    f.add_argument("--weights-column", help="column of non-negative weights")
+    f.add_argument("--weight-kind", default="frequency", help="frequency (counts) or analytic (precisions)")
+    f.add_argument("--event-column", help="right-censoring: 1 = observed, 0 = censored at the value")
+    f.add_argument("--lower-column", help="interval censoring: lower bounds (with --upper-column)")
+    f.add_argument("--upper-column", help="interval censoring: upper bounds (inf = right-censored)")
+    f.add_argument("--truncate", metavar="A,B", help="data observable only within [A, B] (inf allowed)")
+    f.add_argument("--by", help="fit every group of this column (a table of fits)")
+    f.add_argument("--plot", metavar="OUT.png", help="write density/QQ/PP/CDF panels of the fit")
 
     c = sub.add_parser("compare", help="fit several families and rank them by AIC")
     c.add_argument("file", help="CSV, Parquet, JSON lines or plain text file; '-' reads stdin")
@@ -122,19 +134,120 @@ def _cmd_fit(args) -> int:
 
     fam = thetahat.get_family(args.family)
     fixed = _parse_fix(args.fix)
-    columns = None
-    if fam.ndim and args.column is not None:
-        columns = [s.strip() for s in args.column.split(",")]
-    x, info = thetahat.read_column(args.file, None if columns else args.column, columns=columns,
-                                   ndim=fam.ndim)
-    f = thetahat.fit(x, fam, fixed=fixed, method=args.method, starts=args.starts, dropna=args.dropna)
+    if args.by:
+        return _fit_by(args, fam, fixed)
+    kw = {"cov_type": args.cov_type, "weight_kind": args.weight_kind}
+    extra = {"weights": args.weights_column, "event": args.event_column, "lower": args.lower_column,
+             "upper": args.upper_column}
+    extra = {k: v for k, v in extra.items() if v}
+    if args.truncate:
+        kw["truncate"] = _parse_pair(args.truncate, "--truncate")
+    if extra:
+        if fam.ndim:
+            raise thetahat.errors.OptionError(f"{fam.name} is multivariate: weights and censoring columns "
+                                              "apply to univariate families")
+        interval = "lower" in extra or "upper" in extra
+        if interval and not ("lower" in extra and "upper" in extra):
+            raise thetahat.errors.OptionError("interval censoring needs both --lower-column and --upper-column")
+        if not interval and not args.column:
+            raise thetahat.errors.OptionError("name the observations' column with --column when reading weights "
+                                              "or censoring columns")
+        numeric = list(extra.values()) if interval else [args.column]
+        numeric += [] if interval else list(extra.values())
+        cols, info = thetahat.read_columns(args.file, numeric=numeric)
+        data = None if interval else cols[numeric[0]]
+        for k, c in extra.items():
+            kw[k] = cols[c]
+        if args.dropna:
+            data, kw = _drop_missing_rows(data, kw)
+        info = {**info, "columns": numeric}
+        f = thetahat.fit(data, fam, fixed=fixed, method=args.method, starts=args.starts,
+                         dropna=args.dropna, seed=args.seed, **kw)
+    else:
+        columns = None
+        if fam.ndim and args.column is not None:
+            columns = [s.strip() for s in args.column.split(",")]
+        x, info = thetahat.read_column(args.file, None if columns else args.column, columns=columns,
+                                       ndim=fam.ndim)
+        f = thetahat.fit(x, fam, fixed=fixed, method=args.method, starts=args.starts, dropna=args.dropna,
+                         seed=args.seed, **kw)
+    ci = None
+    if args.ci != "wald":
+        options = {"n_boot": args.n_boot, "seed": args.seed} if args.ci == "bootstrap" else {}
+        ci = f.confint(0.95, method=args.ci, **options)
+    if args.plot:
+        thetahat.plots.plot_fit(f, kind="panel", path=args.plot)
     if args.json:
         d = f.to_dict()
         d["source"] = info["source"]
         d["columns"] = info["columns"]
+        if ci is not None:
+            d[f"ci_{args.ci}"] = {k: (None if v is None else [v[0], v[1]]) for k, v in ci.items()}
+            d["ci_notes"] = list(ci.notes)
+        if args.plot:
+            d["plot"] = args.plot
         _print_json(d)
     else:
-        _show_fit(f, info)
+        _show_fit(f, info, ci)
+        if args.plot:
+            _console().print(f"plot written to {args.plot}")
+    return 0
+
+
+def _drop_missing_rows(data, kw):
+    import numpy as np
+
+    arrays = [a for a in [data] + [kw.get(k) for k in ("weights", "event", "lower", "upper")] if a is not None]
+    bad = np.zeros(arrays[0].shape[0], bool)
+    for k in ("weights", "event"):
+        if kw.get(k) is not None:
+            bad |= np.isnan(kw[k])
+    if not bad.any():
+        return data, kw
+    kw = dict(kw)
+    for k in ("weights", "event", "lower", "upper"):
+        if kw.get(k) is not None:
+            kw[k] = kw[k][~bad]
+    return (None if data is None else data[~bad]), kw
+
+
+def _parse_pair(text, flag):
+    from ..errors import OptionError
+
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        a, b = (float(p) for p in parts)
+    except ValueError:
+        raise OptionError(f"{flag} expects two numbers A,B (inf allowed), got {text!r}") from None
+    return a, b
+
+
+def _fit_by(args, fam, fixed) -> int:
+    import thetahat
+
+    if args.column is None:
+        raise thetahat.errors.OptionError("--by needs --column naming the observations")
+    cols, info = thetahat.read_columns(args.file, numeric=[args.column], labels=[args.by])
+    res = thetahat.fit_many(cols, fam, by=args.by, value=args.column, fixed=fixed, dropna=args.dropna)
+    if args.json:
+        _print_json(res.rows())
+        return 0
+    from rich.table import Table
+
+    t = Table(title=f"{fam.name} fits by {args.by}: {info['source']} [{args.column}]")
+    params = list(fam.params)
+    for col in ["group", "n", "status"] + params + ["log-lik", "AIC", "reason"]:
+        t.add_column(col, justify="left" if col in ("group", "status", "reason") else "right")
+    for r in res.rows():
+        status = r["status"] if r["status"] == "ok" else f"[red]{r['status']}[/red]"
+        vals = [_g(r[p]) + (f" ± {_g(r['se_' + p], 3)}" if r.get("se_" + p) == r.get("se_" + p)
+                            and r.get("se_" + p) is not None else "") for p in params]
+        t.add_row(_esc(r["group"]), str(r["n"]), status, *vals, _g(r["loglik"], 8), _g(r["aic"], 8),
+                  _esc(r["reason"] if r["status"] != "ok" else ""))
+    con = _console()
+    con.print(t)
+    for n in res.notes:
+        con.print(f"note: {n}", markup=False)
     return 0
 
 
@@ -213,16 +326,19 @@ def _parse_fix(items) -> dict:
     return fixed
 
 
-def _show_fit(f, info) -> None:
+def _show_fit(f, info, intervals=None) -> None:
     from rich.table import Table
 
     con = _console()
     cols = ", ".join(info["columns"])
     t = Table(title=f"{f.family.name} fit to {info['source']} [{cols}]")
+    how = "" if intervals is None else f" ({intervals.method})"
     for col, just in (("parameter", "left"), ("estimate", "right"), ("std err", "right"),
-                      ("95% CI low", "right"), ("95% CI high", "right")):
+                      (f"95% CI low{how}", "right"), ("95% CI high", "right")):
         t.add_column(col, justify=just)
     d = f.to_dict()
+    if intervals is not None:
+        d["ci"] = {k: (None if v is None else [v[0], v[1]]) for k, v in intervals.items()}
     for k, v in d["params"].items():
         if k in f.fixed:
             t.add_row(k, _vec(v), "(fixed)" if k in f.family.params else "(known)", "", "")
@@ -236,7 +352,7 @@ def _show_fit(f, info) -> None:
               f"covariance: {f.cov_type}")
     con.print(f"log-likelihood: {_g(f.loglik, 10)}   AIC: {_g(f.aic, 10)}   BIC: {_g(f.bic, 10)}")
     con.print(f"converged: {verdict} ({f.reason})", markup=True)
-    for n in f.notes:
+    for n in list(f.notes) + ([] if intervals is None else list(intervals.notes)):
         con.print(f"note: {n}", markup=False)
 
 

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import OptionError
-from .intervals import Intervals, check_level
+from .intervals import check_level
 
 
 @dataclass(frozen=True)
