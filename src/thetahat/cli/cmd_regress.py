@@ -1,0 +1,116 @@
+"""``thetahat regress FILE "y ~ x1 + x2" --family F``: print the coefficient table.
+
+Examples
+--------
+>>> import os, tempfile
+>>> from thetahat.cli.main import main
+>>> path = os.path.join(tempfile.mkdtemp(), "d.csv")
+>>> _ = open(path, "w").write("y,x\\n1,0\\n3,1\\n2,2\\n6,3\\n")
+>>> main(["regress", path, "y ~ z"])
+2
+"""
+
+from __future__ import annotations
+
+
+def add_parser(subparsers):
+    r = subparsers.add_parser("regress", help="regression by maximum likelihood: a coefficient table")
+    r.add_argument("file", help="CSV, TSV, Parquet or JSON lines file with a header; '-' reads CSV from stdin")
+    r.add_argument("formula", help="Wilkinson formula, e.g. 'y ~ x1 + C(group) + np.log(x2)'")
+    r.add_argument("--family", "-f", default="normal",
+                   help="normal, bernoulli, binomial, poisson, negative_binomial, gamma, inverse_gaussian, "
+                        "multinomial, ordered, tobit, weibull, exponential, lognormal, loglogistic")
+    r.add_argument("--link", help="logit, probit, cloglog (binary); log, inverse, identity (gamma, inverse gaussian)")
+    r.add_argument("--weights", metavar="COLUMN", help="column of frequency weights")
+    r.add_argument("--offset", metavar="COLUMN", help="column added to the linear predictor")
+    r.add_argument("--trials", metavar="COLUMN", help="binomial: column with the number of trials")
+    r.add_argument("--event", metavar="COLUMN", help="survival families: 1 = event observed, 0 = censored")
+    r.add_argument("--left", type=float, help="tobit: left censoring point (default 0)")
+    r.add_argument("--right", type=float, help="tobit: right censoring point")
+    r.add_argument("--penalty", help="l1, l2 or elasticnet (MAP estimation)")
+    r.add_argument("--lam", type=float, help="penalty strength")
+    r.add_argument("--l1-ratio", type=float, dest="l1_ratio", help="elastic net: share of the L1 penalty")
+    r.add_argument("--dropna", action="store_true", help="drop rows with missing values and count them")
+    r.add_argument("--json", action="store_true", help="print one JSON object")
+    r.set_defaults(func=run)
+
+
+def _read(path):
+    import io
+    import os
+    import sys
+
+    import pandas as pd
+
+    from thetahat.errors import EmptyDataError, FileFormatError
+
+    try:
+        if path == "-":
+            df = pd.read_csv(io.StringIO(sys.stdin.read()), sep=None, engine="python")
+            return df, "<stdin>"
+        if not os.path.exists(path):
+            raise FileFormatError(f"no such file: {path}")
+        low = path.lower()
+        if low.endswith((".parquet", ".pq")):
+            df = pd.read_parquet(path)
+        elif low.endswith((".jsonl", ".ndjson")):
+            df = pd.read_json(path, lines=True)
+        elif low.endswith((".tsv", ".tab")):
+            df = pd.read_csv(path, sep="\t")
+        else:
+            df = pd.read_csv(path, sep=None, engine="python")
+    except FileFormatError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise EmptyDataError(f"{path} has no data") from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise FileFormatError(f"cannot read {path}: {' '.join(str(exc).split())}") from None
+    if df.shape[0] == 0:
+        raise EmptyDataError(f"{path} has no data rows")
+    df.columns = [str(c).strip() for c in df.columns]
+    return df, path
+
+
+def run(args) -> int:
+    import thetahat
+
+    df, source = _read(args.file)
+    f = thetahat.regress(args.formula, df, family=args.family, link=args.link, weights=args.weights,
+                         offset=args.offset, trials=args.trials, event=args.event, left=args.left, right=args.right,
+                         penalty=args.penalty, lam=args.lam, l1_ratio=args.l1_ratio, dropna=args.dropna)
+    if args.json:
+        from ._output import print_json
+
+        d = f.to_dict()
+        d["source"] = source
+        d["formula"] = args.formula
+        print_json(d)
+        return 0
+    _show(f, source, args.formula)
+    return 0
+
+
+def _show(f, source, formula):
+    from rich.table import Table
+
+    from ._output import console, esc, g
+
+    con = console()
+    t = Table(title=esc(f"{f.family} regression ({f.link} link): {formula}  [{source}]"))
+    for col in ("parameter", "estimate", "std err", "z", "P>|z|", "95% CI low", "95% CI high"):
+        t.add_column(col, justify="left" if col == "parameter" else "right")
+    for r in f.table():
+        t.add_row(esc(r["name"]), g(r["estimate"]), g(r["se"]), g(r["z"], 4), g(r["p"], 3), g(r["ci_low"]),
+                  g(r["ci_high"]))
+    con.print(t)
+    con.print(f"observations: {g(f.nobs)}   dropped rows: {f.dropped}   method: {f.method}   "
+              f"iterations: {f.iterations}")
+    con.print(f"log-likelihood: {g(f.loglik, 10)}   AIC: {g(f.aic, 10)}   BIC: {g(f.bic, 10)}   "
+              f"deviance: {g(f.deviance, 10)}")
+    if "sigma2_mle" in f.info:
+        con.print(f"sigma^2: MLE (divisor n) {g(f.info['sigma2_mle'])}   unbiased (divisor n - p) "
+                  f"{g(f.info['sigma2_unbiased'])}")
+    verdict = "[green]yes[/green]" if f.converged else "[bold red]NO[/bold red]"
+    con.print(f"converged: {verdict} ({esc(f.reason)})")
+    for n in f.notes:
+        con.print(f"note: {n}", markup=False)

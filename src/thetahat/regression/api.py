@@ -1,0 +1,410 @@
+"""``thetahat.regress``: regression by maximum likelihood (or MAP with a penalty)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataError, OptionError
+from . import models as M
+from ._design import build, encode_classes
+from ._newton import Data, newton, rowwise
+from .checks import SeparationError, check_rank, gram_is_singular, separating_columns, separation_message
+from .linear import least_squares
+from .result import RegressionFit
+
+AFT = ("weibull", "exponential", "lognormal", "loglogistic")
+
+
+def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weights=None, offset=None,
+            penalty=None, lam=None, l1_ratio=None, event=None, trials=None, left=None, right=None,
+            dropna=False, max_iter=100) -> RegressionFit:
+    """Fit a regression model by maximum likelihood.
+
+    Parameters
+    ----------
+    formula_or_X : str or array_like
+        A Wilkinson formula such as ``"y ~ x1 + C(group) + np.log(x2)"`` (evaluated by
+        formulaic on ``data``), or a design matrix (used as given: include a column of
+        ones for an intercept) with the response in ``y``.
+    data : pandas.DataFrame or dict, optional
+    y : array_like, optional
+        The response, with a design matrix.
+    family : str
+        ``normal`` (linear), ``bernoulli``, ``binomial``, ``poisson``,
+        ``negative_binomial`` (NB2, α estimated), ``gamma``, ``inverse_gaussian``,
+        ``multinomial`` (softmax; the first class is the base), ``ordered`` (ordered
+        logit; ``link="probit"`` for ordered probit), ``tobit`` (censored normal),
+        and the accelerated-failure-time models ``weibull``, ``exponential``,
+        ``lognormal``, ``loglogistic``.
+    link : str, optional
+        bernoulli/binomial: ``logit`` (default), ``probit``, ``cloglog``; gamma and
+        inverse gaussian: ``log`` (default), ``inverse``, ``identity``.
+    weights : str or array_like, optional
+        Frequency weights (a column name or one value per row).
+    offset : str or array_like, optional
+        Added to the linear predictor (e.g. log exposure for poisson).
+    penalty : {"l2", "l1", "elasticnet"}, optional
+        MAP estimation: maximise ``loglik - lam * (l1_ratio*|b|_1 + (1 - l1_ratio)/2*|b|_2^2)``
+        over the coefficients other than the intercept (a Laplace / Gaussian prior).
+        normal, bernoulli, binomial and poisson. For normal the penalty is on the
+        least-squares scale (``RSS/2 + lam * pen``, the prior scaled by σ²), so that
+        ``lam = n * alpha`` of scikit-learn's Lasso/ElasticNet and ``lam = 1/C`` of its
+        LogisticRegression.
+    lam, l1_ratio : float
+        Penalty strength, and the L1 share for ``elasticnet``.
+    event : str or array_like, optional
+        AFT models: 1 where the time is an observed event, 0 where right-censored
+        (default: every row is an event).
+    trials : str or array_like
+        binomial: the number of trials of each row (the response counts successes).
+    left, right : float, optional
+        tobit: censoring points; rows with ``y <= left`` are left-censored, rows with
+        ``y >= right`` right-censored (default ``left=0``).
+    dropna : bool
+        Drop (and count) rows with missing values instead of raising.
+
+    Returns
+    -------
+    RegressionFit
+
+    Examples
+    --------
+    >>> import pandas as pd, thetahat
+    >>> df = pd.DataFrame({"y": [0, 0, 1, 0, 1, 1, 0, 1], "x": [1.0, 2, 3, 4, 5, 6, 3.5, 2.5]})
+    >>> f = thetahat.regress("y ~ x", df, family="bernoulli")
+    >>> f.converged, [round(v, 4) for v in f.params.values()]
+    (True, [-2.7232, 0.8148])
+    """
+    fam, link = M.resolve(family, link)
+    extra = {"weights": weights, "offset": offset}
+    if fam == "binomial":
+        if trials is None:
+            raise OptionError("binomial regression needs trials= (a column or one count per row); for 0/1 "
+                              "outcomes use family='bernoulli'")
+        extra["trials"] = trials
+    elif trials is not None:
+        raise OptionError(f"trials= applies to the binomial family, not {fam}")
+    if fam in AFT:
+        extra["event"] = event
+    elif event is not None:
+        raise OptionError(f"event= applies to the survival (AFT) families {', '.join(AFT)}, not {fam}")
+    if fam != "tobit" and (left is not None or right is not None):
+        raise OptionError(f"left=/right= censoring points apply to family='tobit', not {fam}")
+    d = build(formula_or_X, data, y, extra=extra, dropna=dropna)
+    w = d.columns.get("weights")
+    if w is not None and (w < 0).any():
+        i = int(np.flatnonzero(w < 0)[0])
+        raise DataError(f"weights must be non-negative; row {i} has {w[i]:g}")
+    off = d.columns.get("offset")
+    notes = []
+
+    if fam in ("multinomial", "ordered"):
+        classes, yv = encode_classes(d.y, d.y_name, fam)
+        model = M.multinomial_model(len(classes)) if fam == "multinomial" else M.ordered_model(len(classes), link)
+        if fam == "ordered":
+            d = _drop_intercept(d)
+        if off is not None and fam == "multinomial":
+            raise OptionError("offset= is not supported for multinomial regression")
+    else:
+        classes = None
+        if d.y.dtype.kind not in "fiub":
+            raise DataError(f"the response {d.y_name!r} is not numeric; class labels need family='multinomial' "
+                            "or 'ordered'")
+        yv = d.y.astype(np.float64)
+        model = M.get_model(fam, link)
+    aux = _aux(model, fam, d, yv, left, right)
+    M.check_response(model, yv, aux, repr(d.y_name))
+    n_rows, p = d.X.shape
+    if penalty is not None:
+        from .penalized import fit_penalized
+
+        pen = _penalty(penalty, lam, l1_ratio, model)
+        return fit_penalized(d, model, yv, aux, w, off, pen, max_iter)
+    if lam is not None or l1_ratio is not None:
+        raise OptionError("lam= and l1_ratio= need penalty='l1', 'l2' or 'elasticnet'")
+    n_par = p * model.k + len(model.extra)
+    nobs = float(n_rows if w is None else w.sum())
+    if nobs <= n_par:
+        raise DataError(f"{nobs:g} observations cannot identify {n_par} parameters")
+    if fam == "normal":
+        return _fit_linear(d, model, yv, w, off, nobs)
+    theta0 = _start(model, fam, link, d, yv, aux, w)
+    data_dev = Data.build(d.X, yv, aux, w, off)
+
+    def first_hessian(H):
+        if gram_is_singular(H[:p, :p]):
+            check_rank(d.X, d.names)
+
+    big = n_rows > SUBSAMPLE_ABOVE
+    if big:
+        theta0 = _subsample_start(model, d, yv, aux, w, off, theta0)
+    res = newton(model, None, None, None, None, None, theta0, data=data_dev, max_iter=max_iter,
+                 first_hessian=first_hessian, chord=big)
+    if model.binary:
+        _check_separation(res, model, data_dev, d, yv, aux)
+    if not res.converged:
+        notes.append(f"the fit did not converge ({res.reason}); no standard errors are reported")
+    return _result(d, model, fam, link, res.theta, res.hess if res.converged else None, res.loglik, nobs, yv, aux,
+                   w, off, classes, res.converged, res.reason, "newton", res.iterations, notes)
+
+
+# ---------------------------------------------------------------------------------------
+SUBSAMPLE_ABOVE = 1 << 17  # rows; larger fits start from the MLE of a systematic subsample
+SUBSAMPLE_ROWS = 1 << 15
+
+
+def _subsample_start(model, d, y, aux, w, off, theta0):
+    """The MLE on every k-th row: a start within a few standard errors of the full MLE, so the
+    full-data Newton needs 2-3 Hessians. Any trouble there (separation in the subsample, no
+    convergence) just falls back to the ordinary start."""
+    step = d.X.shape[0] // SUBSAMPLE_ROWS
+    sl = slice(0, None, step)
+    try:
+        r = newton(model, d.X[sl], y[sl], None if aux is None else aux[sl], None if w is None else w[sl],
+                   None if off is None else off[sl], theta0, max_iter=50)
+    except (FloatingPointError, np.linalg.LinAlgError):
+        return theta0
+    return r.theta if r.converged and np.all(np.isfinite(r.theta)) else theta0
+
+
+def _drop_intercept(d):
+    if d.intercept is None:
+        return d
+    if d.spec is None:
+        raise OptionError(f"column {d.names[d.intercept]!r} is constant: an ordered model has cut points instead "
+                          "of an intercept; drop the column")
+    keep = [j for j in range(d.X.shape[1]) if j != d.intercept]
+    d.X, d.names, d.intercept = d.X[:, keep], tuple(d.names[j] for j in keep), None
+    return d
+
+
+def _aux(model, fam, d, yv, left, right):
+    if model.uses_aux == "trials":
+        n = d.columns["trials"]
+        if (n <= 0).any() or (n != np.round(n)).any():
+            i = int(np.flatnonzero((n <= 0) | (n != np.round(n)))[0])
+            raise DataError(f"trials must be positive whole numbers; row {i} has {n[i]:g}")
+        return n
+    if model.uses_aux == "event":
+        e = d.columns.get("event")
+        if e is None:
+            return np.ones(len(yv))
+        bad = (e != 0) & (e != 1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"event must be 1 (event observed) or 0 (censored); row {i} has {e[i]:g}")
+        if not e.any():
+            raise DataError("every row is censored (event = 0): there is no event to fit")
+        return e
+    if model.uses_aux == "censoring":
+        if left is None and right is None:
+            left = 0.0
+        c = np.zeros(len(yv))
+        if left is not None:
+            if (yv < left).any():
+                i = int(np.flatnonzero(yv < left)[0])
+                raise DataError(f"tobit: the response is {yv[i]:g} at row {i}, below the left censoring point {left:g}")
+            c[yv <= left] = -1
+        if right is not None:
+            if (yv > right).any():
+                i = int(np.flatnonzero(yv > right)[0])
+                raise DataError(f"tobit: the response is {yv[i]:g} at row {i}, above the right censoring point "
+                                f"{right:g}")
+            c[yv >= right] = 1
+        if np.all(c != 0):
+            raise DataError("tobit: every row is censored")
+        return c
+    return None
+
+
+def _penalty(penalty, lam, l1_ratio, model):
+    kind = str(penalty).lower().replace("-", "").replace("_", "")
+    kinds = {"l1": "l1", "lasso": "l1", "l2": "l2", "ridge": "l2", "elasticnet": "elasticnet", "enet": "elasticnet"}
+    if kind not in kinds:
+        raise OptionError(f"unknown penalty {penalty!r}; choose l1, l2 or elasticnet")
+    kind = kinds[kind]
+    if not model.penalizable:
+        raise OptionError(f"penalties are available for normal, bernoulli, binomial and poisson regression, "
+                          f"not {model.name}")
+    if lam is None or not np.isfinite(lam) or lam < 0:
+        raise OptionError(f"penalty={kind!r} needs lam= (a non-negative strength), got {lam!r}")
+    if kind == "elasticnet":
+        if l1_ratio is None or not 0 <= l1_ratio <= 1:
+            raise OptionError(f"elasticnet needs l1_ratio= between 0 and 1, got {l1_ratio!r}")
+    elif l1_ratio is not None:
+        raise OptionError(f"l1_ratio= applies to penalty='elasticnet', not {kind!r}")
+    r = {"l1": 1.0, "l2": 0.0}.get(kind, l1_ratio)
+    return {"kind": kind, "lam": float(lam), "l1_ratio": float(r)}
+
+
+def _fit_linear(d, model, yv, w, off, nobs):
+    p = d.X.shape[1]
+    b, info = least_squares(d.X, yv if off is None else yv - off, w)
+    if b is None:
+        check_rank(d.X, d.names)
+        raise DataError("the design matrix is numerically rank-deficient")
+    rss = float(info["rss"])
+    s2_mle, s2_unb = rss / nobs, rss / (nobs - p)
+    scale_y = float(np.max(np.abs(yv))) if yv.size else 0.0
+    exact = s2_mle <= (1e-15 * scale_y) ** 2
+    b = b.astype(np.float64)
+    sigma = np.sqrt(s2_mle)
+    notes = []
+    if exact:
+        # y is an exact linear function of X (NIST Wampler1-2): the coefficients are exact, but
+        # the likelihood is unbounded as sigma -> 0, so sigma's MLE is 0 and loglik is +inf
+        notes.append("the model fits every row exactly (residuals at rounding level): the likelihood is "
+                     "unbounded as sigma -> 0; loglik is reported as inf and sigma has no standard error")
+        loglik = float("inf")
+    else:
+        loglik = -0.5 * nobs * (np.log(2 * np.pi * s2_mle) + 1.0)
+    cov_theta = np.zeros((p + 1, p + 1))
+    cov_theta[:p, :p] = s2_mle * info["xtx_inv"]
+    cov_theta[p, p] = 0.0 if exact else 1.0 / (2 * nobs)  # var of log sigma-hat
+    theta = np.concatenate([b, [np.log(sigma) if sigma > 0 else -np.inf]])
+    se_unb = np.sqrt(s2_unb * np.diag(info["xtx_inv"]))
+    extra = {"sigma2_mle": s2_mle, "sigma2_unbiased": s2_unb, "rss": rss,
+             "se_unbiased": dict(zip(d.names, se_unb.tolist())), "residual_sd_unbiased": float(np.sqrt(s2_unb)),
+             "qr_refinements": info["refinements"]}
+    notes.append("standard errors use sigma^2 by MLE (divisor n); info['se_unbiased'] holds the classical OLS "
+                 "ones (divisor n - p)")
+    return _result(d, model, "normal", "identity", theta, None, loglik, nobs, yv, None, w, off, None, True,
+                   "exact least-squares solution (pivoted QR with iterative refinement)", "qr", 0, notes,
+                   cov_theta=cov_theta, extra=extra)
+
+
+def _start(model, fam, link, d, y, aux, w):
+    p, k = d.X.shape[1], model.k
+    beta = np.zeros((k, p))
+    phi = np.zeros(len(model.extra))
+    ww = np.ones(len(y)) if w is None else w
+    mean = lambda v: float(np.sum(ww * v) / np.sum(ww))  # noqa: E731
+    ybar = mean(y)
+    var = max(mean((y - ybar) ** 2), 1e-12)
+    target = None  # the start value of the linear predictor
+    if model.binary:
+        pbar = min(max(ybar / (1 if aux is None else mean(aux)) if fam == "binomial" else ybar, 1e-3), 1 - 1e-3)
+        if fam == "binomial":
+            pbar = min(max(float(np.sum(ww * y) / np.sum(ww * aux)), 1e-3), 1 - 1e-3)
+        from scipy.special import logit, ndtri
+
+        target = {"logit": logit(pbar), "probit": ndtri(pbar), "cloglog": np.log(-np.log1p(-pbar))}[link]
+    elif fam in ("poisson", "negative_binomial"):
+        target = np.log(max(ybar, 1e-3))
+        if fam == "negative_binomial":
+            phi[0] = np.log(min(max((var - ybar) / max(ybar, 1e-3) ** 2, 0.05), 20.0))
+    elif fam in ("gamma", "inverse_gaussian"):
+        target = {"log": np.log(ybar), "inverse": 1 / ybar, "identity": ybar}[link]
+        phi[0] = np.log(ybar ** 2 / var) if fam == "gamma" else np.log(ybar ** 3 / var)
+    elif fam == "tobit":
+        target, phi[0] = ybar, 0.5 * np.log(var)
+    elif fam in AFT:
+        lt = np.log(y)
+        m = mean(lt)
+        target = m
+        if model.extra:
+            phi[0] = 0.5 * np.log(max(mean((lt - m) ** 2), 1e-4))
+    elif fam == "multinomial":
+        props = np.array([np.sum(ww * (y == j)) for j in range(k + 1)]) / np.sum(ww)
+        if d.intercept is not None:
+            beta[:, d.intercept] = np.log(np.maximum(props[1:], 1e-6) / max(props[0], 1e-6))
+    elif fam == "ordered":
+        from scipy.special import logit, ndtri
+
+        props = np.array([np.sum(ww * (y == j)) for j in range(len(model.extra) + 1)]) / np.sum(ww)
+        cum = np.clip(np.cumsum(props)[:-1], 1e-4, 1 - 1e-4)
+        phi = logit(cum) if link == "logit" else ndtri(cum)
+        phi = np.maximum.accumulate(phi + 1e-3 * np.arange(len(phi)))
+    if target is not None:
+        if d.intercept is not None:
+            beta[0, d.intercept] = target
+        elif link in ("inverse", "identity") or fam in AFT or fam == "tobit":
+            # no intercept: least squares of the linearised response gives a valid start
+            z = {"inverse": 1 / y, "identity": y}.get(link, np.log(y) if fam in AFT else y)
+            beta[0] = np.linalg.lstsq(d.X, z, rcond=None)[0]
+    return np.concatenate([beta.reshape(-1), phi])
+
+
+def _check_separation(res, model, data_dev, d, y, aux):
+    _, eta = rowwise(model, data_dev, res.theta)
+    p = np.asarray(model.mean(eta, np.zeros(0)))
+    extreme = np.minimum(p, 1 - p) < 1e-10
+    if not res.converged or extreme.any():
+        cols = separating_columns(d.X, y, aux if model.uses_aux == "trials" else None, d.names)
+        if cols:
+            raise SeparationError(separation_message(cols, model.name))
+
+
+def _transforms(model):
+    out = []
+    for name, tr in model.reported:
+        out.append((name, tr))
+    return out
+
+
+def _result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, classes, converged, reason, method, iters,
+            notes, cov_theta=None, extra=None, penalty=None, n_params=None):
+    p, k = d.X.shape[1], model.k
+    names = list(d.names) if k == 1 else [f"{classes[j + 1]}:{nm}" for j in range(k) for nm in d.names]
+    nb = p * k
+    est = np.array(theta, dtype=float)
+    J = np.eye(len(est))
+    for i, (name, tr) in enumerate(model.reported):
+        names.append(name)
+        u = theta[nb + i]
+        if tr == "exp":
+            est[nb + i] = np.exp(u)
+            J[nb + i, nb + i] = np.exp(u)
+        elif tr == "exp_neg":
+            est[nb + i] = np.exp(-u)
+            J[nb + i, nb + i] = -np.exp(-u)
+    if cov_theta is None and H is not None:
+        cov_theta, note = inverse_information(H)
+        if note:
+            notes.append(note)
+    cov = None if cov_theta is None else J @ cov_theta @ J.T
+    se = np.full(len(est), np.nan) if cov is None else np.sqrt(np.clip(np.diag(cov), 0, None))
+    state = {"model": model, "theta": np.asarray(theta, dtype=float), "X": d.X, "y": y, "aux": aux, "w": w,
+             "off": off, "spec": d.spec, "design_names": d.names, "classes": classes}
+    info = dict(extra or {})
+    if classes is not None:
+        info["classes"] = [c if isinstance(c, (str, int, float)) else str(c) for c in
+                           (c.item() if hasattr(c, "item") else c for c in classes)]
+    if penalty is not None:
+        info["penalty"] = penalty
+    for n in model.notes:
+        notes.append(n)
+    dev = _deviance(model, state, loglik)
+    return RegressionFit(family=fam, link=link, names=tuple(names), estimates=est, se=se, cov=cov,
+                         loglik=float(loglik), nobs=nobs, n_params=int(n_params if n_params is not None else len(est)),
+                         deviance=dev, converged=bool(converged), reason=reason, method=method, iterations=int(iters),
+                         notes=tuple(notes), info=info, dropped=d.dropped, _state=state)
+
+
+def _deviance(model, state, loglik):
+    if not model.glm:
+        return float(-2 * loglik)
+    from ._predict import fitted_mean
+
+    mu = fitted_mean(state)
+    dev = model.unit_deviance(state["y"], mu, state["aux"])
+    w = state["w"]
+    return float(np.sum(dev if w is None else w * dev))
+
+
+def inverse_information(H):
+    """(−H)⁻¹ after diagonal scaling (columns of very different scales are no problem), or a note."""
+    A = -(np.asarray(H) + np.asarray(H).T) / 2
+    dg = np.diag(A)
+    if not np.all(np.isfinite(A)) or np.any(dg <= 0):
+        return None, "the Hessian at the estimate is not negative definite: no standard errors"
+    s = 1 / np.sqrt(dg)
+    As = A * np.outer(s, s)
+    ev = np.linalg.eigvalsh(As)
+    if ev[0] <= 0:
+        return None, "the Hessian at the estimate is not negative definite: no standard errors"
+    if ev[-1] / ev[0] > 1e14:
+        return None, (f"the observed information is numerically singular (scaled condition number "
+                      f"{ev[-1] / ev[0]:.2g}): standard errors would be meaningless")
+    cov = np.linalg.inv(As) * np.outer(s, s)
+    return (cov + cov.T) / 2, None

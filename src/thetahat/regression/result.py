@@ -1,0 +1,199 @@
+"""The :class:`RegressionFit` result: an immutable coefficient table with everything around it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class RegressionFit:
+    """A regression fitted by maximum likelihood (or MAP, with a penalty).
+
+    Attributes
+    ----------
+    family, link : str
+    names : tuple of str
+        One label per reported parameter: the coefficients (``"class:column"`` for
+        multinomial), then the model's extra parameters (``sigma``, ``alpha``, ``shape``,
+        cut points ``cut1``, ...).
+    estimates, se : numpy.ndarray
+        ``se`` is NaN where no standard error applies (``notes`` says why).
+    cov : numpy.ndarray or None
+        Covariance of ``estimates`` (inverse observed information, delta method for
+        the extra parameters); for an L2 penalty, the Laplace approximation of the
+        posterior.
+    loglik : float
+        The log-likelihood at the estimates (without the penalty).
+    nobs : float
+        Observations (the sum of the weights when weights are frequency weights).
+    n_params : int
+        Number of estimated parameters (for AIC/BIC).
+    deviance : float
+        Sum of the GLM unit deviances for GLM families (statsmodels' ``deviance``; the
+        residual sum of squares for normal), else ``-2 loglik``.
+    converged : bool
+    reason : str
+    info : dict
+        Family-specific extras: ``sigma2_mle`` and ``sigma2_unbiased`` and
+        ``se_unbiased`` for normal, ``classes`` for multinomial/ordered, ``penalty``...
+
+    Examples
+    --------
+    >>> import numpy as np, thetahat
+    >>> x = np.array([0.0, 1, 2, 3, 4])
+    >>> f = thetahat.regress(np.column_stack([np.ones(5), x]), y=2 + 3 * x + np.array([.1, -.1, 0, .1, -.1]))
+    >>> [round(v, 6) for v in f.params.values()]
+    [2.04, 2.98, 0.084853]
+    """
+
+    family: str
+    link: str
+    names: tuple
+    estimates: np.ndarray
+    se: np.ndarray
+    cov: np.ndarray | None
+    loglik: float
+    nobs: float
+    n_params: int
+    deviance: float
+    converged: bool
+    reason: str
+    method: str
+    iterations: int
+    notes: tuple = ()
+    info: dict = field(default_factory=dict)
+    dropped: int = 0
+    _state: dict = field(default_factory=dict, repr=False)
+
+    # ---- the table -------------------------------------------------------------------
+    @property
+    def params(self) -> dict:
+        """Estimates by label."""
+        return {k: float(v) for k, v in zip(self.names, self.estimates)}
+
+    @property
+    def bse(self) -> dict:
+        """Standard errors by label (NaN where none applies)."""
+        return {k: float(v) for k, v in zip(self.names, self.se)}
+
+    @property
+    def z(self) -> dict:
+        return {k: float(e / s) if np.isfinite(s) and s > 0 else float("nan")
+                for k, e, s in zip(self.names, self.estimates, self.se)}
+
+    @property
+    def pvalues(self) -> dict:
+        """Two-sided Wald p-values, 2 Φ(-|z|)."""
+        from scipy.special import ndtr
+
+        return {k: float(2 * ndtr(-abs(v))) if np.isfinite(v) else float("nan") for k, v in self.z.items()}
+
+    def confint(self, level: float = 0.95) -> dict:
+        """Wald intervals ``estimate ± z·se`` by label."""
+        if not 0 < level < 1:
+            from ..errors import OptionError
+
+            raise OptionError(f"confidence level must be between 0 and 1, got {level}")
+        q = NormalDist().inv_cdf(0.5 + level / 2)
+        return {k: (float(e - q * s), float(e + q * s)) for k, e, s in zip(self.names, self.estimates, self.se)}
+
+    def table(self, level: float = 0.95) -> list:
+        """One dict per parameter: name, estimate, se, z, p, ci_low, ci_high."""
+        ci, z, p = self.confint(level), self.z, self.pvalues
+        return [{"name": k, "estimate": float(e), "se": float(s), "z": z[k], "p": p[k], "ci_low": ci[k][0],
+                 "ci_high": ci[k][1]} for k, e, s in zip(self.names, self.estimates, self.se)]
+
+    @property
+    def aic(self) -> float:
+        """−2ℓ + 2k."""
+        return -2 * self.loglik + 2 * self.n_params
+
+    @property
+    def bic(self) -> float:
+        """−2ℓ + k log n."""
+        return -2 * self.loglik + self.n_params * float(np.log(self.nobs))
+
+    # ---- predictions and residuals -------------------------------------------------------
+    def predict(self, data=None, *, X=None, offset=None) -> np.ndarray:
+        """The fitted mean (class probabilities for multinomial/ordered, one column per class).
+
+        With neither ``data`` nor ``X``, the fit's own rows. ``data`` is a frame for a
+        formula fit; ``X`` a design matrix with the fit's columns.
+        """
+        from ._predict import predict
+
+        return predict(self, data, X, offset)
+
+    @property
+    def fitted(self) -> np.ndarray:
+        return self.predict()
+
+    def residuals(self, kind: str = "response") -> np.ndarray:
+        """``response`` (y − μ̂), ``pearson`` ((y − μ̂)/√V(μ̂)) or ``deviance`` residuals.
+
+        Multinomial and ordered fits have no scalar residual; censored models give
+        ``response`` only.
+        """
+        from ._predict import residuals
+
+        return residuals(self, kind)
+
+    # ---- reporting ------------------------------------------------------------------
+    def to_dict(self, level: float = 0.95) -> dict:
+        """A JSON-ready dict: family, link, the coefficient table, loglik, aic, bic, deviance, ..."""
+        info = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.info.items()}
+        return {"family": self.family, "link": self.link, "nobs": _num(self.nobs), "coefficients": self.table(level),
+                "loglik": float(self.loglik), "aic": float(self.aic), "bic": float(self.bic),
+                "deviance": float(self.deviance), "n_params": int(self.n_params), "converged": bool(self.converged),
+                "reason": self.reason, "method": self.method, "iterations": int(self.iterations),
+                "dropped": int(self.dropped), "notes": list(self.notes), "info": info}
+
+    def summary(self, level: float = 0.95) -> str:
+        """A plain-text coefficient table in the manner of statsmodels' ``summary()``."""
+        w = 86
+        lines = ["=" * w, f"{'Regression by ' + self.method + ': ' + self.family + ' (' + self.link + ' link)':^{w}}",
+                 "=" * w]
+        left = [("Observations", _fmt(self.nobs)), ("Dropped rows", str(self.dropped)),
+                ("Converged", "yes" if self.converged else "NO"), ("Iterations", str(self.iterations))]
+        right = [("Log-likelihood", f"{self.loglik:.6f}"), ("AIC", f"{self.aic:.4f}"), ("BIC", f"{self.bic:.4f}"),
+                 ("Deviance", f"{self.deviance:.6g}")]
+        for (a, b), (c, e) in zip(left, right):
+            lines.append(f"{a + ':':<16}{b:>24}   {c + ':':<16}{e:>25}")
+        lines.append("-" * w)
+        lo_h, hi_h = f"[{(1 - level) / 2:.3f}", f"{1 - (1 - level) / 2:.3f}]"
+        lines.append(f"{'':<22}{'estimate':>12}{'std err':>11}{'z':>9}{'P>|z|':>9}{lo_h:>11}{hi_h:>11}")
+        lines.append("-" * w)
+        for r in self.table(level):
+            nm = r["name"] if len(r["name"]) <= 21 else r["name"][:20] + "…"
+            lines.append(f"{nm:<22}{r['estimate']:>12.6g}{_g(r['se']):>11}{_g(r['z'], 4):>9}{_g(r['p'], 3):>9}"
+                         f"{_g(r['ci_low']):>11}{_g(r['ci_high']):>11}")
+        lines.append("=" * w)
+        if "sigma2_mle" in self.info:
+            lines.append(f"sigma^2: MLE (divisor n) {self.info['sigma2_mle']:.6g}; unbiased (divisor n - p) "
+                         f"{self.info['sigma2_unbiased']:.6g}")
+        lines.append(f"Stopped: {self.reason}")
+        for n in self.notes:
+            lines.append(f"Note: {n}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (f"<RegressionFit {self.family}/{self.link}: {len(self.names)} parameters, "
+                f"loglik={self.loglik:.6g}, converged={self.converged}>")
+
+
+def _g(v, digits=5):
+    return "n/a" if v is None or not np.isfinite(v) else f"{v:.{digits}g}"
+
+
+def _fmt(v):
+    return str(int(v)) if float(v) == int(v) else f"{v:g}"
+
+
+def _num(v):
+    return int(v) if float(v) == int(v) else float(v)
