@@ -64,21 +64,29 @@ def profile(fit, level):
     return Intervals(out, method="profile", level=level, notes=notes)
 
 
-def bootstrap(fit, level, *, n_boot=2000, kind="parametric", interval="percentile", seed=0, progress=None,
+def bootstrap(fit, level, *, n_boot=2000, kind="parametric", interval="studentized", seed=0, progress=None,
               replicates=None):
     from . import bootstrap as bs
 
     if interval not in bs.INTERVALS:
-        raise OptionError(f"unknown bootstrap interval {interval!r}; choose percentile or bca")
+        raise OptionError(f"unknown bootstrap interval {interval!r}; choose studentized, percentile or bca")
     b = replicates or bs.bootstrap(fit, n_boot=n_boot, kind=kind, seed=seed, progress=progress)
     notes = []
     if b.n_failed:
         notes.append(f"{b.n_failed} of {b.n_boot} bootstrap refits did not converge and were excluded")
     jk = bs.jackknife(fit) if interval == "bca" else None
     out = {}
+    slots = {s.name: s for s in fit.context.layout.slots}
     for k in fit.estimated:
         v = b.replicates[k]
-        if interval == "bca":
+        if interval == "studentized":
+            if np.ndim(fit.params[k]) or fit.se.get(k) is None:
+                out[k] = None
+                notes.append(f"{k}: no studentized interval (needs a scalar parameter with a standard error)")
+                continue
+            lo, hi = bs.studentized_interval(v, b.se_replicates[k], float(fit.params[k]), float(fit.se[k]),
+                                             slots[k].constraint, level)
+        elif interval == "bca":
             lo, hi = bs.bca_interval(v, np.asarray(fit.params[k], dtype=float), jk[k], level)
         else:
             lo, hi = bs.percentile_interval(v, level)
