@@ -1,0 +1,228 @@
+"""``thetahat.mixture``: finite mixtures of any family by EM, with standard errors."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from .. import _jax  # noqa: F401  (float64)
+from ..errors import OptionError
+from . import _common as cm
+from .mixture_result import MixtureFit, MixtureSelection
+
+TOL = 1e-10  # per-observation change in the EM objective that counts as convergence
+MAX_ITER = 1000
+
+
+def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_iter=MAX_ITER, tol=TOL,
+            start=None, cov_prior="auto", se=True):
+    """Fit a finite mixture of ``k`` components of one family by EM.
+
+    Parameters
+    ----------
+    data : array_like
+        1-D observations, or a 2-D table (rows = observations) for multivariate normal,
+        Bernoulli (binary items) or categorical (label items) components.
+    k : int or iterable of int
+        Number of components. An iterable (``range(1, 7)``) fits each and chooses k by
+        BIC, returning a :class:`MixtureSelection`.
+    family : str or Family
+        ``"normal"`` (``"mvnormal"`` for 2-D data is implied), ``"poisson"``,
+        ``"exponential"``, ``"bernoulli"``, ``"categorical"`` (closed-form M-steps), or any
+        thetahat family (a weighted Newton M-step on its log-density).
+    cov_type : {"full", "diag", "spherical", "tied"}
+        Covariance structure of multivariate normal components.
+    starts : int
+        Number of EM runs from different k-means++ initialisations; the run with the
+        highest objective is kept.
+    seed : int
+        Seed of the initialisations.
+    max_iter, tol : int, float
+        EM stops when the objective changes by less than ``tol`` per observation, or
+        after ``max_iter`` iterations (``converged`` is then False and ``reason`` says so).
+    start : dict, optional
+        Starting values instead of k-means++: ``weights`` plus the per-component
+        parameters as reported (``mu``, ``sigma``/``cov``/``var``, ``lam``, ``p``, ...),
+        each with the component axis first.
+    cov_prior : "auto", float, array or None
+        Weak prior ψ on normal covariances (see ``docs/em.md``): the M-step becomes
+        (scatter + diag ψ) / N_j, which keeps a component from collapsing onto a point.
+        ``"auto"`` is 1e-6 times each column's variance; ``0``/``None`` is plain
+        maximum likelihood.
+    se : bool
+        Compute standard errors (observed information of the mixture log-likelihood).
+
+    Returns
+    -------
+    MixtureFit or MixtureSelection
+
+    Examples
+    --------
+    >>> import numpy as np, thetahat
+    >>> x = np.concatenate([np.linspace(-1, 1, 300), np.linspace(5, 7, 200)])
+    >>> f = thetahat.mixture(x, 2)
+    >>> np.round(f.params["mu"], 3).tolist(), np.round(f.params["weights"], 3).tolist()
+    ([0.0, 6.0], [0.6, 0.4])
+    >>> f.converged
+    True
+    """
+    if not isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+        try:
+            ks = [cm.check_k(v) for v in k]
+        except TypeError:
+            raise OptionError(f"k must be a positive integer or a range of them, got {k!r}") from None
+        if not ks:
+            raise OptionError("k is an empty range")
+        fits = {kk: mixture(data, kk, family, cov_type=cov_type, starts=starts, seed=seed, max_iter=max_iter,
+                            tol=tol, start=None, cov_prior=cov_prior, se=se) for kk in ks}
+        return MixtureSelection.from_fits(fits)
+    k = cm.check_k(k)
+    starts = int(starts)
+    if starts < 1:
+        raise OptionError(f"starts must be at least 1, got {starts}")
+    if int(max_iter) < 1 or not np.isfinite(tol) or tol < 0:
+        raise OptionError("max_iter must be at least 1 and tol non-negative")
+    key = cm.family_key(family)
+    x = cm.as_data(data, key)
+    model = cm.build_model(key, x, k, cov_type, cov_prior)
+    if key in ("bernoulli", "categorical") and x.ndim == 1 and k > 1:
+        raise OptionError(f"a mixture of {key} distributions of one variable is again a {key} distribution: "
+                          "its components are not identifiable; give several columns (items)")
+    cm.check_distinct(x, k)
+    n = x.shape[0]
+
+    import jax.numpy as jnp
+
+    xj = jnp.asarray(x)
+    runner = _runner(model, int(max_iter))
+    rng = np.random.default_rng(seed)
+    runs = []
+    if start is not None:
+        p0, logw0 = _from_start(model, start, k)
+        runs.append(runner(xj, p0, logw0, float(tol) * n))
+    for _ in range(starts if start is None else starts - 1):
+        labels = cm.kmeans_labels(x, k, rng)
+        p0 = model.init_from_labels(x, labels)
+        counts = np.bincount(labels, minlength=k) + 1e-3
+        runs.append(runner(xj, p0, jnp.log(jnp.asarray(counts / counts.sum())), float(tol) * n))
+    best = max(runs, key=lambda r: float(r[3]) if np.isfinite(float(r[3])) else -np.inf)
+    return _result(model, x, xj, best, len(runs), int(max_iter), float(tol), se)
+
+
+def _from_start(model, start, k):
+    import jax.numpy as jnp
+
+    start = dict(start)
+    w = np.asarray(start.pop("weights", np.full(k, 1.0 / k)), dtype=float)
+    if w.shape != (k,) or np.any(w <= 0) or abs(w.sum() - 1) > 1e-9:
+        raise OptionError(f"starting weights must be {k} positive numbers summing to 1")
+    return model.from_natural(start), jnp.log(jnp.asarray(w))
+
+
+@lru_cache(maxsize=None)
+def _runner(model, max_iter):
+    """EM as one compiled loop: E and M steps fused, the trace in a preallocated buffer."""
+    import jax
+    import jax.numpy as jnp
+    from jax.scipy.special import logsumexp
+
+    def e_step(x, p, logw):
+        lp = model.log_density(x, p) + logw[None, :]
+        lse = logsumexp(lp, axis=1)
+        return jnp.exp(lp - lse[:, None]), jnp.sum(lse)
+
+    def run(x, p, logw, tol_total):
+        trace = jnp.full(max_iter + 1, jnp.nan)
+
+        def cond(c):
+            return ~c[5]
+
+        def body(c):
+            it, p, logw, trace, prev, _ = c
+            r, ll = e_step(x, p, logw)
+            obj = ll + model.log_prior(p)
+            trace = trace.at[it].set(obj)
+            stop = (jnp.abs(obj - prev) <= tol_total) | (it >= max_iter) | ~jnp.isfinite(obj)
+            nk = r.sum(0)
+            p_new = model.m_step(x, r, p)
+            logw_new = jnp.log((nk + 1e-300) / nk.sum())
+            keep = lambda a, b: jnp.where(stop, a, b)  # noqa: E731
+            p = jax.tree_util.tree_map(keep, p, p_new)
+            logw = keep(logw, logw_new)
+            return it + jnp.where(stop, 0, 1), p, logw, trace, obj, stop
+
+        c = (0, p, logw, trace, -jnp.inf, False)
+        it, p, logw, trace, obj, _ = jax.lax.while_loop(cond, body, c)
+        r, ll = e_step(x, p, logw)
+        return it, p, logw, obj, ll, trace, r
+
+    return jax.jit(run)
+
+
+def _result(model, x, xj, run, n_runs, max_iter, tol, want_se):
+    import jax
+    import jax.numpy as jnp
+    from jax.scipy.special import logsumexp
+
+    it, p, logw, obj, ll, trace, r = run
+    it = int(it)
+    trace = np.asarray(trace)[: it + 1]
+    obj, ll = float(obj), float(ll)
+    n = x.shape[0]
+    r = np.asarray(r)
+    order = cm.order_by_first_coordinate(x, r)
+    p = jax.tree_util.tree_map(lambda a: jnp.take(a, jnp.asarray(order), axis=0), p)
+    logw = np.asarray(logw)[order]
+    r = r[:, order]
+    notes = []
+    if not np.isfinite(obj):
+        converged, reason = False, "the log-likelihood became non-finite (a component lost all its points?)"
+    elif it < max_iter or (it == max_iter and len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * n):
+        converged = True
+        reason = f"objective changed by less than tol = {tol:g} per observation after {it} EM iterations"
+    else:
+        converged = False
+        last = abs(trace[-1] - trace[-2]) / n if len(trace) > 1 else float("nan")
+        reason = f"reached max_iter = {max_iter} EM iterations; the last change was {last:.3g} per observation"
+    if not cm.monotone(trace, obj):
+        notes.append("the EM trace decreased by more than rounding at some iteration")
+    weights = np.exp(logw)
+    if np.any(weights * n < 1.0):
+        notes.append("a component holds less than one observation's weight: it has collapsed, and k may be "
+                     "too large")
+    natural = {"weights": weights, **{kk: np.asarray(v) for kk, v in model.natural(p).items()}}
+    n_free = (model.k - 1) + model.n_free
+    se = {kk: None for kk in natural}
+    cov, labels, hnd = None, (), None
+    if getattr(model, "prior", ()):
+        notes.append("normal covariances carry the weak prior cov_prior (psi = "
+                     f"{cm.fmt_array(model.prior, 3)}); loglik is the plain log-likelihood at these estimates")
+    if want_se and converged:
+        u = np.concatenate([logw[:-1] - logw[-1], model.pack(p)])
+
+        def rows(uv, xc, wc):
+            z = jnp.concatenate([uv[: model.k - 1], jnp.zeros(1)])
+            lw = jax.nn.log_softmax(z)
+            lp = model.log_density(xc, model.unpack(uv[model.k - 1:])) + lw[None]
+            return jnp.sum(wc * logsumexp(lp, axis=1))
+
+        def nat_flat(uv):
+            z = jnp.concatenate([uv[: model.k - 1], jnp.zeros(1)])
+            d = {"weights": jax.nn.softmax(z), **model.natural(model.unpack(uv[model.k - 1:]))}
+            return jnp.concatenate([jnp.ravel(v) for v in d.values()])
+
+        se_flat, cov, note, hnd = cm.observed_se(rows, u, x, nat_flat, None)
+        if se_flat is not None:
+            se = cm.unflatten(se_flat, natural)
+            labels = tuple(cm.flat_labels(natural))
+        else:
+            notes.append(note)
+    elif want_se:
+        notes.append("EM did not converge, so no standard errors are reported")
+    return MixtureFit(family=model.family_name, k=model.k, cov_type=getattr(model, "cov_type", None)
+                      if not getattr(model, "univariate", False) else None,
+                      params=natural, se=se, cov=cov, cov_labels=labels, loglik=ll, objective=obj, nobs=n,
+                      n_estimated=n_free, converged=converged, reason=reason, trace=tuple(float(t) for t in trace),
+                      iterations=it, starts=n_runs, notes=tuple(notes), hessian_negative_definite=hnd,
+                      responsibilities=r, model=model, internal=p, log_weights=logw)
