@@ -25,7 +25,7 @@ def _bc(p, extra_dims):
     return {k: np.asarray(v).reshape(np.shape(v) + (1,) * extra_dims) for k, v in p.items()}
 
 
-def coverage(family, n, reps=1000, n_boot=399, seed=0, block=50):
+def coverage(family, n, reps=1000, n_boot=199, seed=0, block=50):
     truth, draw = CASES[family]
     rng = np.random.default_rng(seed)
     X = draw(truth, (reps, n), rng)

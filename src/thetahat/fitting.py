@@ -144,7 +144,20 @@ def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weight
         why = "has no closed-form MLE" if not fam.has_closed_form else "has no closed form with fixed parameters"
         raise OptionError(f"{fam.name} {why}; use method='newton'")
     notes = []
-    if method in ("auto", "closed") and closed_ok:
+    profile_ok = (method == "auto" and getattr(fam, "profile_mle", None) is not None and not censoring
+                  and not (set(fixed) & set(fam.params)) and x.shape[0] <= (1 << 20) and int(starts) == 1)
+    if profile_ok:
+        est, ok = fam.profile_mle(x, w)
+        if ok:
+            res = _closed_result(obj, layout, {k: np.asarray(v) for k, v in est.items()})
+            res.method = "newton"
+            res.reason = "converged: Newton's method on the one-dimensional profile likelihood"
+            res.closed_params = None
+            res.converged = bool(res.converged and np.all(np.abs(res.grad) < 1e-6 * max(1.0, abs(res.loglik))))
+            profile_ok = res.converged
+    if profile_ok:
+        n_starts, n_conv = 1, 1
+    elif method in ("auto", "closed") and closed_ok:
         est = fam.closed_form(stats) if fam.closed_form is not None else fam.closed_form_data(sample.x, sample.w)
         est = {k: np.asarray(v, dtype=float) for k, v in est.items()}
         res = _closed_result(obj, layout, est)
