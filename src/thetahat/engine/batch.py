@@ -268,24 +268,57 @@ def _closed_batch(fam, payload, X, W):
 
 
 def _starts(fam, layout, X, W, live, fixed, start):
+    """Starting points for the batch, as arrays with the batch first (no per-row loop
+    unless the family's start only runs in NumPy)."""
     B = X.shape[0]
+    cols = {}
     if start is not None:
         for k in start:
             if k not in fam.params:
                 raise OptionError(f"start names {k!r}, which is not a parameter of {fam.name}")
-        rows = [{k: np.asarray(v, dtype=float)[i] if np.ndim(v) > len(layout.slots[layout.names.index(k)].shape)
-                 else np.asarray(v, dtype=float) for k, v in start.items()} for i in range(B)]
-        missing = [k for k in layout.names if k not in start]
-    else:
-        rows, missing = [{} for _ in range(B)], list(layout.names)
+        for k, v in start.items():
+            if k not in layout.names:
+                continue
+            shape = layout.slots[layout.names.index(k)].shape
+            v = np.asarray(v, dtype=float)
+            cols[k] = v if v.ndim > len(shape) else np.broadcast_to(v, (B,) + shape)
+    missing = [k for k in layout.names if k not in cols]
     if missing:
-        for i in range(B):
-            m = live[i]
-            st = fam.start(X[i][m], W[i][m])
-            rows[i] = {**{k: st[k] for k in missing}, **rows[i]}
-    u = np.asarray(_to_u(layout)({k: jnp.asarray(np.stack([np.asarray(r[k], dtype=float) for r in rows]))
-                                  for k in layout.names}))
+        vec = _vector_starts(fam, X, W)
+        if vec is None:
+            rows = []
+            for i in range(B):
+                m = live[i]
+                rows.append(fam.start(X[i][m], W[i][m]))
+            vec = {k: np.stack([np.asarray(r[k], dtype=float) for r in rows]) for k in missing}
+        for k in missing:
+            cols[k] = vec[k]
+    u = np.asarray(_to_u(layout)({k: jnp.asarray(cols[k]) for k in layout.names}))
     return np.where(np.isfinite(u), u, np.sign(u) * 10.0)
+
+
+def _vector_starts(fam, X, W):
+    """Every sample's start in one vmapped call, where the family's ``start`` traces
+    under JAX (moment starts written with array methods); None where it does not."""
+    fn = _start_fns.get(fam)
+    if fn is False:
+        return None
+    if fn is None:
+        fn = jax.jit(jax.vmap(lambda x, w: {k: jnp.asarray(v, dtype=jnp.float64)
+                                            for k, v in fam.start(x, w).items()}))
+        _start_fns[fam] = fn
+    try:
+        out = fn(jnp.asarray(X), jnp.asarray(W))
+    except Exception:  # NumPy-only starts (np.log on a tracer, data-dependent branches)
+        _start_fns[fam] = False
+        return None
+    out = {k: np.asarray(v) for k, v in out.items()}
+    if not all(np.all(np.isfinite(v)) for v in out.values()):
+        return None
+    return out
+
+
+_start_fns: dict = {}
 
 
 @lru_cache(maxsize=None)
