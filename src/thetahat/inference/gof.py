@@ -82,7 +82,7 @@ class GofResult:
         lines = [f"Tests of fit: {self.family}, n = {self.nobs}",
                  f"{'test':<22}{'statistic':>14}{'p-value':>10}  method"]
         for r in self.table:
-            lines.append(f"{TEST_NAMES[r['test']]:<22}{r['statistic']:>14.6g}{r['pvalue']:>10.4f}  {r['method']}")
+            lines.append(f"{TEST_NAMES[r['test']]:<22}{r['statistic']:>14.6g}{r['pvalue']:>10.4g}  {r['method']}")
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 

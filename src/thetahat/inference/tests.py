@@ -126,7 +126,7 @@ def lrt(restricted, full, df=None, boundary=None) -> LRTResult:
             raise OptionError(f"the {role} {f.family.name} fit did not converge ({f.reason}): the likelihood-ratio "
                               "test needs both maxima")
     _check_same_data(restricted, full)
-    name_r, name_f = restricted.family.name, full.family.name
+    name_f = full.family.name
     restriction = _restriction(restricted, full, df)
     k_diff = int(full.n_estimated) - int(restricted.n_estimated)
     if df is None:
@@ -209,6 +209,9 @@ def _restriction(restricted, full, df):
     """The values the restricted model gives to parameters the full model estimates."""
     fam_r, fam_f = restricted.family, full.family
     if fam_r.name == fam_f.name:
+        if set(full.fixed) > set(restricted.fixed):
+            raise OptionError("the first fit holds fewer parameters fixed than the second: pass the smaller model "
+                              "first, lrt(restricted, full)")
         for k, v in full.fixed.items():
             if k not in restricted.fixed or not np.allclose(restricted.fixed[k], v, rtol=1e-12, atol=0.0):
                 raise OptionError(f"the full fit holds {k} = {_fmt(v)}, which the restricted fit does not: the "
