@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ COV_TYPES = ("observed", "expected", "opg", "sandwich")
 WEIGHT_KINDS = ("frequency", "analytic")
 
 
-def fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weights=None,
+def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weights=None,
         dropna=False, seed=0, max_iter=None, cov_type="observed", weight_kind="frequency",
         event=None, lower=None, upper=None, truncate=None) -> Fit:
     """Fit ``family`` to ``data`` by maximum likelihood.
@@ -220,6 +221,21 @@ class FitContext:
         if self.stats is not None:
             return StatisticsObjective(self.family, layout, fixed, self.stats)
         return ChunkObjective(self.family, layout, fixed, self.sample)
+
+
+@functools.wraps(_fit)
+def fit(data, family, **options) -> Fit:
+    try:
+        return _fit(data, family, **options)
+    except NotImplementedError as exc:
+        if any(options.get(k) is not None for k in ("event", "lower", "upper", "truncate")):
+            name = getattr(family, "name", family)
+            raise OptionError(f"{name} cannot be censored or truncated here: JAX has no derivative of its cdf "
+                              f"in a shape parameter ({exc})") from None
+        raise
+
+
+fit.__module__ = __name__
 
 
 # ---------------------------------------------------------------------------------

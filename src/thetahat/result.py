@@ -167,6 +167,21 @@ class Fit:
 
         return bootstrap(self, n_boot=n_boot, kind=kind, seed=seed, progress=progress)
 
+    def gof(self, tests=None, n_boot: int = 999, seed: int = 0):
+        """Tests of fit: KS, Anderson--Darling and Cramér--von Mises with parametric-bootstrap
+        p-values (parameters re-estimated in every bootstrap sample), or χ² for discrete
+        families (see :func:`thetahat.inference.gof.gof`)."""
+        from .inference.gof import gof
+
+        return gof(self, tests=tests, n_boot=n_boot, seed=seed)
+
+    def plot(self, kind: str = "panel", path=None, **options):
+        """Density/PMF over a histogram, QQ, PP, CDF, or the four as a panel; written to ``path``
+        when given (see :mod:`thetahat.plots`). Returns the matplotlib Figure."""
+        from .plots import plot_fit
+
+        return plot_fit(self, kind=kind, path=path, **options)
+
     def fisher_information(self, kind: str = "observed") -> np.ndarray:
         """The information matrix of the estimated parameters, in ``cov_labels`` order.
 
