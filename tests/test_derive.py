@@ -151,8 +151,9 @@ def test_user_density():
 
 def test_user_density_without_closed_form_integrates_information(monkeypatch):
     # SymPy needs ~10 s for this integral alone; on 2 loaded cores the default 20 s limit can trip
-    import thetahat.theory.derive as derive_mod
+    import importlib
 
+    derive_mod = importlib.import_module("thetahat.theory.derive")
     monkeypatch.setattr(derive_mod, "INTEGRATION_SECONDS", 180)
     # Cauchy location: no sufficient statistics; I = 1/2 (known result)
     x, m = sp.Symbol("x", real=True), sp.Symbol("m", real=True)
