@@ -164,3 +164,46 @@ def test_cli_hmm_json_and_error(capsys):
     assert len(d["viterbi"]) == x.size
     assert main(["hmm", "tests/data/faithful.csv", "--k", "0", "--column", "waiting"]) == 2
     assert capsys.readouterr().err.startswith("thetahat: error:")
+
+
+def test_sequences_of_many_lengths_match_hmmlearn():
+    """Segments of the parallel forward-backward cross sequence boundaries (lengths 2 .. 2400)."""
+    rng = np.random.default_rng(11)
+    lengths = [2, 1500, 3, 37, 2400, 5]
+    seqs = [rng.normal(np.array([-2.0, 0.0, 3.0])[s], np.array([1.0, 0.5, 1.5])[s])
+            for s in (_states(rng, n) for n in lengths)]
+    st0 = _start(mu=[-1.0, 0.5, 2.0], sigma=[1.0, 1.0, 1.0])
+    f = thetahat.hmm(seqs, 3, start=st0, max_iter=15, tol=0, cov_prior=0, se=False)
+    m = hl.GaussianHMM(3, covariance_type="full", min_covar=0, covars_prior=0, init_params="",
+                       n_iter=f.iterations, tol=-np.inf)
+    m.startprob_, m.transmat_ = st0["start"], st0["transition"]
+    m.means_, m.covars_ = np.array(st0["mu"])[:, None], np.ones((3, 1, 1))
+    X = np.concatenate(seqs)[:, None]
+    m.fit(X, lengths=lengths)
+    assert f.iterations == 15
+    np.testing.assert_allclose(f.trace[:15], list(m.monitor_.history), rtol=1e-10)
+    np.testing.assert_allclose(f.loglik, m.score(X, lengths=lengths), rtol=1e-10)
+    order = np.argsort(m.means_[:, 0])
+    np.testing.assert_allclose(np.concatenate(f.posterior()), m.predict_proba(X, lengths=lengths)[:, order],
+                               atol=1e-9)
+    # score of new sequences (another padded length) equals hmmlearn's at the fitted parameters
+    new = [rng.normal(size=n) for n in (777, 2, 64)]
+    np.testing.assert_allclose(f.score(new), m.score(np.concatenate(new)[:, None], lengths=[777, 2, 64]), rtol=1e-10)
+    _nondecreasing(f)
+
+
+@pytest.mark.parametrize("seed", [25, 27, 30])
+def test_collapsed_state_stops_with_reason(seed):
+    """Without the covariance prior a state can sit on one observation (unbounded likelihood); the fit
+    must say so instead of reporting convergence, and its trace must not fall."""
+    x = np.random.default_rng(seed).normal(size=7) * 2
+    f = thetahat.hmm(x, 3, max_iter=60, se=False, cov_prior=0)
+    assert not f.converged and "collapsed" in f.reason
+    j = int(f.reason.split()[1])
+    assert f.params["sigma"][j] < 1e-12 * np.max(np.abs(x))
+    assert np.min(np.abs(x - f.params["mu"][j])) < 1e-12 * np.max(np.abs(x))  # it sits on a data point
+    _nondecreasing(f)
+    # with the default prior the same data give a bounded objective and a fit that is not collapsed
+    g = thetahat.hmm(x, 3, max_iter=60, se=False)
+    assert "collapsed" not in g.reason and np.all(g.params["sigma"] > 1e-6 * np.std(x))
+    _nondecreasing(g)

@@ -130,6 +130,9 @@ def _prior(x, cov_prior):
 
 def check_distinct(x, k, what="components"):
     rows = x.reshape(x.shape[0], -1)
+    head = rows[:max(64, 8 * k)]  # usually enough to see k distinct rows, without sorting all of them
+    if np.unique(head, axis=0).shape[0] >= k:
+        return
     n_distinct = np.unique(rows, axis=0).shape[0]
     if k > n_distinct:
         raise TooManyComponentsError(f"k = {k} {what} but the data have only {n_distinct} distinct "
@@ -234,7 +237,7 @@ def order_by_first_coordinate(x, r):
     (for Gaussian components, the first coordinate of mu). Ties keep the fitted order."""
     first = x if x.ndim == 1 else x.reshape(x.shape[0], -1)[:, 0]
     nk = r.sum(0)
-    key = (r * first[:, None]).sum(0) / np.where(nk > 0, nk, 1.0)
+    key = (first @ r) / np.where(nk > 0, nk, 1.0)
     return np.argsort(key, kind="stable")
 
 

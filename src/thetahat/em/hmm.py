@@ -1,19 +1,23 @@
 """``thetahat.hmm``: hidden Markov models by Baum-Welch, with Viterbi paths and standard errors.
 
 Several sequences are concatenated into one time axis with a flag at each sequence
-start. The forward and backward recursions are written as products of k x k matrices,
+start. The forward and backward recursions are products of k x k matrices,
 
     alpha_t = alpha_{t-1} M_t,    M_t = A diag(b_t)            (inside a sequence)
                                   M_t = 1 (pi o b_t)^T         (at a sequence start),
 
 so the rank-one matrix at a start restarts the recursion from pi while carrying the
-previous sequences' likelihood in its scale. Time is cut into blocks of about sqrt(T) steps: the
-products inside every block are formed by one ``lax.scan`` over the block, vectorised
-across the blocks, and a k-vector is then carried across the blocks (a second, short
-scan). Each partial product is normalised by its largest entry with the log of the
-scale carried alongside: positive matrices, so there is no cancellation, and no
-underflow however long T is. (``jax.lax.associative_scan`` gives the same products in
-log depth but took 10 s to compile; a plain scan over T steps is latency-bound.)
+previous sequences' likelihood in its scale; segments may therefore cross sequence boundaries.
+
+Forward-backward is parallel in time by segments (a plain scan over T steps is latency-bound
+on the CPU): time is cut into S segments of L ~ sqrt(2 T) steps, laid out as (L, k, S) so that
+every step works on S contiguous lanes. One scan of L steps forms every segment's product
+P_s (normalised, log scale alongside); a short scan across the S segments gives the forward
+vector entering and the backward vector leaving each segment, and the log-likelihood; then a
+forward scan and a backward scan of L steps run the scaled recursions inside all segments at
+once, the backward one also producing the posteriors and summing the pair posteriors, so no
+(T, k, k) array is formed. Sequential depth ~ 3 L + S instead of T; float64 throughout and the
+same E-step quantities as the textbook recursion, so the EM update is unchanged.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 from .. import _jax  # noqa: F401  (float64)
 from ..errors import OptionError
 from . import _common as cm
+from .components import GaussianComponents
 from .hmm_result import HMMFit
 
 TOL = 1e-10
@@ -87,18 +92,20 @@ def hmm(sequences, k, emission="normal", *, lengths=None, cov_type="full", n_sym
     import jax.numpy as jnp
 
     xp, sp, wp = pad(x, is_start)
-    xj, sj, wj = jnp.asarray(xp), jnp.asarray(sp), jnp.asarray(wp)
+    Tp = xp.shape[0]
+    xj, sj, wj = (jnp.asarray(permute(a, Tp)) for a in (xp, sp, wp))
     runner = _runner(model, int(max_iter))
     rng = np.random.default_rng(seed)
     runs = []
     tol_total = float(tol) * x.shape[0]
+    scale = float(np.max(np.abs(x))) if x.size else 0.0
     if start is not None:
-        runs.append(runner(xj, sj, wj, *_from_start(model, start, k), tol_total))
+        runs.append(runner(xj, sj, wj, *_from_start(model, start, k), tol_total, scale))
     for _ in range(int(starts) if start is None else int(starts) - 1):
         labels = cm.kmeans_labels(x, k, rng)
         p0 = model.init_from_labels(x, labels)
         A0 = np.full((k, k), 0.5 / k) + 0.5 * np.eye(k)
-        runs.append(runner(xj, sj, wj, p0, jnp.full(k, -np.log(k)), jnp.log(jnp.asarray(A0)), tol_total))
+        runs.append(runner(xj, sj, wj, p0, jnp.full(k, -np.log(k)), jnp.log(jnp.asarray(A0)), tol_total, scale))
     best = max(runs, key=lambda r: float(r[4]) if np.isfinite(float(r[4])) else -np.inf)
     from .hmm_fit import build_result
 
@@ -151,17 +158,18 @@ def _from_start(model, start, k):
 
 
 # ---- forward-backward ---------------------------------------------------------------------
-MIN_BLOCK, MAX_BLOCK = 16, 1024
+MIN_BLOCK, MAX_BLOCK = 16, 2048
 
 
 def _cap(T):
-    """About sqrt(T), a power of two: sequential steps inside a block plus steps across blocks
-    (each a fixed latency on the CPU) are then fewest."""
-    return int(min(max(2 ** round(np.log2(max(T, 1)) / 2), MIN_BLOCK), MAX_BLOCK))
+    """A power of two near sqrt(2 T): the segment length. Three scans of L steps (the segment
+    products, the forward and the backward vectors) and one cheap scan across the T / L segments:
+    sequential depth about 3 L + T / L; measured fastest near L = 512 for T = 10^5."""
+    return int(min(max(2 ** round(np.log2(np.sqrt(2.0 * max(T, 1)))), MIN_BLOCK), MAX_BLOCK))
 
 
 def block_length(Tp):
-    """The block length for a padded length ``Tp``: the largest power of two that divides it, up to the cap."""
+    """The segment length for a padded length ``Tp``: the largest power of two that divides it, up to the cap."""
     L = _cap(Tp)
     while Tp % L:
         L //= 2
@@ -169,12 +177,17 @@ def block_length(Tp):
 
 
 def padded_length(T):
+    """``T`` rounded up to a shape bucket: a multiple of g L, with L the segment length and g the
+    largest power of two <= S / 16 (S = ceil(T / L)), so nearby lengths share one compiled
+    function, at the cost of less than one segment or T / 16 rows of padding."""
     L = _cap(T)
-    return -(-T // L) * L
+    S = -(-T // L)
+    g = 2 ** max(0, int(np.floor(np.log2(S))) - 4)
+    return -(-S // g) * g * L
 
 
 def pad(x, is_start):
-    """Pad the time axis to a multiple of the block length with weight-0 rows (their emission density
+    """Pad the time axis to :func:`padded_length` with weight-0 rows (their emission density
     is set to 1, so they change neither the likelihood nor any posterior)."""
     T = x.shape[0]
     Tp = padded_length(T)
@@ -185,116 +198,185 @@ def pad(x, is_start):
     return xp, sp, w
 
 
-def transition_matrices(logb, is_start, w, log_pi, log_A):
-    """(T, k, k) scaled matrices M_t, their log scales, and the scaled emission densities."""
+def _safe(s):
     import jax.numpy as jnp
 
-    logb = jnp.where(w[:, None] > 0, logb, 0.0)
-    m = jnp.max(logb, axis=1)
+    return jnp.where(s > 0, s, 1.0)
+
+
+# Small k: k x k products as k fused multiply-adds over contiguous rows (XLA's CPU dot is slow for
+# tiny matrices); larger k: einsum.
+UNROLLED_K = 8
+
+
+def _rows_times(a, M):
+    """out[..., j, s] = sum_i a[..., i, s] M[i, j] for a of shape (..., k, S)."""
+    import jax.numpy as jnp
+
+    k = M.shape[0]
+    if k > UNROLLED_K:
+        return jnp.einsum("...is,ij->...js", a, M)
+    out = a[..., 0:1, :] * M[0][:, None]
+    for i in range(1, k):
+        out = out + a[..., i:i + 1, :] * M[i][:, None]
+    return out
+
+
+def _layout(a, L, S, permuted):
+    """(T, ...) -> (L, ..., S): position in the segment, then the state axis, then the segment (the
+    vectorised axis). Natural order is t = s L + l; ``permuted`` arrays are already in order l S + s."""
+    a = a.reshape((L, S) + a.shape[1:]) if permuted else a.reshape((S, L) + a.shape[1:]).swapaxes(0, 1)
+    return a if a.ndim == 2 else a.transpose(0, 2, 1)
+
+
+def permute(a, Tp):
+    """Natural time order -> the segment-major order l S + s used inside the EM loop (NumPy)."""
+    L = block_length(Tp)
+    return a.reshape((Tp // L, L) + a.shape[1:]).swapaxes(0, 1).reshape(a.shape)
+
+
+def _emissions(logb, w, L, S, permuted):
+    """Emission densities (L, k, S) scaled by their largest entry at each time (1 at padded rows),
+    and the sum of the log scales."""
+    import jax
+    import jax.numpy as jnp
+
+    lb = _layout(jnp.where(w[:, None] > 0, logb, 0.0), L, S, permuted)
+    m = jax.lax.stop_gradient(jnp.max(lb, axis=1))
     m = jnp.where(jnp.isfinite(m), m, 0.0)
-    b = jnp.exp(logb - m[:, None])
-    A, pi = jnp.exp(log_A), jnp.exp(log_pi)
-    k = A.shape[0]
-    M = jnp.where(is_start[:, None, None], jnp.ones((k, 1)) * (pi * b)[:, None, :], A[None] * b[:, None, :])
-    s = jnp.max(M, axis=(1, 2))
-    s = jnp.where(s > 0, s, 1.0)
-    return M / s[:, None, None], jnp.log(s) + m, b
+    return jnp.exp(lb - m[:, None, :]), jnp.sum(m)
 
 
-def _bmm(a, b):
-    """Batched k x k products as a broadcast multiply and sum: for small k, XLA's CPU batched
-    ``dot`` is several times slower than this fused elementwise loop."""
-    return (a[..., :, :, None] * b[..., None, :, :]).sum(-2)
-
-
-def _norm(P):
-    import jax.numpy as jnp
-
-    s = jnp.max(P, axis=(-2, -1))
-    s = jnp.where(s > 0, s, 1.0)
-    return P / s[..., None, None], jnp.log(s)
-
-
-def _prefix(M, c):
-    """Scaled prefix products M_1 ... M_t: products inside each block of block_length(T) steps (one
-    ``lax.scan`` over the block, vectorised across blocks), then a row vector carried
-    across the blocks. Returns the normalised forward vectors (T, k) and the log-likelihood."""
+def _segment_products(b, st, pi, A):
+    """The product P_s = M_{sL} ... M_{sL+L-1} of each segment, M_t = A diag(b_t) (1 (pi o b_t)^T at a
+    sequence start), normalised by its largest entry with the log scale alongside: one scan of L
+    steps carrying the (k, k, S) products of all segments."""
     import jax
     import jax.numpy as jnp
 
-    T, k = M.shape[0], M.shape[1]
-    L = block_length(T)
-    C = T // L
-    Mb = M.reshape(C, L, k, k).swapaxes(0, 1)
-    cb = c.reshape(C, L).T
+    L, k, S = b.shape
 
-    def within(carry, inp):
-        P, s = carry
-        P, ls = _norm(_bmm(P, inp[0]))
-        s = s + inp[1] + ls
-        return (P, s), (P, s)
+    def step(carry, inp):
+        P, ls = carry
+        bt, s = inp
+        R = jnp.where(s, P.sum(1, keepdims=True) * pi[:, None], _rows_times(P, A)) * bt
+        n = jnp.max(R, axis=(0, 1))
+        return (R / _safe(n), ls + jnp.log(n)), None
 
-    init = (jnp.broadcast_to(jnp.eye(k), (C, k, k)), jnp.zeros(C))
-    _, (Pw, sw) = jax.lax.scan(within, init, (Mb, cb))
-
-    def across(carry, inp):
-        v, s = carry
-        v2 = v @ inp[0]
-        t = jnp.sum(v2)
-        return (v2 / t, s + inp[1] + jnp.log(t)), v
-
-    (_, ll), vstart = jax.lax.scan(across, (jnp.full(k, 1.0 / k), 0.0), (Pw[-1], sw[-1]))
-    alpha = jnp.einsum("ck,lckj->clj", vstart, Pw).reshape(T, k)
-    return alpha / alpha.sum(1, keepdims=True), ll
+    init = (jnp.broadcast_to(jnp.eye(k)[:, :, None], (k, k, S)), jnp.zeros(S))
+    (P, ls), _ = jax.lax.scan(step, init, (b, st))
+    return P, ls
 
 
-def _suffix(M):
-    """Normalised backward vectors beta_t = M_{t+1} ... M_T 1, blocked like :func:`_prefix`."""
+def _across(P, ls, backward=True):
+    """The normalised forward vector entering each segment, the backward vector at each segment's
+    last step (with ``backward``), both (k, S), and the log-likelihood: one scan over the segments."""
     import jax
     import jax.numpy as jnp
 
-    T, k = M.shape[0], M.shape[1]
-    L = block_length(T)
-    C = T // L
-    N = jnp.concatenate([M[1:], jnp.eye(k)[None]])
-    Nb = N.reshape(C, L, k, k).swapaxes(0, 1)
+    k = P.shape[0]
+    Ps = P.transpose(2, 0, 1)
 
-    def within(S, Nt):
-        S, _ = _norm(_bmm(Nt, S))
-        return S, S
+    def step(carry, inp):
+        v, u, ll = carry
+        Pf, lf, Pb = inp
+        v2 = v @ Pf
+        n = jnp.sum(v2)
+        out = (v, u)
+        if backward:
+            u2 = Pb @ u
+            u = u2 / _safe(jnp.sum(u2))
+        return (v2 / _safe(n), u, ll + lf + jnp.log(n)), out
 
-    _, Sw = jax.lax.scan(within, jnp.broadcast_to(jnp.eye(k), (C, k, k)), Nb, reverse=True)
-
-    def across(u, B):
-        u2 = B @ u
-        return u2 / jnp.sum(u2), u
-
-    _, uafter = jax.lax.scan(across, jnp.ones(k) / k, Sw[0], reverse=True)
-    beta = jnp.einsum("lcij,cj->cli", Sw, uafter).reshape(T, k)
-    return beta / beta.sum(1, keepdims=True)
+    init = (jnp.full(k, 1.0 / k), jnp.full(k, 1.0 / k), jnp.zeros(()))
+    (_, _, ll), (v_in, u_out) = jax.lax.scan(step, init, (Ps, ls, Ps[::-1] if backward else Ps))
+    return v_in.T, u_out[::-1].T, ll
 
 
-def forward_loglik(logb, is_start, w, log_pi, log_A):
+def forward_loglik(logb, is_start, w, log_pi, log_A, permuted=False):
     """Total log-likelihood of all sequences (differentiable: used for standard errors)."""
-    M, c, _ = transition_matrices(logb, is_start, w, log_pi, log_A)
-    return _prefix(M, c)[1]
-
-
-def forward_backward(logb, is_start, w, log_pi, log_A):
-    """Posterior state probabilities gamma (T, k), summed pair posteriors (k, k), loglik."""
     import jax.numpy as jnp
 
-    M, c, b = transition_matrices(logb, is_start, w, log_pi, log_A)
-    alpha, ll = _prefix(M, c)
-    beta = _suffix(M)
-    gamma = alpha * beta
-    gamma = gamma / gamma.sum(1, keepdims=True)
-    A = jnp.exp(log_A)
-    xi = alpha[:-1, :, None] * A[None] * (b * beta)[1:, None, :]
-    xi = xi / xi.sum((1, 2), keepdims=True)
-    drop = is_start[1:] | (w[1:] == 0)
-    xi_sum = jnp.sum(jnp.where(drop[:, None, None], 0.0, xi), axis=0)
-    return gamma * w[:, None], xi_sum, ll
+    T = logb.shape[0]
+    L = block_length(T)
+    S = T // L
+    b, msum = _emissions(logb, w, L, S, permuted)
+    P, ls = _segment_products(b, _layout(is_start, L, S, permuted), jnp.exp(log_pi), jnp.exp(log_A))
+    return _across(P, ls, backward=False)[2] + msum
+
+
+def forward_backward(logb, is_start, w, log_pi, log_A, permuted=False):
+    """Posterior state probabilities gamma (T, k; padded rows 0), summed pair posteriors (k, k), loglik.
+
+    Parallel in time by segments: the segment products (:func:`_segment_products`), the vectors
+    at the segment ends (:func:`_across`), then one scan of L steps for the normalised forward
+    recursion alpha_t ∝ (alpha_{t-1} A) o b_t and one for the backward recursion
+    beta_{t-1} ∝ A (b_t o beta_t), each inside all segments at once. The pair posteriors are
+    summed without forming a (T, k, k) array: sum_t xi_t = A o sum_t alpha_{t-1}^T (b_t o beta_t) / Z_t.
+    ``permuted``: the rows are in the order of :func:`permute` (gamma is returned in that order).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    T, k = logb.shape
+    L = block_length(T)
+    S = T // L
+    b, msum = _emissions(logb, w, L, S, permuted)
+    st, w3 = _layout(is_start, L, S, permuted), _layout(w, L, S, permuted)
+    pi, A = jnp.exp(log_pi), jnp.exp(log_A)
+    P, ls = _segment_products(b, st, pi, A)
+    v_in, u_out, ll = _across(P, ls)
+    AT = A.T
+
+    def forward(a, inp):
+        bt, s = inp
+        a = jnp.where(s, a.sum(0, keepdims=True) * pi[:, None], _rows_times(a, A)) * bt
+        a = a / _safe(a.sum(0, keepdims=True))
+        return a, a
+
+    _, alpha = jax.lax.scan(forward, v_in, (b, st))
+    keep = ~st & (w3 > 0)  # the pair (t-1, t) counts unless t starts a sequence or is padding
+
+    def pair_sum(a_prev, r, keep):
+        """Per segment, a_prev^T (r / Z) with Z = (a_prev A) . r: the pair posteriors (without the factor A o)."""
+        Z = jnp.sum(_rows_times(a_prev, A) * r, axis=-2)
+        rz = r * jnp.where(keep & (Z > 0), 1.0 / _safe(Z), 0.0)[..., None, :]
+        return a_prev[..., :, None, :] * rz[..., None, :, :]
+
+    def backward(carry, inp):
+        """Step back from t+1 to t: beta_t (carry), gamma_t, and the pair (t, t+1) added to the sums."""
+        be, r_next, keep_next, xi = carry
+        bt, s, at, wt, kt = inp
+        g = at * be
+        g = g / _safe(g.sum(0, keepdims=True)) * wt
+        xi = xi + pair_sum(at, r_next, keep_next)
+        r = bt * be
+        be2 = jnp.where(s, jnp.sum(r * pi[:, None], 0, keepdims=True), _rows_times(r, AT))
+        return (be2 / _safe(be2.sum(0, keepdims=True)), r, kt, xi), g
+
+    init = (u_out, jnp.zeros((k, S)), jnp.zeros(S, dtype=bool), jnp.zeros((k, k, S)))
+    (_, r0, _, xi), gamma = jax.lax.scan(backward, init, (b, st, alpha, w3, keep), reverse=True)
+    # pairs across the segment boundaries: last step of segment s-1, first step of segment s
+    xi_sum = xi.sum(-1) + pair_sum(alpha[-1, :, :-1], r0[:, 1:], keep[0, 1:]).sum(-1)
+    gamma = gamma.transpose(0, 2, 1)
+    gamma = gamma.reshape(T, k) if permuted else gamma.swapaxes(0, 1).reshape(T, k)
+    return gamma, A * xi_sum, ll + msum
+
+
+COLLAPSE_ULPS = 1e3  # a state's sd below this many units in the last place of the data: collapsed
+
+
+def collapsed_states(model, p, scale):
+    """(k,) flags: normal states whose covariance has an eigenvalue below (1e3 eps scale)^2, scale the
+    largest |x|. Such a state sits on single observations (possible only with ``cov_prior=0``): the
+    likelihood is unbounded there, and since x - mu is then itself a few rounding errors, the computed
+    log-likelihood is only accurate to O(0.1) and EM's increase can no longer be seen in it."""
+    import jax.numpy as jnp
+
+    if not isinstance(model, GaussianComponents) or model.prior:
+        return jnp.zeros(model.k, dtype=bool)
+    floor = (COLLAPSE_ULPS * np.finfo(np.float64).eps * scale) ** 2
+    return jnp.min(jnp.linalg.eigvalsh(p["cov"]), axis=-1) <= floor
 
 
 @lru_cache(maxsize=None)
@@ -302,12 +384,19 @@ def _runner(model, max_iter):
     import jax
     import jax.numpy as jnp
 
-    def run(x, is_start, w, p, log_pi, log_A, tol_total):
+    def run(x, is_start, w, p, log_pi, log_A, tol_total, scale):
+        """EM from (p, log_pi, log_A) on rows in the order of :func:`permute`; gamma comes back in natural order.
+
+        The E-step of the last pass is at the parameters returned (a stopping pass keeps them), so
+        its posteriors and log-likelihood are returned without a further forward-backward pass. An
+        M-step that would collapse a state (:func:`collapsed_states`) is not taken: EM stops there."""
+        T, k = x.shape[0], log_pi.shape[0]
+        L = block_length(T)
         trace = jnp.full(max_iter + 1, jnp.nan)
 
         def body(c):
-            it, p, log_pi, log_A, trace, prev, _ = c
-            gamma, xi, ll = forward_backward(model.log_density(x, p), is_start, w, log_pi, log_A)
+            it, p, log_pi, log_A, trace, prev, _, _, _, _ = c
+            gamma, xi, ll = forward_backward(model.log_density(x, p), is_start, w, log_pi, log_A, permuted=True)
             obj = ll + model.log_prior(p)
             trace = trace.at[it].set(obj)
             stop = (jnp.abs(obj - prev) <= tol_total) | (it >= max_iter) | ~jnp.isfinite(obj)
@@ -315,14 +404,16 @@ def _runner(model, max_iter):
             new_pi = jnp.log(g0 / g0.sum())
             new_A = jnp.log(xi / xi.sum(1, keepdims=True))
             p_new = model.m_step(x, gamma, p)
+            bad = collapsed_states(model, p, scale) | collapsed_states(model, p_new, scale)
+            stop = stop | jnp.any(bad)
             keep = lambda a, b: jnp.where(stop, a, b)  # noqa: E731
             return (it + jnp.where(stop, 0, 1), jax.tree_util.tree_map(keep, p, p_new), keep(log_pi, new_pi),
-                    keep(log_A, new_A), trace, obj, stop)
+                    keep(log_A, new_A), trace, obj, stop, gamma, ll, bad)
 
-        c = (0, p, log_pi, log_A, trace, -jnp.inf, False)
-        it, p, log_pi, log_A, trace, obj, _ = jax.lax.while_loop(lambda c: ~c[6], body, c)
-        gamma, _, ll = forward_backward(model.log_density(x, p), is_start, w, log_pi, log_A)
-        return it, p, log_pi, log_A, obj, ll, trace, gamma
+        c = (0, p, log_pi, log_A, trace, -jnp.inf, False, jnp.zeros((T, k)), jnp.zeros(()), jnp.zeros(k, bool))
+        it, p, log_pi, log_A, trace, obj, _, gamma, ll, bad = jax.lax.while_loop(lambda c: ~c[6], body, c)
+        gamma = gamma.reshape(L, T // L, k).swapaxes(0, 1).reshape(T, k)
+        return it, p, log_pi, log_A, obj, ll, trace, gamma, bad
 
     return jax.jit(run)
 

@@ -14,7 +14,7 @@ def build_result(model, x, is_start, lens, run, n_runs, max_iter, tol, want_se):
     import jax
     import jax.numpy as jnp
 
-    it, p, log_pi, log_A, obj, ll, trace, gamma = run
+    it, p, log_pi, log_A, obj, ll, trace, gamma, bad = run
     it = int(it)
     trace = np.asarray(trace)[: it + 1]
     obj, ll = float(obj), float(ll)
@@ -26,8 +26,14 @@ def build_result(model, x, is_start, lens, run, n_runs, max_iter, tol, want_se):
     log_A = np.asarray(log_A)[np.ix_(order, order)]
     k = model.k
     notes = []
+    bad = np.flatnonzero(np.asarray(bad)[order])
     if not np.isfinite(obj):
         converged, reason = False, "the log-likelihood became non-finite"
+    elif bad.size:
+        converged = False
+        reason = (f"state{'s' if bad.size > 1 else ''} {', '.join(map(str, bad))} collapsed onto single observations "
+                  f"(variance at rounding level) after {it} EM iterations: the likelihood is unbounded there, so "
+                  "there is no MLE; use the default cov_prior='auto' or fewer states")
     elif it < max_iter or (len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * T):
         converged = True
         reason = f"objective changed by less than tol = {tol:g} per observation after {it} EM iterations"
