@@ -7,7 +7,7 @@ import numpy as np
 from ..errors import DataError, OptionError
 from . import models as M
 from ._design import build, encode_classes
-from ._newton import Data, newton, rowwise
+from ._newton import Data, linear_predictor, newton
 from .checks import SeparationError, check_rank, gram_is_singular, separating_columns, separation_message
 from .linear import least_squares
 from .result import RegressionFit
@@ -142,10 +142,11 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
                  first_hessian=first_hessian, chord=big)
     if model.binary:
         _check_separation(res, model, data_dev, d, yv, aux)
+    eta = linear_predictor(model, data_dev, res.theta)
     if not res.converged:
         notes.append(f"the fit did not converge ({res.reason}); no standard errors are reported")
     return _result(d, model, fam, link, res.theta, res.hess if res.converged else None, res.loglik, nobs, yv, aux,
-                   w, off, classes, res.converged, res.reason, "newton", res.iterations, notes)
+                   w, off, classes, res.converged, res.reason, "newton", res.iterations, notes, eta=eta)
 
 
 # ---------------------------------------------------------------------------------------
@@ -326,7 +327,7 @@ def _start(model, fam, link, d, y, aux, w):
 
 
 def _check_separation(res, model, data_dev, d, y, aux):
-    _, eta = rowwise(model, data_dev, res.theta)
+    eta = linear_predictor(model, data_dev, res.theta)
     p = np.asarray(model.mean(eta, np.zeros(0)))
     extreme = np.minimum(p, 1 - p) < 1e-10
     if not res.converged or extreme.any():
@@ -343,7 +344,7 @@ def _transforms(model):
 
 
 def _result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, classes, converged, reason, method, iters,
-            notes, cov_theta=None, extra=None, penalty=None, n_params=None):
+            notes, cov_theta=None, extra=None, penalty=None, n_params=None, eta=None):
     p, k = d.X.shape[1], model.k
     names = list(d.names) if k == 1 else [f"{classes[j + 1]}:{nm}" for j in range(k) for nm in d.names]
     nb = p * k
@@ -374,19 +375,25 @@ def _result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, classes
         info["penalty"] = penalty
     for n in model.notes:
         notes.append(n)
-    dev = _deviance(model, state, loglik)
+    dev = _deviance(model, state, loglik, eta)
     return RegressionFit(family=fam, link=link, names=tuple(names), estimates=est, se=se, cov=cov,
                          loglik=float(loglik), nobs=nobs, n_params=int(n_params if n_params is not None else len(est)),
                          deviance=dev, converged=bool(converged), reason=reason, method=method, iterations=int(iters),
                          notes=tuple(notes), info=info, dropped=d.dropped, _state=state)
 
 
-def _deviance(model, state, loglik):
+def _deviance(model, state, loglik, eta=None):
     if not model.glm:
         return float(-2 * loglik)
     from ._predict import fitted_mean
 
-    mu = fitted_mean(state)
+    if eta is None:
+        mu = fitted_mean(state)
+    else:  # the fit's own linear predictor: no second pass over X
+        import jax.numpy as jnp
+
+        p = state["X"].shape[1] * model.k
+        mu = np.asarray(model.mean(jnp.asarray(eta), jnp.asarray(state["theta"][p:])))
     dev = model.unit_deviance(state["y"], mu, state["aux"])
     w = state["w"]
     return float(np.sum(dev if w is None else w * dev))

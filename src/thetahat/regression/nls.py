@@ -26,7 +26,8 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import DataError, EmptyDataError, NonFiniteDataError, OptionError
-from ._lm import levenberg_marquardt
+from ._lm import LMResult
+from ._lm_jit import make_solver, reason_text, unpack
 
 METHODS = ("lm",)
 
@@ -238,8 +239,6 @@ def nls(f, x, y, start, *, weights=None, method="lm", names=None, max_iter=2000,
     >>> fit.converged, fit.reason[:45]
     (True, 'relative reduction of the sum of squares belo')
     """
-    import jax.numpy as jnp
-
     if method not in METHODS:
         raise OptionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if int(max_iter) < 1:
@@ -250,39 +249,46 @@ def nls(f, x, y, start, *, weights=None, method="lm", names=None, max_iter=2000,
     n, p = ya.size, theta0.size
     if n <= p:
         raise EmptyDataError(f"nls needs more observations than parameters: {n} observations, {p} parameters")
-    model_fn, resid_fn, resjac_fn = _compiled(f, names if named else None)
-    xj, yj, swj = jnp.asarray(xa), jnp.asarray(ya), jnp.asarray(np.sqrt(wa))
-    _check_start(model_fn, names, xj, theta0, n, resjac_fn, yj, swj)
-
-    def resid(th):  # NumPy in, NumPy out: jit's C++ path converts faster than jnp.asarray
-        return np.asarray(resid_fn(th, xj, yj, swj))
-
-    def resjac(th):
-        r, J = resjac_fn(th, xj, yj, swj)
-        return np.asarray(r), np.asarray(J)
-
-    noise = 16 * np.finfo(float).eps * float(np.linalg.norm(np.sqrt(wa) * ya))
-    out = levenberg_marquardt(resid, resjac, theta0, ftol=ftol, xtol=xtol, gtol=gtol, max_iter=int(max_iter),
-                              noise=noise)
+    model_fn, resjac_fn, solve, shapes_checked = _compiled(f, names if named else None)
+    sw = np.sqrt(wa)
+    key = (xa.shape, theta0.shape)
+    if key not in shapes_checked:  # once per shape; the solver reports a non-finite start itself
+        _check_model(model_fn, xa, theta0, n)  # NumPy straight into jit: its C++ path converts fastest
+        shapes_checked.add(key)
+    noise = 16 * np.finfo(float).eps * float(np.linalg.norm(sw * ya))
+    st = unpack(solve(theta0, (xa, ya, sw), ftol, xtol, gtol, 1.0, noise, max_iter=int(max_iter), polish=8), n, p)
+    if st["bad_start"]:
+        _check_model(model_fn, xa, theta0, n)
+        _check_jacobian(names, xa, theta0, resjac_fn, ya, sw)
+    out = _lm_result(st, ftol, xtol, gtol, int(max_iter))
     return _result(out, names, named, f, xa, ya, wa, n, p)
 
 
 # ---------------------------------------------------------------------------------------------------
 @lru_cache(maxsize=64)
 def _compiled(f, names):
-    """Jitted residuals ``√w·(f(x, θ) − y)`` and (residuals, Jacobian) for one model (cached per ``f``)."""
+    """For one model ``f`` (cached on the function object; jit then caches per shape): the
+    jitted model, (residuals, Jacobian) of ``√w·(f(x, θ) − y)``, and the whole compiled
+    Levenberg–Marquardt solver; and the set of (x, θ) shapes whose output shape was checked."""
     import jax
 
     def model(theta, x):
         return f(x, dict(zip(names, theta))) if names is not None else f(x, theta)
 
-    def resid(theta, x, y, sw):
+    def resid(theta, args):
+        x, y, sw = args
         return sw * (model(theta, x) - y)
 
     def resjac(theta, x, y, sw):
-        return resid(theta, x, y, sw), jax.jacfwd(resid)(theta, x, y, sw)
+        return resid(theta, (x, y, sw)), jax.jacfwd(resid)(theta, (x, y, sw))
 
-    return jax.jit(model), jax.jit(resid), jax.jit(resjac)
+    return jax.jit(model), jax.jit(resjac), make_solver(resid), set()
+
+
+def _lm_result(st, ftol, xtol, gtol, max_iter):
+    reason, converged = reason_text(st["code"], st["gcos"], ftol, xtol, gtol, max_iter)
+    return LMResult(st["theta"], st["r"], st["J"], st["fnorm"] ** 2, converged, reason, st["it"], st["nfev"],
+                    st["trace"].tolist(), st["gcos_final"])
 
 
 def _start(start, names, named):
@@ -346,7 +352,7 @@ def _data(x, y, weights):
     return xa, ya, wa
 
 
-def _check_start(model_fn, names, xj, theta0, n, resjac_fn, yj, swj):
+def _check_model(model_fn, xj, theta0, n):
     try:
         fx = np.asarray(model_fn(theta0, xj), dtype=float)
     except ModelFunctionError:
@@ -359,6 +365,9 @@ def _check_start(model_fn, names, xj, theta0, n, resjac_fn, yj, swj):
     if rows.size:
         raise ModelFunctionError(f"f(x, start) is not finite at row {rows[0]} (value {fx[rows[0]]}; "
                                  f"{rows.size} rows); choose another start")
+
+
+def _check_jacobian(names, xj, theta0, resjac_fn, yj, swj):
     _, J = resjac_fn(theta0, xj, yj, swj)
     J = np.asarray(J)
     bad = np.argwhere(~np.isfinite(J))
@@ -366,6 +375,7 @@ def _check_start(model_fn, names, xj, theta0, n, resjac_fn, yj, swj):
         i, j = bad[0]
         raise ModelFunctionError(f"the Jacobian of f at the start is not finite (row {i}, parameter {names[j]!r}); "
                                  "choose another start")
+    raise ModelFunctionError("the residuals or the Jacobian of f are not finite at the start; choose another start")
 
 
 def _result(out, names, named, f, xa, ya, wa, n, p):
@@ -378,7 +388,7 @@ def _result(out, names, named, f, xa, ya, wa, n, p):
         return float(-0.5 * n * (np.log(2 * np.pi * s / n) + 1.0) + log_w) if s > 0 else np.inf
 
     J = out.J
-    sv = np.linalg.svd(J, compute_uv=False)
+    _, sv, Vt = np.linalg.svd(J, full_matrices=False)
     cond = float(sv[0] / sv[-1]) if sv[-1] > 0 else np.inf
     s2 = rss / (n - p)
     converged, reason = bool(out.converged), out.reason
@@ -395,8 +405,7 @@ def _result(out, names, named, f, xa, ya, wa, n, p):
             reason = (f"stopped ({reason}) where the Jacobian is rank deficient: the fit does not change "
                       f"along {flat}, so this is a plateau, not a strict minimum; try another start")
     else:
-        _, s, Vt = np.linalg.svd(J, full_matrices=False)
-        cov = s2 * (Vt.T / s ** 2) @ Vt  # (JᵀJ)⁻¹ from the SVD, never forming JᵀJ
+        cov = s2 * (Vt.T / sv ** 2) @ Vt  # (JᵀJ)⁻¹ from the SVD, never forming JᵀJ
         se = {k: float(np.sqrt(cov[i, i])) for i, k in enumerate(names)}
     if rss == 0:
         notes.append("the residuals are exactly zero: the log-likelihood is infinite")
