@@ -10,6 +10,20 @@ from .errors import OptionError
 from .families._base import Family
 
 
+class InformationCriteria:
+    """AIC and BIC of any result with ``loglik``, ``n_estimated`` (free parameters) and ``nobs``."""
+
+    @property
+    def aic(self) -> float:
+        """Akaike's criterion, −2ℓ + 2k, k = number of estimated (free) parameters."""
+        return -2 * self.loglik + 2 * self.n_estimated
+
+    @property
+    def bic(self) -> float:
+        """Schwarz's criterion, −2ℓ + k log n."""
+        return -2 * self.loglik + self.n_estimated * np.log(self.nobs)
+
+
 @dataclass(frozen=True)
 class Diagnostics:
     """How the optimum was reached and what the second-derivative check found."""
@@ -23,7 +37,7 @@ class Diagnostics:
 
 
 @dataclass(frozen=True)
-class Fit:
+class Fit(InformationCriteria):
     """A maximum likelihood fit.
 
     Attributes
@@ -76,16 +90,6 @@ class Fit:
     context: object = field(default=None, repr=False, compare=False)  # what refits need (FitContext)
 
     # ---- information criteria -------------------------------------------------
-    @property
-    def aic(self) -> float:
-        """Akaike's criterion, −2ℓ + 2k, k = number of estimated (free) parameters."""
-        return -2 * self.loglik + 2 * self.n_estimated
-
-    @property
-    def bic(self) -> float:
-        """Schwarz's criterion, −2ℓ + k log n."""
-        return -2 * self.loglik + self.n_estimated * np.log(self.nobs)
-
     @property
     def estimated(self) -> list:
         return [k for k in self.family.params if k not in self.fixed]

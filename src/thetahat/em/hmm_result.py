@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..result import InformationCriteria
+
 from . import _common as cm
 
 
 @dataclass(frozen=True)
-class HMMFit:
+class HMMFit(InformationCriteria):
     """A hidden Markov model fitted by Baum-Welch.
 
     Attributes
@@ -58,14 +60,6 @@ class HMMFit:
     internal: dict = field(repr=False)
     data: np.ndarray = field(repr=False)
     is_start: np.ndarray = field(repr=False)
-
-    @property
-    def aic(self) -> float:
-        return -2 * self.loglik + 2 * self.n_estimated
-
-    @property
-    def bic(self) -> float:
-        return -2 * self.loglik + self.n_estimated * np.log(self.nobs)
 
     def _prepare(self, sequences):
         if sequences is None:

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..result import InformationCriteria
+
 from . import _common as cm
 
 
 @dataclass(frozen=True)
-class MixtureFit:
+class MixtureFit(InformationCriteria):
     """A finite mixture fitted by EM.
 
     Attributes
@@ -66,16 +68,6 @@ class MixtureFit:
     model: object = field(repr=False)
     internal: dict = field(repr=False)
     log_weights: np.ndarray = field(repr=False)
-
-    @property
-    def aic(self) -> float:
-        """−2ℓ + 2p with p the number of free parameters ((k−1) weights + component parameters)."""
-        return -2 * self.loglik + 2 * self.n_estimated
-
-    @property
-    def bic(self) -> float:
-        """−2ℓ + p log n."""
-        return -2 * self.loglik + self.n_estimated * np.log(self.nobs)
 
     @property
     def weights(self) -> np.ndarray:

@@ -131,74 +131,45 @@ def fit_batch(family, data, *, weights=None, fixed=None, start=None, max_iter=10
         raise NonFiniteDataError("the batch holds NaN or infinite values among its weighted entries")
     fam.check_support(vals, fixed)
     X = _fill_padding(X, live)
-    free = [k for k in fam.params if k not in fixed]
-    if not free:
-        raise OptionError("every parameter is fixed: there is nothing to estimate")
-    layout = Layout.build(fam, fam.param_shapes(X[0]), free)
-    fixed_j = {k: jnp.asarray(v) for k, v in fixed.items()}
-    use_stats = fam.statistics is not None and fam.loglik_from_statistics is not None
-    Xj, Wj = jnp.asarray(X), jnp.asarray(W)
-    payload = _stats_fn(fam)(Xj, Wj) if use_stats else (Xj, Wj)
-
-    closed = method == "auto" and fam.has_closed_form and not (set(fixed) & set(fam.params))
-    est = _closed_batch(fam, payload, X, W) if closed else None
-    if est is not None:
-        u = np.nan_to_num(_to_u(layout)({k: jnp.asarray(est[k]) for k in layout.names}),
-                          nan=0.0, posinf=30.0, neginf=-30.0)
-        its = np.zeros(B, dtype=int)
-    else:
-        u = _starts(fam, layout, X, W, live, fixed, start)
-        its = None
-    solver = _solver(fam, layout, use_stats, int(max_iter), float(tol), closed)
-    u, v, ok, it, se_flat = (np.asarray(a) for a in solver(jnp.asarray(u), fixed_j, payload))
-    nobs = W.sum(axis=1)
-    if est is not None:
-        params = {k: np.asarray(est[k], dtype=float) for k in layout.names}
-        ll = np.asarray(_loglik_theta(fam, use_stats)({k: jnp.asarray(v) for k, v in params.items()},
-                                                      fixed_j, payload))
-        ok = np.isfinite(ll)
-        v, it = ll, its
-    else:
-        p = jax.vmap(layout.to_params)(jnp.asarray(u))
-        params = {k: np.asarray(p[k]) for k in layout.names}
-    return _assemble(fam, layout, params, se_flat, v, nobs, ok, it, est is not None, fixed)
+    return _run(fam, X, W, fixed, start, max_iter, tol, method, shared=False)
 
 
 def _fit_shared(fam, x, W, fixed, start, max_iter, tol, method):
     """One sample ``x`` refitted under each row of weights ``W`` (no copy of the data)."""
-    B, n = W.shape
     if not np.all(np.isfinite(W)) or np.any(W < 0):
         raise DataError("weights must be finite and non-negative")
     if not np.all(np.isfinite(x) | _open_bounds(fam, x)):
         raise NonFiniteDataError("the shared sample holds NaN or infinite values")
     fam.check_support(x, fixed)
+    return _run(fam, x, W, fixed, start, max_iter, tol, method, shared=True)
+
+
+def _run(fam, X, W, fixed, start, max_iter, tol, method, shared):
+    """The batch fit proper, on validated data: ``X`` holds one sample per row, or (``shared``)
+    one sample that every row of ``W`` reweights."""
+    B = W.shape[0]
+    rows = np.broadcast_to(X, (B,) + X.shape) if shared else X  # a view: no copy
     free = [k for k in fam.params if k not in fixed]
     if not free:
         raise OptionError("every parameter is fixed: there is nothing to estimate")
-    layout = Layout.build(fam, fam.param_shapes(x), free)
+    layout = Layout.build(fam, fam.param_shapes(rows[0]), free)
     fixed_j = {k: jnp.asarray(v) for k, v in fixed.items()}
     use_stats = fam.statistics is not None and fam.loglik_from_statistics is not None
-    xj, Wj = jnp.asarray(x), jnp.asarray(W)
-    payload = _stats_fn(fam, True)(xj, Wj) if use_stats else (xj, Wj)
+    Xj, Wj = jnp.asarray(X), jnp.asarray(W)
+    payload = _stats_fn(fam, shared)(Xj, Wj) if use_stats else (Xj, Wj)
     closed = method == "auto" and fam.has_closed_form and not (set(fixed) & set(fam.params))
-    est = None
-    if closed:
-        if fam.closed_form is not None and use_stats:
-            est = _closed_batch(fam, payload, None, None)
-        else:
-            est = _closed_batch(fam, None, np.broadcast_to(x, (B,) + x.shape), W)
+    est = _closed_batch(fam, payload if use_stats else None, rows, W) if closed else None
     if est is not None:
         u = np.nan_to_num(_to_u(layout)({k: jnp.asarray(est[k]) for k in layout.names}),
                           nan=0.0, posinf=30.0, neginf=-30.0)
     else:
-        live = W > 0
-        u = _starts(fam, layout, np.broadcast_to(x, (B,) + x.shape), W, live, fixed, start)
-    solver = _solver(fam, layout, use_stats, int(max_iter), float(tol), est is not None, True)
+        u = _starts(fam, layout, rows, W, W > 0, fixed, start)
+    solver = _solver(fam, layout, use_stats, int(max_iter), float(tol), est is not None, shared)
     u, v, ok, it, se_flat = (np.asarray(a) for a in solver(jnp.asarray(u), fixed_j, payload))
     if est is not None:
         params = {k: np.asarray(est[k], dtype=float) for k in layout.names}
-        v = np.asarray(_loglik_theta(fam, use_stats, True)({k: jnp.asarray(a) for k, a in params.items()},
-                                                           fixed_j, payload))
+        v = np.asarray(_loglik_theta(fam, use_stats, shared)({k: jnp.asarray(a) for k, a in params.items()},
+                                                             fixed_j, payload))
         ok, it = np.isfinite(v), np.zeros(B, dtype=int)
     else:
         p = jax.vmap(layout.to_params)(jnp.asarray(u))
