@@ -26,13 +26,17 @@ WEIGHT_KINDS = ("frequency", "analytic")
 
 def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weights=None,
         dropna=False, seed=0, max_iter=None, cov_type="observed", weight_kind="frequency",
-        event=None, lower=None, upper=None, truncate=None) -> Fit:
+        event=None, lower=None, upper=None, truncate=None, column=None, progress=None) -> Fit:
     """Fit ``family`` to ``data`` by maximum likelihood.
 
     Parameters
     ----------
-    data : array_like
-        Observations: a 1-D sequence, or a 2-D table for multivariate families.
+    data : array_like, str, list of str, or Dask collection
+        Observations: a 1-D sequence, or a 2-D table for multivariate families; a
+        mapping or DataFrame with ``column``. Files -- a Parquet or CSV path, a glob
+        such as ``"data/*.parquet"``, a folder, or a list of them -- are *streamed* in
+        bounded batches, never loaded whole; so is a Dask array, DataFrame or Series,
+        reduced by its scheduler's workers (see :mod:`thetahat.scale`).
     family : str or Family
         A family name (see ``thetahat.families()``) or a :class:`Family` instance,
         e.g. one made by :func:`thetahat.custom`.
@@ -69,6 +73,12 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         the support's edge) left-censored.
     truncate : (float, float), optional
         The data were only observable within ``[lower, upper]`` (use ``inf`` for one side).
+    column : str or list of str, optional
+        The column of a table, file or Dask DataFrame to fit (several, comma-separated
+        or a list, for a multivariate family).
+    progress : bool, optional
+        A progress bar per pass over streamed data (default: on a terminal, for more
+        than 2e7 rows).
 
     Returns
     -------
@@ -92,6 +102,15 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         raise OptionError(f"unknown weight_kind {weight_kind!r}; choose one of {', '.join(WEIGHT_KINDS)}")
     fixed = _check_fixed(fam, fixed)
     fam = fam.bind({k: fixed[k] for k in fam.known})
+    from .scale.sources import is_stream_input
+
+    if is_stream_input(data):
+        return _fit_streamed(data, fam, fixed, weights=weights, event=event, lower=lower, upper=upper,
+                             truncate=truncate, starts=starts, weight_kind=weight_kind, column=column,
+                             method=method, start=start, dropna=dropna, max_iter=max_iter, cov_type=cov_type,
+                             seed=seed, progress=progress)
+    if column is not None:
+        data = _column_of(data, column, fam)
     censoring = any(v is not None for v in (event, lower, upper, truncate))
     if censoring:
         from .censoring import censored_rows
@@ -139,13 +158,29 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         obj = StatisticsObjective(fam, layout, fixed, stats)
     else:
         obj = ChunkObjective(fam, layout, fixed, sample)
+    return _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, method=method, start=start,
+                     starts=starts, seed=seed, max_iter=max_iter, cov_type=cov_type, weight_kind=weight_kind,
+                     censoring=censoring)
 
+
+def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, method, start, starts, seed,
+              max_iter, cov_type, weight_kind, censoring, streamed=None):
+    """Maximise ``obj`` (closed form, profile Newton, or Newton/BFGS from a start computed
+    on ``x``), then standard errors and the :class:`Fit`.
+
+    ``streamed`` (a dict with ``source`` and ``passes``, set by the streaming fit) means
+    ``x`` is only a pilot subsample: ``obj`` and ``stats`` cover all the data, and the
+    fit keeps no rows.
+    """
     closed_ok = fam.has_closed_form and not (set(fixed) & set(fam.params))
+    if streamed is not None:
+        closed_ok = closed_ok and fam.closed_form is not None and stats is not None
     if method == "closed" and not closed_ok:
         why = "has no closed-form MLE" if not fam.has_closed_form else "has no closed form with fixed parameters"
         raise OptionError(f"{fam.name} {why}; use method='newton'")
     notes = []
     profile_ok = (method == "auto" and getattr(fam, "profile_mle", None) is not None and not censoring
+                  and streamed is None
                   and not (set(fixed) & set(fam.params)) and x.shape[0] <= (1 << 20) and int(starts) == 1)
     if profile_ok:
         est, ok = fam.profile_mle(x, w)
@@ -189,9 +224,12 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         iterations=res.iterations, starts=n_starts, starts_converged=n_conv)
     if dropped:
         notes.append(f"{dropped} rows with NaN were dropped")
+    if streamed is not None:
+        passes = streamed['passes']
+        notes.append(f"streamed from {streamed['source']} in {passes} pass{'' if passes == 1 else 'es'} over the data")
     ctx = FitContext(family=fam, layout=layout, fixed=fixed, sample=sample, stats=stats,
-                     raw=Sample(x, w, nobs, dropped), weight_kind=weight_kind, cov_type=cov_type,
-                     censored=censoring)
+                     raw=None if streamed is not None else Sample(x, w, nobs, dropped), weight_kind=weight_kind,
+                     cov_type=cov_type, censored=censoring, streamed=streamed)
     return Fit(family=fam, params=params, se=se, cov=cov, cov_labels=tuple(labels), cov_type=cov_used,
                loglik=float(res.loglik), nobs=nobs, n_estimated=layout.size, converged=bool(res.converged),
                reason=res.reason, method=res.method, trace=tuple(float(t) for t in res.trace),
@@ -213,6 +251,7 @@ class FitContext:
     weight_kind: str
     cov_type: str
     censored: bool
+    streamed: dict | None = None  # {"source", "passes", "open"}: the fit read its data in passes
 
     def objective(self, layout=None, fixed=None):
         """The log-likelihood objective for another layout / fixed set, on the same data."""
@@ -220,7 +259,17 @@ class FitContext:
         fixed = self.fixed if fixed is None else fixed
         if self.stats is not None:
             return StatisticsObjective(self.family, layout, fixed, self.stats)
+        if self.streamed is not None:
+            return self.streamed["open"](layout, fixed)
         return ChunkObjective(self.family, layout, fixed, self.sample)
+
+    def rows(self, what="this"):
+        """The fitted rows, ``Sample(x, w, ...)``; a clear error for a streamed fit."""
+        if self.raw is None:
+            raise OptionError(f"{what} needs the observations in memory, but this fit was streamed from "
+                              f"{self.streamed['source']} and kept none; load the data (or a sample of it) "
+                              "and fit it in memory")
+        return self.raw
 
 
 @functools.wraps(_fit)
@@ -239,6 +288,36 @@ fit.__module__ = __name__
 
 
 # ---------------------------------------------------------------------------------
+def _fit_streamed(data, fam, fixed, *, weights, event, lower, upper, truncate, starts, weight_kind, **kw):
+    from .scale.stream_fit import fit_stream
+
+    extra = [k for k, v in dict(weights=weights, event=event, lower=lower, upper=upper,
+                                truncate=truncate).items() if v is not None]
+    if extra:
+        raise OptionError(f"{', '.join(extra)} cannot be combined with streamed data (files or Dask) yet; load "
+                          "the columns and fit them in memory")
+    if int(starts) != 1:
+        raise OptionError("starts > 1 is not available for streamed data: each start would take its own passes")
+    if weight_kind != "frequency":
+        raise OptionError("weight_kind applies to weights, which streamed fits do not take")
+    return fit_stream(data, fam, fixed, **kw)
+
+
+def _column_of(data, column, fam):
+    from .errors import MissingColumnError
+
+    names = [c.strip() for c in column.split(",")] if isinstance(column, str) and fam.ndim else \
+        ([column] if isinstance(column, str) else list(column))
+    try:
+        cols = [np.asarray(data[c]) for c in names]
+    except (KeyError, IndexError, TypeError, ValueError):
+        have = list(getattr(data, "columns", None) or (data.keys() if hasattr(data, "keys") else []))
+        missing = [c for c in names if c not in have] or names
+        raise MissingColumnError(f"column {missing[0]!r} is not in the data"
+                                 + (f"; its columns are {', '.join(map(str, have))}" if have else "")) from None
+    return cols[0] if len(cols) == 1 and not fam.ndim else np.column_stack(cols)
+
+
 def _n(v):
     return int(v) if float(v) == int(v) else v
 

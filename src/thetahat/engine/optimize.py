@@ -86,7 +86,13 @@ def newton(obj, u0, *, max_iter=200, tol=1e-10, information=None, method="newton
                 if np.max(np.abs(s)) < 1e-13 * (1 + np.max(np.abs(u))):
                     return done(it, _stationary(g, H), "converged: step below tolerance")
                 continue
-            if final:  # at the optimum up to rounding: no uphill step exists
+            if final:  # at the optimum up to rounding: the value cannot tell the last step apart,
+                # the gradient can -- take the step when it shrinks the Newton decrement
+                if np.isfinite(v2) and v2 >= v - 1e-12 * max(1.0, abs(v)) and information is None:
+                    L2 = _cholesky(-H2)
+                    if L2 is not None and float(g2 @ _solve_chol(L2, g2)) < float(g @ s):
+                        u, g, H = u + s, g2, H2  # v kept: the two values agree to rounding
+                        path.append(u.copy())
                 return done(it - 1, True, "converged: Newton decrement below tolerance")
             mu = 1e-6 * scale
         # damped steps, judged by the value alone (cheaper than a derivative pass); values

@@ -135,9 +135,10 @@ def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, blo
 
 def _resample_base(ctx):
     """The rows a resample draws from, and their weights (discrete data: distinct values)."""
+    raw = ctx.rows("the bootstrap")
     if ctx.family.discrete:
         return ctx.sample.x, ctx.sample.w  # counts of distinct values
-    return ctx.raw.x, ctx.raw.w
+    return raw.x, raw.w
 
 
 def _counts(rng, w, m, ctx):

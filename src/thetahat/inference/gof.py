@@ -169,7 +169,7 @@ def _check_fit(fit):
     if ctx.censored or getattr(ctx.family, "censored", False) or getattr(ctx.family, "has_truncation", False):
         raise OptionError("tests of fit for censored or truncated data are not supported (the EDF and χ² "
                           "statistics here assume fully observed values)")
-    if ctx.raw.w is not None:
+    if ctx.rows("a test of fit").w is not None:
         raise OptionError("tests of fit for weighted data are not supported (the bootstrap would need the "
                           "weighting design); fit the unweighted data")
     if ctx.family.ndim:

@@ -196,6 +196,11 @@ def _check_same_data(a, b):
     ca, cb = getattr(a, "context", None), getattr(b, "context", None)
     if ca is None or cb is None:
         return
+    if ca.raw is None or cb.raw is None:  # streamed fits: the same source and row count
+        if (ca.streamed or {}).get("source") != (cb.streamed or {}).get("source"):
+            raise OptionError("the two fits use different data: a likelihood-ratio test compares two models "
+                              "of the same data")
+        return
     xa, xb = np.asarray(ca.raw.x), np.asarray(cb.raw.x)
     same = xa.shape == xb.shape and np.array_equal(xa, xb)
     wa, wb = ca.raw.w, cb.raw.w

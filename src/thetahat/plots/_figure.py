@@ -51,4 +51,5 @@ def fit_data(fit, what):
                           "distribution would ignore the censoring)")
     if ctx.family.ndim:
         raise OptionError(f"the {what} applies to univariate families, not {ctx.family.name}")
-    return ctx.raw.x, ctx.raw.w
+    raw = ctx.rows(f"the {what}")
+    return raw.x, raw.w

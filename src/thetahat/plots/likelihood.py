@@ -105,7 +105,7 @@ def loglik_grid(fit, a, b, points=60, span=3.0):
     obj = ctx.objective(Layout.build(fam, shapes, [a, b]), {**ctx.fixed, **others})
     A, B = np.meshgrid(va, vb)
     flat_a, flat_b = A.ravel(), B.ravel()
-    rows = max(1, int(np.asarray(ctx.sample.x).shape[0]))
+    rows = 1 if ctx.sample is None else max(1, int(np.asarray(ctx.sample.x).shape[0]))
     block = max(1, GRID_ELEMENTS // max(rows, 1)) if ctx.stats is None else flat_a.size
     f = jax.vmap(lambda pa, pb: obj.loglik_theta({a: pa, b: pb}))
     out = np.concatenate([np.asarray(f(jnp.asarray(flat_a[i:i + block]), jnp.asarray(flat_b[i:i + block])))
