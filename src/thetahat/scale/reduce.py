@@ -17,8 +17,9 @@ Example
 -------
 >>> import numpy as np
 >>> from thetahat.scale.reduce import combine
->>> combine({"n": 2, "max:x": np.array(3.0)}, {"n": 5, "max:x": np.array(1.0)})
-{'n': 7, 'max:x': array(3.)}
+>>> out = combine({"n": 2, "max:x": np.array(3.0)}, {"n": 5, "max:x": np.array(1.0)})
+>>> int(out["n"]), float(out["max:x"])
+(7, 3.0)
 """
 
 from __future__ import annotations
