@@ -226,7 +226,8 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
         notes.append(f"{dropped} rows with NaN were dropped")
     if streamed is not None:
         passes = streamed['passes']
-        notes.append(f"streamed from {streamed['source']} in {passes} pass{'' if passes == 1 else 'es'} over the data")
+        notes.append(streamed.get("note") or f"streamed from {streamed['source']} in {passes} "
+                     f"pass{'' if passes == 1 else 'es'} over the data")
     ctx = FitContext(family=fam, layout=layout, fixed=fixed, sample=sample, stats=stats,
                      raw=None if streamed is not None else Sample(x, w, nobs, dropped), weight_kind=weight_kind,
                      cov_type=cov_type, censored=censoring, streamed=streamed)
@@ -413,7 +414,10 @@ def _start_u(fam, layout, x, w, fixed, start, thin=False):
         step = x.shape[0] // START_ROWS
         x = x[::step]
         w = None if w is None else w[::step]
-    st = dict(fam.start(x, np.ones(x.shape[0]) if w is None else w))
+    if start and all(k in start for k in layout.names):
+        st = {}  # a complete start: the family's own (moments) start is not needed
+    else:
+        st = dict(fam.start(x, np.ones(x.shape[0]) if w is None else w))
     st.update({k: v for k, v in fixed.items() if k in st})
     if start:
         for k, v in start.items():

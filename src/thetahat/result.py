@@ -186,6 +186,27 @@ class Fit(InformationCriteria):
 
         return plot_fit(self, kind=kind, path=path, **options)
 
+    def update(self, more, *, column=None, dropna: bool = False) -> "Fit":
+        """This fit with the observations ``more`` added (in memory, files, or Dask).
+
+        Exact and cheap for families with sufficient statistics: only the new rows are
+        read, their statistics merge with this fit's, and the estimate is recomputed
+        from the merged statistics -- equal to a fit of all the rows. Other families
+        refit the old and new rows, warm-started here (this fit must hold its rows).
+        See :mod:`thetahat.scale.update`.
+
+        Examples
+        --------
+        >>> import numpy as np, thetahat
+        >>> a, b = np.array([1.2, 0.4, 2.2, 0.9]), np.array([1.7, 0.3])
+        >>> f = thetahat.fit(a, "exponential").update(b)
+        >>> bool(np.isclose(f.params["lam"], 6 / (a.sum() + b.sum()), rtol=1e-14))
+        True
+        """
+        from .scale.update import update
+
+        return update(self, more, column=column, dropna=dropna)
+
     def fisher_information(self, kind: str = "observed") -> np.ndarray:
         """The information matrix of the estimated parameters, in ``cov_labels`` order.
 
