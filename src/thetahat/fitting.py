@@ -26,7 +26,7 @@ WEIGHT_KINDS = ("frequency", "analytic")
 
 def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weights=None,
         dropna=False, seed=0, max_iter=None, cov_type="observed", weight_kind="frequency",
-        event=None, lower=None, upper=None, truncate=None, column=None, progress=None) -> Fit:
+        event=None, lower=None, upper=None, truncate=None, column=None, progress=None, dask=False) -> Fit:
     """Fit ``family`` to ``data`` by maximum likelihood.
 
     Parameters
@@ -79,6 +79,9 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
     progress : bool, optional
         A progress bar per pass over streamed data (default: on a terminal, for more
         than 2e7 rows).
+    dask : bool
+        Files are read by the workers of the active Dask scheduler (a ``distributed``
+        Client), each worker its own row groups, instead of by this process.
 
     Returns
     -------
@@ -108,7 +111,9 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         return _fit_streamed(data, fam, fixed, weights=weights, event=event, lower=lower, upper=upper,
                              truncate=truncate, starts=starts, weight_kind=weight_kind, column=column,
                              method=method, start=start, dropna=dropna, max_iter=max_iter, cov_type=cov_type,
-                             seed=seed, progress=progress)
+                             seed=seed, progress=progress, dask=dask)
+    if dask:
+        raise OptionError("dask=True reads files on Dask workers: pass file paths or a Dask collection")
     if column is not None:
         data = _column_of(data, column, fam)
     censoring = any(v is not None for v in (event, lower, upper, truncate))
