@@ -190,3 +190,12 @@ def test_summary_states_convergence_and_notes(normal_data):
     assert "Converged:" in text and "yes" in text
     assert "mu" in text and "sigma" in text
     assert f"{normal_data.mean():.6g}" in text
+
+
+@pytest.mark.parametrize("family", ["gamma", "normal", "exponential"])
+def test_nan_in_a_large_sample_is_reported_as_nan(family):
+    """The one-pass validation must see a NaN that XLA's min/max reductions skip."""
+    x = np.random.default_rng(4).gamma(2.0, 1.0, 50_000)
+    x[31_337] = np.nan
+    with pytest.raises(thetahat.errors.NonFiniteDataError, match="NaN at row 31337"):
+        thetahat.fit(x, family)

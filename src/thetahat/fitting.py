@@ -149,7 +149,9 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         stats, summary = compute_statistics(fam, sample)
         if fast:
             # validation from the same pass: only a suspicious summary pays for a full scan
+            # (XLA's min/max may skip NaN; the sums in the statistics never do)
             if not (np.isfinite(summary["min"]) and np.isfinite(summary["max"])
+                    and all(np.all(np.isfinite(v)) for v in stats.values())
                     and _inside(fam.support, summary["min"], summary["max"])):
                 find_nonfinite(x)
                 fam.check_support(x, fixed)

@@ -137,7 +137,7 @@ def compute_statistics(family, sample):
     """One pass over the data: per-chunk statistics, merged.
 
     Returns ``(statistics, summary)``; the summary holds the min and max of the data
-    (both finite exactly when every value is: min and max propagate NaN).
+    (NaN shows in the statistics, which are sums; XLA's min and max may skip it).
     """
     fn = statistics_function(family)
     # dispatch every piece before reading any result: JAX runs them asynchronously,

@@ -75,7 +75,8 @@ def newton(obj, u0, *, max_iter=200, tol=1e-10, information=None, method="newton
             # the pure Newton step, tried with the derivative pass itself (which the next
             # iteration needs anyway), so an accepted step costs one pass over the data
             s = _cap(_solve_chol(L0, g))
-            final = float(g @ s) < tol
+            # the decrement is the gain still to come; below the rounding of the value it cannot be seen
+            final = float(g @ s) < max(tol, 64 * np.finfo(float).eps * abs(v))
             v2, g2, H2 = obj.derivs(u + s)
             if np.isfinite(v2) and v2 >= v:
                 u, v, g, H = u + s, v2, g2, H2

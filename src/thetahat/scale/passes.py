@@ -106,9 +106,11 @@ def validate_batch(batch, spec):
     has_stats = fam.statistics is not None and fam.loglik_from_statistics is not None
     stats = lo = hi = None
     if has_stats and fam.ndim == 0 and not fam.discrete:
-        # the statistics pass also gives min and max, which are NaN exactly when a value is
+        # the statistics pass also gives min and max; a NaN shows in the sums (XLA's min/max may skip it)
         stats, summary = compute_statistics(fam, Sample(x, None, float(x.shape[0])))
         lo, hi = summary["min"], summary["max"]
+        if not all(np.all(np.isfinite(v)) for v in stats.values()):
+            lo = hi = np.nan
     dropped = 0
     if lo is None or not (np.isfinite(lo) and np.isfinite(hi)):
         x, dropped = _drop_nan(x, nan_rows, batch, spec)

@@ -218,7 +218,7 @@ def _parquet_batches(path, groups, first, columns, batch_rows):
 
     offset = first
     try:
-        pf = pq.ParquetFile(path)
+        pf = pq.ParquetFile(path, page_checksum_verification=True)
         it = pf.iter_batches(batch_size=batch_rows, row_groups=list(groups), columns=columns,
                              use_threads=True)
         for rb in it:

@@ -48,14 +48,16 @@ class RegressPlan:
     pilot_every: int
     spec: bytes = b""  # pickled formulaic ModelSpec of the right-hand side (when not ``fast``)
     spec_y: bytes = b""  # ... and of the left-hand side, when it is an expression
+    levels: tuple = ()  # (column, its categorical levels in the first batch) of each C(column) term
     key: str = field(default="", compare=False)
 
     @staticmethod
-    def build(family, link, *, names, fast, response, roles, dropna, pilot_every, spec=b"", spec_y=b""):
-        parts = (family, link, tuple(names), fast, response, tuple(sorted(roles.items())), spec, spec_y)
+    def build(family, link, *, names, fast, response, roles, dropna, pilot_every, spec=b"", spec_y=b"",
+              levels=()):
+        parts = (family, link, tuple(names), fast, response, tuple(sorted(roles.items())), spec, spec_y, levels)
         key = hashlib.sha1(pickle.dumps(parts)).hexdigest()
         return RegressPlan(family, link, tuple(names), fast, response, dict(roles), bool(dropna), int(pilot_every),
-                           spec, spec_y, key)
+                           spec, spec_y, tuple(levels), key)
 
     def canonical(self):
         """(model, rhs spec, lhs spec) shared by every task of this process with the same key."""
@@ -104,6 +106,15 @@ def batch_design(batch, plan):
         for j, c in enumerate(plan.fast):
             X[:, j] = 1.0 if c == "1" else cols[c]
     else:
+        for name, levels in plan.levels:
+            v = cols[name]
+            new = ~np.isin(v, levels) & ~np.isnan(v)
+            if new.any():
+                i = int(np.flatnonzero(new)[0])
+                raise DataError(f"{batch.where}: the categorical column {name!r} has level {v[i]:g} at row "
+                                f"{batch.offset + i}, which the first batch of the data did not have (levels "
+                                f"{', '.join(f'{x:g}' for x in levels)}); a streamed fit learns the levels from "
+                                "the first batch: put a row of every level first, or fit in memory")
         X = _from_spec(spec, pd.DataFrame(cols, copy=False), batch, "term")
     if spec_y is not None:
         y = _from_spec(spec_y, pd.DataFrame(cols, copy=False), batch, "response")[:, 0]
@@ -148,7 +159,8 @@ def _relocated(exc, batch, d):
             i = int(np.flatnonzero(d["keep"])[i])
         return f"at row {batch.offset + i}"
 
-    return type(exc)(f"{batch.where}: {re.sub(r'at row (\d+)', shift, str(exc))}")
+    msg = re.sub(r"at row (\d+)", shift, str(exc))
+    return type(exc)(f"{batch.where}: {msg}")
 
 
 def check_batch(batch, plan, d):
@@ -273,3 +285,14 @@ def derivs_pass(batch, plan, theta):
         if model.binary:
             out["min:tail"] = np.asarray(float(np.min(np.minimum(mu, 1 - mu))))
     return out
+
+
+def residual_pass(batch, plan, b):
+    """``X'W r`` and ``r'W r`` with ``r = y - offset - Xb`` in extended precision: one step of
+    refinement by the corrected semi-normal equations (Björck) for an ill-conditioned design."""
+    d = batch_design(batch, plan)
+    X, y, w, off = d["X"], d["y"], d["w"], d["off"]
+    Xl = X.astype(np.longdouble)
+    r = (y if off is None else y - off).astype(np.longdouble) - Xl @ np.asarray(b, dtype=np.longdouble)
+    wr = r if w is None else r * w.astype(np.longdouble)
+    return {"Xtr": (Xl.T @ wr).astype(np.float64), "rr": np.asarray(float(r @ wr))}
