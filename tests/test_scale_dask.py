@@ -79,3 +79,24 @@ def test_a_worker_killed_mid_fit_is_retried_with_the_same_answer(client, samples
     f = thetahat.fit(dx, "weibull")
     assert os.path.exists(marker), "no worker was killed: the test did not test anything"
     _same(f, thetahat.fit(x, "weibull"))
+
+
+def test_cli_runs_the_passes_on_a_remote_scheduler(client, samples, tmp_path, capsys):
+    import json
+
+    from thetahat.cli.main import main
+
+    x = samples["gamma"]
+    for i, part in enumerate(np.array_split(x, 2)):
+        pq.write_table(pa.table({"x": part}), tmp_path / f"g{i}.parquet")
+    address = client.scheduler.address  # tcp://127.0.0.1:PORT, as a remote cluster would give
+    assert main(["fit", str(tmp_path / "*.parquet"), "--column", "x", "--family", "gamma", "--scheduler", address,
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = thetahat.fit(x, "gamma")
+    for k in ref.params:
+        assert out["params"][k] == pytest.approx(ref.params[k], rel=RTOL)
+        assert out["se"][k] == pytest.approx(ref.se[k], rel=RTOL)
+    assert main(["fit", str(tmp_path / "*.parquet"), "--column", "x", "--family", "gamma", "--scheduler",
+                 "udp://nowhere"]) == 2
+    assert "not a Dask scheduler" in capsys.readouterr().err
