@@ -1,12 +1,14 @@
 """thetahat.compare: ranking by AIC, checked against scipy.stats log-likelihoods."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 from scipy import stats as st
 
 import thetahat
+from thetahat.cli.main import main
 from thetahat.errors import DataError, NonFiniteDataError
 from thetahat.families.normal import Normal
 
@@ -179,3 +181,35 @@ def test_immutable_and_pandas(cmp):
     assert {"aic", "bic", "delta_aic", "loglik", "k", "status", "params", "converged"} <= set(df.columns)
     d = cmp.to_dict()
     assert d["best"] == cmp.best.family.name and d["nobs"] == X.size
+
+
+def test_compare_gains_tests_of_fit_columns():
+    """KS/AD/CvM statistics against scipy at the fitted parameters; p-values equal to
+    the standalone ``Fit.gof`` with the same seed (reproducible bootstrap)."""
+    from scipy import stats as st
+
+    x = np.random.default_rng(8).gamma(2.0, 1.5, 150)
+    cmp = thetahat.compare(x, ["gamma", "normal"], gof=True, n_boot=99, seed=3)
+    rows = {r["family"]: r for r in cmp.table}
+    g = cmp.fits["gamma"]
+    cdf = st.gamma(g.params["shape"], scale=1 / g.params["rate"]).cdf
+    assert rows["gamma"]["gof"]["ks"]["statistic"] == pytest.approx(st.kstest(x, cdf).statistic, rel=1e-10)
+    assert rows["gamma"]["gof"]["cvm"]["statistic"] == pytest.approx(
+        st.cramervonmises(x, cdf).statistic, rel=1e-8)
+    alone = g.gof(n_boot=99, seed=3)
+    for t in ("ks", "ad", "cvm"):
+        assert rows["gamma"]["gof"][t]["pvalue"] == alone[t]["pvalue"]
+    assert rows["normal"]["gof"]["ad"]["pvalue"] < 0.05  # skewed data: the normal is rejected
+    counts = np.random.default_rng(9).poisson(3.0, 300)
+    row = thetahat.compare(counts, ["poisson"], gof=True, n_boot=99).table[0]
+    assert set(row["gof"]) == {"chi2"} and 0.0 <= row["gof"]["chi2"]["pvalue"] <= 1.0
+    assert "gof" not in thetahat.compare(x, ["gamma"]).table[0]
+
+
+def test_cli_compare_gof_json(tmp_path, capsys):
+    x = np.random.default_rng(8).gamma(2.0, 1.5, 120)
+    path = tmp_path / "x.csv"
+    path.write_text("x\n" + "\n".join(repr(float(v)) for v in x) + "\n")
+    assert main(["compare", str(path), "--families", "gamma,weibull", "--gof", "--n-boot", "49", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert all(set(r["gof"]) == {"ks", "ad", "cvm"} for r in rows)

@@ -92,7 +92,7 @@ class Comparison:
         return f"<Comparison of {len(self.rows)} families, best={self._best}>"
 
 
-def compare(data, families=None, *, dropna=False, weights=None) -> Comparison:
+def compare(data, families=None, *, dropna=False, weights=None, gof=False, n_boot=199, seed=0) -> Comparison:
     """Fit several families to the same data and rank them by AIC.
 
     The data are checked once (numbers, finite, NaN dropped with ``dropna``); each
@@ -117,6 +117,14 @@ def compare(data, families=None, *, dropna=False, weights=None) -> Comparison:
         Drop rows with NaN (counted in ``Comparison.dropped``) instead of raising.
     weights : array_like, optional
         Frequency weights, one per observation.
+    gof : bool
+        Add tests of fit to every converged row: ``row["gof"]`` maps each test
+        (``ks``, ``ad``, ``cvm`` for continuous families, ``chi2`` for discrete ones) to
+        its ``statistic`` and ``pvalue`` (parametric bootstrap with ``n_boot`` refits,
+        seeded by ``seed``; see :meth:`Fit.gof`). ``None`` where a row has no tests, with
+        the reason in ``notes``.
+    n_boot, seed : int
+        Bootstrap refits per family and their seed (with ``gof``).
 
     Returns
     -------
@@ -154,7 +162,10 @@ def compare(data, families=None, *, dropna=False, weights=None) -> Comparison:
             rows.append(_failed_row(fam, f"{type(exc).__name__}: {_one_line(exc)}"))
             continue
         fits[fam.name] = f
-        rows.append(_fit_row(f))
+        row = _fit_row(f)
+        if gof:
+            row["gof"] = _gof_columns(f, n_boot, seed, notes)
+        rows.append(row)
     if not rows:
         reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
         raise DataError(f"no family could be fitted to these data ({reasons})")
@@ -244,6 +255,19 @@ def _fit_row(f: Fit) -> dict:
             "reason": f.reason, "loglik": _finite(f.loglik), "k": int(f.n_estimated), "aic": _finite(f.aic),
             "bic": _finite(f.bic), "delta_aic": None, "akaike_weight": None, "params": _params(f),
             "converged": bool(f.converged)}
+
+
+def _gof_columns(f, n_boot, seed, notes):
+    """{test: {"statistic", "pvalue"}} of a converged fit; None (and a note) otherwise."""
+    if not f.converged:
+        return None
+    try:
+        r = f.gof(n_boot=n_boot, seed=seed)
+    except ThetahatError as exc:
+        notes.append(f"no test of fit for {f.family.name}: {_one_line(exc)}")
+        return None
+    return {row["test"]: {"statistic": _finite(row["statistic"]),
+                          "pvalue": None if row["pvalue"] is None else float(row["pvalue"])} for row in r.table}
 
 
 def _failed_row(fam, reason) -> dict:

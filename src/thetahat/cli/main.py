@@ -78,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--families", help="comma-separated family names (default: every univariate family)")
     c.add_argument("--dropna", action="store_true", help="drop rows with missing values and count them")
     c.add_argument("--json", action="store_true", help="print the ranked rows as a JSON list")
+    c.add_argument("--gof", action="store_true",
+                   help="add tests of fit (KS, AD, CvM or chi2) with parametric-bootstrap p-values")
+    c.add_argument("--n-boot", type=int, default=199, help="bootstrap refits per family for --gof (default 199)")
+    c.add_argument("--seed", type=int, default=0, help="random seed of the --gof bootstrap")
 
     fam = sub.add_parser("families", help="list the families, their parameters and supports")
     fam.add_argument("--json", action="store_true", help="print a JSON list")
@@ -317,7 +321,7 @@ def _cmd_compare(args) -> int:
         if not families:
             raise thetahat.errors.OptionError("--families is empty")
     x, info = thetahat.read_column(args.file, args.column)
-    cmp = thetahat.compare(x, families, dropna=args.dropna)
+    cmp = thetahat.compare(x, families, dropna=args.dropna, gof=args.gof, n_boot=args.n_boot, seed=args.seed)
     if args.json:
         _print_json(cmp.to_dict()["table"])
     else:
@@ -429,13 +433,19 @@ def _show_compare(cmp, info) -> None:
                       ("AIC", "right"), ("ΔAIC", "right"), ("BIC", "right"), ("weight", "right"),
                       ("estimates", "left"), ("status", "left")):
         t.add_column(col, justify=just)
+    tests = []
+    for r in cmp.table:
+        tests += [k for k in (r.get("gof") or {}) if k not in tests]
+    for k in tests:
+        t.add_column(f"{k.upper()} p", justify="right")
     for r in cmp.table:
         est = "" if r["params"] is None else ", ".join(f"{k}={_vec(v) if isinstance(v, list) else _g(v, 4)}"
                                                        for k, v in r["params"].items())
         status = r["status"] if r["status"] == "ok" else f"[red]{r['status']}[/red]: {_esc(r['reason'])}"
+        gof = r.get("gof") or {}
         t.add_row(str(r["rank"]), r["family"], "" if r["k"] is None else str(r["k"]), _g(r["loglik"], 8),
                   _g(r["aic"], 8), _g(r["delta_aic"], 4), _g(r["bic"], 8), _g(r["akaike_weight"], 3), _esc(est),
-                  status)
+                  status, *[_g((gof.get(k) or {}).get("pvalue"), 3) for k in tests])
     con.print(t)
     con.print(f"dropped rows: {cmp.dropped}")
     for name, why in cmp.skipped.items():
