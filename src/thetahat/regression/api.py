@@ -75,6 +75,12 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     >>> f.converged, [round(v, 4) for v in f.params.values()]
     (True, [-2.7232, 0.8148])
     """
+    from ..scale.stream_regress import is_streamed_regression, regress_stream
+
+    if is_streamed_regression(formula_or_X, data):  # files or Dask: streamed, never loaded whole
+        return regress_stream(formula_or_X, data, y, family=family, link=link, weights=weights, offset=offset,
+                              penalty=penalty, lam=lam, l1_ratio=l1_ratio, event=event, trials=trials, left=left,
+                              right=right, dropna=dropna, max_iter=max_iter)
     fam, link = M.resolve(family, link)
     extra = {"weights": weights, "offset": offset}
     if fam == "binomial":
