@@ -17,7 +17,7 @@ AFT = ("weibull", "exponential", "lognormal", "loglogistic")
 
 def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weights=None, offset=None,
             penalty=None, lam=None, l1_ratio=None, event=None, trials=None, left=None, right=None,
-            dropna=False, max_iter=100) -> RegressionFit:
+            dropna=False, max_iter=100, dask=False) -> RegressionFit:
     """Fit a regression model by maximum likelihood.
 
     Parameters
@@ -62,6 +62,10 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         ``y >= right`` right-censored (default ``left=0``).
     dropna : bool
         Drop (and count) rows with missing values instead of raising.
+    dask : bool
+        With files as ``data``: the Dask workers of the active scheduler read them (see
+        :func:`thetahat.scale.stream_regress.regress_stream`). Files, globs, folders and
+        Dask collections as ``data`` are always streamed, never loaded whole.
 
     Returns
     -------
@@ -80,7 +84,9 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     if is_streamed_regression(formula_or_X, data):  # files or Dask: streamed, never loaded whole
         return regress_stream(formula_or_X, data, y, family=family, link=link, weights=weights, offset=offset,
                               penalty=penalty, lam=lam, l1_ratio=l1_ratio, event=event, trials=trials, left=left,
-                              right=right, dropna=dropna, max_iter=max_iter)
+                              right=right, dropna=dropna, max_iter=max_iter, dask=dask)
+    if dask:
+        raise OptionError("dask=True reads files on Dask workers: pass file paths or a Dask collection as data")
     fam, link = M.resolve(family, link)
     extra = {"weights": weights, "offset": offset}
     if fam == "binomial":
