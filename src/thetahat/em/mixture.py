@@ -16,7 +16,7 @@ MAX_ITER = 1000
 
 
 def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_iter=MAX_ITER, tol=TOL,
-            start=None, cov_prior="auto", se=True):
+            start=None, cov_prior="auto", se=True, column=None, columns=None):
     """Fit a finite mixture of ``k`` components of one family by EM.
 
     Parameters
@@ -52,6 +52,10 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         maximum likelihood.
     se : bool
         Compute standard errors (observed information of the mixture log-likelihood).
+    column, columns : str or list of str, optional
+        The column(s) to fit when ``data`` names Parquet/CSV files (a path, glob, folder
+        or list) or is a Dask collection -- then the data are streamed, one pass per EM
+        iteration (see :mod:`thetahat.scale.stream_mixture`) -- or is a pandas DataFrame.
 
     Returns
     -------
@@ -67,6 +71,17 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
     >>> f.converged
     True
     """
+    from ..scale.sources import is_stream_input
+
+    if is_stream_input(data):
+        from ..scale.stream_mixture import stream_mixture
+
+        return stream_mixture(data, k, family, column=column, columns=columns, cov_type=cov_type, starts=starts,
+                              seed=seed, max_iter=max_iter, tol=tol, start=start, cov_prior=cov_prior, se=se)
+    if column is not None or columns is not None:
+        from ..scale.stream_mixture import memory_columns
+
+        data = memory_columns(data, column, columns)
     if not isinstance(k, (int, np.integer)) and not isinstance(k, bool):
         try:
             ks = [cm.check_k(v) for v in k]

@@ -437,7 +437,6 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sta
              progress):
     import jax.numpy as jnp
 
-    from ..em import _common as cm
     from ..em.mixture import _from_start
 
     notes = []
