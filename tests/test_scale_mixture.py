@@ -212,3 +212,28 @@ def test_dask_local_cluster_matches_in_memory():
         f = thetahat.mixture(da.from_array(x, chunks=4_000), 2, start=start, tol=TIGHT)
     _same(f, thetahat.mixture(x, 2, start=start, tol=TIGHT))
     assert any("a Dask array in 5 partitions" in n for n in f.notes)
+
+
+def test_cli_mixture_streams_a_glob(tmp_path, capsys):
+    """``thetahat mixture 'dir/*.parquet' --k 2`` streams, and agrees with the in-memory
+    mixture of the loaded rows (which itself is checked against scikit-learn above)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from thetahat.cli.main import main
+
+    rng = np.random.default_rng(21)
+    x = np.concatenate([rng.normal(0.0, 1.0, 3000), rng.normal(4.0, 0.7, 2000)])
+    rng.shuffle(x)
+    for i, part in enumerate(np.array_split(x, 2)):
+        pq.write_table(pa.table({"x": part}), tmp_path / f"m{i}.parquet")
+    assert main(["mixture", str(tmp_path / "*.parquet"), "--k", "2", "--column", "x", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = thetahat.mixture(x, 2)
+    # different starts (a pilot fit vs k-means++ on all rows), EM stopped at tol 1e-10 per row: the two
+    # optima agree far inside their standard errors, and their log-likelihoods to rounding
+    for k in ("mu", "weights"):
+        np.testing.assert_allclose(out["params"][k], ref.params[k], rtol=0, atol=1e-3 * np.min(ref.se[k]))
+    assert out["loglik"] == pytest.approx(ref.loglik, rel=1e-10)

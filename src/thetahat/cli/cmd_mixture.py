@@ -13,6 +13,11 @@ def add_parser(subparsers):
     p.add_argument("--starts", type=int, default=1, help="number of EM runs from k-means++ starts")
     p.add_argument("--seed", type=int, default=0, help="seed of the starts")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--dropna", action="store_true", help="streamed input: drop rows with NaN and count them")
+    p.add_argument("--stream", action="store_true",
+                   help="read the file in bounded batches (automatic for globs, folders and files over 256 MB)")
+    p.add_argument("--dask", metavar="local[:N]", help="run the passes on a local Dask cluster of N workers")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the passes on a remote Dask cluster")
     p.set_defaults(func=run)
 
 
@@ -29,16 +34,40 @@ def parse_k(text):
 
 
 def run(args) -> int:
+    import sys
+
+    import numpy as np
+
     import thetahat
 
     from ._output import print_json
 
+    import contextlib
+
+    from .main import _streamed
+
     columns = [c.strip() for c in args.column.split(",")] if args.column else None
     many = columns is not None and len(columns) > 1
-    x, info = thetahat.read_column(args.file, None if many else args.column, columns=columns if many else None,
-                                   ndim=1 if many else 0)
-    f = thetahat.mixture(x, parse_k(args.k), family=args.family, cov_type=args.cov_type, starts=args.starts,
-                         seed=args.seed)
+    kw = dict(family=args.family, cov_type=args.cov_type, starts=args.starts, seed=args.seed)
+    if _streamed(args):
+        from thetahat.scale.cluster import connect
+
+        if args.dask and args.scheduler:
+            raise thetahat.errors.OptionError("give --dask or --scheduler, not both")
+        spec = args.dask or args.scheduler
+        with (connect(spec) if spec else contextlib.nullcontext()):
+            f = thetahat.mixture(args.file, parse_k(args.k), column=None if many else args.column,
+                                 columns=columns if many else None, dropna=args.dropna, dask=bool(spec), **kw)
+        info = {"source": args.file, "columns": columns or []}
+    else:
+        x, info = thetahat.read_column(args.file, None if many else args.column, columns=columns if many else None,
+                                       ndim=1 if many else 0)
+        if args.dropna:
+            keep = ~(np.isnan(x) if x.ndim == 1 else np.isnan(x).any(axis=1))
+            if not keep.all():
+                x = x[keep]
+                print(f"dropped rows: {int((~keep).sum())} (NaN)", file=sys.stderr)
+        f = thetahat.mixture(x, parse_k(args.k), **kw)
     if args.json:
         d = f.to_dict()
         d["source"], d["columns"] = info["source"], info["columns"]

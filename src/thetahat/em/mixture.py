@@ -16,7 +16,7 @@ MAX_ITER = 1000
 
 
 def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_iter=MAX_ITER, tol=TOL,
-            start=None, cov_prior="auto", se=True, column=None, columns=None):
+            start=None, cov_prior="auto", se=True, column=None, columns=None, dropna=False, dask=False):
     """Fit a finite mixture of ``k`` components of one family by EM.
 
     Parameters
@@ -56,6 +56,10 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         The column(s) to fit when ``data`` names Parquet/CSV files (a path, glob, folder
         or list) or is a Dask collection -- then the data are streamed, one pass per EM
         iteration (see :mod:`thetahat.scale.stream_mixture`) -- or is a pandas DataFrame.
+    dropna : bool
+        Streamed data only: drop (and count) rows with NaN instead of raising.
+    dask : bool
+        Streamed files are read by the Dask workers of the active scheduler.
 
     Returns
     -------
@@ -77,7 +81,11 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         from ..scale.stream_mixture import stream_mixture
 
         return stream_mixture(data, k, family, column=column, columns=columns, cov_type=cov_type, starts=starts,
-                              seed=seed, max_iter=max_iter, tol=tol, start=start, cov_prior=cov_prior, se=se)
+                              seed=seed, max_iter=max_iter, tol=tol, start=start, cov_prior=cov_prior, se=se,
+                              dropna=dropna, dask=dask)
+    if dropna or dask:
+        raise OptionError("dropna and dask apply to streamed data (files or a Dask collection); drop NaN rows "
+                          "before an in-memory mixture")
     if column is not None or columns is not None:
         from ..scale.stream_mixture import memory_columns
 
