@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import _stream
+
 
 def add_parser(subparsers):
     p = subparsers.add_parser("mixture", help="fit a finite mixture by EM")
@@ -14,10 +16,7 @@ def add_parser(subparsers):
     p.add_argument("--seed", type=int, default=0, help="seed of the starts")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--dropna", action="store_true", help="streamed input: drop rows with NaN and count them")
-    p.add_argument("--stream", action="store_true",
-                   help="read the file in bounded batches (automatic for globs, folders and files over 256 MB)")
-    p.add_argument("--dask", metavar="local[:N]", help="run the passes on a local Dask cluster of N workers")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the passes on a remote Dask cluster")
+    _stream.add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -42,22 +41,14 @@ def run(args) -> int:
 
     from ._output import print_json
 
-    import contextlib
-
-    from .main import _streamed
-
     columns = [c.strip() for c in args.column.split(",")] if args.column else None
     many = columns is not None and len(columns) > 1
     kw = dict(family=args.family, cov_type=args.cov_type, starts=args.starts, seed=args.seed)
-    if _streamed(args):
-        from thetahat.scale.cluster import connect
-
-        if args.dask and args.scheduler:
-            raise thetahat.errors.OptionError("give --dask or --scheduler, not both")
-        spec = args.dask or args.scheduler
-        with (connect(spec) if spec else contextlib.nullcontext()):
+    if _stream.wanted(args):
+        context, on_dask = _stream.scheduler(args)
+        with context:
             f = thetahat.mixture(args.file, parse_k(args.k), column=None if many else args.column,
-                                 columns=columns if many else None, dropna=args.dropna, dask=bool(spec), **kw)
+                                 columns=columns if many else None, dropna=args.dropna, dask=on_dask, **kw)
         info = {"source": args.file, "columns": columns or []}
     else:
         x, info = thetahat.read_column(args.file, None if many else args.column, columns=columns if many else None,

@@ -12,6 +12,8 @@ Examples
 
 from __future__ import annotations
 
+from . import _stream
+
 
 def add_parser(subparsers):
     r = subparsers.add_parser("regress", help="regression by maximum likelihood: a coefficient table")
@@ -32,10 +34,7 @@ def add_parser(subparsers):
     r.add_argument("--l1-ratio", type=float, dest="l1_ratio", help="elastic net: share of the L1 penalty")
     r.add_argument("--dropna", action="store_true", help="drop rows with missing values and count them")
     r.add_argument("--json", action="store_true", help="print one JSON object")
-    r.add_argument("--stream", action="store_true",
-                   help="read the file in bounded batches (automatic for globs, folders and files over 256 MB)")
-    r.add_argument("--dask", metavar="local[:N]", help="run the passes on a local Dask cluster of N workers")
-    r.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the passes on a remote Dask cluster")
+    _stream.add_arguments(r)
     r.set_defaults(func=run)
 
 
@@ -78,21 +77,13 @@ def _read(path):
 def run(args) -> int:
     import thetahat
 
-    import contextlib
-
-    from .main import _streamed
-
     kw = dict(family=args.family, link=args.link, weights=args.weights, offset=args.offset, trials=args.trials,
               event=args.event, left=args.left, right=args.right, penalty=args.penalty, lam=args.lam,
               l1_ratio=args.l1_ratio, dropna=args.dropna)
-    if _streamed(args):
-        from thetahat.scale.cluster import connect
-
-        if args.dask and args.scheduler:
-            raise thetahat.errors.OptionError("give --dask or --scheduler, not both")
-        spec = args.dask or args.scheduler
-        with (connect(spec) if spec else contextlib.nullcontext()):
-            f = thetahat.regress(args.formula, args.file, dask=bool(spec), **kw)
+    if _stream.wanted(args):
+        context, on_dask = _stream.scheduler(args)
+        with context:
+            f = thetahat.regress(args.formula, args.file, dask=on_dask, **kw)
         source = args.file
     else:
         df, source = _read(args.file)

@@ -21,13 +21,13 @@ import argparse
 import importlib
 import sys
 
+from . import _stream
 from ._output import console as _console
 from ._output import esc as _esc
 from ._output import g as _g
 from ._output import print_json as _print_json
 
 PROG = "thetahat"
-STREAM_MB = 256  # larger inputs are streamed by ``thetahat fit``
 
 
 class _UsageError(Exception):
@@ -66,11 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--truncate", metavar="A,B", help="data observable only within [A, B] (inf allowed)")
     f.add_argument("--by", help="fit every group of this column (a table of fits)")
     f.add_argument("--plot", metavar="OUT.png", help="write density/QQ/PP/CDF panels of the fit")
-    f.add_argument("--stream", action="store_true",
-                   help="read the file in bounded batches instead of loading it (automatic for globs, folders "
-                        f"and files over {STREAM_MB} MB)")
-    f.add_argument("--dask", metavar="local[:N]", help="run the passes on a local Dask cluster of N workers")
-    f.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run the passes on a remote Dask cluster")
+    _stream.add_arguments(f)
 
     c = sub.add_parser("compare", help="fit several families and rank them by AIC")
     c.add_argument("file", help="CSV, Parquet, JSON lines or plain text file; '-' reads stdin")
@@ -146,7 +142,7 @@ def _cmd_fit(args) -> int:
     fixed = _parse_fix(args.fix)
     if args.by:
         return _fit_by(args, fam, fixed)
-    if _streamed(args):
+    if _stream.wanted(args):
         return _fit_streamed(args, fam, fixed)
     kw = {"cov_type": args.cov_type, "weight_kind": args.weight_kind}
     extra = {"weights": args.weights_column, "event": args.event_column, "lower": args.lower_column,
@@ -206,41 +202,22 @@ def _cmd_fit(args) -> int:
     return 0
 
 
-def _streamed(args) -> bool:
-    """Stream when asked to, for a Dask cluster, or for input too large (or too many
-    files) to load."""
-    import glob
-    import os
-
-    if args.stream or args.dask or args.scheduler:
-        return True
-    if args.file == "-":
-        return False
-    if glob.has_magic(args.file) or os.path.isdir(args.file):
-        return True
-    return os.path.isfile(args.file) and os.path.getsize(args.file) > STREAM_MB * (1 << 20)
-
-
 def _fit_streamed(args, fam, fixed) -> int:
-    import contextlib
-
     import thetahat
-    from thetahat.scale.cluster import connect
 
     OptionError = thetahat.errors.OptionError
-    if args.dask and args.scheduler:
-        raise OptionError("give --dask or --scheduler, not both")
     why = {"--plot": args.plot, "--ci bootstrap": args.ci == "bootstrap", "--weights-column": args.weights_column,
            "--event-column": args.event_column, "--lower-column": args.lower_column,
            "--upper-column": args.upper_column, "--truncate": args.truncate}
     bad = [k for k, v in why.items() if v]
     if bad:
         raise OptionError(f"{bad[0]} needs the rows in memory, but {args.file} is streamed (a glob, a folder, "
-                          f"over {STREAM_MB} MB, or --stream/--dask/--scheduler); fit a file that fits in memory")
-    spec = args.dask or args.scheduler
-    with (connect(spec) if spec else contextlib.nullcontext()):
+                          f"over {_stream.STREAM_MB} MB, or --stream/--dask/--scheduler); fit a file that fits in "
+                          "memory")
+    context, on_dask = _stream.scheduler(args)
+    with context:
         f = thetahat.fit(args.file, fam, column=args.column, fixed=fixed, method=args.method, starts=args.starts,
-                         dropna=args.dropna, seed=args.seed, cov_type=args.cov_type, dask=bool(spec))
+                         dropna=args.dropna, seed=args.seed, cov_type=args.cov_type, dask=on_dask)
         ci = f.confint(0.95, method=args.ci) if args.ci != "wald" else None
     info = {"source": args.file, "columns": [c.strip() for c in (args.column or "").split(",") if c.strip()]}
     if args.json:

@@ -252,3 +252,27 @@ def fmt_array(v, digits=6):
     if a.ndim == 0:
         return f"{float(a):.{digits}g}"
     return np.array2string(a, precision=digits, separator=", ")
+
+
+def em_verdict(obj, trace, it, max_iter, tol, n):
+    """``(converged, reason, notes)`` of an EM run stopped after ``it`` iterations: converged
+    when the objective changed by less than ``tol`` per observation; notes if the trace
+    ever fell by more than rounding."""
+    if not np.isfinite(obj):
+        converged, reason = False, "the log-likelihood became non-finite (a component lost all its points?)"
+    elif it < max_iter or (it == max_iter and len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * n):
+        converged = True
+        reason = f"objective changed by less than tol = {tol:g} per observation after {it} EM iterations"
+    else:
+        converged = False
+        last = abs(trace[-1] - trace[-2]) / n if len(trace) > 1 else float("nan")
+        reason = f"reached max_iter = {max_iter} EM iterations; the last change was {last:.3g} per observation"
+    notes = [] if monotone(trace, obj) else ["the EM trace decreased by more than rounding at some iteration"]
+    return converged, reason, notes
+
+
+def collapse_notes(weights, n):
+    """A note when a component holds less than one observation's weight."""
+    if np.any(np.asarray(weights) * n < 1.0):
+        return ["a component holds less than one observation's weight: it has collapsed, and k may be too large"]
+    return []

@@ -198,22 +198,9 @@ def _result(model, x, xj, run, n_runs, max_iter, tol, want_se):
     p = jax.tree_util.tree_map(lambda a: jnp.take(a, jnp.asarray(order), axis=0), p)
     logw = np.asarray(logw)[order]
     r = r[:, order]
-    notes = []
-    if not np.isfinite(obj):
-        converged, reason = False, "the log-likelihood became non-finite (a component lost all its points?)"
-    elif it < max_iter or (it == max_iter and len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * n):
-        converged = True
-        reason = f"objective changed by less than tol = {tol:g} per observation after {it} EM iterations"
-    else:
-        converged = False
-        last = abs(trace[-1] - trace[-2]) / n if len(trace) > 1 else float("nan")
-        reason = f"reached max_iter = {max_iter} EM iterations; the last change was {last:.3g} per observation"
-    if not cm.monotone(trace, obj):
-        notes.append("the EM trace decreased by more than rounding at some iteration")
+    converged, reason, notes = cm.em_verdict(obj, trace, it, max_iter, tol, n)
     weights = np.exp(logw)
-    if np.any(weights * n < 1.0):
-        notes.append("a component holds less than one observation's weight: it has collapsed, and k may be "
-                     "too large")
+    notes += cm.collapse_notes(weights, n)
     natural = {"weights": weights, **{kk: np.asarray(v) for kk, v in model.natural(p).items()}}
     n_free = (model.k - 1) + model.n_free
     se = {kk: None for kk in natural}

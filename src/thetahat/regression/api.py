@@ -250,18 +250,14 @@ def _penalty(penalty, lam, l1_ratio, model):
     return {"kind": kind, "lam": float(lam), "l1_ratio": float(r)}
 
 
-def _fit_linear(d, model, yv, w, off, nobs):
-    p = d.X.shape[1]
-    b, info = least_squares(d.X, yv if off is None else yv - off, w)
-    if b is None:
-        check_rank(d.X, d.names)
-        raise DataError("the design matrix is numerically rank-deficient")
-    rss = float(info["rss"])
+def linear_ml(b, rss, xtx_inv, nobs, names, scale_y):
+    """The normal linear model's ML quantities from a least-squares solution: ``theta``
+    (coefficients, log sigma), its covariance (sigma^2 by MLE, divisor n), the
+    log-likelihood, ``extra`` (both sigma^2, the RSS, the classical OLS standard errors)
+    and notes. Shared by the in-memory and the streamed (TSQR) fits."""
+    p = b.shape[0]
     s2_mle, s2_unb = rss / nobs, rss / (nobs - p)
-    scale_y = float(np.max(np.abs(yv))) if yv.size else 0.0
     exact = s2_mle <= (1e-15 * scale_y) ** 2
-    b = b.astype(np.float64)
-    sigma = np.sqrt(s2_mle)
     notes = []
     if exact:
         # y is an exact linear function of X (NIST Wampler1-2): the coefficients are exact, but
@@ -271,16 +267,27 @@ def _fit_linear(d, model, yv, w, off, nobs):
         loglik = float("inf")
     else:
         loglik = -0.5 * nobs * (np.log(2 * np.pi * s2_mle) + 1.0)
+    sigma = np.sqrt(s2_mle)
     cov_theta = np.zeros((p + 1, p + 1))
-    cov_theta[:p, :p] = s2_mle * info["xtx_inv"]
+    cov_theta[:p, :p] = s2_mle * xtx_inv
     cov_theta[p, p] = 0.0 if exact else 1.0 / (2 * nobs)  # var of log sigma-hat
     theta = np.concatenate([b, [np.log(sigma) if sigma > 0 else -np.inf]])
-    se_unb = np.sqrt(s2_unb * np.diag(info["xtx_inv"]))
+    se_unb = np.sqrt(s2_unb * np.diag(xtx_inv))
     extra = {"sigma2_mle": s2_mle, "sigma2_unbiased": s2_unb, "rss": rss,
-             "se_unbiased": dict(zip(d.names, se_unb.tolist())), "residual_sd_unbiased": float(np.sqrt(s2_unb)),
-             "qr_refinements": info["refinements"]}
+             "se_unbiased": dict(zip(names, se_unb.tolist())), "residual_sd_unbiased": float(np.sqrt(s2_unb))}
     notes.append("standard errors use sigma^2 by MLE (divisor n); info['se_unbiased'] holds the classical OLS "
                  "ones (divisor n - p)")
+    return theta, cov_theta, loglik, extra, notes
+
+
+def _fit_linear(d, model, yv, w, off, nobs):
+    b, info = least_squares(d.X, yv if off is None else yv - off, w)
+    if b is None:
+        check_rank(d.X, d.names)
+        raise DataError("the design matrix is numerically rank-deficient")
+    theta, cov_theta, loglik, extra, notes = linear_ml(b.astype(np.float64), float(info["rss"]), info["xtx_inv"],
+                                                        nobs, d.names, float(np.max(np.abs(yv))) if yv.size else 0.0)
+    extra["qr_refinements"] = info["refinements"]
     return _result(d, model, "normal", "identity", theta, None, loglik, nobs, yv, None, w, off, None, True,
                    "exact least-squares solution (pivoted QR with iterative refinement)", "qr", 0, notes,
                    cov_theta=cov_theta, extra=extra)

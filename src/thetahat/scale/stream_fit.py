@@ -26,6 +26,8 @@ True
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ..errors import DegenerateDataError, EmptyDataError, OptionError
@@ -106,7 +108,7 @@ def fit_stream(data, fam, fixed, *, column=None, method="auto", start=None, drop
     if rows:
         every = max(1, rows // PILOT_ROWS)
     else:  # CSV: a row takes at least 2 bytes per column
-        every = max(1, sum(_size(f) for f in source.files) // (2 * len(cols) * PILOT_ROWS)) if source.files else 64
+        every = max(1, sum(os.path.getsize(f) for f in source.files) // (2 * len(cols) * PILOT_ROWS)) if source.files else 64
     spec = StreamSpec.build(fam, cols, fixed, dropna=dropna, pilot_every=every)
     first = map_reduce(source, validate_batch, (spec,), merge=fam.merge, progress=progress, label="reading")
     where = source.describe()
@@ -173,9 +175,3 @@ def _dask_rows(data):
         return None
     n = data.shape[0]
     return int(n) if isinstance(n, (int, np.integer)) else None
-
-
-def _size(path):
-    import os
-
-    return os.path.getsize(path)

@@ -477,21 +477,10 @@ def _finish(model, source, spec, where, n, dropped, p, logw, ll, obj, trace, it,
     from ..em import _common as cm
 
     trace = np.asarray(trace)
-    if not np.isfinite(obj):
-        converged, reason = False, "the log-likelihood became non-finite (a component lost all its points?)"
-    elif it < max_iter or (it == max_iter and len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * n):
-        converged = True
-        reason = f"objective changed by less than tol = {tol:g} per observation after {it} EM iterations"
-    else:
-        converged = False
-        last = abs(trace[-1] - trace[-2]) / n if len(trace) > 1 else float("nan")
-        reason = f"reached max_iter = {max_iter} EM iterations; the last change was {last:.3g} per observation"
-    if not cm.monotone(trace, obj):
-        notes.append("the EM trace decreased by more than rounding at some iteration")
+    converged, reason, verdict_notes = cm.em_verdict(obj, trace, it, max_iter, tol, n)
+    notes += verdict_notes
     weights = np.exp(logw)
-    if np.any(weights * n < 1.0):
-        notes.append("a component holds less than one observation's weight: it has collapsed, and k may be "
-                     "too large")
+    notes += cm.collapse_notes(weights, n)
     pj = {kk: jnp.asarray(v) for kk, v in p.items()}
     natural = {"weights": weights, **{kk: np.asarray(v) for kk, v in model.natural(pj).items()}}
     se = {kk: None for kk in natural}

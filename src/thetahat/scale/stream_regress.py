@@ -333,27 +333,11 @@ def _fit_linear(ctx, first):
         prev, bound = bound, float(np.max(np.abs(db) / np.maximum(np.abs(b), 1e-300)))
         if bound > 0.5 * prev:  # at the rounding floor of the corrections
             break
-    s2_mle, s2_unb = rss / nobs, rss / (nobs - p)
+    from ..regression.api import linear_ml
+
     scale_y = max(abs(float(first["min:y"])), abs(float(first["max:y"])))
-    exact = s2_mle <= (1e-15 * scale_y) ** 2
-    notes = []
-    if exact:
-        notes.append("the model fits every row exactly (residuals at rounding level): the likelihood is "
-                     "unbounded as sigma -> 0; loglik is reported as inf and sigma has no standard error")
-        loglik = float("inf")
-    else:
-        loglik = -0.5 * nobs * (np.log(2 * np.pi * s2_mle) + 1.0)
-    sigma = np.sqrt(s2_mle)
-    cov_theta = np.zeros((p + 1, p + 1))
-    cov_theta[:p, :p] = s2_mle * xtx_inv
-    cov_theta[p, p] = 0.0 if exact else 1.0 / (2 * nobs)
-    theta = np.concatenate([b, [np.log(sigma) if sigma > 0 else -np.inf]])
-    se_unb = np.sqrt(s2_unb * np.diag(xtx_inv))
-    extra = {"sigma2_mle": s2_mle, "sigma2_unbiased": s2_unb, "rss": rss,
-             "se_unbiased": dict(zip(plan.names, se_unb.tolist())), "residual_sd_unbiased": float(np.sqrt(s2_unb)),
-             "qr_refinements": refined, "condition": cond}
-    notes.append("standard errors use sigma^2 by MLE (divisor n); info['se_unbiased'] holds the classical OLS "
-                 "ones (divisor n - p)")
+    theta, cov_theta, loglik, extra, notes = linear_ml(b, rss, xtx_inv, nobs, plan.names, scale_y)
+    extra.update(qr_refinements=refined, condition=cond)
     reason = ("exact least-squares solution (TSQR: R factors of the batches merged by QR"
               + (f", refined by {refined} pass{'es' if refined > 1 else ''} of corrected semi-normal equations)"
                  if refined else ")"))
