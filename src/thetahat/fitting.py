@@ -190,9 +190,10 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
                   and streamed is None
                   and not (set(fixed) & set(fam.params)) and x.shape[0] <= (1 << 20) and int(starts) == 1)
     if profile_ok:
-        est, ok = fam.profile_mle(x, w)
+        est, ok, *derivs = fam.profile_mle(x, w)
         if ok:
-            res = _closed_result(obj, layout, {k: np.asarray(v) for k, v in est.items()})
+            res = _closed_result(obj, layout, {k: np.asarray(v) for k, v in est.items()},
+                                 derivs[0] if derivs else None)
             res.method = "newton"
             res.reason = "converged: Newton's method on the one-dimensional profile likelihood"
             res.closed_params = None
@@ -392,23 +393,45 @@ def _prepare(data, weights, fam, dropna, scan=True):
     return x, w, dropped
 
 
-def _closed_result(obj, layout, est):
+def _closed_result(obj, layout, est, derivs=None):
+    """An :class:`OptResult` at closed-form (or profile) estimates ``est``. ``derivs``:
+    (log-likelihood, gradient, Hessian) in the natural parameters, when the estimator
+    already has them; else one derivative pass over the data."""
     import jax.numpy as jnp
 
-    # the log-likelihood at the exact estimates (a round trip through u can move a
-    # sample extreme such as pareto's scale by an ulp, off the support)
-    v = float(obj.loglik_theta({k: jnp.asarray(est[k]) for k in layout.names}))
     u = layout.to_unconstrained(est)
-    if np.all(np.isfinite(u)):
-        _, g, H = obj.derivs(u)
-    else:  # on the boundary of the parameter space
-        g = np.zeros(layout.size)
-        H = np.full((layout.size, layout.size), np.nan)
+    inside = bool(np.all(np.isfinite(u)))
+    if derivs is not None and inside:
+        v = float(derivs[0])
+        g, H = (np.asarray(a) for a in _natural_to_u(layout)(jnp.asarray(u), jnp.asarray(derivs[1]),
+                                                              jnp.asarray(derivs[2])))
+    else:
+        # the log-likelihood at the exact estimates (a round trip through u can move a
+        # sample extreme such as pareto's scale by an ulp, off the support)
+        v = float(obj.loglik_theta({k: jnp.asarray(est[k]) for k in layout.names}))
+        if inside:
+            _, g, H = obj.derivs(u)
+        else:  # on the boundary of the parameter space
+            g = np.zeros(layout.size)
+            H = np.full((layout.size, layout.size), np.nan)
     r = opt.OptResult(u, v, g, H, 0, bool(np.isfinite(v)),
                       "closed-form maximum likelihood estimate" if np.isfinite(v)
                       else "the closed-form estimate has zero likelihood", "closed", [v], [u])
     r.closed_params = est
     return r
+
+
+@functools.lru_cache(maxsize=None)
+def _natural_to_u(layout):
+    """Gradient and Hessian in the natural parameters -> in ``u`` (second-order chain rule)."""
+    import jax
+
+    def convert(u, g, h):
+        phi = lambda uu: layout.flat(layout.to_params(uu))  # noqa: E731
+        J = jax.jacfwd(phi)(u)
+        return J.T @ g, J.T @ h @ J + jax.hessian(lambda uu: g @ phi(uu))(u)
+
+    return jax.jit(convert)
 
 
 START_ROWS = 1 << 14

@@ -126,12 +126,12 @@ def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dro
         order = np.argsort(inverse, kind="stable")
         cuts = np.cumsum(np.bincount(inverse, minlength=len(labels)))[:-1]
         for k, rows in zip(labels, np.split(order, cuts)):
-            groups.append((_py(k), vals[rows]))
+            groups.append((_py(k), rows))
     else:
         for c in columns:
             if c not in cols:
                 raise MissingColumnError(f"no column {c!r}; the columns are {', '.join(map(repr, cols))}")
-            groups.append((c, np.asarray(cols[c])))
+            groups.append((c, None))
 
     from .fitting import _check_fixed
 
@@ -139,14 +139,25 @@ def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dro
     bound = fam.bind({k: fixed_v[k] for k in fam.known})
     G = len(groups)
     out = _empty(G, fam, [g[0] for g in groups])
+    clean = np.zeros(G, bool)
+    if by is not None:
+        sizes = np.bincount(inverse, minlength=G)
+        clean = _clean_groups(bound, vals, inverse, order, sizes, fixed_v)
+    packed = []  # (group index, values) of the groups that need no per-group validation
     ready = []
-    for gi, (label, raw) in enumerate(groups):
+    for gi, (label, rows) in enumerate(groups):
+        if clean[gi]:
+            continue
+        raw = vals[rows] if by is not None else np.asarray(cols[label])
         try:
             x, dropped = _validate(bound, raw, dropna, fixed_v)
             out["n"][gi], out["dropped"][gi] = x.size, dropped
             ready.append((gi, x))
         except ThetahatError as exc:
             out["status"][gi], out["reason"][gi] = "error", str(exc)
+    batches = []  # (group indices, X, W)
+    if clean.any():
+        batches += _pack_clean(vals, inverse, order, sizes, clean, out)
     by_bucket = defaultdict(list)
     for gi, x in ready:
         by_bucket[_bucket(x.size)].append((gi, x))
@@ -155,27 +166,29 @@ def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dro
         W = np.zeros((len(items), size))
         for j, (_, x) in enumerate(items):
             X[j, :x.size], W[j, :x.size] = x, 1.0
+        batches.append(([gi for gi, _ in items], X, W))
+    for members, X, W in batches:
         try:
-            b = fit_batch(bound, X, weights=W, fixed=fixed, max_iter=max_iter)
+            b = fit_batch(bound, X, weights=W, fixed=fixed, max_iter=max_iter, _checked=True)
         except ThetahatError as exc:
-            for gi, _ in items:
+            for gi in members:
                 out["status"][gi], out["reason"][gi] = "error", str(exc)
             continue
         k = len(b.se)
-        for j, (gi, _) in enumerate(items):
-            ok = bool(b.converged[j])
-            out["converged"][gi] = ok
-            out["status"][gi] = "ok" if ok else "failed"
-            out["reason"][gi] = ("converged" if b.method != "closed" else "closed form") if ok else \
-                "did not converge (no maximum found within the iteration limit; the estimate may run to " \
-                "a boundary)"
-            out["loglik"][gi] = b.loglik[j] if ok else np.nan
-            out["aic"][gi] = -2 * b.loglik[j] + 2 * k if ok else np.nan
-            out["bic"][gi] = -2 * b.loglik[j] + k * np.log(b.nobs[j]) if ok else np.nan
-            for name in fam.params:
-                out[name][gi] = b.params[name][j] if ok else np.nan
-                if name in b.se:
-                    out[f"se_{name}"][gi] = b.se[name][j] if ok else np.nan
+        idx = np.asarray(members)
+        ok = np.asarray(b.converged, dtype=bool)
+        out["converged"][idx] = ok
+        out["status"][idx] = np.where(ok, "ok", "failed")
+        out["reason"][idx] = np.where(ok, "converged" if b.method != "closed" else "closed form",
+                                      "did not converge (no maximum found within the iteration limit; the "
+                                      "estimate may run to a boundary)")
+        out["loglik"][idx] = np.where(ok, b.loglik, np.nan)
+        out["aic"][idx] = np.where(ok, -2 * b.loglik + 2 * k, np.nan)
+        out["bic"][idx] = np.where(ok, -2 * b.loglik + k * np.log(b.nobs), np.nan)
+        for name in fam.params:
+            out[name][idx] = np.where(ok, b.params[name], np.nan)
+            if name in b.se and f"se_{name}" in out:
+                out[f"se_{name}"][idx] = np.where(ok, b.se[name], np.nan)
     notes = []
     bad = int(np.sum(out["status"] != "ok"))
     if bad:
@@ -194,6 +207,71 @@ def _empty(G, fam, labels):
         if name not in fam.nonregular:
             out[f"se_{name}"] = np.full(G, np.nan)
     return out
+
+
+def _clean_groups(fam, vals, inverse, order, sizes, fixed):
+    """Groups that pass every check, found with whole-column operations: numeric and finite,
+    inside the support, large enough and not constant. The others go through
+    :func:`_validate` one by one, which names their problem."""
+    from .families._base import Family
+
+    G = sizes.size
+    clean = np.zeros(G, bool)
+    if vals.dtype.kind not in "iuf":
+        return clean
+    v = vals.astype(float, copy=False)
+    bad = np.bincount(inverse, weights=~np.isfinite(v), minlength=G) > 0
+    bad |= sizes < fam.min_obs
+    finite = ~bad[inverse]
+    try:
+        fam.check_support(v[finite], fixed)
+    except ThetahatError:
+        return clean  # some group holds an out-of-support value: validate every group on its own
+    if type(fam).check_degenerate is Family.check_degenerate and not fam.discrete:
+        starts = np.r_[0, np.cumsum(sizes)[:-1]]
+        nonempty = sizes > 0
+        lo = np.full(G, np.nan)
+        hi = np.full(G, np.nan)
+        lo[nonempty] = np.minimum.reduceat(v[order], starts[nonempty])
+        hi[nonempty] = np.maximum.reduceat(v[order], starts[nonempty])
+        bad |= ~(lo < hi)
+    elif type(fam).check_degenerate is not Family.check_degenerate:
+        return clean  # a family's own degeneracy rule: per group
+    return ~bad
+
+
+def _pack_clean(vals, inverse, order, sizes, clean, out):
+    """The clean groups' values as padded (groups, bucket) matrices, one per size bucket,
+    scattered in whole-array operations."""
+    G = clean.size
+    out["n"][clean] = sizes[clean]
+    out["dropped"][clean] = 0
+    in_order = bool(np.all(order[1:] > order[:-1]))  # rows already grouped
+    g_sorted = inverse if in_order else inverse[order]
+    v_sorted = np.asarray(vals, dtype=float)
+    v_sorted = v_sorted if in_order else v_sorted[order]
+    pos = np.arange(order.size) - np.r_[0, np.cumsum(sizes)[:-1]][g_sorted]
+    buckets = np.maximum(8, 1 << np.ceil(np.log2(np.maximum(sizes, 1))).astype(int))
+    batches = []
+    for b in np.unique(buckets[clean]):
+        members = np.flatnonzero(clean & (buckets == b))
+        row_of = np.full(G, -1)
+        row_of[members] = np.arange(members.size)
+        X = np.zeros((members.size, b))
+        W = np.zeros((members.size, b))
+        m = int(sizes[members[0]])
+        if members.size == G and np.all(sizes == m):  # groups of one size: a reshape, no scatter
+            X[:, :m] = v_sorted.reshape(G, m)
+            W[:, :m] = 1.0
+            X[:, m:] = X[:, :1]  # padding: a valid value of its own row
+        else:
+            rows = row_of[g_sorted]
+            take = rows >= 0
+            flat = rows[take] * b + pos[take]
+            X.ravel()[flat] = v_sorted[take]
+            W.ravel()[flat] = 1.0
+        batches.append((members.tolist(), X, W))
+    return batches
 
 
 def _validate(fam, raw, dropna, fixed):

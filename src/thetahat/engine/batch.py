@@ -29,6 +29,7 @@ import numpy as np
 from .. import _jax  # noqa: F401
 from ..errors import DataError, NonFiniteDataError, OptionError
 from ..families import get_family
+from .data import as_jax
 from .layout import Layout
 from .objective import _value_grad_hess
 
@@ -69,7 +70,7 @@ class BatchFit:
 
 
 def fit_batch(family, data, *, weights=None, fixed=None, start=None, max_iter=100, tol=1e-10,
-              method="auto") -> BatchFit:
+              method="auto", _checked=False) -> BatchFit:
     """Fit ``family`` to every row of ``data`` by maximum likelihood, in one compiled call.
 
     Parameters
@@ -126,10 +127,11 @@ def fit_batch(family, data, *, weights=None, fixed=None, start=None, max_iter=10
     if not np.all(np.isfinite(W)) or np.any(W < 0):
         raise DataError("weights must be finite and non-negative")
     live = W > 0
-    vals = X[live]
-    if not np.all(np.isfinite(vals) | _open_bounds(fam, vals)):
-        raise NonFiniteDataError("the batch holds NaN or infinite values among its weighted entries")
-    fam.check_support(vals, fixed)
+    if not _checked:  # (fit_many has validated each group)
+        vals = X[live]
+        if not np.all(np.isfinite(vals) | _open_bounds(fam, vals)):
+            raise NonFiniteDataError("the batch holds NaN or infinite values among its weighted entries")
+        fam.check_support(vals, fixed)
     X = _fill_padding(X, live)
     return _run(fam, X, W, fixed, start, max_iter, tol, method, shared=False)
 
@@ -155,13 +157,19 @@ def _run(fam, X, W, fixed, start, max_iter, tol, method, shared):
     layout = Layout.build(fam, fam.param_shapes(rows[0]), free)
     fixed_j = {k: jnp.asarray(v) for k, v in fixed.items()}
     use_stats = fam.statistics is not None and fam.loglik_from_statistics is not None
-    Xj, Wj = jnp.asarray(X), jnp.asarray(W)
+    Xj, Wj = as_jax(X), as_jax(W)
     payload = _stats_fn(fam, shared)(Xj, Wj) if use_stats else (Xj, Wj)
     closed = method == "auto" and fam.has_closed_form and not (set(fixed) & set(fam.params))
+    if (method == "auto" and not closed and fam.profile_batch is not None and not use_stats
+            and not (set(fixed) & set(fam.params))):
+        return _profile_run(fam, layout, Xj, Wj, W, fixed)
     est = _closed_batch(fam, payload if use_stats else None, rows, W) if closed else None
     if est is not None:
         u = np.nan_to_num(_to_u(layout)({k: jnp.asarray(est[k]) for k in layout.names}),
                           nan=0.0, posinf=30.0, neginf=-30.0)
+    elif use_stats and start is None and fam.start_from_statistics is not None:
+        u = np.asarray(_stats_start_fn(fam, layout)(payload))  # no pass over the data for starts
+        u = np.where(np.isfinite(u), u, np.sign(u) * 10.0)
     else:
         u = _starts(fam, layout, rows, W, W > 0, fixed, start)
     solver = _solver(fam, layout, use_stats, int(max_iter), float(tol), est is not None, shared)
@@ -175,6 +183,30 @@ def _run(fam, X, W, fixed, start, max_iter, tol, method, shared):
         p = jax.vmap(layout.to_params)(jnp.asarray(u))
         params = {k: np.asarray(p[k]) for k in layout.names}
     return _assemble(fam, layout, params, se_flat, v, W.sum(axis=1), ok, it, est is not None, fixed)
+
+
+def _profile_run(fam, layout, Xj, Wj, W, fixed):
+    """Every row's MLE by the family's profile iteration; standard errors from the
+    inverse of the negative Hessian in the natural parameters (the gradient is zero there)."""
+    B = W.shape[0]
+    if Xj.shape[0] != B:  # one shared sample under many weightings
+        Xj = jnp.broadcast_to(Xj, (B,) + Xj.shape)
+    est, ok, v, g, h = fam.profile_batch(Xj, Wj)
+    se_flat = np.asarray(_inverse_diag_sqrt(h))
+    v, ok, g = np.asarray(v), np.asarray(ok), np.asarray(g)
+    scale = np.maximum(1.0, np.abs(v))
+    ok = ok & np.isfinite(v) & np.all(np.isfinite(se_flat), axis=1) & np.all(np.abs(g) < 1e-6 * scale[:, None], axis=1)
+    params = {k: np.asarray(est[k], dtype=float) for k in layout.names}
+    return _assemble(fam, layout, params, se_flat, v, W.sum(axis=1), ok, np.zeros(B, dtype=int), False, fixed)
+
+
+@jax.jit
+def _inverse_diag_sqrt(h):
+    def one(hh):
+        L = jnp.linalg.cholesky(-hh)
+        cov = jax.scipy.linalg.cho_solve((L, True), jnp.eye(hh.shape[0]))
+        return jnp.sqrt(jnp.diag(cov))
+    return jax.vmap(one)(h)
 
 
 def _assemble(fam, layout, params, se_flat, v, nobs, ok, it, closed, fixed):
@@ -290,6 +322,14 @@ def _vector_starts(fam, X, W):
 
 
 _start_fns: dict = {}
+
+
+@lru_cache(maxsize=None)
+def _stats_start_fn(fam, layout):
+    def one(s):
+        p = fam.start_from_statistics(s)
+        return jnp.concatenate([jnp.ravel(jnp.atleast_1d(sl.constraint.inverse(p[sl.name]))) for sl in layout.slots])
+    return jax.jit(jax.vmap(one))
 
 
 @lru_cache(maxsize=None)

@@ -7,6 +7,7 @@ chunks there are and how much of the last one is padding (weight 0).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,36 +40,37 @@ class Sample:
     def chunks(self):
         """Yield ``(x_chunk, w_chunk, n_valid)``; ``w_chunk`` is None when unweighted.
 
-        Full chunks are views (no copy); only the last one is copied into padding.
+        Full chunks are views (no copy), starting on a 64-byte boundary so that JAX
+        reads them in place; the few rows before that boundary and the rest after the
+        last full chunk are copied into one padded chunk.
         """
         n = self.x.shape[0]
-        start = 0
+        head = _align_rows(self.x)
+        if n - head < CHUNK:
+            head = 0
+        start = head
         while n - start >= CHUNK:
             sl = slice(start, start + CHUNK)
             yield self.x[sl], (None if self.w is None else self.w[sl]), CHUNK
             start += CHUNK
-        rest = n - start
-        if rest:
-            b = bucket(rest)
-            xp = np.empty((b,) + self.x.shape[1:], dtype=np.float64)
-            xp[:rest] = self.x[start:]
-            xp[rest:] = self.x[start]  # a valid value, so padding evaluates finitely
-            wp = None
-            if self.w is not None:
-                wp = np.zeros(b)
-                wp[:rest] = self.w[start:]
-            yield xp, wp, rest
-
+        rows = np.r_[0:head, start:n]
+        if rows.size:
+            yield self._padded(rows, bucket(rows.size)) + (int(rows.size),)
 
     def pieces(self):
         """Yield ``(x_piece, w_piece)`` covering the data with power-of-two views.
 
         Unlike :meth:`chunks`, no piece is padded except a final one shorter than
         ``MIN_BUCKET`` (with weight 0 on the padding): an unweighted piece then needs
-        no mask, which lets XLA fuse several reductions into one fast loop.
+        no mask, which lets XLA fuse several reductions into one fast loop. The views
+        start on a 64-byte boundary: JAX reads an aligned NumPy array in place, and
+        copies any other (a copy measured 15x the cost of the sum itself).
         """
         n = self.x.shape[0]
-        start = 0
+        head = _align_rows(self.x)
+        if n - head < MIN_BUCKET:
+            head = 0
+        start = head
         size = CHUNK
         while size >= MIN_BUCKET:
             while n - start >= size:
@@ -76,14 +78,61 @@ class Sample:
                 yield self.x[sl], (None if self.w is None else self.w[sl])
                 start += size
             size //= 2
-        rest = n - start
-        if rest:
-            xp = np.empty((MIN_BUCKET,) + self.x.shape[1:], dtype=np.float64)
-            xp[:rest] = self.x[start:]
-            xp[rest:] = self.x[start]
-            wp = np.zeros(MIN_BUCKET)
-            wp[:rest] = 1.0 if self.w is None else self.w[start:]
-            yield xp, wp
+        rows = np.r_[0:head, start:n]
+        if rows.size:
+            yield self._padded(rows, bucket(rows.size))
+
+    def _padded(self, rows, b):
+        """Rows ``rows`` copied into an aligned buffer of ``b`` rows; padding repeats the
+        first row (a valid value, so it evaluates finitely) with weight 0."""
+        xp = aligned_empty((b,) + self.x.shape[1:])
+        k = rows.size
+        xp[:k] = self.x[rows]
+        xp[k:] = self.x[rows[0]]
+        wp = None
+        if self.w is not None or k < b:
+            wp = aligned_empty((b,))
+            wp[:k] = 1.0 if self.w is None else self.w[rows]
+            wp[k:] = 0.0
+        return xp, wp
+
+
+ALIGN = 64  # bytes: JAX's CPU client reads NumPy buffers aligned to this in place
+
+
+def _align_rows(x) -> int:
+    """Leading rows to skip so that ``x[k:]`` starts on an ALIGN-byte boundary (0 when
+    no such k exists, or for a non-contiguous array)."""
+    if not x.flags.c_contiguous or x.shape[0] == 0:
+        return 0
+    row = x.strides[0]
+    addr = x.ctypes.data
+    for k in range(ALIGN // math.gcd(row, ALIGN) + 1):
+        if (addr + k * row) % ALIGN == 0:
+            return k
+    return 0
+
+
+def as_jax(a):
+    """``a`` as a JAX array, read in place when its buffer is aligned, else through one
+    aligned NumPy copy (JAX's own copy of a misaligned buffer measured several times
+    slower than ``np.copyto``)."""
+    import jax.numpy as jnp
+
+    a = np.asarray(a)
+    if a.flags.c_contiguous and a.ctypes.data % ALIGN == 0:
+        return jnp.asarray(a)
+    buf = aligned_empty(a.shape, a.dtype)
+    np.copyto(buf, a)
+    return jnp.asarray(buf)
+
+
+def aligned_empty(shape, dtype=np.float64):
+    """An uninitialised array whose buffer starts on an ALIGN-byte boundary."""
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    raw = np.empty(size + ALIGN, dtype=np.uint8)
+    off = (-raw.ctypes.data) % ALIGN
+    return raw[off:off + size].view(dtype).reshape(shape)
 
 
 def as_float_array(data, *, ndim: int = 0, dropna: bool = False, where: str = "data", scan: bool = True):

@@ -108,6 +108,10 @@ class Family:
     statistics = None  # statistics(x, w) -> dict of arrays (JAX); merged by merge()
     loglik_from_statistics = None  # (s, p) -> log-likelihood
     closed_form = None  # (s) -> dict of estimates, from the merged statistics
+    start_from_statistics = None  # (s) -> a start (JAX), so a batch of fits needs no pass for starts
+    # (X, W) -> (params, converged, loglik, grad, Hessian in the natural parameters), each with the
+    # batch first: a batch of exact MLEs by a family's own profile iteration (weibull)
+    profile_batch = None
     closed_form_data = None  # (x, w) -> dict, when the closed form needs the data
     cdf = None
     sf = None

@@ -96,6 +96,14 @@ class Gamma(Family):
         xs = masked(x, w, 1.0)
         return {"n": jnp.sum(w), "sum": jnp.sum(w * xs), "sum_log": jnp.sum(w * jnp.log(xs))}
 
+    def start_from_statistics(self, s):
+        # Minka (2002): with d = log(mean) - mean(log x) >= 0, shape ~ (3 - d + sqrt((d - 3)^2 + 24 d)) / (12 d),
+        # within 1.5 % of the MLE everywhere; the rate follows as shape / mean
+        m = s["sum"] / s["n"]
+        d = jnp.maximum(jnp.log(m) - s["sum_log"] / s["n"], 1e-12)
+        k = (3.0 - d + jnp.sqrt((d - 3.0) ** 2 + 24.0 * d)) / (12.0 * d)
+        return {"shape": k, "rate": k / m}
+
     def loglik_from_statistics(self, s, p):
         k, lam = p["shape"], p["rate"]
         return s["n"] * (k * jnp.log(lam) - gammaln(k)) + (k - 1.0) * s["sum_log"] - lam * s["sum"]
@@ -149,8 +157,9 @@ class Weibull(Family):
         For a fixed shape c the scale's MLE is ``s^c = sum w x^c / sum w``; what remains
         is one equation, ``1/c + mean(log x) - S1/S0 = 0`` with ``S_k = sum w (log x)^k
         x^c``, decreasing in c, so its root is unique. Each iteration is one fused pass
-        (one exp per observation) over ``log x``, computed once. Returns estimates and
-        whether the iteration converged.
+        (one exp per observation) over ``log x``, computed once. Returns the estimates,
+        whether the iteration converged, and (log-likelihood, gradient, Hessian) in
+        (shape, scale) from the last pass's sums, so no further pass is needed.
         """
         from ..engine.data import bucket
 
@@ -160,8 +169,12 @@ class Weibull(Family):
         xp[:n] = x
         wp = np.zeros(b)
         wp[:n] = 1.0 if w is None else w
-        c, s, ok = _weibull_profile(jnp.asarray(xp), jnp.asarray(wp))
-        return {"shape": float(c), "scale": float(s)}, bool(ok)
+        c, s, ok, v, g, h = _weibull_profile(jnp.asarray(xp), jnp.asarray(wp))
+        return {"shape": float(c), "scale": float(s)}, bool(ok), (float(v), np.asarray(g), np.asarray(h))
+
+    def profile_batch(self, X, W):
+        """:meth:`profile_mle` for every row of a padded batch at once (``fit_batch``)."""
+        return _weibull_profile_batch(X, W)
 
     def cdf(self, x, p):
         return -jnp.expm1(-((jnp.maximum(x, 0.0) / p["scale"]) ** p["shape"]))
@@ -235,9 +248,25 @@ class Beta(Family):
         return st.beta(p["a"], p["b"])
 
 
+def _weibull_profile_batch(x, w):
+    """:func:`_weibull_profile` for a batch of padded rows (``w`` = 0 on padding):
+    (params, converged, log-likelihood, gradient, Hessian), the batch first."""
+    c, s, ok, v, g, h = _weibull_profile_rows(x, w)
+    return {"shape": c, "scale": s}, ok, v, g, h
+
+
+@jax.jit
+def _weibull_profile_rows(x, w):
+    return jax.vmap(_weibull_profile_core)(x, w)
+
+
 @jax.jit
 def _weibull_profile(x, w):
-    z = jnp.log(x)
+    return _weibull_profile_core(x, w)
+
+
+def _weibull_profile_core(x, w):
+    z = jnp.log(jnp.where(w > 0, x, 1.0))
     W = jnp.sum(w)
     zbar = jnp.sum(w * z) / W
     zmax = jnp.max(jnp.where(w > 0, z, -jnp.inf))
@@ -268,7 +297,22 @@ def _weibull_profile(x, w):
 
     c0 = jnp.pi / jnp.sqrt(6.0 * var)
     c, delta, it, _ = jax.lax.while_loop(cond, body, (c0, jnp.inf, 0, jnp.inf))
-    s0, _, _ = sums(c)
+    s0, s1, s2 = sums(c)
     scale = jnp.exp(zmax + jnp.log(s0 / W) / c)
     ok = (it < 100) & jnp.isfinite(c) & jnp.isfinite(scale)
-    return c, scale, ok
+    # the log-likelihood and its exact derivatives in (shape, scale) from the same sums:
+    # with t = log scale, A = zmax - t, E = exp(c A), sum w (x/s)^c = E s0 and
+    # l = W log c - W c t + (c - 1) sum w z - E s0; d s0/dc = s1, d s1/dc = s2
+    t = jnp.log(scale)
+    a = zmax - t
+    e = jnp.exp(c * a)
+    zsum = zbar * W
+    v = W * jnp.log(c) - W * c * t + (c - 1.0) * zsum - e * s0
+    l_c = W / c - W * t + zsum - e * (a * s0 + s1)
+    l_t = -W * c + c * e * s0
+    l_cc = -W / c**2 - e * (a * a * s0 + 2.0 * a * s1 + s2)
+    l_tt = -c * c * e * s0
+    l_ct = -W + e * s0 + c * e * (a * s0 + s1)
+    g = jnp.stack([l_c, l_t / scale])
+    h = jnp.array([[l_cc, l_ct / scale], [l_ct / scale, (l_tt - l_t) / scale**2]])
+    return c, scale, ok, v, g, h
