@@ -20,7 +20,7 @@ is accepted only if it does not lower the log-likelihood, so each trace rises.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
@@ -121,7 +121,13 @@ def fit_batch(family, data, *, weights=None, fixed=None, start=None, max_iter=10
         raise DataError(f"fit_batch expects data of {2 + fam.ndim} dimensions (batch, observations"
                         f"{', coordinates' if fam.ndim else ''}), got shape {X.shape}")
     B, n = X.shape[:2]
-    W = np.ones((B, n)) if weights is None else np.asarray(weights, dtype=float)
+    if weights is None:  # every entry counts once: no mask, no padding
+        if not _checked:
+            if not np.all(np.isfinite(X) | _open_bounds(fam, X)):
+                raise NonFiniteDataError("the batch holds NaN or infinite values")
+            fam.check_support(X.reshape((-1,) + X.shape[2:]), fixed)
+        return _run(fam, X, None, fixed, start, max_iter, tol, method, shared=False)
+    W = np.asarray(weights, dtype=float)
     if W.shape != (B, n):
         raise DataError(f"weights have shape {W.shape}, data rows need {(B, n)}")
     if not np.all(np.isfinite(W)) or np.any(W < 0):
@@ -148,8 +154,9 @@ def _fit_shared(fam, x, W, fixed, start, max_iter, tol, method):
 
 def _run(fam, X, W, fixed, start, max_iter, tol, method, shared):
     """The batch fit proper, on validated data: ``X`` holds one sample per row, or (``shared``)
-    one sample that every row of ``W`` reweights."""
-    B = W.shape[0]
+    one sample that every row of ``W`` reweights; ``W`` None: every entry weighs 1."""
+    unweighted = W is None
+    B = X.shape[0] if unweighted else W.shape[0]
     rows = np.broadcast_to(X, (B,) + X.shape) if shared else X  # a view: no copy
     free = [k for k in fam.params if k not in fixed]
     if not free:
@@ -157,13 +164,25 @@ def _run(fam, X, W, fixed, start, max_iter, tol, method, shared):
     layout = Layout.build(fam, fam.param_shapes(rows[0]), free)
     fixed_j = {k: jnp.asarray(v) for k, v in fixed.items()}
     use_stats = fam.statistics is not None and fam.loglik_from_statistics is not None
-    Xj, Wj = as_jax(X), as_jax(W)
-    payload = _stats_fn(fam, shared)(Xj, Wj) if use_stats else (Xj, Wj)
+    Xj = as_jax(X)
+    Wj = None if unweighted else as_jax(W)
+    if unweighted and not use_stats:
+        Wj = _ones(X.shape[:2])
+    nobs = np.full(B, float(X.shape[1])) if unweighted else W.sum(axis=1)
+
+    def w_np():  # unit weights as NumPy, only where a NumPy path needs them
+        return np.ones(X.shape[:2]) if unweighted else W
+
+    if use_stats and unweighted:
+        payload = _stats_unweighted_fn(fam)(Xj)  # no mask: XLA fuses the reductions into one loop
+    else:
+        payload = _stats_fn(fam, shared)(Xj, Wj) if use_stats else (Xj, Wj)
     closed = method == "auto" and fam.has_closed_form and not (set(fixed) & set(fam.params))
     if (method == "auto" and not closed and fam.profile_batch is not None and not use_stats
             and not (set(fixed) & set(fam.params))):
-        return _profile_run(fam, layout, Xj, Wj, W, fixed)
-    est = _closed_batch(fam, payload if use_stats else None, rows, W) if closed else None
+        return _profile_run(fam, layout, Xj, Wj, nobs, fixed)
+    est = _closed_batch(fam, payload if use_stats else None, rows, w_np() if fam.closed_form is None else None) \
+        if closed else None
     if est is not None:
         u = np.nan_to_num(_to_u(layout)({k: jnp.asarray(est[k]) for k in layout.names}),
                           nan=0.0, posinf=30.0, neginf=-30.0)
@@ -171,7 +190,8 @@ def _run(fam, X, W, fixed, start, max_iter, tol, method, shared):
         u = np.asarray(_stats_start_fn(fam, layout)(payload))  # no pass over the data for starts
         u = np.where(np.isfinite(u), u, np.sign(u) * 10.0)
     else:
-        u = _starts(fam, layout, rows, W, W > 0, fixed, start)
+        Wn = w_np()
+        u = _starts(fam, layout, rows, Wn, Wn > 0, fixed, start)
     solver = _solver(fam, layout, use_stats, int(max_iter), float(tol), est is not None, shared)
     u, v, ok, it, se_flat = (np.asarray(a) for a in solver(jnp.asarray(u), fixed_j, payload))
     if est is not None:
@@ -180,16 +200,16 @@ def _run(fam, X, W, fixed, start, max_iter, tol, method, shared):
                                                              fixed_j, payload))
         ok, it = np.isfinite(v), np.zeros(B, dtype=int)
     else:
-        p = jax.vmap(layout.to_params)(jnp.asarray(u))
+        p = _to_params(layout)(u)
         params = {k: np.asarray(p[k]) for k in layout.names}
-    return _assemble(fam, layout, params, se_flat, v, W.sum(axis=1), ok, it, est is not None, fixed)
+    return _assemble(fam, layout, params, se_flat, v, nobs, ok, it, est is not None, fixed)
 
 
-def _profile_run(fam, layout, Xj, Wj, W, fixed):
+def _profile_run(fam, layout, Xj, Wj, nobs, fixed):
     """Every row's MLE by the family's profile iteration; standard errors from the
     inverse of the negative Hessian in the natural parameters (the gradient is zero there)."""
-    B = W.shape[0]
-    if Xj.shape[0] != B:  # one shared sample under many weightings
+    B = Wj.shape[0]
+    if Xj.ndim == Wj.ndim - 1 + fam.ndim:  # one shared sample under many weightings
         Xj = jnp.broadcast_to(Xj, (B,) + Xj.shape)
     est, ok, v, g, h = fam.profile_batch(Xj, Wj)
     se_flat = np.asarray(_inverse_diag_sqrt(h))
@@ -197,7 +217,7 @@ def _profile_run(fam, layout, Xj, Wj, W, fixed):
     scale = np.maximum(1.0, np.abs(v))
     ok = ok & np.isfinite(v) & np.all(np.isfinite(se_flat), axis=1) & np.all(np.abs(g) < 1e-6 * scale[:, None], axis=1)
     params = {k: np.asarray(est[k], dtype=float) for k in layout.names}
-    return _assemble(fam, layout, params, se_flat, v, W.sum(axis=1), ok, np.zeros(B, dtype=int), False, fixed)
+    return _assemble(fam, layout, params, se_flat, v, nobs, ok, np.zeros(B, dtype=int), False, fixed)
 
 
 @jax.jit
@@ -242,6 +262,11 @@ def _fill_padding(X, live):
     dead = ~live
     X[dead] = np.broadcast_to(fill[:, None, ...], X.shape)[dead]
     return X
+
+
+@lru_cache(maxsize=None)
+def _stats_unweighted_fn(fam):
+    return jax.jit(jax.vmap(lambda x: fam.statistics(x, jnp.ones(x.shape[0], dtype=x.dtype))))
 
 
 @lru_cache(maxsize=None)
@@ -330,6 +355,16 @@ def _stats_start_fn(fam, layout):
         p = fam.start_from_statistics(s)
         return jnp.concatenate([jnp.ravel(jnp.atleast_1d(sl.constraint.inverse(p[sl.name]))) for sl in layout.slots])
     return jax.jit(jax.vmap(one))
+
+
+@lru_cache(maxsize=None)
+def _to_params(layout):
+    return jax.jit(jax.vmap(layout.to_params))
+
+
+@partial(jax.jit, static_argnums=0)
+def _ones(shape):
+    return jnp.ones(shape)
 
 
 @lru_cache(maxsize=None)

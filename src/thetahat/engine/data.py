@@ -116,15 +116,15 @@ def _align_rows(x) -> int:
 def as_jax(a):
     """``a`` as a JAX array, read in place when its buffer is aligned, else through one
     aligned NumPy copy (JAX's own copy of a misaligned buffer measured several times
-    slower than ``np.copyto``)."""
-    import jax.numpy as jnp
+    slower than ``np.copyto``). The caller must not modify ``a`` afterwards."""
+    import jax
 
     a = np.asarray(a)
-    if a.flags.c_contiguous and a.ctypes.data % ALIGN == 0:
-        return jnp.asarray(a)
-    buf = aligned_empty(a.shape, a.dtype)
-    np.copyto(buf, a)
-    return jnp.asarray(buf)
+    if not (a.flags.c_contiguous and a.ctypes.data % ALIGN == 0):
+        buf = aligned_empty(a.shape, a.dtype)
+        np.copyto(buf, a)
+        a = buf
+    return jax.device_put(a)  # (jnp.asarray copies even an aligned buffer)
 
 
 def aligned_empty(shape, dtype=np.float64):
