@@ -17,6 +17,7 @@ import numpy as np
 from scipy import stats as sst
 
 from ..engine.batch import fit_batch
+from ..engine.simulate import draw_blocks
 from ..errors import OptionError
 
 KINDS = ("parametric", "nonparametric")
@@ -101,15 +102,16 @@ def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, blo
     fixed = {k: v for k, v in ctx.fixed.items()}
     x, w = _resample_base(ctx)
     n = x.shape[0]
-    # blocks of about 10^6 values: small enough that drawing the next overlaps refitting this one
-    per_block = block or max(1, min(n_boot, int(1e6 // max(n, 1))))
+    # blocks of about 4 10^6 values (memory stays bounded); their draws run ahead on two threads
+    per_block = block or max(1, min(n_boot, int(4e6 // max(n, 1))))
     reps = {k: [] for k in free}
     ses = {k: [] for k in free}
     failed = 0
     bar = _progress(progress, n_boot, n)
     done = 0
     sizes = [min(per_block, n_boot - i) for i in range(0, n_boot, per_block)]
-    draws = _parametric_draws(fam, fit.params, int(round(fit.nobs)), sizes, rng) if kind == "parametric" else None
+    nobs = int(round(fit.nobs))
+    draws = draw_blocks(fam, fit.params, [(m, nobs) for m in sizes], rng) if kind == "parametric" else None
     for m in sizes:
         if kind == "nonparametric":
             W = _counts(rng, w, m, ctx)
@@ -129,37 +131,6 @@ def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, blo
     reps = {k: np.concatenate(v) for k, v in reps.items()}
     ses = {k: np.concatenate(v) for k, v in ses.items()}
     return Bootstrap(kind, reps, n_boot, failed, int(seed), fit, ses)
-
-
-def _parametric_draws(fam, params, nobs, sizes, rng):
-    """Yield one (m, nobs) block of samples from the fitted model per entry of ``sizes``.
-
-    Each block's seed is drawn up front (results depend only on ``seed``). Two worker
-    threads draw ahead -- NumPy's samplers release the GIL -- so drawing the next blocks
-    overlaps the compiled refits of the current one.
-    """
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
-    keys = [jax.random.PRNGKey(int(rng.integers(2**31 - 1))) for _ in sizes]
-
-    def draw(key, m):
-        X = np.asarray(fam.sample(key, params, m * nobs), dtype=float)
-        return X.reshape((m, nobs) + X.shape[1:])
-
-    with ThreadPoolExecutor(2) as ex:
-        ahead = deque()
-        todo = iter(zip(keys, sizes))
-        for key, m in todo:
-            ahead.append(ex.submit(draw, key, m))
-            if len(ahead) == 2:
-                break
-        while ahead:
-            X = ahead.popleft().result()
-            nxt = next(todo, None)
-            if nxt is not None:
-                ahead.append(ex.submit(draw, *nxt))
-            yield X
 
 
 def _resample_base(ctx):

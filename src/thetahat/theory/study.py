@@ -265,6 +265,7 @@ def _simulate_only(family, truth, ns, reps, seed):
 def _run(fam, truth, ns, reps, seed, fixed, progress, label, keep_data=False):
     """Simulate and batch-fit each sample size, with a progress bar on a terminal."""
     from ..engine.batch import fit_batch
+    from ..engine.simulate import draw_blocks
 
     rng = np.random.default_rng(seed)
     known = {k: truth[k] for k in fam.known if k in truth}
@@ -272,8 +273,7 @@ def _run(fam, truth, ns, reps, seed, fixed, progress, label, keep_data=False):
     show = progress if progress is not None else (sys.stderr.isatty() and reps * sum(ns) > 2_000_000)
     bar = _Progress(show, f"{label}: {fam.name}", len(ns))
     with bar:
-        for n in ns:
-            X = _simulate(fam, truth, n, reps, rng)
+        for n, X in zip(ns, draw_blocks(fam, truth, [(reps, n) for n in ns], rng)):
             fit = fit_batch(fam, X, fixed=fixed_all or None)
             bar.advance()
             yield (n, fit, X) if keep_data else (n, fit)
