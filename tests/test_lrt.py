@@ -81,6 +81,27 @@ def test_zip_against_statsmodels_boundary_mixture():
     assert "boundary" in r.note and "pi = 0" in r.note
 
 
+def test_zip_with_pi_fixed_on_its_boundary_is_the_poisson_fit():
+    # fixed={"pi": 0} (the closure of pi's open interval) is the restricted model itself:
+    # its fit is the poisson MLE (lam = mean, scipy's log-pmf), and the test is the χ̄² one
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(3)
+    y = rng.poisson(3.0, 300)
+    y[:30] = 0
+    f0 = thetahat.fit(y, "zip", fixed={"pi": 0.0})
+    assert f0.converged
+    np.testing.assert_allclose(f0.params["lam"], y.mean(), rtol=1e-10)
+    np.testing.assert_allclose(f0.loglik, st.poisson.logpmf(y, y.mean()).sum(), rtol=1e-12)
+    np.testing.assert_allclose(f0.loglik, sm.Poisson(y, np.ones((y.size, 1))).fit(disp=0).llf, rtol=1e-9)
+    r = thetahat.lrt(f0, _fit_zip(y))
+    assert r.distribution == "chi-bar-squared mixture" and r.boundary == ("pi",) and r.df == 1
+    np.testing.assert_allclose(r.pvalue, 0.5 * st.chi2.sf(r.statistic, 1), rtol=1e-12)
+    # the other end, pi = 1 (every count a structural zero), cannot hold these data: a clear error
+    with pytest.raises(OptionError, match="not finite"):
+        thetahat.fit(y, "zip", fixed={"pi": 1.0})
+
+
 def test_negative_binomial_against_statsmodels():
     import statsmodels.api as sm
 

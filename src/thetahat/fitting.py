@@ -214,6 +214,11 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
             res = opt.bfgs(obj, res.u if np.isfinite(res.loglik) else u0)
             notes.append(f"Newton did not converge ({first.reason}); fell back to BFGS")
 
+    edge = [k for k, v in fixed.items() if k in fam.params and _on_edge(fam.params[k], np.asarray(v, dtype=float))]
+    if edge and not np.isfinite(res.loglik):
+        raise OptionError(f"with {', '.join(f'{k} = {_py(fixed[k])}' for k in edge)} (the boundary of "
+                          f"{'its' if len(edge) == 1 else 'their'} space) the {fam.name} log-likelihood of these "
+                          "data is not finite: there is no fit to make")
     if res.method == "closed" and not (np.isfinite(res.loglik) and all(np.all(np.isfinite(v)) for v in
                                                                          res.closed_params.values())):
         raise _overflow(fam, x)
@@ -354,12 +359,26 @@ def _check_fixed(fam, fixed):
             arr = np.asarray(v, dtype=float)
         except (TypeError, ValueError):
             raise OptionError(f"fixed value of {k!r} is not a number: {v!r}") from None
-        if k in fam.params and not fam.params[k].check(arr):
+        if k in fam.params and not fam.params[k].check(arr) and not _on_edge(fam.params[k], arr):
             raise OptionError(f"fixed value {v!r} of {k!r} is outside its constraint ({fam.params[k].name})")
         if k in fam.known and hasattr(fam, "check_known"):
             fam.check_known(k, arr)
         fixed[k] = arr
     return fixed
+
+
+def _on_edge(constraint, arr):
+    """A finite scalar on the boundary of an open constraint (a zero-inflation probability
+    of 0): allowed as a *fixed* value, the restricted model of a boundary test. The fit
+    refuses it later if the log-likelihood is not finite there."""
+    if arr.ndim or not np.isfinite(arr):
+        return False
+    v = float(arr)
+    if isinstance(constraint, C.GreaterThan):
+        return v == constraint.lower
+    if isinstance(constraint, C.Interval):
+        return v in (constraint.lower, constraint.upper)
+    return False
 
 
 def _one_pass_ok(fam, dropna, weights):

@@ -71,6 +71,12 @@ def newton(obj, u0, *, max_iter=200, tol=1e-10, information=None, method="newton
         scale = max(1.0, float(np.max(np.abs(np.diag(A)))) if A.size else 1.0)
         L0 = _cholesky(A)
         mu = mu / 10 if mu > 1e-12 * scale else 0.0
+        if mu > 0.0 and L0 is not None and information is None and \
+                float(g @ _solve_chol(L0, g)) < max(tol, 64 * np.finfo(float).eps * abs(v)):
+            # at the optimum up to rounding: drop the damping left over from earlier steps, so the
+            # pure step below ends the run (rounding could otherwise reject one damped step and
+            # accept the next, forever)
+            mu = 0.0
         if L0 is not None and mu == 0.0:
             # the pure Newton step, tried with the derivative pass itself (which the next
             # iteration needs anyway), so an accepted step costs one pass over the data
