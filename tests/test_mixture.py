@@ -180,3 +180,95 @@ def test_cli_mixture_json_and_error(capsys):
     assert main(["mixture", "tests/data/faithful.csv", "--k", "2", "--column", "nope"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("thetahat: error:") and len(err.strip().splitlines()) == 1
+
+
+# ---- collapsed components (plain ML, cov_prior=0): the likelihood is unbounded, there is no MLE ----------
+EPS = np.finfo(float).eps
+
+
+def _floor(x):
+    """(1e3 ulps of the data scale)^2: the documented collapse threshold for a variance."""
+    return (1e3 * EPS * np.max(np.abs(x))) ** 2
+
+
+def test_collapse_onto_repeated_value_is_not_converged():
+    x = np.r_[np.random.default_rng(0).normal(0, 1, 50), [8.0, 8.0, 8.0]]
+    f = thetahat.mixture(x, 2, cov_prior=0, starts=3, se=False)
+    assert not f.converged and f.collapsed == (1,)
+    assert f.reason.startswith("component 1 collapsed") and "no MLE" in f.reason and "cov_prior='auto'" in f.reason
+    assert f.params["sigma"][1] ** 2 <= _floor(x) and f.params["mu"][1] == pytest.approx(8.0, abs=1e-12)
+    # scikit-learn with reg_covar=0 reaches the same point silently: a variance at rounding level
+    g = GaussianMixture(2, reg_covar=0, random_state=0).fit(x[:, None])
+    j = int(np.argmax(g.means_[:, 0]))
+    assert g.means_[j, 0] == pytest.approx(8.0) and g.covariances_[j, 0, 0] <= _floor(x)
+    # known fact: the likelihood grows without bound as that sigma shrinks (by 3 log 10 per decade, the
+    # three tied points), so it exceeds the one at any regular fit, e.g. the MAP fit with the default prior
+    w, m, s = [50 / 53, 3 / 53], [x[:50].mean(), 8.0], x[:50].std()
+    ll = [np.log(w[0] * st.norm(m[0], s).pdf(x) + w[1] * st.norm(8.0, sd).pdf(x)).sum() for sd in (1e-3, 1e-6)]
+    np.testing.assert_allclose(ll[1] - ll[0], 3 * np.log(1e3), rtol=1e-6)
+    regular = thetahat.mixture(x[:50], 2, cov_prior=0, se=False)
+    assert regular.converged and ll[0] > regular.loglik and ll[1] > thetahat.mixture(x, 2, se=False).loglik
+    # the BIC choice of k skips the collapsed fit (whose BIC means nothing), where sklearn's BIC takes it
+    sel = thetahat.mixture(x, range(1, 3), cov_prior=0, se=False)
+    assert sel.k == 1 and sel.table[1]["collapsed"]
+    assert g.bic(x[:, None]) < GaussianMixture(1, reg_covar=0).fit(x[:, None]).bic(x[:, None])
+
+
+@pytest.mark.parametrize("cov_type", ["full", "diag", "spherical"])
+def test_mvnormal_collapse_vs_sklearn(cov_type):
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (60, 2)), np.full((3, 2), 8.0)]
+    g = GaussianMixture(2, covariance_type=cov_type, reg_covar=0, random_state=0)
+    if cov_type == "full":  # its Cholesky factorisation fails on the singular covariance
+        with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+            g.fit(X)
+    else:  # its check (a variance <= 0) passes; its variances E[x^2] - mean^2 are a few ulps of x^2 = 64
+        g.fit(X)
+        j = int(np.argmax(g.means_[:, 0]))
+        assert np.all(g.means_[j] == pytest.approx(8.0)) and np.all(g.covariances_[j] <= 16 * EPS * 64)
+    f = thetahat.mixture(X, 2, cov_type=cov_type, cov_prior=0, starts=2, se=False)
+    assert not f.converged and f.collapsed == (1,) and "fewer than 3 points" in f.reason
+    assert np.all(f.params["mu"][1] == pytest.approx(8.0, abs=1e-12))
+    # with the default weak prior the same data have a bounded objective and a converged fit
+    assert thetahat.mixture(X, 2, cov_type=cov_type, se=False).converged
+
+
+def test_collapse_onto_a_line_in_two_dimensions():
+    """Two distinct points in 2-D: a full covariance can become singular (rank 1) without its variances vanishing."""
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal(0, 1, (60, 2)), [[8.0, 8.0], [9.0, 10.0]]]
+    start = {"weights": [0.9, 0.1], "mu": [[0.0, 0.0], [8.5, 9.0]], "cov": [np.eye(2), np.eye(2)]}
+    f = thetahat.mixture(X, 2, start=start, cov_prior=0, se=False)
+    assert not f.converged and f.collapsed == (1,)
+    # scikit-learn from the same start refuses the singular covariance
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        GaussianMixture(2, reg_covar=0, weights_init=start["weights"], means_init=start["mu"],
+                        precisions_init=np.linalg.inv(start["cov"])).fit(X)
+
+
+def test_stops_before_the_step_onto_a_lone_outlier():
+    x = np.r_[np.random.default_rng(1).normal(0, 1, 50), [8.0]]
+    start = {"weights": [0.9, 0.1], "mu": [0.0, 8.0], "sigma": [1.0, 1.0]}
+    f = thetahat.mixture(x, 2, start=start, cov_prior=0)
+    assert not f.converged and f.collapsed == (1,) and "1 observations' weight" in f.reason
+    assert f.se["mu"] is None and any("did not converge" in n for n in f.notes)
+    p = f.params
+    assert p["sigma"][1] ** 2 > _floor(x)  # the reported parameters are the last regular ones ...
+    # ... and the EM step from them (responsibilities by Bayes' rule with scipy) would collapse
+    joint = np.stack([w * st.norm(m, s).pdf(x) for w, m, s in zip(p["weights"], p["mu"], p["sigma"])], 1)
+    r = joint[:, 1] / joint.sum(1)
+    mu1 = (r * x).sum() / r.sum()
+    assert (r * (x - mu1) ** 2).sum() / r.sum() <= _floor(x)
+    _nondecreasing(f)
+
+
+def test_multistart_prefers_the_regular_run():
+    rng = np.random.default_rng(2)
+    x = np.r_[rng.normal(0, 1, 200), rng.normal(6, 1, 200), [30.0]]
+    bad = {"weights": [0.99, 0.01], "mu": [3.0, 30.0], "sigma": [3.0, 1.0]}
+    alone = thetahat.mixture(x, 2, start=bad, cov_prior=0, se=False)
+    assert alone.collapsed == (1,)
+    f = thetahat.mixture(x, 2, start=bad, starts=3, cov_prior=0, se=False)
+    assert f.converged and f.collapsed == () and f.starts == 3
+    ref = _sklearn_best(x[:, None], 2, runs=3)
+    assert f.loglik >= ref - 1e-6 * abs(ref)

@@ -237,3 +237,33 @@ def test_cli_mixture_streams_a_glob(tmp_path, capsys):
     for k in ("mu", "weights"):
         np.testing.assert_allclose(out["params"][k], ref.params[k], rtol=0, atol=1e-3 * np.min(ref.se[k]))
     assert out["loglik"] == pytest.approx(ref.loglik, rel=1e-10)
+
+
+def test_streamed_collapse_gives_the_in_memory_verdict(tmp_path):
+    """cov_prior=0 and a start on a lone outlier: the EM step onto it would collapse the component (no MLE).
+    Streamed and in-memory EM stop at the same iteration with the same reason; the default start too."""
+    x = np.r_[np.random.default_rng(1).normal(0, 1, 3000), [8.0]]
+    path = _write_parquet(str(tmp_path / "c"), np.array_split(x, 2))
+    start = {"weights": [0.99, 0.01], "mu": [0.0, 8.0], "sigma": [1.0, 1.0]}
+    f = thetahat.mixture(path, 2, column="x", start=start, cov_prior=0)
+    g = thetahat.mixture(x, 2, start=start, cov_prior=0)
+    assert not f.converged and not g.converged
+    assert f.collapsed == g.collapsed == (1,) and f.iterations == g.iterations
+    assert f.reason == g.reason and "no MLE" in f.reason
+    np.testing.assert_allclose(f.params["sigma"], g.params["sigma"], rtol=1e-8)
+    # the responsibility-weighted variance of the next EM step (numpy, Bayes' rule) is below the floor
+    p = f.params
+    dens = np.stack([w * np.exp(-0.5 * ((x - m) / s) ** 2) / s for w, m, s in
+                     zip(p["weights"], p["mu"], p["sigma"])], 1)
+    r = dens[:, 1] / dens.sum(1)
+    m1 = (r * x).sum() / r.sum()
+    assert (r * (x - m1) ** 2).sum() / r.sum() <= (1e3 * np.finfo(float).eps * 8.0) ** 2
+    # a cluster of one repeated value, default (k-means++ pilot) starts
+    y = np.r_[np.random.default_rng(0).normal(0, 1, 50), [8.0] * 3]
+    path2 = _write_parquet(str(tmp_path / "d"), [y])
+    f2 = thetahat.mixture(path2, 2, column="x", cov_prior=0, se=False)
+    g2 = thetahat.mixture(y, 2, cov_prior=0, se=False)
+    assert not f2.converged and f2.collapsed == g2.collapsed == (1,)
+    # sklearn without regularisation puts a variance at rounding level on the repeated value
+    sk = GaussianMixture(2, reg_covar=0, random_state=0).fit(y[:, None])
+    assert np.min(sk.covariances_) <= (1e3 * np.finfo(float).eps * 8.0) ** 2

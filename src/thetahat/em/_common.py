@@ -271,6 +271,68 @@ def em_verdict(obj, trace, it, max_iter, tol, n):
     return converged, reason, notes
 
 
+# ---- collapsed components -----------------------------------------------------------------
+COLLAPSE_ULPS = 1e3  # a component narrower than this many units in the last place of the data: collapsed
+
+
+def collapse_floor(scale):
+    """The width (a standard deviation) below which a component has collapsed: 1e3 eps ``scale``,
+    ``scale`` the data scale of :func:`data_scale` (may be a traced value)."""
+    return COLLAPSE_ULPS * np.finfo(np.float64).eps * scale
+
+
+def data_scale(x):
+    """The largest |x| (1 for empty or all-zero data): the unit of the collapse floor."""
+    s = float(np.max(np.abs(x))) if np.size(x) else 0.0
+    return s if s > 0 else 1.0
+
+
+def collapsed_components(model, p, scale, lp=None):
+    """(k,) flags: components that sit on fewer points than they have dimensions + 1.
+
+    A normal component (plain ML, no ``cov_prior``) whose covariance has an eigenvalue below
+    :func:`collapse_floor` squared: the likelihood is unbounded as that eigenvalue goes to 0, and
+    since x - mu is then itself a few rounding errors, the computed log-likelihood is only
+    accurate to O(0.1) and EM's increase can no longer be seen in it. A component of another
+    continuous family (weighted Newton M-step) has collapsed when its log-density ``lp`` (n, k)
+    at some observation exceeds -log(floor): its spread is below the floor (a normal density is
+    at most 1 / (sqrt(2 pi) sigma)). Discrete components are bounded by 1 and never collapse.
+    """
+    import jax.numpy as jnp
+
+    floor = collapse_floor(scale)
+    if isinstance(model, GaussianComponents):
+        if model.prior:
+            return jnp.zeros(model.k, dtype=bool)
+        cov = p["cov"]
+        if model.d == 1 or model.cov_type in ("diag", "spherical"):  # diagonal: its entries are the eigenvalues
+            low = jnp.min(jnp.diagonal(cov, axis1=1, axis2=2), axis=-1)
+        else:
+            low = jnp.min(jnp.linalg.eigvalsh(cov), axis=-1)
+        return ~(low > floor * floor)  # NaN counts as collapsed
+    if isinstance(model, GenericComponents) and not model.family.discrete and lp is not None:
+        return jnp.max(lp, axis=0) > -jnp.log(floor)
+    return jnp.zeros(model.k, dtype=bool)
+
+
+def collapse_reason(bad, nk, it, model, what="component"):
+    """The not-converged reason for collapsed components ``bad`` (indices in reported order)."""
+    many = len(bad) > 1
+    nk = np.asarray(nk, dtype=float)
+    held = (f"holding {', '.join(f'{nk[j]:.3g}' for j in bad)} observations' weight; "
+            if np.all(np.isfinite(nk[bad])) else "")
+    gauss = isinstance(model, GaussianComponents)
+    prior = "the default cov_prior='auto', " if gauss else ""
+    d = getattr(model, "d", 1) if gauss else 1
+    onto = "a single value" if d == 1 else f"fewer than {d + 1} points"
+    spread = "spread" if not gauss else "variance" if d == 1 else "smallest covariance eigenvalue"
+    return (f"{what}{'s' if many else ''} {', '.join(map(str, bad))} collapsed onto {onto} ({held}"
+            f"{spread} at the rounding level of the "
+            f"data) {'at the starting values' if it == 0 else f'after {it} EM iterations'}: "
+            f"the likelihood is unbounded there, so there is no MLE; use {prior}fewer {what}s, or other starts "
+            "(starts=, seed=, start=)")
+
+
 def collapse_notes(weights, n):
     """A note when a component holds less than one observation's weight."""
     if np.any(np.asarray(weights) * n < 1.0):

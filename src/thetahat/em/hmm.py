@@ -98,7 +98,7 @@ def hmm(sequences, k, emission="normal", *, lengths=None, cov_type="full", n_sym
     rng = np.random.default_rng(seed)
     runs = []
     tol_total = float(tol) * x.shape[0]
-    scale = float(np.max(np.abs(x))) if x.size else 0.0
+    scale = cm.data_scale(x)
     if start is not None:
         runs.append(runner(xj, sj, wj, *_from_start(model, start, k), tol_total, scale))
     for _ in range(int(starts) if start is None else int(starts) - 1):
@@ -106,7 +106,9 @@ def hmm(sequences, k, emission="normal", *, lengths=None, cov_type="full", n_sym
         p0 = model.init_from_labels(x, labels)
         A0 = np.full((k, k), 0.5 / k) + 0.5 * np.eye(k)
         runs.append(runner(xj, sj, wj, p0, jnp.full(k, -np.log(k)), jnp.log(jnp.asarray(A0)), tol_total, scale))
-    best = max(runs, key=lambda r: float(r[4]) if np.isfinite(float(r[4])) else -np.inf)
+    # a run with a collapsed state (unbounded likelihood) ranks below every regular one
+    best = max(runs, key=lambda r: (not bool(np.any(np.asarray(r[8]))),
+                                    float(r[4]) if np.isfinite(float(r[4])) else -np.inf))
     from .hmm_fit import build_result
 
     return build_result(model, x, is_start, lens, best, len(runs), int(max_iter), float(tol), se)
@@ -363,20 +365,15 @@ def forward_backward(logb, is_start, w, log_pi, log_A, permuted=False):
     return gamma, A * xi_sum, ll + msum
 
 
-COLLAPSE_ULPS = 1e3  # a state's sd below this many units in the last place of the data: collapsed
-
-
 def collapsed_states(model, p, scale):
     """(k,) flags: normal states whose covariance has an eigenvalue below (1e3 eps scale)^2, scale the
-    largest |x|. Such a state sits on single observations (possible only with ``cov_prior=0``): the
-    likelihood is unbounded there, and since x - mu is then itself a few rounding errors, the computed
-    log-likelihood is only accurate to O(0.1) and EM's increase can no longer be seen in it."""
+    largest |x| (:func:`thetahat.em._common.collapsed_components`, shared with mixtures). Such a state
+    sits on single observations (possible only with ``cov_prior=0``): the likelihood is unbounded there."""
     import jax.numpy as jnp
 
-    if not isinstance(model, GaussianComponents) or model.prior:
+    if not isinstance(model, GaussianComponents):
         return jnp.zeros(model.k, dtype=bool)
-    floor = (COLLAPSE_ULPS * np.finfo(np.float64).eps * scale) ** 2
-    return jnp.min(jnp.linalg.eigvalsh(p["cov"]), axis=-1) <= floor
+    return cm.collapsed_components(model, p, scale)
 
 
 @lru_cache(maxsize=None)
@@ -404,7 +401,7 @@ def _runner(model, max_iter):
             new_pi = jnp.log(g0 / g0.sum())
             new_A = jnp.log(xi / xi.sum(1, keepdims=True))
             p_new = model.m_step(x, gamma, p)
-            bad = collapsed_states(model, p, scale) | collapsed_states(model, p_new, scale)
+            bad = collapsed_states(model, p, scale) | (collapsed_states(model, p_new, scale) & jnp.isfinite(obj))
             stop = stop | jnp.any(bad)
             keep = lambda a, b: jnp.where(stop, a, b)  # noqa: E731
             return (it + jnp.where(stop, 0, 1), jax.tree_util.tree_map(keep, p, p_new), keep(log_pi, new_pi),

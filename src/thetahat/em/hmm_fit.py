@@ -31,9 +31,7 @@ def build_result(model, x, is_start, lens, run, n_runs, max_iter, tol, want_se):
         converged, reason = False, "the log-likelihood became non-finite"
     elif bad.size:
         converged = False
-        reason = (f"state{'s' if bad.size > 1 else ''} {', '.join(map(str, bad))} collapsed onto single observations "
-                  f"(variance at rounding level) after {it} EM iterations: the likelihood is unbounded there, so "
-                  "there is no MLE; use the default cov_prior='auto' or fewer states")
+        reason = cm.collapse_reason(bad, gamma[:, order].sum(0), it, model, what="state")
     elif it < max_iter or (len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * T):
         converged = True
         reason = f"objective changed by less than tol = {tol:g} per observation after {it} EM iterations"

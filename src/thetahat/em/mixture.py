@@ -121,15 +121,16 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
     runner = _runner(model, int(max_iter))
     rng = np.random.default_rng(seed)
     runs = []
+    scale = cm.data_scale(x)
     if start is not None:
         p0, logw0 = _from_start(model, start, k)
-        runs.append(runner(xj, p0, logw0, float(tol) * n))
+        runs.append(runner(xj, p0, logw0, float(tol) * n, scale))
     for _ in range(starts if start is None else starts - 1):
         labels = cm.kmeans_labels(x, k, rng)
         p0 = model.init_from_labels(x, labels)
         counts = np.bincount(labels, minlength=k) + 1e-3
-        runs.append(runner(xj, p0, jnp.log(jnp.asarray(counts / counts.sum())), float(tol) * n))
-    best = max(runs, key=lambda r: float(r[3]) if np.isfinite(float(r[3])) else -np.inf)
+        runs.append(runner(xj, p0, jnp.log(jnp.asarray(counts / counts.sum())), float(tol) * n, scale))
+    best = max(runs, key=_run_rank)
     return _result(model, x, xj, best, len(runs), int(max_iter), float(tol), se)
 
 
@@ -143,42 +144,61 @@ def _from_start(model, start, k):
     return model.from_natural(start), jnp.log(jnp.asarray(w))
 
 
+def _run_rank(run):
+    """Runs compared: a run with no collapsed component beats any collapsed one (whose likelihood is
+    unbounded, so its larger value means nothing), then the higher objective."""
+    obj = float(run[3])
+    return (not bool(np.any(np.asarray(run[7]))), obj if np.isfinite(obj) else -np.inf)
+
+
 @lru_cache(maxsize=None)
 def _runner(model, max_iter):
-    """EM as one compiled loop: E and M steps fused, the trace in a preallocated buffer."""
+    """EM as one compiled loop: E and M steps fused, the trace in a preallocated buffer.
+
+    An M-step that would collapse a component (:func:`~thetahat.em._common.collapsed_components`)
+    is not taken: EM stops before it, at the last parameters whose likelihood is still resolved."""
     import jax
     import jax.numpy as jnp
     from jax.scipy.special import logsumexp
 
-    def e_step(x, p, logw):
-        lp = model.log_density(x, p) + logw[None, :]
-        lse = logsumexp(lp, axis=1)
-        return jnp.exp(lp - lse[:, None]), jnp.sum(lse)
+    generic = isinstance(model, cm.GenericComponents)
 
-    def run(x, p, logw, tol_total):
+    def e_step(x, p, logw):
+        dens = model.log_density(x, p)
+        lp = dens + logw[None, :]
+        lse = logsumexp(lp, axis=1)
+        return jnp.exp(lp - lse[:, None]), jnp.sum(lse), dens
+
+    def run(x, p, logw, tol_total, scale):
         trace = jnp.full(max_iter + 1, jnp.nan)
 
         def cond(c):
             return ~c[5]
 
         def body(c):
-            it, p, logw, trace, prev, _ = c
-            r, ll = e_step(x, p, logw)
+            it, p, logw, trace, prev, _, _ = c
+            r, ll, dens = e_step(x, p, logw)
             obj = ll + model.log_prior(p)
             trace = trace.at[it].set(obj)
             stop = (jnp.abs(obj - prev) <= tol_total) | (it >= max_iter) | ~jnp.isfinite(obj)
             nk = r.sum(0)
             p_new = model.m_step(x, r, p)
             logw_new = jnp.log((nk + 1e-300) / nk.sum())
+            # normal components: the new covariances are checked before they are taken; other
+            # families: the densities of the current parameters (the next E-step sees p_new)
+            bad = cm.collapsed_components(model, p, scale, dens if generic else None)
+            if not generic:  # (after a non-finite E-step, p_new is NaN and says nothing)
+                bad = bad | (cm.collapsed_components(model, p_new, scale) & jnp.isfinite(obj))
+            stop = stop | jnp.any(bad)
             keep = lambda a, b: jnp.where(stop, a, b)  # noqa: E731
             p = jax.tree_util.tree_map(keep, p, p_new)
             logw = keep(logw, logw_new)
-            return it + jnp.where(stop, 0, 1), p, logw, trace, obj, stop
+            return it + jnp.where(stop, 0, 1), p, logw, trace, obj, stop, bad
 
-        c = (0, p, logw, trace, -jnp.inf, False)
-        it, p, logw, trace, obj, _ = jax.lax.while_loop(cond, body, c)
-        r, ll = e_step(x, p, logw)
-        return it, p, logw, obj, ll, trace, r
+        c = (0, p, logw, trace, -jnp.inf, False, jnp.zeros(model.k, dtype=bool))
+        it, p, logw, trace, obj, _, bad = jax.lax.while_loop(cond, body, c)
+        r, ll, _ = e_step(x, p, logw)
+        return it, p, logw, obj, ll, trace, r, bad
 
     return jax.jit(run)
 
@@ -188,7 +208,7 @@ def _result(model, x, xj, run, n_runs, max_iter, tol, want_se):
     import jax.numpy as jnp
     from jax.scipy.special import logsumexp
 
-    it, p, logw, obj, ll, trace, r = run
+    it, p, logw, obj, ll, trace, r, bad = run
     it = int(it)
     trace = np.asarray(trace)[: it + 1]
     obj, ll = float(obj), float(ll)
@@ -199,6 +219,9 @@ def _result(model, x, xj, run, n_runs, max_iter, tol, want_se):
     logw = np.asarray(logw)[order]
     r = r[:, order]
     converged, reason, notes = cm.em_verdict(obj, trace, it, max_iter, tol, n)
+    bad = np.flatnonzero(np.asarray(bad)[order])
+    if bad.size:
+        converged, reason = False, cm.collapse_reason(bad, r.sum(0), it, model)
     weights = np.exp(logw)
     notes += cm.collapse_notes(weights, n)
     natural = {"weights": weights, **{kk: np.asarray(v) for kk, v in model.natural(p).items()}}
@@ -235,4 +258,5 @@ def _result(model, x, xj, run, n_runs, max_iter, tol, want_se):
                       params=natural, se=se, cov=cov, cov_labels=labels, loglik=ll, objective=obj, nobs=n,
                       n_estimated=n_free, converged=converged, reason=reason, trace=tuple(float(t) for t in trace),
                       iterations=it, starts=n_runs, notes=tuple(notes), hessian_negative_definite=hnd,
-                      responsibilities=r, model=model, internal=p, log_weights=logw)
+                      responsibilities=r, model=model, internal=p, log_weights=logw,
+                      collapsed=tuple(int(j) for j in bad))

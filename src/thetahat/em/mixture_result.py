@@ -34,6 +34,10 @@ class MixtureFit(InformationCriteria):
     responsibilities : numpy.ndarray
         (n, k) posterior component probabilities of the training rows.
     converged, reason, iterations, starts, notes
+    collapsed : tuple of int
+        Components that collapsed onto fewer points than dimensions + 1 (possible only
+        without ``cov_prior``): the likelihood is unbounded there, so ``converged`` is
+        False and ``reason`` says which; empty for a regular fit.
 
     Examples
     --------
@@ -68,6 +72,7 @@ class MixtureFit(InformationCriteria):
     model: object = field(repr=False)
     internal: dict = field(repr=False)
     log_weights: np.ndarray = field(repr=False)
+    collapsed: tuple = ()
 
     @property
     def weights(self) -> np.ndarray:
@@ -123,7 +128,8 @@ class MixtureFit(InformationCriteria):
                 "se": {k: clean(v) for k, v in self.se.items()},
                 "loglik": self.loglik, "objective": self.objective, "aic": self.aic, "bic": self.bic,
                 "nobs": self.nobs, "n_estimated": self.n_estimated, "converged": self.converged,
-                "reason": self.reason, "iterations": self.iterations, "starts": self.starts,
+                "reason": self.reason, "collapsed": list(self.collapsed), "iterations": self.iterations,
+                "starts": self.starts,
                 "trace_monotone": cm.monotone(self.trace, self.objective), "notes": list(self.notes)}
 
     def summary(self) -> str:
@@ -171,7 +177,8 @@ class MixtureSelection:
     table : list of dict
         One row per k: ``k``, ``loglik``, ``n_estimated``, ``aic``, ``bic``, ``converged``.
     k : int
-        The k with the smallest BIC.
+        The k with the smallest BIC among the fits without a collapsed component (their
+        likelihood is unbounded, so their BIC means nothing); among all if every fit collapsed.
     best : MixtureFit
     fits : dict
         Every fit, by k.
@@ -193,8 +200,8 @@ class MixtureSelection:
     @classmethod
     def from_fits(cls, fits):
         rows = [{"k": k, "loglik": f.loglik, "n_estimated": f.n_estimated, "aic": f.aic, "bic": f.bic,
-                 "converged": f.converged} for k, f in fits.items()]
-        best = min(rows, key=lambda r: r["bic"] if np.isfinite(r["bic"]) else np.inf)
+                 "converged": f.converged, "collapsed": bool(f.collapsed)} for k, f in fits.items()]
+        best = min(rows, key=lambda r: (r["collapsed"], r["bic"] if np.isfinite(r["bic"]) else np.inf))
         return cls(rows, best["k"], fits[best["k"]], fits)
 
     def to_dict(self) -> dict:
@@ -205,7 +212,7 @@ class MixtureSelection:
         for r in self.table:
             mark = "  <- chosen (smallest BIC)" if r["k"] == self.k else ""
             lines.append(f"{r['k']:>3}{r['loglik']:>16.6f}{r['n_estimated']:>8}{r['aic']:>16.4f}{r['bic']:>16.4f}"
-                         f"  {'yes' if r['converged'] else 'NO'}{mark}")
+                         f"  {'yes' if r['converged'] else 'NO'}{' (collapsed)' if r['collapsed'] else ''}{mark}")
         return "\n".join(lines) + "\n\n" + self.best.summary()
 
     def __str__(self):

@@ -116,7 +116,8 @@ def validate_batch(batch, spec):
     if n:
         z = x.reshape(n, -1)
         mean = z.mean(axis=0)
-        out.update({"s:n": np.asarray(float(n)), "s:mean": mean, "s:m2": ((z - mean) ** 2).sum(axis=0)})
+        out.update({"s:n": np.asarray(float(n)), "s:mean": mean, "s:m2": ((z - mean) ** 2).sum(axis=0),
+                    "max:abs": np.asarray(float(np.max(np.abs(z))))})
     return out
 
 
@@ -353,7 +354,8 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
         pilot = pilot[:: pilot.shape[0] // PILOT_ROWS]
     var = np.asarray(first["s:m2"], dtype=float) / n
     model = _model(key, vectors, len(names), ks[0], cov_type, cov_prior, var)
-    ctx = dict(source=source, spec=spec, where=where, n=n, dropped=dropped, pilot=pilot, every=every,
+    scale = cm.data_scale(np.asarray(first.get("max:abs", 0.0)))
+    ctx = dict(source=source, spec=spec, where=where, n=n, dropped=dropped, pilot=pilot, every=every, scale=scale,
                starts=starts, seed=seed, max_iter=int(max_iter), tol=float(tol), se=se, progress=progress)
     if len(ks) == 1:
         return _fit_one(model, start, **ctx)
@@ -430,10 +432,35 @@ def _pilot_start(model, pilot, starts, seed, max_iter, tol, every):
     except ThetahatError as exc:
         what = "the data" if every == 1 else f"the pilot subsample of {pilot.shape[0]} rows"
         raise type(exc)(f"starting values from {what}: {exc}") from None
-    return {**f.params}
+    params = {**f.params}
+    if f.collapsed:  # a covariance at (or below) the collapse floor, kept positive definite as a start
+        from ..em import _common as cm
+
+        floor = cm.collapse_floor(cm.data_scale(pilot)) ** 2
+        for name in ("sigma", "var", "cov"):
+            if name in params and not (name == "cov" and getattr(model, "cov_type", "") == "tied"):
+                v = np.array(params[name], dtype=float)
+                for j in f.collapsed:
+                    if name == "sigma":
+                        v[j] = max(v[j], np.sqrt(floor))
+                    elif name == "var":
+                        v[j] = np.maximum(v[j], floor)
+                    else:
+                        w, U = np.linalg.eigh(v[j])
+                        v[j] = (U * np.maximum(w, floor)) @ U.T
+                params[name] = v
+    return params
 
 
-def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, starts, seed, max_iter, tol, se,
+def _collapsed(model, p, scale):
+    import jax.numpy as jnp
+
+    from ..em import _common as cm
+
+    return np.asarray(cm.collapsed_components(model, {kk: jnp.asarray(v) for kk, v in p.items()}, scale))
+
+
+def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, scale, starts, seed, max_iter, tol, se,
              progress):
     import jax.numpy as jnp
 
@@ -455,9 +482,12 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sta
         ll = float(st["ll"])
         obj = ll + float(model.log_prior({kk: jnp.asarray(v) for kk, v in p.items()}))
         trace.append(obj)
-        if abs(obj - prev) <= tol * n or it >= max_iter or not np.isfinite(obj):
+        p_new, logw_new = _m_step(model, st, shift)
+        # the in-memory rule: an M-step that would collapse a normal component is not taken
+        bad = _collapsed(model, p, scale) | (_collapsed(model, p_new, scale) & np.isfinite(obj))
+        if abs(obj - prev) <= tol * n or it >= max_iter or not np.isfinite(obj) or bad.any():
             break
-        p, logw = _m_step(model, st, shift)
+        p, logw = p_new, logw_new
         prev, it = obj, it + 1
     # component order: the responsibility-weighted mean of the first coordinate (as in memory)
     nk = np.asarray(st["nk"])
@@ -466,18 +496,21 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sta
     order = np.argsort(first, kind="stable")
     p = {kk: v[order] for kk, v in p.items()}
     logw = logw[order]
+    bad = np.flatnonzero(bad[order])
     return _finish(model, source, spec, where, n, dropped, p, logw, ll, obj, trace, it, max_iter, tol, se,
-                   progress, notes, source.passes - passes0, starts)
+                   progress, notes, source.passes - passes0, starts, bad, nk[order])
 
 
 def _finish(model, source, spec, where, n, dropped, p, logw, ll, obj, trace, it, max_iter, tol, want_se,
-            progress, notes, em_passes, starts):
+            progress, notes, em_passes, starts, bad, nk):
     import jax.numpy as jnp
 
     from ..em import _common as cm
 
     trace = np.asarray(trace)
     converged, reason, verdict_notes = cm.em_verdict(obj, trace, it, max_iter, tol, n)
+    if bad.size:
+        converged, reason = False, cm.collapse_reason(bad, nk, it, model)
     notes += verdict_notes
     weights = np.exp(logw)
     notes += cm.collapse_notes(weights, n)
@@ -509,7 +542,7 @@ def _finish(model, source, spec, where, n, dropped, p, logw, ll, obj, trace, it,
                               n_estimated=(model.k - 1) + model.n_free, converged=converged, reason=reason,
                               trace=tuple(float(t) for t in trace), iterations=it, starts=starts,
                               notes=tuple(notes), hessian_negative_definite=hnd, responsibilities=None,
-                              model=model, internal=pj, log_weights=logw)
+                              model=model, internal=pj, log_weights=logw, collapsed=tuple(int(j) for j in bad))
 
 
 def memory_columns(data, column=None, columns=None):
