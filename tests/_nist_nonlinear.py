@@ -95,8 +95,9 @@ def _sig_digits(token: str) -> int:
     return len(mantissa)
 
 
-def load(name: str) -> Problem:
-    """Read ``tests/data/nist_nonlinear/<name>.dat``."""
+def load(name: str, extended: bool = False) -> Problem:
+    """Read ``tests/data/nist_nonlinear/<name>.dat``; with ``extended``, x and y are parsed
+    from the file's decimals straight into ``numpy.longdouble`` (not through float64)."""
     with open(os.path.join(HERE, name + ".dat")) as fh:
         lines = fh.read().splitlines()
     rows = [ln.split() for ln in lines if re.match(r"^\s*b\d+\s*=", ln)]
@@ -107,7 +108,9 @@ def load(name: str) -> Problem:
     sd = np.array([float(r[5]) for r in rows])
     rss = float(next(ln for ln in lines if ln.startswith("Residual Sum of Squares:")).split()[-1])
     head = next(i for i, ln in enumerate(lines) if re.match(r"^Data:\s+y\b", ln, re.IGNORECASE))
-    data = np.array([[float(v) for v in ln.split()] for ln in lines[head + 1:] if ln.strip()])
+    num = np.longdouble if extended else float
+    data = np.array([[num(v) for v in ln.split()] for ln in lines[head + 1:] if ln.strip()],
+                    dtype=np.longdouble if extended else np.float64)
     y, x = data[:, 0], data[:, 1:]
     x = x[:, 0] if x.shape[1] == 1 else x
     if name == "Nelson":

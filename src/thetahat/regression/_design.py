@@ -99,7 +99,11 @@ def build(formula_or_X, data=None, y=None, *, extra=None, dropna=False) -> Desig
         yb = pd.isna(d.y)
         bad |= yb
         where.append((yb, f"the response {d.y_name!r}"))
-    if not np.isfinite(d.X).all():  # the detailed masks only when something is wrong
+    # the detailed masks only when something is wrong: a NaN or an infinity makes the sum non-finite (one
+    # pass, no n × p temporary); a sum that overflows from finite values just sends us to the exact check
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(d.X)
+    if not np.isfinite(total) and not np.isfinite(d.X).all():
         xb = ~np.isfinite(d.X)
         bad |= xb.any(axis=1)
         for j, nm in enumerate(d.names):

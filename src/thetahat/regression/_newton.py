@@ -8,7 +8,9 @@ elementwise over rows, one jitted call) and the chain rule through ``X`` is a ha
 NumPy/BLAS matmuls: ``grad_B = X' g_eta`` and ``H_BB = X' diag(h_eta) X``, the latter a
 symmetric rank-k update where ``h_eta <= 0``. ``X`` stays a NumPy array (no device copy of
 the design); rows are padded to a few bucket sizes (with zero weight), so a new sample
-size seldom recompiles.
+size seldom recompiles. The canonical-link GLMs (bernoulli and binomial with logit,
+poisson with log) skip JAX: their row derivatives have closed forms, and
+:mod:`._canonical` computes everything in one blocked pass over ``X``.
 
 Example
 -------
@@ -30,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._canonical import fused_pass, terms_for
 
 def bucket(n: int) -> int:
     """Padded row count: the next of 2^j · {1, 1.25, 1.5, 1.75} (at most 25 % padding).
@@ -187,6 +190,12 @@ def _gram(X, h, G=None):
 
 def _evaluate(model, data: Data, theta, hessian):
     """(value, gradient, Hessian or None, eta) as NumPy; eta has the padded length."""
+    terms = terms_for(model)
+    if terms is not None:  # canonical GLM: closed-form row terms, one fused pass over X
+        theta = np.asarray(theta, dtype=np.float64)
+        v, g, H, eta = fused_pass(terms, data, theta, hessian)
+        data.scratch["eta"] = (theta.copy(), eta[:, None])
+        return v, g, H, eta[:, None]
     eta, phi = _linear_predictor(model, theta, data)
     out = _row_terms(model, hessian, jnp.asarray(eta), jnp.asarray(phi), data.y, data.aux, data.w)
     value, ge, gp = float(out[0]), np.asarray(out[1]), np.asarray(out[2])
@@ -246,7 +255,9 @@ def newton(model, X, y, aux, w, off, theta0, *, ridge=None, max_iter=100, data=N
 
     With ``chord=True`` (large data, a start near the optimum) a Hessian is reused
     while the decrement keeps falling at least 20-fold per step, so most iterations
-    cost a gradient (two passes over ``X``) instead of ``X'WX``; the Hessian reported
+    cost a gradient instead of ``X'WX``; where the contraction so far predicts that the
+    next decrement is below the tolerance, the next point gets a fresh Hessian (the last
+    step must be a true Newton step). The Hessian reported
     (for standard errors) is always recomputed at the final estimate.
     """
     data = data if data is not None else Data.build(X, y, aux, w, off)
@@ -280,7 +291,10 @@ def newton(model, X, y, aux, w, off, theta0, *, ridge=None, max_iter=100, data=N
         t = 1.0
         while True:
             cand = theta + t * step
-            if chord and t == 1.0 and not (dec < tol and not shifted):  # the last step brings its Hessian
+            # the last step brings its Hessian; so does a step after which the chord's contraction so far
+            # predicts a decrement below tol (the Hessian is refreshed there anyway: compute it at once)
+            last = (dec < tol and not shifted) or (np.isfinite(last_dec) and dec * dec < tol * last_dec)
+            if chord and t == 1.0 and not last:
                 v2, g2 = value_grad(model, data, cand, ridge)
                 H2 = None
             else:

@@ -6,6 +6,8 @@ import numpy as np
 
 from ..errors import DataError, OptionError
 from . import models as M
+from ._canonical import deviance as canonical_deviance
+from ._canonical import terms_for
 from ._design import build, encode_classes
 from ._newton import Data, linear_predictor, newton
 from .checks import SeparationError, check_rank, gram_is_singular, separating_columns, separation_message
@@ -157,8 +159,11 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     eta = linear_predictor(model, data_dev, res.theta)
     if not res.converged:
         notes.append(f"the fit did not converge ({res.reason}); no standard errors are reported")
+    terms = terms_for(model)
+    dev = None if terms is None else canonical_deviance(terms, yv, aux, w, res.loglik)
     return _result(d, model, fam, link, res.theta, res.hess if res.converged else None, res.loglik, nobs, yv, aux,
-                   w, off, classes, res.converged, res.reason, "newton", res.iterations, notes, eta=eta)
+                   w, off, classes, res.converged, res.reason, "newton", res.iterations, notes, eta=eta,
+                   deviance=dev)
 
 
 # ---------------------------------------------------------------------------------------
@@ -347,7 +352,8 @@ def _start(model, fam, link, d, y, aux, w):
 
 def _check_separation(res, model, data_dev, d, y, aux):
     eta = linear_predictor(model, data_dev, res.theta)
-    p = np.asarray(model.mean(eta, np.zeros(0)))
+    terms = terms_for(model)
+    p = terms.mean(eta[:, 0]) if terms is not None else np.asarray(model.mean(eta, np.zeros(0)))
     extreme = np.minimum(p, 1 - p) < 1e-10
     if not res.converged or extreme.any():
         cols = separating_columns(d.X, y, aux if model.uses_aux == "trials" else None, d.names)
@@ -363,7 +369,7 @@ def _transforms(model):
 
 
 def _result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, classes, converged, reason, method, iters,
-            notes, cov_theta=None, extra=None, penalty=None, n_params=None, eta=None):
+            notes, cov_theta=None, extra=None, penalty=None, n_params=None, eta=None, deviance=None):
     p, k = d.X.shape[1], model.k
     names = list(d.names) if k == 1 else [f"{classes[j + 1]}:{nm}" for j in range(k) for nm in d.names]
     nb = p * k
@@ -394,7 +400,7 @@ def _result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, classes
         info["penalty"] = penalty
     for n in model.notes:
         notes.append(n)
-    dev = _deviance(model, state, loglik, eta)
+    dev = _deviance(model, state, loglik, eta) if deviance is None else deviance
     return RegressionFit(family=fam, link=link, names=tuple(names), estimates=est, se=se, cov=cov,
                          loglik=float(loglik), nobs=nobs, n_params=int(n_params if n_params is not None else len(est)),
                          deviance=dev, converged=bool(converged), reason=reason, method=method, iterations=int(iters),

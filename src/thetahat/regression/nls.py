@@ -202,7 +202,13 @@ def nls(f, x, y, start, *, weights=None, method="lm", names=None, max_iter=2000,
     x : array_like
         Predictors: ``(n,)`` or ``(n, k)``; passed to ``f`` as a JAX array.
     y : array_like
-        ``(n,)`` responses.
+        ``(n,)`` responses. Where ``x`` or ``y`` is a ``numpy.longdouble`` array (and the
+        platform's long double is wider than float64, as on x86-64 Linux), the fit runs in
+        float64 and then the residuals at the estimate are evaluated in extended precision
+        (the model's jaxpr interpreted in long double, one Gauss–Newton step on them), so
+        the RSS, ``s`` and the standard errors are not limited by rounding the data to
+        float64. That matters only for residuals within ~1e3 float64 spacings of ``y``
+        (NIST Lanczos1); a note says so when it happens with float64 data.
     start : sequence or dict
         Starting values. A dict names the parameters; otherwise ``names`` does (default
         ``b1, ..., bp``, as NIST writes them).
@@ -261,7 +267,20 @@ def nls(f, x, y, start, *, weights=None, method="lm", names=None, max_iter=2000,
         _check_model(model_fn, xa, theta0, n)
         _check_jacobian(names, xa, theta0, resjac_fn, ya, sw)
     out = _lm_result(st, ftol, xtol, gtol, int(max_iter))
-    return _result(out, names, named, f, xa, ya, wa, n, p)
+    notes = []
+    ext = _extended_data(x, y, weights, wa)
+    if ext is not None:
+        out, note = _extended_polish(out, model_fn, resjac_fn, xa, ya, sw, ext)
+        notes.append(note)
+    elif out.rss > 0:
+        # float64 data: the RSS cannot be better than the rounding of y (half a spacing per row)
+        rel = 0.5 * np.finfo(float).eps * float(np.linalg.norm(sw * ya)) / np.sqrt(out.rss)
+        if rel > 1e-5:
+            notes.append(f"the residuals are within ~{0.5 / rel:.0f} float64 spacings of y: rounding the "
+                         f"data to float64 limits the RSS, s and the standard errors to about "
+                         f"{max(-np.log10(rel), 0):.0f} significant digits; pass x and y as numpy.longdouble (parsed "
+                         "from the source text) to have the residuals at the estimate evaluated in extended precision")
+    return _result(out, names, named, f, xa, ya, wa, n, p, notes)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -352,6 +371,51 @@ def _data(x, y, weights):
     return xa, ya, wa
 
 
+def _extended_data(x, y, weights, wa):
+    """(x, y, √w) in long double when x or y was given as ``numpy.longdouble`` (and the
+    platform's long double is wider than float64), else None."""
+    from ._extended import LD, wider_than_float64
+
+    def is_ld(a):
+        return isinstance(a, np.ndarray) and a.dtype == LD
+
+    if not (is_ld(x) or is_ld(y)) or not wider_than_float64():
+        return None
+    w = np.asarray(weights, dtype=LD) if is_ld(weights) else np.asarray(wa, dtype=LD)
+    return np.asarray(x, dtype=LD), np.asarray(y, dtype=LD), np.sqrt(w)
+
+
+def _extended_polish(out, model_fn, resjac_fn, xa, ya, sw, ext):
+    """The residuals at the estimate in long double (data and model, see :mod:`._extended`),
+    then one Gauss–Newton step on them, kept if it lowers the extended-precision RSS."""
+    from ._extended import evaluate
+
+    x_ld, y_ld, sw_ld = ext
+
+    def resid(theta):
+        fx = evaluate(model_fn, theta, x_ld)
+        if fx is None or fx.shape != y_ld.shape or not np.all(np.isfinite(fx)):
+            return None
+        return sw_ld * (fx - y_ld)
+
+    r = resid(out.theta)
+    if r is None:
+        return out, "the data are long double, but the model uses an operation the extended-precision " \
+                    "evaluation does not know: residuals in float64"
+    theta, J = out.theta, out.J
+    step = -np.linalg.lstsq(J, r.astype(np.float64), rcond=None)[0]
+    cand = theta + step
+    r2 = resid(cand) if np.all(np.isfinite(cand)) else None
+    if r2 is not None and np.sum(r2 * r2) < np.sum(r * r):
+        theta, r = cand, r2
+        J = np.asarray(resjac_fn(cand, xa, ya, sw)[1])
+    rss = float(np.sum(r * r))
+    res = LMResult(theta, r.astype(np.float64), J, rss, out.converged, out.reason, out.iterations, out.nfev,
+                   list(out.rss_trace) + [rss], out.gradient_cosine)
+    return res, ("the data are long double: the residuals at the estimate (and the RSS, s and standard errors) "
+                 "are evaluated in extended precision, after one Gauss-Newton step on them")
+
+
 def _check_model(model_fn, xj, theta0, n):
     try:
         fx = np.asarray(model_fn(theta0, xj), dtype=float)
@@ -378,8 +442,7 @@ def _check_jacobian(names, xj, theta0, resjac_fn, yj, swj):
     raise ModelFunctionError("the residuals or the Jacobian of f are not finite at the start; choose another start")
 
 
-def _result(out, names, named, f, xa, ya, wa, n, p):
-    notes = []
+def _result(out, names, named, f, xa, ya, wa, n, p, notes):
     rss = float(out.rss)
     sw = np.sqrt(wa)
     log_w = 0.5 * float(np.sum(np.log(wa)))
