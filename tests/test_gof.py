@@ -181,10 +181,6 @@ def test_chi2_rejects_poisson_for_overdispersed_counts():
 # ---- what is not supported says so ------------------------------------------------------
 def test_unsupported_inputs_raise_option_error():
     x = np.random.default_rng(0).gamma(2.0, 1.0, 50)
-    with pytest.raises(OptionError, match="weighted"):
-        gof(thetahat.fit(x, "gamma", weights=np.ones(50)))
-    with pytest.raises(OptionError, match="censored"):
-        gof(thetahat.fit(x, "weibull", event=np.r_[np.ones(40), np.zeros(10)]))
     with pytest.raises(OptionError, match="does not apply"):
         gof(thetahat.fit(x, "gamma"), tests=("chi2",))
     with pytest.raises(OptionError, match="does not apply"):

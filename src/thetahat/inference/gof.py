@@ -16,7 +16,12 @@ bootstrap that repeats the whole procedure (Stute, Gonzáles Manteiga & Presedo 
 
 Discrete families get Pearson's χ² on the observed values, with bins of expected count
 below 5 merged into their neighbours and ``df = bins - 1 - (number of estimated
-parameters)``.
+parameters)``; a truncated discrete fit (zero-truncated Poisson) takes its expected
+counts from the truncated pmf, and frequency weights count as observations.
+
+Censored, truncated and weighted fits are tested by :mod:`thetahat.inference.gof_censored`:
+the fitted (truncated) cdf against the Kaplan--Meier estimate, Turnbull's NPMLE or a
+weighted EDF, with a bootstrap that reproduces the censoring design.
 """
 
 from __future__ import annotations
@@ -96,7 +101,9 @@ def gof(fit, tests=None, n_boot=999, seed=0) -> GofResult:
     Parameters
     ----------
     fit : Fit
-        A converged, unweighted, uncensored fit of a univariate family.
+        A converged fit of a univariate family, held in memory: plain, weighted
+        (frequency or analytic), right-, left- or interval-censored, or truncated
+        (see :mod:`thetahat.inference.gof_censored` for what the tests then compare).
     tests : sequence of str, optional
         For continuous families any of ``"ks"`` (Kolmogorov--Smirnov), ``"ad"``
         (Anderson--Darling), ``"cvm"`` (Cramér--von Mises); default all three
@@ -122,9 +129,12 @@ def gof(fit, tests=None, n_boot=999, seed=0) -> GofResult:
     (199, 0, True)
     """
     ctx = _check_fit(fit)
-    fam = ctx.family
+    fam = _base(ctx.family)
     if fam.discrete:
         tests = _check_tests(tests, ("chi2",), ("chi2",), fam)
+        if ctx.raw.w is not None and ctx.weight_kind == "analytic":
+            raise OptionError("Pearson's χ² needs counts: analytic weights are not counts (fit frequency weights, "
+                              "or the unweighted data)")
         return _chi2_test(fit, ctx)
     notes = []
     if tests is None:
@@ -139,6 +149,8 @@ def gof(fit, tests=None, n_boot=999, seed=0) -> GofResult:
     n_boot = int(n_boot)
     if n_boot < 1:
         raise OptionError(f"n_boot must be at least 1, got {n_boot}")
+    if fam is not ctx.family or ctx.raw.w is not None:
+        return _design_gof(fit, ctx, tests, n_boot, seed, notes)
     x = np.sort(np.asarray(ctx.raw.x, dtype=float))
     params = {**ctx.fixed, **fit.params}
     stat_fn = _statistic_fn(fam, tests)[0]
@@ -159,20 +171,48 @@ def gof(fit, tests=None, n_boot=999, seed=0) -> GofResult:
                      {t: reps[t] for t in tests})
 
 
+def _design_gof(fit, ctx, tests, n_boot, seed, notes):
+    """Censored, truncated or weighted data (see :mod:`thetahat.inference.gof_censored`)."""
+    from . import gof_censored as gc
+
+    design = gc.Design(ctx)
+    observed = gc.observed_statistics(design, {**ctx.fixed, **fit.params}, tests)
+    if design.kind == "exact" and not design.wrapped and design.weight_kind == "frequency":
+        # k copies of a row are k observations: exactly the bootstrap of the expanded data
+        reps, n_failed = _bootstrap(fit, ctx, int(round(design.N)), tests, n_boot, seed)
+    else:
+        reps, n_failed = gc.bootstrap_statistics(fit, ctx, design, tests, n_boot, seed)
+    how, more = gc.describe(design)
+    rows = []
+    for t in tests:
+        good = reps[t]
+        p = (1.0 + np.sum(good >= observed[t])) / (good.size + 1.0)
+        rows.append({"test": t, "statistic": observed[t], "pvalue": float(p), "n_boot": n_boot,
+                     "n_failed": int(n_failed), "df": None,
+                     "method": f"parametric bootstrap ({how}), {good.size} refits"})
+    notes = list(notes) + more
+    if n_failed:
+        notes.append(f"{n_failed} of {n_boot} bootstrap refits failed to converge and were left out")
+    return GofResult(_base(ctx.family).name, int(round(design.N)), dict(fit.params), tuple(rows), (),
+                     tuple(notes), int(seed), {t: reps[t] for t in tests})
+
+
 # ---- checks ----------------------------------------------------------------------
+def _base(fam):
+    """The family inside a censoring/truncation wrapper (or the family itself)."""
+    from ..censoring import Censored
+
+    return fam.base if isinstance(fam, Censored) else fam
+
+
 def _check_fit(fit):
     ctx = getattr(fit, "context", None)
     if ctx is None:
         raise OptionError("this fit carries no data: a test of fit needs the fit's data")
     if not fit.converged:
         raise OptionError(f"the {fit.family.name} fit did not converge ({fit.reason}): test a converged fit")
-    if ctx.censored or getattr(ctx.family, "censored", False) or getattr(ctx.family, "has_truncation", False):
-        raise OptionError("tests of fit for censored or truncated data are not supported (the EDF and χ² "
-                          "statistics here assume fully observed values)")
-    if ctx.rows("a test of fit").w is not None:
-        raise OptionError("tests of fit for weighted data are not supported (the bootstrap would need the "
-                          "weighting design); fit the unweighted data")
-    if ctx.family.ndim:
+    ctx.rows("a test of fit")  # a streamed fit kept no rows: say so
+    if _base(ctx.family).ndim:
         raise OptionError(f"tests of fit apply to univariate families, not {ctx.family.name}")
     return ctx
 
@@ -261,12 +301,19 @@ def _chi2_test(fit, ctx):
 
     from .. import constraints as C
 
-    fam = ctx.family
+    fam = _base(ctx.family)
+    truncate = getattr(ctx.family, "truncate", None)
     if not isinstance(fam.support, C.IntegerInterval):
         raise OptionError(f"the χ² test needs integer-valued data; {fam.name}'s support is {fam.support.name}")
-    vals = np.asarray(ctx.sample.x, dtype=float)
-    counts = np.ones(vals.size) if ctx.sample.w is None else np.asarray(ctx.sample.w, dtype=float)
+    if truncate is None:
+        vals = np.asarray(ctx.sample.x, dtype=float)
+        counts = np.ones(vals.size) if ctx.sample.w is None else np.asarray(ctx.sample.w, dtype=float)
+    else:  # the wrapper keeps rows (value, value, kind, safe)
+        vals = np.asarray(ctx.raw.x, dtype=float)[:, 0]
+        counts = np.ones(vals.size) if ctx.raw.w is None else np.asarray(ctx.raw.w, dtype=float)
     lo, hi = int(fam.support.lower), int(vals.max())
+    if truncate is not None:
+        lo = max(lo, int(np.ceil(truncate[0])))
     ks = np.arange(lo, hi + 1, dtype=float)
     obs = np.zeros(ks.size)
     np.add.at(obs, (vals - lo).astype(np.int64), counts)
@@ -274,10 +321,14 @@ def _chi2_test(fit, ctx):
     p = _jnp_dict({**ctx.fixed, **fit.params})
     prob = np.exp(np.asarray(jax.vmap(lambda k: fam.logpdf(k, p))(jnp.asarray(ks))))
     # the last bin is the open upper tail P(X >= max observed), so the bins cover the support
-    if fam.sf is not None:
-        prob[-1] = float(fam.sf(jnp.asarray(hi - 1.0), p))
+    sf = (lambda k: float(fam.sf(jnp.asarray(float(k)), p))) if fam.sf is not None else None  # noqa: E731
+    top = 0.0 if truncate is None or not np.isfinite(truncate[1]) else sf(np.floor(truncate[1]))
+    if sf is not None:
+        prob[-1] = sf(hi - 1.0) - top
     else:
         prob[-1] = max(0.0, 1.0 - prob[:-1].sum())
+    if truncate is not None:  # P(lo <= X <= hi_t): the truncated pmf divides by it
+        prob = prob / ((1.0 if lo <= int(fam.support.lower) else sf(lo - 1.0)) - top)
     exp = n * prob
     bins = _merge(ks, obs, exp)
     k_est = int(fit.n_estimated)
