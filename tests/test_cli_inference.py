@@ -91,3 +91,41 @@ def test_bad_inference_options_are_one_line_errors(capsys, censored_csv, argv, n
     code, out, err = _run(capsys, "fit", path, "-c", "time", "-f", "weibull", *argv)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+
+
+def test_compare_ranks_censored_fits_by_their_censored_likelihood(capsys, censored_csv):
+    # the right-censored exponential and weibull log-likelihoods against lifelines' fitters
+    from lifelines import ExponentialFitter, WeibullFitter
+
+    path, x, e, _ = censored_csv
+    code, out, _ = _run(capsys, "compare", path, "--column", "time", "--event-column", "status",
+                        "--families", "weibull,exponential", "--json")
+    assert code == 0
+    rows = {r["family"]: r for r in json.loads(out)}
+    assert rows["weibull"]["loglik"] == pytest.approx(WeibullFitter().fit(x, e).log_likelihood_, rel=1e-7)
+    assert rows["exponential"]["loglik"] == pytest.approx(ExponentialFitter().fit(x, e).log_likelihood_, rel=1e-7)
+    # interval-censored rows (lo, lo + 1] of the uncensored times: lifelines' interval fitter
+    code, out, _ = _run(capsys, "compare", path, "--lower-column", "lo", "--upper-column", "hi",
+                        "--families", "weibull", "--json")
+    assert code == 0
+    lo = np.floor(censored_csv[3])
+    ref = WeibullFitter().fit_interval_censoring(lo, lo + 1).log_likelihood_
+    assert json.loads(out)[0]["loglik"] == pytest.approx(ref, rel=1e-6)
+
+
+def test_fit_gof_on_censored_data_is_the_python_api(capsys, censored_csv):
+    import thetahat
+
+    path, x, e, _ = censored_csv
+    code, out, _ = _run(capsys, "fit", path, "--column", "time", "--family", "exponential", "--event-column",
+                        "status", "--gof", "--gof-n-boot", "99", "--json")
+    assert code == 0
+    d = json.loads(out)
+    ref = thetahat.fit(x, "exponential", event=e).gof(n_boot=99, seed=0)
+    got = {r["test"]: r for r in d["gof"]}
+    for row in ref.table:
+        assert got[row["test"]]["statistic"] == pytest.approx(row["statistic"], rel=1e-12)
+        assert got[row["test"]]["pvalue"] == pytest.approx(row["pvalue"], abs=1e-12)
+    # a column that is not 0/1 is refused in one line, exit 2
+    code, _, err = _run(capsys, "compare", path, "--column", "time", "--event-column", "w")
+    assert code == 2 and err.count("\n") == 1 and "error" in err

@@ -9,7 +9,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .engine.data import as_float_array, as_weights
-from .errors import DataError, ThetahatError
+from .errors import OptionError, DataError, ThetahatError
 from .families import all_families, get_family
 from .fitting import fit
 from .result import Fit
@@ -92,7 +92,8 @@ class Comparison:
         return f"<Comparison of {len(self.rows)} families, best={self._best}>"
 
 
-def compare(data, families=None, *, dropna=False, weights=None, gof=False, n_boot=199, seed=0) -> Comparison:
+def compare(data, families=None, *, dropna=False, weights=None, weight_kind="frequency", event=None, lower=None,
+            upper=None, truncate=None, gof=False, n_boot=199, seed=0) -> Comparison:
     """Fit several families to the same data and rank them by AIC.
 
     The data are checked once (numbers, finite, NaN dropped with ``dropna``); each
@@ -116,7 +117,11 @@ def compare(data, families=None, *, dropna=False, weights=None, gof=False, n_boo
     dropna : bool
         Drop rows with NaN (counted in ``Comparison.dropped``) instead of raising.
     weights : array_like, optional
-        Frequency weights, one per observation.
+        Weights, one per observation.
+    weight_kind, event, lower, upper, truncate
+        Weighted, censored or truncated data, as in :func:`thetahat.fit`; every family is
+        fitted, and (with ``gof``) tested, under the same design. With ``lower`` and
+        ``upper``, pass ``data=None``.
     gof : bool
         Add tests of fit to every converged row: ``row["gof"]`` maps each test
         (``ks``, ``ad``, ``cvm`` for continuous families, ``chi2`` for discrete ones) to
@@ -141,8 +146,16 @@ def compare(data, families=None, *, dropna=False, weights=None, gof=False, n_boo
     >>> bool(np.isclose(row["aic"], -2 * row["loglik"] + 2 * row["k"]))
     True
     """
-    x, w, dropped = _validate(data, weights, dropna)
-    nobs = float(x.shape[0] if w is None else w.sum())
+    design = {k: v for k, v in (("event", event), ("lower", lower), ("upper", upper), ("truncate", truncate))
+              if v is not None}
+    if design:
+        x, dropped, nrows = _censored_rows(data, design, dropna)
+        design["dropna"] = dropna
+        w = None if weights is None else as_weights(weights, nrows)
+    else:
+        x, w, dropped = _validate(data, weights, dropna)
+        nrows = x.shape[0]
+    nobs = float(nrows if w is None or weight_kind != "frequency" else w.sum())
     explicit = families is not None
     entries = _entries(families)
     fits, rows, skipped, errors, notes = {}, [], {}, [], []
@@ -153,7 +166,10 @@ def compare(data, families=None, *, dropna=False, weights=None, gof=False, n_boo
             skipped[fam.name] = why
             continue
         try:
-            f = fit(x, fam, fixed=fixed or None, weights=w)
+            if design:
+                f = fit(data, fam, fixed=fixed or None, weights=weights, weight_kind=weight_kind, **design)
+            else:
+                f = fit(x, fam, fixed=fixed or None, weights=w, weight_kind=weight_kind)
         except ThetahatError as exc:
             errors.append(exc)
             rows.append(_failed_row(fam, _one_line(exc)))
@@ -185,6 +201,29 @@ def _validate(data, weights, dropna):
         return x, None, dropped
     x, _ = as_float_array(data)
     return x, as_weights(weights, x.shape[0]), 0
+
+
+def _censored_rows(data, design, dropna):
+    """(values, dropped, rows): the observed values that decide which families can hold
+    the data (the finite ends of censored rows), for the support checks; the fits
+    themselves see the full design."""
+    lo = design.get("lower")
+    hi = design.get("upper")
+    if lo is not None or hi is not None:
+        if lo is None or hi is None:
+            raise OptionError("interval censoring needs both lower and upper")
+        lo, _ = as_float_array(lo, where="lower", scan=False)
+        hi, _ = as_float_array(hi, where="upper", scan=False)
+        if lo.shape != hi.shape:
+            raise DataError(f"lower has {lo.shape[0]} rows and upper {hi.shape[0]}")
+        # a value in (lo, hi]: hi where finite, else just above lo (lo itself may be the support's edge)
+        both = np.where(np.isfinite(hi), hi, np.nextafter(lo, np.inf))
+        both = both[np.isfinite(both)]
+        if both.size == 0:
+            raise DataError("every interval is unbounded on both sides: the data say nothing")
+        return both, 0, lo.shape[0]
+    x, dropped = as_float_array(data, dropna=dropna)
+    return x, dropped, x.shape[0] + dropped
 
 
 def _entries(families):

@@ -58,12 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--ci", default="wald", help="interval method: wald, profile or bootstrap")
     f.add_argument("--n-boot", type=int, default=2000, help="bootstrap refits (with --ci bootstrap)")
     f.add_argument("--seed", type=int, default=0, help="random seed (multi-start, bootstrap)")
-    f.add_argument("--weights-column", help="column of non-negative weights")
-    f.add_argument("--weight-kind", default="frequency", help="frequency (counts) or analytic (precisions)")
-    f.add_argument("--event-column", help="right-censoring: 1 = observed, 0 = censored at the value")
-    f.add_argument("--lower-column", help="interval censoring: lower bounds (with --upper-column)")
-    f.add_argument("--upper-column", help="interval censoring: upper bounds (inf = right-censored)")
-    f.add_argument("--truncate", metavar="A,B", help="data observable only within [A, B] (inf allowed)")
+    _design_arguments(f)
+    f.add_argument("--gof", action="store_true",
+                   help="tests of fit (KS, AD, CvM or chi2) with parametric-bootstrap p-values")
+    f.add_argument("--gof-n-boot", type=int, default=999, help="bootstrap refits for --gof (default 999)")
     f.add_argument("--by", help="fit every group of this column (a table of fits)")
     f.add_argument("--plot", metavar="OUT.png", help="write density/QQ/PP/CDF panels of the fit")
     _stream.add_arguments(f)
@@ -78,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="add tests of fit (KS, AD, CvM or chi2) with parametric-bootstrap p-values")
     c.add_argument("--n-boot", type=int, default=199, help="bootstrap refits per family for --gof (default 199)")
     c.add_argument("--seed", type=int, default=0, help="random seed of the --gof bootstrap")
+    _design_arguments(c)
 
     fam = sub.add_parser("families", help="list the families, their parameters and supports")
     fam.add_argument("--json", action="store_true", help="print a JSON list")
@@ -135,6 +134,15 @@ def _fail(message: str) -> int:
 
 
 # ---- commands ---------------------------------------------------------------------
+def _design_arguments(p):
+    p.add_argument("--weights-column", help="column of non-negative weights")
+    p.add_argument("--weight-kind", default="frequency", help="frequency (counts) or analytic (precisions)")
+    p.add_argument("--event-column", help="right-censoring: 1 = observed, 0 = censored at the value")
+    p.add_argument("--lower-column", help="interval censoring: lower bounds (with --upper-column)")
+    p.add_argument("--upper-column", help="interval censoring: upper bounds (inf = right-censored)")
+    p.add_argument("--truncate", metavar="A,B", help="data observable only within [A, B] (inf allowed)")
+
+
 def _cmd_fit(args) -> int:
     import thetahat
 
@@ -144,34 +152,16 @@ def _cmd_fit(args) -> int:
         return _fit_by(args, fam, fixed)
     if _stream.wanted(args):
         return _fit_streamed(args, fam, fixed)
-    kw = {"cov_type": args.cov_type, "weight_kind": args.weight_kind}
-    extra = {"weights": args.weights_column, "event": args.event_column, "lower": args.lower_column,
-             "upper": args.upper_column}
-    extra = {k: v for k, v in extra.items() if v}
-    if args.truncate:
-        kw["truncate"] = _parse_pair(args.truncate, "--truncate")
-    if extra:
-        if fam.ndim:
-            raise thetahat.errors.OptionError(f"{fam.name} is multivariate: weights and censoring columns "
-                                              "apply to univariate families")
-        interval = "lower" in extra or "upper" in extra
-        if interval and not ("lower" in extra and "upper" in extra):
-            raise thetahat.errors.OptionError("interval censoring needs both --lower-column and --upper-column")
-        if not interval and not args.column:
-            raise thetahat.errors.OptionError("name the observations' column with --column when reading weights "
-                                              "or censoring columns")
-        numeric = list(extra.values()) if interval else [args.column]
-        numeric += [] if interval else list(extra.values())
-        cols, info = thetahat.read_columns(args.file, numeric=numeric)
-        data = None if interval else cols[numeric[0]]
-        for k, c in extra.items():
-            kw[k] = cols[c]
-        if args.dropna:
-            data, kw = _drop_missing_rows(data, kw)
-        info = {**info, "columns": numeric}
+    kw = {"cov_type": args.cov_type}
+    design = _read_design(args, fam)
+    if design is not None:
+        data, more, info = design
         f = thetahat.fit(data, fam, fixed=fixed, method=args.method, starts=args.starts,
-                         dropna=args.dropna, seed=args.seed, **kw)
+                         dropna=args.dropna, seed=args.seed, **kw, **more)
     else:
+        if args.truncate:
+            kw["truncate"] = _parse_pair(args.truncate, "--truncate")
+        kw["weight_kind"] = args.weight_kind
         columns = None
         if fam.ndim and args.column is not None:
             columns = [s.strip() for s in args.column.split(",")]
@@ -185,8 +175,13 @@ def _cmd_fit(args) -> int:
         ci = f.confint(0.95, method=args.ci, **options)
     if args.plot:
         thetahat.plots.plot_fit(f, kind="panel", path=args.plot)
+    tests = f.gof(n_boot=args.gof_n_boot, seed=args.seed) if args.gof else None
     if args.json:
         d = f.to_dict()
+        if tests is not None:
+            d["gof"] = [{k: row[k] for k in ("test", "statistic", "pvalue", "n_boot", "df", "method")}
+                        for row in tests.table]
+            d["gof_notes"] = list(tests.notes)
         d["source"] = info["source"]
         d["columns"] = info["columns"]
         if ci is not None:
@@ -197,6 +192,8 @@ def _cmd_fit(args) -> int:
         _print_json(d)
     else:
         _show_fit(f, info, ci)
+        if tests is not None:
+            _show_gof(tests)
         if args.plot:
             _console().print(f"plot written to {args.plot}")
     return 0
@@ -272,7 +269,7 @@ def _fit_by(args, fam, fixed) -> int:
         return 0
     from rich.table import Table
 
-    t = Table(title=f"{fam.name} fits by {args.by}: {info['source']} [{args.column}]")
+    t = Table(title=_esc(f"{fam.name} fits by {args.by}: {info['source']} [{args.column}]"))
     params = list(fam.params)
     for col in ["group", "n", "status"] + params + ["log-lik", "AIC", "reason"]:
         t.add_column(col, justify="left" if col in ("group", "status", "reason") else "right")
@@ -289,6 +286,56 @@ def _fit_by(args, fam, fixed) -> int:
     return 0
 
 
+def _read_design(args, fam):
+    """Read the observations with their weights, censoring or truncation, when any of
+    those options is given: ``(data, fit keywords, info)``; else None."""
+    import thetahat
+
+    extra = {"weights": args.weights_column, "event": args.event_column, "lower": args.lower_column,
+             "upper": args.upper_column}
+    extra = {k: v for k, v in extra.items() if v}
+    if not extra and not args.truncate:
+        return None
+    kw = {"weight_kind": args.weight_kind}
+    if args.truncate:
+        kw["truncate"] = _parse_pair(args.truncate, "--truncate")
+    if not extra:  # truncation alone: one column
+        x, info = thetahat.read_column(args.file, args.column)
+        return x, kw, info
+    if fam is not None and fam.ndim:
+        raise thetahat.errors.OptionError(f"{fam.name} is multivariate: weights and censoring columns "
+                                          "apply to univariate families")
+    interval = "lower" in extra or "upper" in extra
+    if interval and not ("lower" in extra and "upper" in extra):
+        raise thetahat.errors.OptionError("interval censoring needs both --lower-column and --upper-column")
+    if not interval and not args.column:
+        raise thetahat.errors.OptionError("name the observations' column with --column when reading weights "
+                                          "or censoring columns")
+    numeric = list(extra.values()) if interval else [args.column]
+    numeric += [] if interval else list(extra.values())
+    cols, info = thetahat.read_columns(args.file, numeric=numeric)
+    data = None if interval else cols[numeric[0]]
+    for k, c in extra.items():
+        kw[k] = cols[c]
+    if args.dropna:
+        data, kw = _drop_missing_rows(data, kw)
+    return data, kw, {**info, "columns": numeric}
+
+
+def _show_gof(tests) -> None:
+    from rich.table import Table
+
+    con = _console()
+    t = Table(title=f"tests of fit ({tests.family})")
+    for col, just in (("test", "left"), ("statistic", "right"), ("p-value", "right"), ("method", "left")):
+        t.add_column(col, justify=just)
+    for row in tests.table:
+        t.add_row(row["test"], _g(row["statistic"]), _g(row["pvalue"], 3), row["method"])
+    con.print(t)
+    for n in tests.notes:
+        con.print(f"note: {n}", markup=False)
+
+
 def _cmd_compare(args) -> int:
     import thetahat
 
@@ -297,8 +344,14 @@ def _cmd_compare(args) -> int:
         families = [s.strip() for s in args.families.split(",") if s.strip()]
         if not families:
             raise thetahat.errors.OptionError("--families is empty")
-    x, info = thetahat.read_column(args.file, args.column)
-    cmp = thetahat.compare(x, families, dropna=args.dropna, gof=args.gof, n_boot=args.n_boot, seed=args.seed)
+    design = _read_design(args, None)
+    if design is not None:
+        x, more, info = design
+    else:
+        x, info = thetahat.read_column(args.file, args.column)
+        more = {}
+    cmp = thetahat.compare(x, families, dropna=args.dropna, gof=args.gof, n_boot=args.n_boot, seed=args.seed,
+                           **more)
     if args.json:
         _print_json(cmp.to_dict()["table"])
     else:
@@ -369,7 +422,7 @@ def _show_fit(f, info, intervals=None) -> None:
 
     con = _console()
     cols = ", ".join(info["columns"])
-    t = Table(title=f"{f.family.name} fit to {info['source']} [{cols}]")
+    t = Table(title=_esc(f"{f.family.name} fit to {info['source']} [{cols}]"))
     how = "" if intervals is None else f" ({intervals.method})"
     for col, just in (("parameter", "left"), ("estimate", "right"), ("std err", "right"),
                       (f"95% CI low{how}", "right"), ("95% CI high", "right")):
@@ -404,8 +457,8 @@ def _show_compare(cmp, info) -> None:
     from rich.table import Table
 
     con = _console()
-    t = Table(title=f"families ranked by AIC: {info['source']} [{', '.join(info['columns'])}], "
-                    f"n = {_g(cmp.nobs)}")
+    t = Table(title=_esc(f"families ranked by AIC: {info['source']} [{', '.join(info['columns'])}], "
+                         f"n = {_g(cmp.nobs)}"))
     for col, just in (("rank", "right"), ("family", "left"), ("k", "right"), ("log-lik", "right"),
                       ("AIC", "right"), ("ΔAIC", "right"), ("BIC", "right"), ("weight", "right"),
                       ("estimates", "left"), ("status", "left")):
