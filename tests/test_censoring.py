@@ -131,8 +131,6 @@ def test_zero_truncated_poisson():
 def test_censoring_flows_through_bootstrap_and_profile(right_censored):
     x, e = right_censored
     f = thetahat.fit(x, "weibull", event=e)
-    with pytest.raises(OptionError):
-        f.bootstrap(100, kind="parametric")
     b = f.confint(method="bootstrap", kind="nonparametric", n_boot=300, seed=2)
     w = f.confint()
     for k in ("shape", "scale"):
@@ -140,6 +138,49 @@ def test_censoring_flows_through_bootstrap_and_profile(right_censored):
         assert abs(b[k][1] - b[k][0]) == pytest.approx(w[k][1] - w[k][0], rel=0.3)
     p = f.confint(method="profile")
     assert p["shape"][0] < f.params["shape"] < p["shape"][1]
+
+
+def test_parametric_bootstrap_redraws_the_right_censoring_design():
+    # censored exponential: the MLE is d / T (events over time at risk). A hand-written loop
+    # draws values from the fit and censoring times from lifelines' Kaplan-Meier estimate of
+    # the censoring distribution, and takes d / T: its spread must match thetahat's parametric
+    # bootstrap (and both the Wald SE) within Monte Carlo error.
+    from lifelines import KaplanMeierFitter
+
+    rng = np.random.default_rng(8)
+    t, c = rng.exponential(2.0, 300), rng.uniform(0.5, 6.0, 300)
+    x, e = np.minimum(t, c), (t <= c).astype(float)
+    f = thetahat.fit(x, "exponential", event=e)
+    b = f.bootstrap(2000, seed=4)
+    assert b.n_failed == 0
+    sd = np.std(b.replicates["lam"], ddof=1)
+    km = KaplanMeierFitter().fit(x, 1 - e)  # censoring is the "event" of the reverse estimate
+    times = km.survival_function_.index.to_numpy()
+    surv = km.survival_function_.to_numpy().ravel()
+    mass = np.clip(-np.diff(np.r_[1.0, surv[1:]]), 0, None)
+    support = np.r_[times[1:], np.inf]
+    prob = np.r_[mass, surv[-1]]
+    prob = prob / prob.sum()
+    lam = f.params["lam"]
+    ref = []
+    for _ in range(2000):
+        xs = rng.exponential(1 / lam, 300)
+        cs = support[rng.choice(support.size, 300, p=prob)]
+        ref.append(np.sum(xs <= cs) / np.minimum(xs, cs).sum())
+    sd_ref = np.std(ref, ddof=1)
+    assert sd == pytest.approx(sd_ref, rel=4 * np.sqrt(2 / 2000))  # two SDs from 2000 draws each
+    assert sd == pytest.approx(f.se["lam"], rel=0.1)
+    # truncation: values drawn from the truncated fit; spread as the Wald SE (formula check)
+    y = rng.exponential(2.0, 2000)
+    y = y[y > 0.5][:400]
+    g = thetahat.fit(y, "exponential", truncate=(0.5, np.inf))
+    bt = g.bootstrap(1000, seed=5)
+    assert np.std(bt.replicates["lam"], ddof=1) == pytest.approx(g.se["lam"], rel=0.1)
+    # interval censoring: the inspection process is not in the data -- refused, with the alternative
+    lo = np.floor(t)
+    h = thetahat.fit(None, "exponential", lower=lo, upper=lo + 1)
+    with pytest.raises(OptionError, match="nonparametric"):
+        h.bootstrap(100, kind="parametric")
 
 
 def test_bad_censoring_input():

@@ -66,8 +66,10 @@ def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, blo
     fit : Fit
     n_boot : int
     kind : {"parametric", "nonparametric"}
-        Parametric samples come from the fitted distribution; nonparametric ones
-        resample the rows (with their weights).
+        Parametric samples come from the fitted distribution -- for censored or
+        truncated data, censored and truncated as the data were (censoring times from
+        the reverse Kaplan--Meier estimate; interval censoring needs ``nonparametric``);
+        nonparametric ones resample the rows (with their weights).
     seed : int
         Results are reproducible from it.
     progress : bool, optional
@@ -93,9 +95,6 @@ def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, blo
     if not fit.converged:
         raise OptionError("the fit did not converge: bootstrap a converged fit")
     fam = ctx.family
-    if kind == "parametric" and ctx.censored:
-        raise OptionError("a parametric bootstrap of censored data needs the censoring mechanism, which the data "
-                          "do not give; use kind='nonparametric'")
     rng = np.random.default_rng(seed)
     free = list(ctx.layout.names)
     start = {k: np.asarray(fit.params[k]) for k in free}
@@ -111,11 +110,19 @@ def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, blo
     done = 0
     sizes = [min(per_block, n_boot - i) for i in range(0, n_boot, per_block)]
     nobs = int(round(fit.nobs))
-    draws = draw_blocks(fam, fit.params, [(m, nobs) for m in sizes], rng) if kind == "parametric" else None
+    design = _censoring_design(ctx) if kind == "parametric" else None
+    draws = None
+    if kind == "parametric" and design is None:
+        draws = draw_blocks(fam, fit.params, [(m, nobs) for m in sizes], rng)
     for m in sizes:
         if kind == "nonparametric":
             W = _counts(rng, w, m, ctx)
             b = fit_batch(fam, x, weights=W, fixed=fixed, start=start)
+        elif design is not None:  # censored or truncated: redraw the design, not just the values
+            from .gof_censored import simulate_design
+
+            data, W, _ = simulate_design(design, fit.params, rng, m)
+            b = fit_batch(fam, data, weights=None if W is None else np.asarray(W), fixed=fixed, start=start)
         else:
             b = fit_batch(fam, next(draws), fixed=fixed, start=start)
         ok = b.converged
@@ -131,6 +138,25 @@ def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, blo
     reps = {k: np.concatenate(v) for k, v in reps.items()}
     ses = {k: np.concatenate(v) for k, v in ses.items()}
     return Bootstrap(kind, reps, n_boot, failed, int(seed), fit, ses)
+
+
+def _censoring_design(ctx):
+    """The censoring/truncation design of a censored or truncated fit (None for plain data):
+    a parametric bootstrap then draws values from the fit and censors them as the data
+    were -- censoring times from the reverse Kaplan--Meier estimate (right or left
+    censoring); interval censoring is refused (its inspection process is not in the
+    data) -- see :mod:`thetahat.inference.gof_censored`."""
+    if not (ctx.censored or getattr(ctx.family, "censored", False) or getattr(ctx.family, "has_truncation", False)):
+        return None
+    from .gof_censored import Design
+
+    design = Design(ctx)
+    if design.kind == "interval":
+        # each row's own two inspection times would make the simulated data far coarser than
+        # binned data really are (every unit inspected at every bin edge): a biased spread
+        raise OptionError("a parametric bootstrap of interval-censored data needs the inspection process, which "
+                          "the rows do not determine; use kind='nonparametric'")
+    return design
 
 
 def _resample_base(ctx):

@@ -301,14 +301,7 @@ def bootstrap_statistics(fit, ctx, design, tests, n_boot, seed):
     failed = done = 0
     while done < n_boot:
         m = min(per_block, n_boot - done)
-        X = _draw_values(design, params, rng, m * n).reshape(m, n)
-        a, b, kind = _observe(design, X, draw_c, rng)
-        W = None if design.unit_w is None else np.broadcast_to(design.unit_w, (m, n))
-        if design.wrapped:
-            safe = _safe_points(design.base, a.ravel(), b.ravel(), kind.ravel()).reshape(m, n)
-            data = np.stack([a, b, kind, safe], axis=-1)
-        else:
-            data = a
+        data, W, (a, b, kind) = simulate_design(design, params, rng, m, draw_c)
         bf = fit_batch(ctx.family, data, weights=W, fixed=dict(ctx.fixed), start=start)
         p = {k: jnp.asarray(np.asarray(v, dtype=float)) for k, v in bf.params.items()}
         Wj = jnp.ones((m, n)) if W is None else jnp.asarray(W)
@@ -334,6 +327,27 @@ def bootstrap_statistics(fit, ctx, design, tests, n_boot, seed):
             reps[k].append(vals[k][ok])
         done += m
     return {k: np.concatenate(v) for k, v in reps.items()}, failed
+
+
+def simulate_design(design, params, rng, m, draw_c=None):
+    """``m`` data sets as the design would report them under ``params``: values drawn from
+    the fit (truncated where it is), then censored as the data were (censoring times from
+    the reverse Kaplan--Meier estimate, or each row's inspection times). Returns the rows
+    for :func:`~thetahat.engine.batch.fit_batch` (``(m, n, 4)`` for a censored family,
+    ``(m, n)`` otherwise), their weights (None when unweighted) and ``(a, b, kind)``.
+    """
+    if draw_c is None:
+        draw_c = _censoring_sampler(design)
+    n = design.units.shape[0]
+    X = _draw_values(design, params, rng, m * n).reshape(m, n)
+    a, b, kind = _observe(design, X, draw_c, rng)
+    W = None if design.unit_w is None else np.broadcast_to(design.unit_w, (m, n))
+    if design.wrapped:
+        safe = _safe_points(design.base, a.ravel(), b.ravel(), kind.ravel()).reshape(m, n)
+        data = np.stack([a, b, kind, safe], axis=-1)
+    else:
+        data = a
+    return data, W, (a, b, kind)
 
 
 def _draw_values(design, params, rng, size):
