@@ -158,17 +158,23 @@ def gof(fit, tests=None, n_boot=999, seed=0) -> GofResult:
 
     observed = {k: float(v) for k, v in stat_fn(jnp.asarray(x), _jnp_dict(params)).items()}
     reps, n_failed = _bootstrap(fit, ctx, x.size, tests, n_boot, seed)
+    rows = _bootstrap_rows(tests, observed, reps, n_boot, n_failed, "parametric bootstrap", notes)
+    return GofResult(fam.name, int(x.size), dict(fit.params), tuple(rows), (), tuple(notes), int(seed),
+                     {t: reps[t] for t in tests})
+
+
+def _bootstrap_rows(tests, observed, reps, n_boot, n_failed, how, notes):
+    """One table row per test: p = (1 + #{replicates >= observed}) / (replicates + 1); a note
+    (appended to ``notes``) for the refits that failed."""
     rows = []
     for t in tests:
         good = reps[t]
         p = (1.0 + np.sum(good >= observed[t])) / (good.size + 1.0)
         rows.append({"test": t, "statistic": observed[t], "pvalue": float(p), "n_boot": n_boot,
-                     "n_failed": int(n_failed), "df": None,
-                     "method": f"parametric bootstrap, {good.size} refits"})
+                     "n_failed": int(n_failed), "df": None, "method": f"{how}, {good.size} refits"})
     if n_failed:
         notes.append(f"{n_failed} of {n_boot} bootstrap refits failed to converge and were left out")
-    return GofResult(fam.name, int(x.size), dict(fit.params), tuple(rows), (), tuple(notes), int(seed),
-                     {t: reps[t] for t in tests})
+    return rows
 
 
 def _design_gof(fit, ctx, tests, n_boot, seed, notes):
@@ -183,16 +189,8 @@ def _design_gof(fit, ctx, tests, n_boot, seed, notes):
     else:
         reps, n_failed = gc.bootstrap_statistics(fit, ctx, design, tests, n_boot, seed)
     how, more = gc.describe(design)
-    rows = []
-    for t in tests:
-        good = reps[t]
-        p = (1.0 + np.sum(good >= observed[t])) / (good.size + 1.0)
-        rows.append({"test": t, "statistic": observed[t], "pvalue": float(p), "n_boot": n_boot,
-                     "n_failed": int(n_failed), "df": None,
-                     "method": f"parametric bootstrap ({how}), {good.size} refits"})
     notes = list(notes) + more
-    if n_failed:
-        notes.append(f"{n_failed} of {n_boot} bootstrap refits failed to converge and were left out")
+    rows = _bootstrap_rows(tests, observed, reps, n_boot, n_failed, f"parametric bootstrap ({how})", notes)
     return GofResult(_base(ctx.family).name, int(round(design.N)), dict(fit.params), tuple(rows), (),
                      tuple(notes), int(seed), {t: reps[t] for t in tests})
 
