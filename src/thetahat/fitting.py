@@ -197,6 +197,7 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
             res.method = "newton"
             res.reason = "converged: Newton's method on the one-dimensional profile likelihood"
             res.closed_params = None
+            res.profile_params = {k: np.asarray(v, dtype=float) for k, v in est.items()}
             res.converged = bool(res.converged and np.all(np.abs(res.grad) < 1e-6 * max(1.0, abs(res.loglik))))
             profile_ok = res.converged
     if profile_ok:
@@ -516,6 +517,8 @@ def _optimise(obj, layout, u0, method, fam, fixed, nobs, starts, seed, max_iter)
 def _params_from(res, layout, fam):
     if getattr(res, "closed_params", None) is not None:
         return {k: _py(v) for k, v in res.closed_params.items()}
+    if getattr(res, "profile_params", None) is not None:  # the profile iteration's own estimates
+        return {k: _py(v) for k, v in res.profile_params.items()}
     import jax.numpy as jnp
 
     p = layout.to_params(jnp.asarray(res.u))

@@ -168,8 +168,17 @@ class ChunkObjective:
     def __init__(self, family, layout, fixed, sample):
         self.family, self.layout = family, layout
         self.fixed = _fixed_jax(fixed)
-        self.chunks = list(sample.chunks())
+        self._sample = sample
+        self._chunks = None
         self._value, self._vgh, self._ll_theta = chunk_functions(family, layout)
+
+    @property
+    def chunks(self):
+        """The padded chunks, made on first use (an estimator with its own pass -- weibull's
+        profile iteration -- never needs them)."""
+        if self._chunks is None:
+            self._chunks = list(self._sample.chunks())
+        return self._chunks
 
     def value(self, u) -> float:
         u = jnp.asarray(u)

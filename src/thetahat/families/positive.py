@@ -161,15 +161,14 @@ class Weibull(Family):
         whether the iteration converged, and (log-likelihood, gradient, Hessian) in
         (shape, scale) from the last pass's sums, so no further pass is needed.
         """
-        from ..engine.data import bucket
+        from ..engine.data import aligned_empty, bucket
 
         n = x.shape[0]
         b = bucket(n)
-        xp = np.ones(b)
-        xp[:n] = x
-        wp = np.zeros(b)
-        wp[:n] = 1.0 if w is None else w
-        c, s, ok, v, g, h = _weibull_profile(jnp.asarray(xp), jnp.asarray(wp))
+        xp, wp = aligned_empty((b,)), aligned_empty((b,))  # aligned: JAX reads them in place
+        xp[:n], xp[n:] = x, 1.0
+        wp[:n], wp[n:] = (1.0 if w is None else w), 0.0
+        c, s, ok, v, g, h = _weibull_profile(xp, wp)
         return {"shape": float(c), "scale": float(s)}, bool(ok), (float(v), np.asarray(g), np.asarray(h))
 
     def profile_batch(self, X, W):
