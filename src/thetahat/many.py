@@ -13,6 +13,7 @@ from collections import defaultdict
 import numpy as np
 
 from .engine.batch import fit_batch
+from .engine.data import aligned_empty
 from .errors import MissingColumnError, OptionError, ThetahatError
 from .families import get_family
 
@@ -113,20 +114,12 @@ def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dro
         vals = np.asarray(cols[value])
         if vals.dtype.kind not in "iufb":
             vals = vals.astype(object)
-        try:
-            labels, inverse = np.unique(keys, return_inverse=True)
-        except TypeError:  # keys of mixed types: group in order of appearance
-            index = defaultdict(list)
-            for i, k in enumerate(keys.tolist()):
-                index[k].append(i)
-            labels = list(index)
-            inverse = np.empty(keys.shape[0], dtype=int)
-            for j, k in enumerate(labels):
-                inverse[index[k]] = j
+        labels, inverse = _group_codes(keys)
         order = np.argsort(inverse, kind="stable")
-        cuts = np.cumsum(np.bincount(inverse, minlength=len(labels)))[:-1]
-        for k, rows in zip(labels, np.split(order, cuts)):
-            groups.append((_py(k), rows))
+        sizes = np.bincount(inverse, minlength=len(labels))
+        starts = np.r_[0, np.cumsum(sizes)[:-1]]
+        # a group's rows are order[start:start + size]; sliced only for groups validated one by one
+        groups = [(_py(k), (int(a), int(a + m))) for k, a, m in zip(labels, starts, sizes)]
     else:
         for c in columns:
             if c not in cols:
@@ -141,14 +134,13 @@ def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dro
     out = _empty(G, fam, [g[0] for g in groups])
     clean = np.zeros(G, bool)
     if by is not None:
-        sizes = np.bincount(inverse, minlength=G)
         clean = _clean_groups(bound, vals, inverse, order, sizes, fixed_v)
     packed = []  # (group index, values) of the groups that need no per-group validation
     ready = []
     for gi, (label, rows) in enumerate(groups):
         if clean[gi]:
             continue
-        raw = vals[rows] if by is not None else np.asarray(cols[label])
+        raw = vals[order[rows[0]:rows[1]]] if by is not None else np.asarray(cols[label])
         try:
             x, dropped = _validate(bound, raw, dropna, fixed_v)
             out["n"][gi], out["dropped"][gi] = x.size, dropped
@@ -209,6 +201,35 @@ def _empty(G, fam, labels):
     return out
 
 
+def _group_codes(keys):
+    """(labels, inverse): the distinct keys, sorted, and each row's group index. Keys that
+    are already grouped and increasing (the common layout) take one linear pass instead of
+    a sort; keys of mixed types are grouped in order of appearance."""
+    if keys.dtype.kind in "iufb" and keys.size:
+        change = np.empty(keys.size, bool)
+        change[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=change[1:])
+        firsts = np.flatnonzero(change)
+        labels = keys[firsts]
+        if labels.size == 1 or bool(np.all(labels[1:] > labels[:-1])):  # grouped and increasing
+            return labels, np.cumsum(change) - 1
+    try:
+        return np.unique(keys, return_inverse=True)
+    except TypeError:  # keys of mixed types: group in order of appearance
+        index = defaultdict(list)
+        for i, k in enumerate(keys.tolist()):
+            index[k].append(i)
+        labels = list(index)
+        inverse = np.empty(keys.shape[0], dtype=int)
+        for j, k in enumerate(labels):
+            inverse[index[k]] = j
+        return labels, inverse
+
+
+def _in_order(order):
+    return bool(np.all(order[1:] > order[:-1]))
+
+
 def _clean_groups(fam, vals, inverse, order, sizes, fixed):
     """Groups that pass every check, found with whole-column operations: numeric and finite,
     inside the support, large enough and not constant. The others go through
@@ -220,11 +241,12 @@ def _clean_groups(fam, vals, inverse, order, sizes, fixed):
     if vals.dtype.kind not in "iuf":
         return clean
     v = vals.astype(float, copy=False)
-    bad = np.bincount(inverse, weights=~np.isfinite(v), minlength=G) > 0
-    bad |= sizes < fam.min_obs
-    finite = ~bad[inverse]
+    nonfinite = ~np.isfinite(v)
+    bad = sizes < fam.min_obs
+    if nonfinite.any():
+        bad |= np.bincount(inverse, weights=nonfinite, minlength=G) > 0
     try:
-        fam.check_support(v[finite], fixed)
+        fam.check_support(v[~bad[inverse]] if bad.any() else v, fixed)
     except ThetahatError:
         return clean  # some group holds an out-of-support value: validate every group on its own
     if type(fam).check_degenerate is Family.check_degenerate and not fam.discrete:
@@ -232,8 +254,9 @@ def _clean_groups(fam, vals, inverse, order, sizes, fixed):
         nonempty = sizes > 0
         lo = np.full(G, np.nan)
         hi = np.full(G, np.nan)
-        lo[nonempty] = np.minimum.reduceat(v[order], starts[nonempty])
-        hi[nonempty] = np.maximum.reduceat(v[order], starts[nonempty])
+        vs = v if _in_order(order) else v[order]
+        lo[nonempty] = np.minimum.reduceat(vs, starts[nonempty])
+        hi[nonempty] = np.maximum.reduceat(vs, starts[nonempty])
         bad |= ~(lo < hi)
     elif type(fam).check_degenerate is not Family.check_degenerate:
         return clean  # a family's own degeneracy rule: per group
@@ -246,7 +269,7 @@ def _pack_clean(vals, inverse, order, sizes, clean, out):
     G = clean.size
     out["n"][clean] = sizes[clean]
     out["dropped"][clean] = 0
-    in_order = bool(np.all(order[1:] > order[:-1]))  # rows already grouped
+    in_order = _in_order(order)  # rows already grouped
     g_sorted = inverse if in_order else inverse[order]
     v_sorted = np.asarray(vals, dtype=float)
     v_sorted = v_sorted if in_order else v_sorted[order]
@@ -257,14 +280,16 @@ def _pack_clean(vals, inverse, order, sizes, clean, out):
         members = np.flatnonzero(clean & (buckets == b))
         row_of = np.full(G, -1)
         row_of[members] = np.arange(members.size)
-        X = np.zeros((members.size, b))
-        W = np.zeros((members.size, b))
+        X = aligned_empty((members.size, b))  # aligned: JAX reads the batch in place
+        W = aligned_empty((members.size, b))
+        W[:] = 0.0
         m = int(sizes[members[0]])
         if members.size == G and np.all(sizes == m):  # groups of one size: a reshape, no scatter
             X[:, :m] = v_sorted.reshape(G, m)
             W[:, :m] = 1.0
             X[:, m:] = X[:, :1]  # padding: a valid value of its own row
         else:
+            X[:] = 0.0
             rows = row_of[g_sorted]
             take = rows >= 0
             flat = rows[take] * b + pos[take]
