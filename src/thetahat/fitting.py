@@ -425,6 +425,9 @@ def _closed_result(obj, layout, est, derivs=None):
         v = float(derivs[0])
         g, H = (np.asarray(a) for a in _natural_to_u(layout)(jnp.asarray(u), jnp.asarray(derivs[1]),
                                                               jnp.asarray(derivs[2])))
+    elif inside and not obj.family.param_support:
+        v, g, H = obj.derivs(u)  # one compiled call gives the value too
+        v = float(v)
     else:
         # the log-likelihood at the exact estimates (a round trip through u can move a
         # sample extreme such as pareto's scale by an ulp, off the support)
