@@ -214,3 +214,24 @@ def test_newton_converges_whatever_the_memory_alignment_of_the_data(normal_data)
         assert f.converged, (off, f.reason)
         assert f.loglik == pytest.approx(ref.loglik, rel=1e-12)
         assert f.params["mu"] == pytest.approx(ref.params["mu"], rel=1e-10)
+
+
+def test_exponential_numpy_pass_on_a_large_sample_validates_every_value():
+    # above 2^20 rows the exponential's statistics and checks run in one NumPy pass on two
+    # threads: the estimate is the textbook 1 / mean, and each kind of bad value is still
+    # found and named at its row; all-equal data (mean == min) are refused
+    x = np.random.default_rng(9).exponential(2.0, (1 << 21) + 12_345)
+    f = thetahat.fit(x, "exponential")
+    assert f.params["lam"] == pytest.approx(1 / x.mean(), rel=1e-13)
+    assert f.se["lam"] == pytest.approx(f.params["lam"] / np.sqrt(x.size), rel=1e-10)
+    for bad, error in ((np.nan, thetahat.errors.NonFiniteDataError), (np.inf, thetahat.errors.NonFiniteDataError),
+                       (-np.inf, thetahat.errors.NonFiniteDataError), (-0.5, thetahat.errors.SupportError)):
+        y = x.copy()
+        y[1_500_001] = bad
+        with pytest.raises(error, match="row 1500001"):
+            thetahat.fit(y, "exponential")
+    with pytest.raises(thetahat.errors.DegenerateDataError):
+        thetahat.fit(np.full(1 << 21, 2.5), "exponential")
+    y = np.full(1 << 21, 2.5)
+    y[-1] = np.nextafter(2.5, 3.0)  # all but equal: a valid sample
+    assert thetahat.fit(y, "exponential").converged

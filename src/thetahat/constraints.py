@@ -42,6 +42,10 @@ class Constraint:
     def inverse(self, value):
         raise NotImplementedError
 
+    def inverse_np(self, value):
+        """:meth:`inverse` in NumPy (no JAX dispatch), for constraints that have one; None otherwise."""
+        return None
+
     def unconstrained_size(self, shape: tuple) -> int:
         return int(np.prod(shape, dtype=int))
 
@@ -61,6 +65,9 @@ class _Real(Constraint):
 
     def inverse(self, value):
         return jnp.asarray(value, dtype=jnp.float64)
+
+    def inverse_np(self, value):
+        return np.asarray(value, dtype=float)
 
 
 @dataclass(frozen=True, repr=False)
@@ -88,6 +95,10 @@ class GreaterThan(Constraint):
 
     def inverse(self, value):
         return jnp.log(jnp.asarray(value, dtype=jnp.float64) - self.lower)
+
+    def inverse_np(self, value):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(np.asarray(value, dtype=float) - self.lower)
 
 
 @dataclass(frozen=True, repr=False)
@@ -122,6 +133,11 @@ class Interval(Constraint):
     def inverse(self, value):
         t = (jnp.asarray(value, dtype=jnp.float64) - self.lower) / (self.upper - self.lower)
         return jnp.log(t) - jnp.log1p(-t)
+
+    def inverse_np(self, value):
+        t = (np.asarray(value, dtype=float) - self.lower) / (self.upper - self.lower)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(t) - np.log1p(-t)
 
 
 class _Simplex(Constraint):

@@ -146,16 +146,18 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         sample = Sample(*reduce_discrete(x, w), nobs, dropped)
     stats = None
     if fam.statistics is not None and fam.loglik_from_statistics is not None:
-        stats, summary = compute_statistics(fam, sample)
+        stats, summary = compute_statistics(fam, sample, fast_summary=fast)
         if fast:
             # validation from the same pass: only a suspicious summary pays for a full scan
-            # (XLA's min/max may skip NaN; the sums in the statistics never do)
-            if not (np.isfinite(summary["min"]) and np.isfinite(summary["max"])
+            # (NaN and infinities show in the sums; a max of None was not needed: the support has
+            # no upper end, and the data are not all equal)
+            lo, hi = summary["min"], summary["max"]
+            if not (np.isfinite(lo) and (hi is None or np.isfinite(hi))
                     and all(np.all(np.isfinite(v)) for v in stats.values())
-                    and _inside(fam.support, summary["min"], summary["max"])):
+                    and _inside(fam.support, lo, lo if hi is None else hi)):
                 find_nonfinite(x)
                 fam.check_support(x, fixed)
-            if summary["min"] == summary["max"]:
+            if lo == hi:
                 fam.check_degenerate(x, w)
         if not all(np.all(np.isfinite(v)) for v in stats.values()):
             raise _overflow(fam, x)

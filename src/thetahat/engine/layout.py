@@ -69,7 +69,10 @@ class Layout:
     def to_unconstrained(self, params: dict) -> np.ndarray:
         parts = []
         for s in self.slots:
-            parts.append(np.atleast_1d(np.asarray(s.constraint.inverse(params[s.name]), dtype=float)))
+            u = s.constraint.inverse_np(params[s.name])  # NumPy where the bijection has it (no dispatch)
+            if u is None:
+                u = s.constraint.inverse(params[s.name])
+            parts.append(np.atleast_1d(np.asarray(u, dtype=float)))
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def flat(self, params: dict):

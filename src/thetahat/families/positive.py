@@ -46,6 +46,9 @@ class Exponential(Family):
     def statistics(self, x, w):
         return {"n": jnp.sum(w), "sum": jnp.sum(w * masked(x, w, 0.0))}
 
+    def statistics_np(self, x):
+        return {"n": float(x.shape[0]), "sum": float(np.add.reduce(x))}
+
     def loglik_from_statistics(self, s, p):
         lam = p["lam"]
         return s["n"] * jnp.log(lam) - lam * s["sum"]
