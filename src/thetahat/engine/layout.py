@@ -92,7 +92,7 @@ class Layout:
 
     def jacobian(self, u) -> np.ndarray:
         """d flat(theta) / du at ``u``."""
-        return np.asarray(_jacobian_fn(self)(jnp.asarray(u)))
+        return np.asarray(_jacobian_fn(self)(np.asarray(u, dtype=float)))
 
     def unflatten(self, vec) -> dict:
         """Flat natural vector -> dict of NumPy values with the right shapes."""

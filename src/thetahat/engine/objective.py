@@ -141,7 +141,6 @@ def statistics_loglik_functions(family, layout):
 
 
 NUMPY_MIN_ROWS = 1 << 20  # below this the compiled pass is as fast
-NUMPY_BLOCK = 1 << 17  # rows per block: 1 MiB, so a block's second and third reductions run from cache
 
 
 def compute_statistics(family, sample, fast_summary=False):
@@ -151,8 +150,8 @@ def compute_statistics(family, sample, fast_summary=False):
     (NaN shows in the statistics, which are sums, and in NumPy's min and max).
 
     ``fast_summary``: for a family with NumPy statistics (``statistics_np``) and a large
-    unweighted 1-D sample, the statistics and the minimum are taken in one cache-blocked
-    NumPy pass on two threads; the maximum only where the support has an upper end
+    unweighted 1-D sample, the statistics and the minimum are taken by NumPy side by side on
+    two threads; the maximum only where the support has an upper end
     (elsewhere an infinity shows in the sums), else ``None`` -- or the minimum, when the
     data are all equal, which the mean and minimum reveal and one scan confirms.
     """
@@ -175,39 +174,36 @@ def compute_statistics(family, sample, fast_summary=False):
 def _pool():
     from concurrent.futures import ThreadPoolExecutor
 
-    return ThreadPoolExecutor(1, thread_name_prefix="thetahat-stats")
+    return ThreadPoolExecutor(2, thread_name_prefix="thetahat-stats")
 
 
 def _numpy_statistics(family, x):
-    """:func:`compute_statistics` for plain sums: NumPy, cache-blocked, two threads (one pass
-    over memory; the compiled pass plus a NumPy min and max measured three)."""
+    """:func:`compute_statistics` for plain sums: the family's NumPy statistics on this
+    thread while the minimum (and, for a support with an upper end, the maximum) run on
+    others. NumPy's reductions release the GIL and read the same memory side by side, so
+    the whole costs about one pass: the compiled pass plus a NumPy min and max measured
+    three."""
+    pool = _pool()
     upper = getattr(family.support, "upper", np.inf)
-    need_max = bool(np.isfinite(upper))
-
-    def work(a):
-        acc, lo, hi = None, np.inf, -np.inf
-        for i in range(0, a.shape[0], NUMPY_BLOCK):
-            b = a[i:i + NUMPY_BLOCK]
-            st = family.statistics_np(b)
-            acc = st if acc is None else family.merge(acc, st)
-            lo = np.minimum(lo, np.minimum.reduce(b))  # (np.minimum keeps a NaN)
-            if need_max:
-                hi = np.maximum(hi, np.maximum.reduce(b))
-        return acc, lo, hi
-
-    half = x.shape[0] // 2
-    other = _pool().submit(work, x[half:])  # NumPy's reductions release the GIL: the halves run side by side
-    a1, lo1, hi1 = work(x[:half])
-    a2, lo2, hi2 = other.result()
-    stats = {k: np.asarray(v, dtype=float) for k, v in family.merge(a1, a2).items()}
-    lo = float(np.minimum(lo1, lo2))
-    hi = float(np.maximum(hi1, hi2)) if need_max else None
-    if hi is None and np.isfinite(lo):
-        # all-equal data have mean == min up to the rounding of the sum; only then one scan decides
-        mean = float(stats["sum"] / stats["n"])
-        if abs(mean - lo) <= 1e-12 * max(abs(lo), np.finfo(float).tiny) and bool(np.all(x == lo)):
-            hi = lo
+    low = pool.submit(np.minimum.reduce, x)  # (keeps a NaN)
+    high = pool.submit(np.maximum.reduce, x) if np.isfinite(upper) else None
+    stats = {k: np.asarray(v, dtype=float) for k, v in family.statistics_np(x).items()}
+    lo = float(low.result())
+    hi = None if high is None else float(high.result())
+    if hi is None and np.isfinite(lo) and _maybe_constant(stats, lo) and bool(np.all(x == lo)):
+        hi = lo  # all equal (one confirming scan, only for data that look it)
     return stats, {"min": lo, "max": hi}
+
+
+def _maybe_constant(stats, lo):
+    """Whether the statistics allow all-equal data: mean == min up to the rounding of a sum
+    (``sum`` and ``n``), or a zero second moment (``m2``); True when they cannot tell."""
+    if "m2" in stats:
+        return float(stats["m2"]) <= 1e-24 * float(stats["n"]) * max(float(stats["mean"]) ** 2, 1.0)
+    if "sum" in stats and "n" in stats:
+        mean = float(stats["sum"] / stats["n"])
+        return abs(mean - lo) <= 1e-12 * max(abs(lo), np.finfo(float).tiny)
+    return True
 
 
 def _fixed_jax(fixed: dict) -> dict:
@@ -263,10 +259,11 @@ class StatisticsObjective:
         self._value, self._vgh, self._ll_theta = statistics_loglik_functions(family, layout)
 
     def value(self, u) -> float:
-        return float(self._value(jnp.asarray(u), self.fixed, self.stats))
+        return float(self._value(np.asarray(u, dtype=float), self.fixed, self.stats))
 
     def derivs(self, u):
-        v, g, h = self._vgh(jnp.asarray(u), self.fixed, self.stats)
+        # (NumPy in: the compiled call converts it without an eager JAX op of its own)
+        v, g, h = self._vgh(np.asarray(u, dtype=float), self.fixed, self.stats)
         return float(v), np.asarray(g), np.asarray(h)
 
     def loglik_theta(self, theta: dict):

@@ -109,8 +109,9 @@ class Family:
     loglik_from_statistics = None  # (s, p) -> log-likelihood
     closed_form = None  # (s) -> dict of estimates, from the merged statistics
     start_from_statistics = None  # (s) -> a start (JAX), so a batch of fits needs no pass for starts
-    # (x) -> the statistics of an unweighted 1-D NumPy block, including "n" and "sum" (of x): for plain
-    # sums, where NumPy on two threads beats the compiled pass (see engine.objective.compute_statistics)
+    # (x) -> the statistics of an unweighted 1-D NumPy array, with "n" and "sum" (of x) or the moments
+    # "n", "mean", "m2": where NumPy, beside a min on another thread, beats the compiled pass
+    # (see engine.objective.compute_statistics)
     statistics_np = None
     # (X, W) -> (params, converged, loglik, grad, Hessian in the natural parameters), each with the
     # batch first: a batch of exact MLEs by a family's own profile iteration (weibull)

@@ -26,6 +26,17 @@ def _moments(y, w):
     return {"n": n, "mean": c + s1 / nn, "m2": jnp.maximum(s2 - s1 * s1 / nn, 0.0)}
 
 
+def _moments_np(y):
+    """:func:`_moments` of an unweighted NumPy array, with ``y`` overwritten (it is scratch):
+    the shifted values in place, then a pairwise sum and a BLAS dot, no temporaries."""
+    n = y.shape[0]
+    c = float(y[0])
+    np.subtract(y, c, out=y)
+    s1 = float(np.add.reduce(y))
+    s2 = float(np.dot(y, y))
+    return {"n": float(n), "mean": c + s1 / n, "m2": max(s2 - s1 * s1 / n, 0.0)}
+
+
 def _merge_moments(a, b):
     n = a["n"] + b["n"]
     d = b["mean"] - a["mean"]
@@ -116,6 +127,12 @@ class LogNormal(Family):
     def statistics(self, x, w):
         # the moments of log x carry sum(log x) = n * mean: no third reduction over log x
         return _moments(jnp.log(jnp.where(w > 0, x, 1.0)), w)
+
+    def statistics_np(self, x):
+        # one log per value, into a scratch array that the moments then reuse in place (XLA
+        # recomputed the log in each of the three reductions: 47 ms against NumPy's 17 ms log)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _moments_np(np.log(x))
 
     def merge(self, a, b):
         return _merge_moments(a, b)
