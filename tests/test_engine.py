@@ -241,3 +241,19 @@ def test_numpy_pass_on_a_large_sample_validates_every_value(family):
     y = np.full(1 << 21, 2.5)
     y[-1] = np.nextafter(2.5, 3.0)  # all but equal: a valid sample
     assert thetahat.fit(y, family).params is not None
+
+
+def test_the_statistics_thread_pool_is_not_inherited_across_fork(monkeypatch):
+    # a forked child sees its parent's executor object but none of its threads: work submitted
+    # to it would never run. The pool is keyed by process id (simulated here), and a fit in the
+    # "child" still gives the textbook estimate.
+    import os
+
+    from thetahat.engine import objective
+
+    parent = objective._pool()
+    monkeypatch.setattr(os, "getpid", lambda: -12345)
+    child = objective._pool()
+    assert child is not parent
+    x = np.random.default_rng(2).exponential(1.5, (1 << 20) + 7)
+    assert thetahat.fit(x, "exponential").params["lam"] == pytest.approx(1 / x.mean(), rel=1e-13)

@@ -170,11 +170,18 @@ def compute_statistics(family, sample, fast_summary=False):
     return {k: np.asarray(v) for k, v in total.items()}, summary
 
 
-@lru_cache(maxsize=1)
+_POOL = {}  # pid -> executor: a forked child must not reuse its parent's (threadless) pool
+
+
 def _pool():
+    import os
     from concurrent.futures import ThreadPoolExecutor
 
-    return ThreadPoolExecutor(2, thread_name_prefix="thetahat-stats")
+    pid = os.getpid()
+    if pid not in _POOL:
+        _POOL.clear()
+        _POOL[pid] = ThreadPoolExecutor(2, thread_name_prefix="thetahat-stats")
+    return _POOL[pid]
 
 
 def _numpy_statistics(family, x):
