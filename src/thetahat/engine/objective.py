@@ -220,6 +220,8 @@ def _fixed_jax(fixed: dict) -> dict:
 class ChunkObjective:
     """Sum over chunks of the weighted log-density."""
 
+    costly_passes = True  # each derivative call reads all the data (see optimize.newton)
+
     def __init__(self, family, layout, fixed, sample):
         self.family, self.layout = family, layout
         self.fixed = _fixed_jax(fixed)
