@@ -129,3 +129,14 @@ def test_fit_gof_on_censored_data_is_the_python_api(capsys, censored_csv):
     # a column that is not 0/1 is refused in one line, exit 2
     code, _, err = _run(capsys, "compare", path, "--column", "time", "--event-column", "w")
     assert code == 2 and err.count("\n") == 1 and "error" in err
+
+
+def test_options_that_cannot_apply_are_refused_not_ignored(capsys, censored_csv):
+    # --by fits plain samples per group: a censoring column there would silently be a wrong answer
+    path = censored_csv[0]
+    for extra in (["--event-column", "status"], ["--gof"], ["--ci", "profile"], ["--weights-column", "w"]):
+        code, _, err = _run(capsys, "fit", path, "--column", "time", "--family", "exponential", "--by", "site",
+                            *extra)
+        assert code == 2 and err.count("\n") == 1 and "does not apply with --by" in err, (extra, err)
+    code, _, err = _run(capsys, "fit", path, "--column", "time", "--family", "exponential", "--stream", "--gof")
+    assert code == 2 and "--gof needs the rows in memory" in err

@@ -205,7 +205,7 @@ def _fit_streamed(args, fam, fixed) -> int:
     OptionError = thetahat.errors.OptionError
     why = {"--plot": args.plot, "--ci bootstrap": args.ci == "bootstrap", "--weights-column": args.weights_column,
            "--event-column": args.event_column, "--lower-column": args.lower_column,
-           "--upper-column": args.upper_column, "--truncate": args.truncate}
+           "--upper-column": args.upper_column, "--truncate": args.truncate, "--gof": args.gof}
     bad = [k for k, v in why.items() if v]
     if bad:
         raise OptionError(f"{bad[0]} needs the rows in memory, but {args.file} is streamed (a glob, a folder, "
@@ -262,6 +262,13 @@ def _fit_by(args, fam, fixed) -> int:
 
     if args.column is None:
         raise thetahat.errors.OptionError("--by needs --column naming the observations")
+    ignored = {"--weights-column": args.weights_column, "--event-column": args.event_column,
+               "--lower-column": args.lower_column, "--upper-column": args.upper_column, "--truncate": args.truncate,
+               "--gof": args.gof, "--plot": args.plot, f"--ci {args.ci}": args.ci != "wald"}
+    bad = [k for k, v in ignored.items() if v]
+    if bad:  # fit_many fits plain samples: silently dropping these would give a wrong answer
+        raise thetahat.errors.OptionError(f"{bad[0]} does not apply with --by (a table of plain fits); fit one group "
+                                          "on its own for it")
     cols, info = thetahat.read_columns(args.file, numeric=[args.column], labels=[args.by])
     res = thetahat.fit_many(cols, fam, by=args.by, value=args.column, fixed=fixed, dropna=args.dropna)
     if args.json:
