@@ -361,26 +361,20 @@ def _check_separation(res, model, data_dev, d, y, aux):
             raise SeparationError(separation_message(cols, model.name))
 
 
-def _transforms(model):
-    out = []
-    for name, tr in model.reported:
-        out.append((name, tr))
-    return out
-
-
-def _result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, classes, converged, reason, method, iters,
-            notes, cov_theta=None, extra=None, penalty=None, n_params=None, eta=None, deviance=None):
-    p, k = d.X.shape[1], model.k
-    names = list(d.names) if k == 1 else [f"{classes[j + 1]}:{nm}" for j in range(k) for nm in d.names]
-    nb = p * k
+def reported_estimates(model, theta, nb, cov_theta, H, notes):
+    """The reported parameters from the internal vector ``theta`` (coefficients first, ``nb``
+    of them, then the model's extra parameters on their internal scale: log alpha, log
+    sigma, ...), with their covariance by the delta method. Returns ``(extra names,
+    estimates, cov or None, se)``; a note is appended when the information is singular.
+    Shared by the in-memory and the streamed regression."""
     est = np.array(theta, dtype=float)
     J = np.eye(len(est))
+    names = []
     for i, (name, tr) in enumerate(model.reported):
         names.append(name)
         u = theta[nb + i]
         if tr == "exp":
-            est[nb + i] = np.exp(u)
-            J[nb + i, nb + i] = np.exp(u)
+            est[nb + i] = J[nb + i, nb + i] = np.exp(u)
         elif tr == "exp_neg":
             est[nb + i] = np.exp(-u)
             J[nb + i, nb + i] = -np.exp(-u)
@@ -390,6 +384,15 @@ def _result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, classes
             notes.append(note)
     cov = None if cov_theta is None else J @ cov_theta @ J.T
     se = np.full(len(est), np.nan) if cov is None else np.sqrt(np.clip(np.diag(cov), 0, None))
+    return names, est, cov, se
+
+
+def _result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, classes, converged, reason, method, iters,
+            notes, cov_theta=None, extra=None, penalty=None, n_params=None, eta=None, deviance=None):
+    p, k = d.X.shape[1], model.k
+    names = list(d.names) if k == 1 else [f"{classes[j + 1]}:{nm}" for j in range(k) for nm in d.names]
+    extra_names, est, cov, se = reported_estimates(model, theta, p * k, cov_theta, H, notes)
+    names += extra_names
     state = {"model": model, "theta": np.asarray(theta, dtype=float), "X": d.X, "y": y, "aux": aux, "w": w,
              "off": off, "spec": d.spec, "design_names": d.names, "classes": classes}
     info = dict(extra or {})

@@ -433,27 +433,11 @@ def _newton(st, derivs, last, max_iter, newton_step):
 
 # ---- the result --------------------------------------------------------------------------
 def _result(ctx, theta, H, loglik, deviance, converged, reason, method, iters, notes, cov_theta=None, extra=None):
-    from ..regression.api import inverse_information
+    from ..regression.api import reported_estimates
 
     plan, model, source = ctx["plan"], ctx["model"], ctx["source"]
-    nb = len(plan.names) * model.k
-    names = list(plan.names)
-    est = np.array(theta, dtype=float)
-    J = np.eye(len(est))
-    for i, (name, tr) in enumerate(model.reported):
-        names.append(name)
-        u = theta[nb + i]
-        if tr == "exp":
-            est[nb + i] = J[nb + i, nb + i] = np.exp(u)
-        elif tr == "exp_neg":
-            est[nb + i] = np.exp(-u)
-            J[nb + i, nb + i] = -np.exp(-u)
-    if cov_theta is None and H is not None:
-        cov_theta, note = inverse_information(H)
-        if note:
-            notes.append(note)
-    cov = None if cov_theta is None else J @ cov_theta @ J.T
-    se = np.full(len(est), np.nan) if cov is None else np.sqrt(np.clip(np.diag(cov), 0, None))
+    extra_names, est, cov, se = reported_estimates(model, theta, len(plan.names) * model.k, cov_theta, H, notes)
+    names = list(plan.names) + extra_names
     passes = source.passes
     streamed = {"source": ctx["where"], "passes": passes, "rows": ctx["n"], "rows_dropped": ctx["dropped"]}
     notes = list(notes) + list(model.notes)
