@@ -41,6 +41,20 @@ def check_k(k, what="components"):
     return int(k)
 
 
+def check_ks(k):
+    """The list of component counts in ``k``: one positive integer, or an iterable of them
+    (a range to choose from by BIC)."""
+    if isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        return [check_k(k)]
+    try:
+        ks = [check_k(v) for v in k]
+    except TypeError:
+        raise OptionError(f"k must be a positive integer or a range of them, got {k!r}") from None
+    if not ks:
+        raise OptionError("k is an empty range")
+    return ks
+
+
 def family_key(family):
     if isinstance(family, str):
         key = family.strip().lower().replace("-", "_")
@@ -202,7 +216,13 @@ def observed_se(loglik_rows, u, data, natural_flat, labels):
                 xc = np.concatenate([xc, np.repeat(xc[-1:], CHUNK - m, axis=0)])
                 w = np.concatenate([w, np.zeros(CHUNK - m)])
             H += np.asarray(hess(uj, jnp.asarray(xc), jnp.asarray(w)))
-    J = np.asarray(jax.jacfwd(natural_flat)(uj))
+    return se_from_hessian(H, np.asarray(jax.jacfwd(natural_flat)(uj)))
+
+
+def se_from_hessian(H, J):
+    """(flat SEs, cov, note, negative definite) from the Hessian in unconstrained
+    coordinates and the Jacobian of the natural parameters; Nones and a note when the
+    Hessian is not finite or not negative definite."""
     if not np.all(np.isfinite(H)):
         return None, None, "the Hessian of the log-likelihood is not finite at the estimate: no standard errors", \
             False

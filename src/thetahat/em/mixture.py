@@ -91,12 +91,7 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
 
         data = memory_columns(data, column, columns)
     if not isinstance(k, (int, np.integer)) and not isinstance(k, bool):
-        try:
-            ks = [cm.check_k(v) for v in k]
-        except TypeError:
-            raise OptionError(f"k must be a positive integer or a range of them, got {k!r}") from None
-        if not ks:
-            raise OptionError("k is an empty range")
+        ks = cm.check_ks(k)
         fits = {kk: mixture(data, kk, family, cov_type=cov_type, starts=starts, seed=seed, max_iter=max_iter,
                             tol=tol, start=None, cov_prior=cov_prior, se=se) for kk in ks}
         return MixtureSelection.from_fits(fits)

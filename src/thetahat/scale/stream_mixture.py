@@ -246,7 +246,6 @@ def _standard_errors(model, source, spec, p, logw, natural, progress):
     import jax.numpy as jnp
 
     from ..em import _common as cm
-    from ..inference import covariance as cv
 
     u = np.concatenate([logw[:-1] - logw[-1], model.pack(p)])
     H = np.asarray(map_reduce(source, hessian_batch, (spec, model, u), progress=progress,
@@ -257,14 +256,8 @@ def _standard_errors(model, source, spec, p, logw, natural, progress):
         d = {"weights": jax.nn.softmax(z), **model.natural(model.unpack(uv[model.k - 1:]))}
         return jnp.concatenate([jnp.ravel(v) for v in d.values()])
 
-    J = np.asarray(jax.jacfwd(nat_flat)(jnp.asarray(u)))
-    if not np.all(np.isfinite(H)):
-        return None, None, "the Hessian of the log-likelihood is not finite at the estimate: no standard errors", \
-            False
-    c = cv.observed(H, J)
-    if c.cov is None:
-        return None, None, c.note, c.negative_definite
-    return cm.unflatten(np.sqrt(np.clip(np.diag(c.cov), 0, None)), natural), c.cov, None, True
+    se, cov, note, negdef = cm.se_from_hessian(H, np.asarray(jax.jacfwd(nat_flat)(jnp.asarray(u))))
+    return (None if se is None else cm.unflatten(se, natural)), cov, note, negdef
 
 
 # ---- the fit -----------------------------------------------------------------------------------
@@ -321,15 +314,7 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
         name = key if isinstance(key, str) else getattr(key, "name", repr(key))
         raise OptionError(f"a streamed mixture supports normal, mvnormal, poisson and exponential components, not "
                           f"{name} (its M-step needs the rows in memory): load the data to fit it")
-    if isinstance(k, (int, np.integer)) or isinstance(k, bool):
-        ks = [cm.check_k(k)]
-    else:
-        try:
-            ks = [cm.check_k(v) for v in k]
-        except TypeError:
-            raise OptionError(f"k must be a positive integer or a range of them, got {k!r}") from None
-        if not ks:
-            raise OptionError("k is an empty range")
+    ks = cm.check_ks(k)
     starts = int(starts)
     if starts < 1:
         raise OptionError(f"starts must be at least 1, got {starts}")
