@@ -34,14 +34,15 @@ import numpy as np
 
 from ._canonical import fused_pass, terms_for
 
-def bucket(n: int) -> int:
+def bucket(n: int, pad_all: bool = False) -> int:
     """Padded row count: the next of 2^j · {1, 1.25, 1.5, 1.75} (at most 25 % padding).
 
-    Above 2^18 rows the data are not padded: copying them would cost more than compiling.
+    Above 2^18 rows the data are not padded: copying them would cost more than compiling
+    (``pad_all``: pad anyway -- streamed batches, whose size repeats, are copied regardless).
     """
     if n <= 64:
         return 64
-    if n > 1 << 18:
+    if n > 1 << 18 and not pad_all:
         return n
     j = int(np.floor(np.log2(n)))
     for f in (1.0, 1.25, 1.5, 1.75, 2.0):

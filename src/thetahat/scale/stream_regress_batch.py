@@ -237,24 +237,12 @@ def first_pass(batch, plan, linear):
 
 
 # ---- Newton passes ---------------------------------------------------------------------------
-def _padded_rows(n):
-    """Rows padded (with zero weight) to one of 2^j * {1, 1.25, 1.5, 1.75}: few shapes, few compiles."""
-    if n <= 64:
-        return 64
-    j = int(np.floor(np.log2(n)))
-    for f in (1.0, 1.25, 1.5, 1.75, 2.0):
-        b = int(f * (1 << j))
-        if b >= n:
-            return b
-    return 1 << (j + 1)
-
-
 def derivs_pass(batch, plan, theta):
     """Log-likelihood, gradient, Hessian (``X'WX`` form), the GLM deviance and the
     smallest fitted ``min(p, 1 - p)`` (binary models) of a batch at ``theta``."""
     import jax.numpy as jnp
 
-    from ..regression._newton import Data, derivatives
+    from ..regression._newton import Data, bucket, derivatives
 
     model, _, _ = plan.canonical()
     d = batch_design(batch, plan)
@@ -263,7 +251,7 @@ def derivs_pass(batch, plan, theta):
     k = p * model.k + len(model.extra)
     if n == 0:
         return {"v": np.asarray(0.0), "g": np.zeros(k), "H": np.zeros((k, k)), "dev": np.asarray(0.0)}
-    b = _padded_rows(n)
+    b = bucket(n, pad_all=True)  # rows padded with zero weight: few shapes, few compiles
     Xp = np.zeros((b, p))
     Xp[:n] = X
 
