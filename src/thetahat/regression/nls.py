@@ -26,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import DataError, EmptyDataError, NonFiniteDataError, OptionError
+from ..result import InformationCriteria
 from ._lm import LMResult
 from ._lm_jit import make_solver, reason_text, unpack
 
@@ -37,7 +38,7 @@ class ModelFunctionError(OptionError):
 
 
 @dataclass(frozen=True)
-class NLSFit:
+class NLSFit(InformationCriteria):
     """A nonlinear least-squares fit, read as the Gaussian maximum likelihood fit.
 
     Attributes
@@ -100,18 +101,9 @@ class NLSFit:
 
     @property
     def n_estimated(self) -> int:
-        """Parameters counted by AIC/BIC: the p in θ and σ."""
+        """Parameters counted by AIC/BIC (``aic``, ``bic`` from
+        :class:`~thetahat.result.InformationCriteria`): the p in θ and σ, as in R's ``AIC(nls(...))``."""
         return len(self.names) + 1
-
-    @property
-    def aic(self) -> float:
-        """−2ℓ + 2k with k = p + 1 (σ counts, as in R's ``AIC(nls(...))``)."""
-        return -2.0 * self.loglik + 2.0 * self.n_estimated
-
-    @property
-    def bic(self) -> float:
-        """−2ℓ + k·log n with k = p + 1."""
-        return -2.0 * self.loglik + self.n_estimated * np.log(self.nobs)
 
     def confint(self, level: float = 0.95) -> dict:
         """t-based Wald intervals ``θ̂ ± t_{n−p}·se`` (what R's ``confint.default`` gives with t).

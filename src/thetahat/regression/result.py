@@ -7,9 +7,11 @@ from statistics import NormalDist
 
 import numpy as np
 
+from ..result import InformationCriteria
+
 
 @dataclass(frozen=True, eq=False)
-class RegressionFit:
+class RegressionFit(InformationCriteria):
     """A regression fitted by maximum likelihood (or MAP, with a penalty).
 
     Attributes
@@ -107,14 +109,10 @@ class RegressionFit:
                  "ci_high": ci[k][1]} for k, e, s in zip(self.names, self.estimates, self.se)]
 
     @property
-    def aic(self) -> float:
-        """−2ℓ + 2k."""
-        return -2 * self.loglik + 2 * self.n_params
-
-    @property
-    def bic(self) -> float:
-        """−2ℓ + k log n."""
-        return -2 * self.loglik + self.n_params * float(np.log(self.nobs))
+    def n_estimated(self) -> int:
+        """Parameters counted by AIC/BIC (``aic``, ``bic`` from
+        :class:`~thetahat.result.InformationCriteria`)."""
+        return self.n_params
 
     # ---- predictions and residuals -------------------------------------------------------
     def predict(self, data=None, *, X=None, offset=None) -> np.ndarray:
