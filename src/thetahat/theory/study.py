@@ -101,7 +101,7 @@ def consistency(family, params: dict, ns=(20, 50, 100, 500), reps: int = 1000, *
     """
     fam, truth, ns, reps = _check(family, params, ns, reps)
     crb = _crb(fam, truth, fixed)
-    rows, failed = [], {}
+    rows = []
     for n, fit in _run(fam, truth, ns, reps, seed, fixed, progress, "consistency"):
         for k in _estimated(fam, fixed):
             est = fit.params[k][fit.converged]
@@ -323,16 +323,24 @@ _MOMENTS = {"gamma": _mom_gamma, "beta": _mom_beta, "uniform": _mom_uniform}
 
 # ---- plots ----------------------------------------------------------------------------
 def _plot_consistency(s, plt):
+    return _loglog_by_param(s, plt, [("mse", "o-", "MSE"), ("variance", "s--", "variance")])
+
+
+def _loglog_by_param(s, plt, series, ylabel=None):
+    """One log-log panel per parameter: each ``(column, style, label)`` of ``series`` against n,
+    with the Cramér–Rao bound where the table has it."""
     params = sorted({r["param"] for r in s.table}, key=[r["param"] for r in s.table].index)
     fig, axes = plt.subplots(1, len(params), figsize=(5 * len(params), 4), squeeze=False)
     for ax, k in zip(axes[0], params):
         rows = [r for r in s.table if r["param"] == k]
         n = [r["n"] for r in rows]
-        ax.loglog(n, [r["mse"] for r in rows], "o-", label="MSE")
-        ax.loglog(n, [r["variance"] for r in rows], "s--", label="variance")
+        for col, style, label in series:
+            ax.loglog(n, [r[col] for r in rows], style, label=label)
         if "crb" in rows[0]:
             ax.loglog(n, [r["crb"] for r in rows], "k:", label="Cramér–Rao bound")
         ax.set_xlabel("n")
+        if ylabel:
+            ax.set_ylabel(ylabel)
         ax.set_title(f"{s.family}: {k}")
         ax.legend()
     return fig
@@ -372,20 +380,8 @@ def _plot_bias(s, plt):
 
 
 def _plot_efficiency(s, plt):
-    params = sorted({r["param"] for r in s.table}, key=[r["param"] for r in s.table].index)
-    fig, axes = plt.subplots(1, len(params), figsize=(5 * len(params), 4), squeeze=False)
-    for ax, k in zip(axes[0], params):
-        rows = [r for r in s.table if r["param"] == k]
-        n = [r["n"] for r in rows]
-        ax.loglog(n, [r["mse_mle"] for r in rows], "o-", label="MLE")
-        ax.loglog(n, [r["mse_moments"] for r in rows], "s--", label="method of moments")
-        if "crb" in rows[0]:
-            ax.loglog(n, [r["crb"] for r in rows], "k:", label="Cramér–Rao bound")
-        ax.set_xlabel("n")
-        ax.set_ylabel("MSE")
-        ax.set_title(f"{s.family}: {k}")
-        ax.legend()
-    return fig
+    return _loglog_by_param(s, plt, [("mse_mle", "o-", "MLE"), ("mse_moments", "s--", "method of moments")],
+                            ylabel="MSE")
 
 
 _PLOTS = {"consistency": _plot_consistency, "normality": _plot_normality, "bias": _plot_bias,
