@@ -134,7 +134,8 @@ def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dro
     out = _empty(G, fam, [g[0] for g in groups])
     clean = np.zeros(G, bool)
     if by is not None:
-        clean = _clean_groups(bound, vals, inverse, order, sizes, fixed_v)
+        grouped = _in_order(order)  # rows already in group order: no gathers below
+        clean = _clean_groups(bound, vals, inverse, order, sizes, fixed_v, grouped)
     packed = []  # (group index, values) of the groups that need no per-group validation
     ready = []
     for gi, (label, rows) in enumerate(groups):
@@ -149,7 +150,7 @@ def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dro
             out["status"][gi], out["reason"][gi] = "error", str(exc)
     batches = []  # (group indices, X, W)
     if clean.any():
-        batches += _pack_clean(vals, inverse, order, sizes, clean, out)
+        batches += _pack_clean(vals, inverse, order, sizes, clean, out, grouped)
     by_bucket = defaultdict(list)
     for gi, x in ready:
         by_bucket[_bucket(x.size)].append((gi, x))
@@ -230,7 +231,7 @@ def _in_order(order):
     return bool(np.all(order[1:] > order[:-1]))
 
 
-def _clean_groups(fam, vals, inverse, order, sizes, fixed):
+def _clean_groups(fam, vals, inverse, order, sizes, fixed, grouped):
     """Groups that pass every check, found with whole-column operations: numeric and finite,
     inside the support, large enough and not constant. The others go through
     :func:`_validate` one by one, which names their problem."""
@@ -254,7 +255,7 @@ def _clean_groups(fam, vals, inverse, order, sizes, fixed):
         nonempty = sizes > 0
         lo = np.full(G, np.nan)
         hi = np.full(G, np.nan)
-        vs = v if _in_order(order) else v[order]
+        vs = v if grouped else v[order]
         lo[nonempty] = np.minimum.reduceat(vs, starts[nonempty])
         hi[nonempty] = np.maximum.reduceat(vs, starts[nonempty])
         bad |= ~(lo < hi)
@@ -263,13 +264,13 @@ def _clean_groups(fam, vals, inverse, order, sizes, fixed):
     return ~bad
 
 
-def _pack_clean(vals, inverse, order, sizes, clean, out):
+def _pack_clean(vals, inverse, order, sizes, clean, out, grouped):
     """The clean groups' values as padded (groups, bucket) matrices, one per size bucket,
     scattered in whole-array operations."""
     G = clean.size
     out["n"][clean] = sizes[clean]
     out["dropped"][clean] = 0
-    in_order = _in_order(order)  # rows already grouped
+    in_order = grouped
     g_sorted = inverse if in_order else inverse[order]
     v_sorted = np.asarray(vals, dtype=float)
     v_sorted = v_sorted if in_order else v_sorted[order]
