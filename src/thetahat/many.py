@@ -136,7 +136,6 @@ def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dro
     if by is not None:
         grouped = _in_order(order)  # rows already in group order: no gathers below
         clean = _clean_groups(bound, vals, inverse, order, sizes, fixed_v, grouped)
-    packed = []  # (group index, values) of the groups that need no per-group validation
     ready = []
     for gi, (label, rows) in enumerate(groups):
         if clean[gi]:
