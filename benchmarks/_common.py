@@ -46,3 +46,20 @@ def cold(fn):
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
+
+
+def timeit_pair(fn_a, fn_b, repeats=11, warmup=1):
+    """Medians of ``fn_a`` and ``fn_b`` timed alternately, so that a slow spell of a shared
+    machine falls on both; returns ``(seconds_a, result_a, seconds_b, result_b)``."""
+    out_a = out_b = None
+    for _ in range(warmup):
+        out_a, out_b = fn_a(), fn_b()
+    ta, tb = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out_a = fn_a()
+        ta.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        out_b = fn_b()
+        tb.append(time.perf_counter() - t)
+    return float(np.median(ta)), out_a, float(np.median(tb)), out_b

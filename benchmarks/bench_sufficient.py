@@ -7,7 +7,7 @@ import numpy as np
 from scipy import special as sp
 
 import thetahat
-from _common import Row, timeit
+from _common import Row, timeit_pair
 
 N = 10_000_000
 LOG2PI = np.log(2 * np.pi)
@@ -52,8 +52,9 @@ def run():
     ]
     rows = []
     for name, x, ref, key in cases:
-        t_ours, f = timeit(lambda: thetahat.fit(x, name), repeats=3)
-        t_np, r = timeit(lambda: ref(x), repeats=3)
+        # alternate the two, many times: each call takes milliseconds, and a shared machine's
+        # slow spells would otherwise fall on one side only
+        t_ours, f, t_np, r = timeit_pair(lambda: thetahat.fit(x, name), lambda: ref(x), repeats=21)
         if key is None:
             agree = f.converged
         else:

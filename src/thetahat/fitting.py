@@ -423,12 +423,16 @@ def _closed_result(obj, layout, est, derivs=None):
 
     u = layout.to_unconstrained(est)
     inside = bool(np.all(np.isfinite(u)))
+    jac = None  # d flat(theta) / du at u, where the derivative call gave it
     if derivs is not None and inside:
         v = float(derivs[0])
         g, H = (np.asarray(a) for a in _natural_to_u(layout)(jnp.asarray(u), jnp.asarray(derivs[1]),
                                                               jnp.asarray(derivs[2])))
     elif inside and not obj.family.param_support:
-        v, g, H = obj.derivs(u)  # one compiled call gives the value too
+        if hasattr(obj, "derivs_jacobian"):  # one compiled call: value, derivatives and Jacobian
+            v, g, H, jac = obj.derivs_jacobian(u)
+        else:
+            v, g, H = obj.derivs(u)  # one compiled call gives the value too
         v = float(v)
     else:
         # the log-likelihood at the exact estimates (a round trip through u can move a
@@ -443,6 +447,7 @@ def _closed_result(obj, layout, est, derivs=None):
                       "closed-form maximum likelihood estimate" if np.isfinite(v)
                       else "the closed-form estimate has zero likelihood", "closed", [v], [u])
     r.closed_params = est
+    r.jacobian = jac
     return r
 
 
@@ -596,7 +601,8 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample, cov_t
         c = cv.robust(H, B, lay.jacobian(u), cov_type)
         used = cov_type
     else:
-        c = cv.observed(H, lay.jacobian(u))
+        J = getattr(res, "jacobian", None) if lay is layout else None
+        c = cv.observed(H, lay.jacobian(u) if J is None else J)
         used = "observed"
     if c.note:
         notes.append(c.note)

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _jax  # noqa: F401  (float64 and the compilation cache)
+from .fused import sum_and_min
 
 
 def _weights(x, w, n_valid):
@@ -137,7 +138,12 @@ def statistics_loglik_functions(family, layout):
     def ll_theta(theta, fixed, s):
         return family.loglik_from_statistics(s, {**fixed, **theta})
 
-    return jax.jit(ll), jax.jit(_value_grad_hess(ll)), jax.jit(ll_theta)
+    vgh = _value_grad_hess(ll)
+
+    def vghj(u, fixed, s):  # and d flat(theta) / du: a closed-form fit needs all four, in one call
+        return (*vgh(u, fixed, s), jax.jacfwd(lambda v: layout.flat(layout.to_params(v)))(u))
+
+    return jax.jit(ll), jax.jit(vgh), jax.jit(ll_theta), jax.jit(vghj)
 
 
 NUMPY_MIN_ROWS = 1 << 20  # below this the compiled pass is as fast
@@ -189,14 +195,20 @@ def _numpy_statistics(family, x):
     thread while the minimum (and, for a support with an upper end, the maximum) run on
     others. NumPy's reductions release the GIL and read the same memory side by side, so
     the whole costs about one pass: the compiled pass plus a NumPy min and max measured
-    three."""
+    three. Where the statistics are ``n`` and the sum (``family.sum_is_sufficient``), the
+    sum and the minimum come from one fused read (:mod:`thetahat.engine.fused`)."""
     pool = _pool()
     upper = getattr(family.support, "upper", np.inf)
-    low = pool.submit(np.minimum.reduce, x)  # (keeps a NaN)
-    high = pool.submit(np.maximum.reduce, x) if np.isfinite(upper) else None
-    stats = {k: np.asarray(v, dtype=float) for k, v in family.statistics_np(x).items()}
-    lo = float(low.result())
-    hi = None if high is None else float(high.result())
+    fused = sum_and_min(x, pool) if family.sum_is_sufficient and not np.isfinite(upper) else None
+    if fused is not None:  # one read of memory for the sum and the minimum (see engine.fused)
+        stats = {"n": np.asarray(float(x.shape[0])), "sum": np.asarray(fused[0])}
+        lo, hi = fused[1], None
+    else:
+        low = pool.submit(np.minimum.reduce, x)  # (keeps a NaN)
+        high = pool.submit(np.maximum.reduce, x) if np.isfinite(upper) else None
+        stats = {k: np.asarray(v, dtype=float) for k, v in family.statistics_np(x).items()}
+        lo = float(low.result())
+        hi = None if high is None else float(high.result())
     if hi is None and np.isfinite(lo) and _maybe_constant(stats, lo) and bool(np.all(x == lo)):
         hi = lo  # all equal (one confirming scan, only for data that look it)
     return stats, {"min": lo, "max": hi}
@@ -265,15 +277,20 @@ class StatisticsObjective:
         self.family, self.layout = family, layout
         self.fixed = _fixed_jax(fixed)
         self.stats = {k: np.asarray(v, dtype=float) for k, v in stats.items()}  # (the compiled calls take NumPy)
-        self._value, self._vgh, self._ll_theta = statistics_loglik_functions(family, layout)
+        self._value, self._vgh, self._ll_theta, self._vghj = statistics_loglik_functions(family, layout)
 
     def value(self, u) -> float:
         return float(self._value(np.asarray(u, dtype=float), self.fixed, self.stats))
 
     def derivs(self, u):
         # (NumPy in: the compiled call converts it without an eager JAX op of its own)
-        v, g, h = self._vgh(np.asarray(u, dtype=float), self.fixed, self.stats)
-        return float(v), np.asarray(g), np.asarray(h)
+        v, g, h = jax.device_get(self._vgh(np.asarray(u, dtype=float), self.fixed, self.stats))
+        return float(v), g, h
+
+    def derivs_jacobian(self, u):
+        """:meth:`derivs` and the Jacobian ``d flat(theta) / du`` from one compiled call."""
+        v, g, h, j = jax.device_get(self._vghj(np.asarray(u, dtype=float), self.fixed, self.stats))
+        return float(v), g, h, j
 
     def loglik_theta(self, theta: dict):
         return self._ll_theta(theta, self.fixed, self.stats)

@@ -34,6 +34,7 @@ class Exponential(Family):
     aliases = ("expon",)
     params = {"lam": C.positive}
     support = C.nonnegative  # 0 is in the support: the density is lam there
+    sum_is_sufficient = True
 
     def logpdf(self, x, p):
         lam = p["lam"]

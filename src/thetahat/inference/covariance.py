@@ -22,7 +22,8 @@ def hessian_check(H: np.ndarray):
         return None, None
     if not np.all(np.isfinite(H)):
         return False, None
-    eig = np.linalg.eigvalsh(-(H + H.T) / 2)
+    # (a one-parameter Hessian is its own eigenvalue: no LAPACK call)
+    eig = -np.ravel(H) if H.shape == (1, 1) else np.linalg.eigvalsh(-(H + H.T) / 2)
     neg_def = bool(eig.min() > 0)
     cond = float(eig.max() / eig.min()) if neg_def else float("inf")
     return neg_def, cond
@@ -45,7 +46,7 @@ def observed(H_u: np.ndarray, J: np.ndarray) -> CovarianceResult:
         return CovarianceResult(None, neg_def, cond,
                                 f"the observed information is numerically singular (condition number {cond:.2g}): "
                                 "standard errors would be meaningless")
-    cov_u = np.linalg.inv(-H_u)
+    cov_u = -1.0 / H_u if H_u.shape == (1, 1) else np.linalg.inv(-H_u)
     cov = J @ cov_u @ J.T
     return CovarianceResult((cov + cov.T) / 2, neg_def, cond, None)
 
