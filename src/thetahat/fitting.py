@@ -128,6 +128,9 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
     else:
         fast = _one_pass_ok(fam, dropna, weights)
         x, w, dropped = _prepare(data, weights, fam, dropna, scan=not fast)
+        if fast and fam.discrete and not _fused_summary_ok(x):
+            fast = False  # integer data are checked in one pass only by the fused loop
+            find_nonfinite(x)
         if not fast:
             fam.check_support(x, fixed)
     if w is not None and weight_kind == "analytic":
@@ -142,7 +145,7 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
     if not free:
         raise OptionError("every parameter is fixed: there is nothing to estimate")
     sample = Sample(x, w, nobs, dropped)
-    if fam.discrete:
+    if fam.discrete and not fast:  # (a fast discrete fit needs only the fused summary's sums)
         sample = Sample(*reduce_discrete(x, w), nobs, dropped)
     stats = None
     if fam.statistics is not None and fam.loglik_from_statistics is not None:
@@ -152,7 +155,8 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
             # (NaN and infinities show in the sums; a max of None was not needed: the support has
             # no upper end, and the data are not all equal)
             lo, hi = summary["min"], summary["max"]
-            if not (np.isfinite(lo) and (hi is None or np.isfinite(hi))
+            if not (np.isfinite(lo) and (hi is None or np.isfinite(hi)) and summary.get("finite", True)
+                    and (not fam.discrete or summary.get("integral", False))
                     and all(np.all(np.isfinite(v)) for v in stats.values())
                     and _inside(fam.support, lo, lo if hi is None else hi)):
                 find_nonfinite(x)
@@ -385,15 +389,26 @@ def _on_edge(constraint, arr):
 
 
 def _one_pass_ok(fam, dropna, weights):
-    """Whether the data can be validated inside the statistics pass (see ``fit``)."""
-    return (fam.statistics is not None and fam.loglik_from_statistics is not None and not fam.discrete
+    """Whether the data can be validated inside the statistics pass (see ``fit``): for a
+    discrete family only through the fused summary, which also says whether all are integers."""
+    return (fam.statistics is not None and fam.loglik_from_statistics is not None
+            and (not fam.discrete or fam.statistics_from_summary is not None)
             and fam.ndim == 0 and not dropna and weights is None
             and type(fam).check_support is Family.check_support)
+
+
+def _fused_summary_ok(x):
+    from .engine.fused import usable
+    from .engine.objective import NUMPY_MIN_ROWS
+
+    return x.ndim == 1 and x.shape[0] >= NUMPY_MIN_ROWS and usable(x)
 
 
 def _inside(support, lo, hi):
     if isinstance(support, (C.GreaterThan, C.Interval)):
         return bool(support.contains(lo) and support.contains(hi))
+    if isinstance(support, C.IntegerInterval):  # (whole numbers: the summary's "integral")
+        return bool(lo >= support.lower and (support.upper is None or hi <= support.upper))
     return isinstance(support, type(C.real))
 
 

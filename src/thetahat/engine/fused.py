@@ -1,28 +1,30 @@
-"""The sum and the minimum of a large float64 array in one read of memory.
+"""A summary of a large float64 array -- sum, sum of squares, minimum, maximum, and whether
+every value is an integer -- in one read of memory.
 
 An exponential fit of 10^7 rows needs the sum of the data, and its validation needs the
-minimum (a negative value is outside the support). NumPy reads the array twice for that
-(``np.add.reduce``, ``np.minimum.reduce``), and on two cores the second read costs as much
-as the first; XLA's reductions with a select or a second output measured 3-10x slower than
-NumPy on this CPU. This module compiles one small loop with llvmlite that reads each value
-once, adding it to a block sum and taking the minimum of its bit pattern (for values
-without a sign bit the integer order of the bits is the order of the values), vectorised
-by LLVM for the host CPU, and runs it on two threads over the halves of the array.
+minimum (a negative value is outside the support); a bernoulli fit needs the sum, and its
+validation the minimum, the maximum and that every value is an integer. NumPy reads the array
+once for each of those, and on this machine a second read costs as much as the first even on
+another core; XLA's reductions with a select or a second output measured 3-10x slower than
+NumPy. This module compiles one small loop with llvmlite that reads each value once and keeps
+all five per block of ``BLOCK`` values, vectorised by LLVM for the host CPU, and runs it on
+two threads over the halves of the array.
 
 Accuracy: sums of blocks of ``BLOCK`` values, then NumPy's pairwise sum of the block sums,
-which is as accurate as ``np.add.reduce`` of the whole array.
+as accurate as ``np.add.reduce`` of the whole array. The loop's minimum and maximum ignore
+NaN; a NaN or an infinity makes the sum non-finite, and then NumPy's own minimum and maximum
+(which propagate NaN) are returned instead.
 
-The loop is compiled once per process (about 20 ms, with no dependence on the size of
-the data). Without llvmlite, or where it cannot compile for this machine,
-:func:`sum_and_min` returns ``None`` and the caller keeps the NumPy path.
+The loop is compiled once per process (about 20-60 ms, with no dependence on the size of
+the data). Without llvmlite, or where it cannot compile for this machine, :func:`summarize`
+returns ``None`` and the caller keeps its NumPy path.
 
 Examples
 --------
 >>> import numpy as np
->>> from thetahat.engine.fused import sum_and_min
->>> x = np.arange(1.0, 10_001.0)
->>> r = sum_and_min(x)
->>> r is None or r == (50005000.0, 1.0)
+>>> from thetahat.engine.fused import summarize
+>>> s = summarize(np.arange(1.0, 10_001.0))
+>>> s is None or (s["sum"], s["min"], s["max"], s["integral"]) == (50005000.0, 1.0, 10000.0, True)
 True
 """
 
@@ -35,11 +37,12 @@ import numpy as np
 
 BLOCK = 4096  # values per block sum: short enough for an accurate sum, long enough to vectorise
 MIN_SPLIT = 1 << 18  # below this many values one thread does the whole array
-_NO_MIN = np.iinfo(np.int64).max
 
 _IR = r"""
-define void @sum_min_blocks(ptr noalias nocapture readonly %x, i64 %nb, ptr noalias nocapture %sums,
-                            ptr noalias nocapture %mins) {
+declare double @llvm.floor.f64(double)
+declare double @llvm.minnum.f64(double, double)
+declare double @llvm.maxnum.f64(double, double)
+define void @summary_blocks(ptr noalias nocapture readonly %x, i64 %nb, ptr noalias nocapture %out) {
 entry:
   br label %outer
 outer:
@@ -49,22 +52,42 @@ outer:
 inner:
   %j = phi i64 [0, %outer], [%j.next, %inner]
   %s = phi double [0.0, %outer], [%s.next, %inner]
-  %m = phi i64 [9223372036854775807, %outer], [%m.next, %inner]
+  %q = phi double [0.0, %outer], [%q.next, %inner]
+  %lo = phi double [0x7FF0000000000000, %outer], [%lo.next, %inner]
+  %hi = phi double [0xFFF0000000000000, %outer], [%hi.next, %inner]
+  %f = phi i64 [0, %outer], [%f.next, %inner]
   %i = add i64 %base, %j
   %p = getelementptr double, ptr %x, i64 %i
   %v = load double, ptr %p, align 8
   %s.next = fadd reassoc nsz double %s, %v
-  %bits = bitcast double %v to i64
-  %lt = icmp slt i64 %bits, %m
-  %m.next = select i1 %lt, i64 %bits, i64 %m
+  %vv = fmul double %v, %v
+  %q.next = fadd reassoc nsz double %q, %vv
+  %lo.next = call nnan nsz double @llvm.minnum.f64(double %lo, double %v)
+  %hi.next = call nnan nsz double @llvm.maxnum.f64(double %hi, double %v)
+  %fl = call double @llvm.floor.f64(double %v)
+  %ne = fcmp une double %fl, %v
+  %nz = zext i1 %ne to i64
+  %f.next = or i64 %f, %nz
   %j.next = add i64 %j, 1
   %full = icmp eq i64 %j.next, BLOCK
   br i1 %full, label %block.end, label %inner
 block.end:
-  %ps = getelementptr double, ptr %sums, i64 %k
-  store double %s.next, ptr %ps, align 8
-  %pm = getelementptr i64, ptr %mins, i64 %k
-  store i64 %m.next, ptr %pm, align 8
+  %o = mul i64 %k, 5
+  %p0 = getelementptr double, ptr %out, i64 %o
+  store double %s.next, ptr %p0, align 8
+  %o1 = add i64 %o, 1
+  %p1 = getelementptr double, ptr %out, i64 %o1
+  store double %q.next, ptr %p1, align 8
+  %o2 = add i64 %o, 2
+  %p2 = getelementptr double, ptr %out, i64 %o2
+  store double %lo.next, ptr %p2, align 8
+  %o3 = add i64 %o, 3
+  %p3 = getelementptr double, ptr %out, i64 %o3
+  store double %hi.next, ptr %p3, align 8
+  %o4 = add i64 %o, 4
+  %p4 = getelementptr double, ptr %out, i64 %o4
+  %ff = uitofp i64 %f.next to double
+  store double %ff, ptr %p4, align 8
   %k.next = add i64 %k, 1
   %last = icmp eq i64 %k.next, %nb
   br i1 %last, label %exit, label %outer
@@ -103,28 +126,39 @@ def _compile():
         builder.getModulePassManager().run(module, builder)
         engine = llvm.create_mcjit_compiler(module, machine)
         engine.finalize_object()
-        address = engine.get_function_address("sum_min_blocks")
-        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p)
+        address = engine.get_function_address("summary_blocks")
+        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
         return proto(address), engine  # the engine owns the code: keep it alive
     except Exception:  # no llvmlite, or no code generation for this machine: NumPy instead
         return None
 
 
-def _sum_minbits(kernel, x):
-    """(block sums, the smallest bit pattern as int64) of a contiguous float64 array."""
+def _blocks(kernel, x):
+    """Per-block (sum, sum of squares, min, max, non-integer flag) of a contiguous float64
+    array, the last row for the tail of fewer than ``BLOCK`` values (NumPy)."""
     nb = x.shape[0] // BLOCK
-    sums = np.empty(nb + 1)
-    mins = np.empty(nb + 1, dtype=np.int64)
+    out = np.empty((nb + 1, 5))
     if nb:
-        kernel(x.ctypes.data, nb, sums.ctypes.data, mins.ctypes.data)
+        kernel(x.ctypes.data, nb, out.ctypes.data)
     tail = x[nb * BLOCK:]
-    sums[nb] = np.add.reduce(tail)
-    mins[nb] = tail.view(np.int64).min() if tail.size else _NO_MIN
-    return sums, int(mins.min())
+    if tail.size:
+        with np.errstate(over="ignore", invalid="ignore"):  # (overflow shows as inf, as in the loop)
+            out[nb] = (np.add.reduce(tail), np.dot(tail, tail), tail.min(), tail.max(),
+                       np.any(np.floor(tail) != tail))
+    else:
+        out[nb] = (0.0, 0.0, np.inf, -np.inf, 0.0)
+    return out
 
 
-def sum_and_min(x, pool=None):
-    """``(np.add.reduce(x), np.min(x))`` of a 1-D float64 array in one read of memory.
+def usable(x) -> bool:
+    """Whether :func:`summarize` can read ``x`` here (compiling the loop on first use)."""
+    return (x.ndim == 1 and x.dtype == np.float64 and x.flags.c_contiguous and x.size > 0
+            and _kernel() is not None)
+
+
+def summarize(x, pool=None):
+    """Sum, sum of squares, minimum, maximum and integrality of a 1-D float64 array, in one
+    read of memory.
 
     Parameters
     ----------
@@ -135,31 +169,32 @@ def sum_and_min(x, pool=None):
 
     Returns
     -------
-    (float, float) or None
-        The sum (to the accuracy of NumPy's pairwise sum) and the minimum -- NaN when a
-        value is NaN, as in NumPy -- or ``None`` when the loop is not available here.
+    dict or None
+        ``n``, ``sum`` and ``sum_sq`` (to the accuracy of NumPy's pairwise sum), ``min`` and
+        ``max`` (NaN when a value is NaN, as in NumPy), and ``integral`` (every value is a
+        whole number); ``None`` when the loop is not available here or cannot read ``x``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> r = sum_and_min(np.array([3.0, 0.5, 2.0]))
-    >>> r is None or r == (5.5, 0.5)
+    >>> s = summarize(np.array([3.0, 0.5, 2.0]))
+    >>> s is None or (s["sum"], s["sum_sq"], s["min"], s["max"], s["integral"]) == (5.5, 13.25, 0.5, 3.0, False)
     True
     """
-    kernel = _kernel()
-    if kernel is None or x.ndim != 1 or x.dtype != np.float64 or not x.flags.c_contiguous or x.size == 0:
+    if not usable(x):
         return None
-    half = (x.shape[0] // 2) // BLOCK * BLOCK
+    kernel = _kernel()
     if pool is not None and x.shape[0] >= MIN_SPLIT:
-        first = pool.submit(_sum_minbits, kernel, x[:half])
-        s2, m2 = _sum_minbits(kernel, x[half:])
-        s1, m1 = first.result()
-        sums, bits = np.concatenate([s1, s2]), min(m1, m2)
+        half = (x.shape[0] // 2) // BLOCK * BLOCK
+        first = pool.submit(_blocks, kernel, x[:half])
+        second = _blocks(kernel, x[half:])
+        out = np.concatenate([first.result(), second])
     else:
-        sums, bits = _sum_minbits(kernel, x)
-    total = float(np.add.reduce(sums))
-    if bits < 0 or not np.isfinite(total):
-        # a sign bit (a negative value, -0.0 or a NaN with its sign set), or a NaN or an
-        # infinity: the order of bit patterns is not the order of the values; NumPy decides
-        return total, float(np.minimum.reduce(x))
-    return total, float(np.int64(bits).view(np.float64))
+        out = _blocks(kernel, x)
+    total = float(np.add.reduce(out[:, 0]))
+    if np.isfinite(total):
+        lo, hi = float(out[:, 2].min()), float(out[:, 3].max())
+    else:  # a NaN or an infinity: the loop's min and max skip NaN; NumPy's keep it
+        lo, hi = float(np.minimum.reduce(x)), float(np.maximum.reduce(x))
+    return {"n": float(x.shape[0]), "sum": total, "sum_sq": float(np.add.reduce(out[:, 1])), "min": lo,
+            "max": hi, "integral": not out[:, 4].any()}

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _jax  # noqa: F401  (float64 and the compilation cache)
-from .fused import sum_and_min
+from .fused import summarize
 
 
 def _weights(x, w, n_valid):
@@ -176,9 +176,11 @@ def compute_statistics(family, sample, fast_summary=False):
     (elsewhere an infinity shows in the sums), else ``None`` -- or the minimum, when the
     data are all equal, which the mean and minimum reveal and one scan confirms.
     """
-    if (fast_summary and family.statistics_np is not None and sample.w is None and sample.x.ndim == 1
-            and sample.x.shape[0] >= NUMPY_MIN_ROWS):
-        return _numpy_statistics(family, sample.x)
+    if (fast_summary and (family.statistics_np is not None or family.statistics_from_summary is not None)
+            and sample.w is None and sample.x.ndim == 1 and sample.x.shape[0] >= NUMPY_MIN_ROWS):
+        out = _numpy_statistics(family, sample.x)
+        if out is not None:
+            return out
     fn = statistics_function(family)
     # dispatch every piece before reading any result: JAX runs them asynchronously, so
     # pieces overlap on the cores, and with NumPy's min and max computed meanwhile
@@ -210,20 +212,24 @@ def _numpy_statistics(family, x):
     thread while the minimum (and, for a support with an upper end, the maximum) run on
     others. NumPy's reductions release the GIL and read the same memory side by side, so
     the whole costs about one pass: the compiled pass plus a NumPy min and max measured
-    three. Where the statistics are ``n`` and the sum (``family.sum_is_sufficient``), the
-    sum and the minimum come from one fused read (:mod:`thetahat.engine.fused`)."""
+    three. Where the statistics are functions of the fused summary
+    (``family.statistics_from_summary``), they and the validation come from one read
+    (:mod:`thetahat.engine.fused`). ``None`` where neither path applies."""
     pool = _pool()
+    s = summarize(x, pool) if family.statistics_from_summary is not None else None
+    if s is not None:  # one read of memory for the statistics and the validation (engine.fused)
+        stats = {k: np.asarray(v, dtype=float) for k, v in family.statistics_from_summary(s).items()}
+        # (the sum shows a NaN or an infinity even where the family's statistics do not use it)
+        return stats, {"min": s["min"], "max": s["max"], "integral": s["integral"],
+                       "finite": bool(np.isfinite(s["sum"]))}
+    if family.statistics_np is None:
+        return None
     upper = getattr(family.support, "upper", np.inf)
-    fused = sum_and_min(x, pool) if family.sum_is_sufficient and not np.isfinite(upper) else None
-    if fused is not None:  # one read of memory for the sum and the minimum (see engine.fused)
-        stats = {"n": np.asarray(float(x.shape[0])), "sum": np.asarray(fused[0])}
-        lo, hi = fused[1], None
-    else:
-        low = pool.submit(np.minimum.reduce, x)  # (keeps a NaN)
-        high = pool.submit(np.maximum.reduce, x) if np.isfinite(upper) else None
-        stats = {k: np.asarray(v, dtype=float) for k, v in family.statistics_np(x).items()}
-        lo = float(low.result())
-        hi = None if high is None else float(high.result())
+    low = pool.submit(np.minimum.reduce, x)  # (keeps a NaN)
+    high = pool.submit(np.maximum.reduce, x) if np.isfinite(upper) else None
+    stats = {k: np.asarray(v, dtype=float) for k, v in family.statistics_np(x).items()}
+    lo = float(low.result())
+    hi = None if high is None else float(high.result())
     if hi is None and np.isfinite(lo) and _maybe_constant(stats, lo) and bool(np.all(x == lo)):
         hi = lo  # all equal (one confirming scan, only for data that look it)
     return stats, {"min": lo, "max": hi}

@@ -113,9 +113,9 @@ class Family:
     # "n", "mean", "m2": where NumPy, beside a min on another thread, beats the compiled pass
     # (see engine.objective.compute_statistics)
     statistics_np = None
-    # the statistics are just "n" and "sum" (of x), as for the exponential: the engine then
-    # takes the sum and the minimum of a large sample in one fused read (engine.fused)
-    sum_is_sufficient: bool = False
+    # (s) -> the statistics, from the one-read summary of a large unweighted sample (engine.fused:
+    # "n", "sum", "sum_sq", "min", "max", "integral"), where they are functions of it
+    statistics_from_summary = None
     # (X, W) -> (params, converged, loglik, grad, Hessian in the natural parameters), each with the
     # batch first: a batch of exact MLEs by a family's own profile iteration (weibull)
     profile_batch = None

@@ -112,6 +112,9 @@ class Bernoulli(Family):
     def statistics(self, x, w):
         return {"n": jnp.sum(w), "k": jnp.sum(w * x)}
 
+    def statistics_from_summary(self, s):
+        return {"n": s["n"], "k": s["sum"]}
+
     def loglik_from_statistics(self, s, p):
         return xlogy(s["k"], p["p"]) + xlog1py(s["n"] - s["k"], -p["p"])
 
@@ -228,6 +231,9 @@ class Geometric(Family):
 
     def statistics(self, x, w):
         return {"n": jnp.sum(w), "sum": jnp.sum(w * x)}
+
+    def statistics_from_summary(self, s):
+        return {"n": s["n"], "sum": s["sum"]}
 
     def loglik_from_statistics(self, s, p):
         return xlog1py(s["sum"] - s["n"], -p["p"]) + s["n"] * jnp.log(p["p"])

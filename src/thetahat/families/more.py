@@ -160,6 +160,9 @@ class HalfNormal(Family):
     def statistics(self, x, w):
         return {"n": jnp.sum(w), "sum_sq": _wsum(w, x * x)}
 
+    def statistics_from_summary(self, s):
+        return {"n": s["n"], "sum_sq": s["sum_sq"]}
+
     def loglik_from_statistics(self, s, p):
         sig = p["sigma"]
         return s["n"] * (_HALF_LOG_2_OVER_PI - jnp.log(sig)) - 0.5 * s["sum_sq"] / sig**2
@@ -272,6 +275,9 @@ class Uniform(Family):
     def merge(self, a, b):
         return {"n": a["n"] + b["n"], "min": np.minimum(a["min"], b["min"]),
                 "max": np.maximum(a["max"], b["max"])}
+
+    def statistics_from_summary(self, s):
+        return {"n": s["n"], "min": s["min"], "max": s["max"]}
 
     def loglik_from_statistics(self, s, p):
         return _uniform_ll(s["n"], s["min"], s["max"], p["a"], p["b"])

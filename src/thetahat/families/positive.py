@@ -34,7 +34,6 @@ class Exponential(Family):
     aliases = ("expon",)
     params = {"lam": C.positive}
     support = C.nonnegative  # 0 is in the support: the density is lam there
-    sum_is_sufficient = True
 
     def logpdf(self, x, p):
         lam = p["lam"]
@@ -49,6 +48,9 @@ class Exponential(Family):
 
     def statistics_np(self, x):
         return {"n": float(x.shape[0]), "sum": float(np.add.reduce(x))}
+
+    def statistics_from_summary(self, s):
+        return {"n": s["n"], "sum": s["sum"]}
 
     def loglik_from_statistics(self, s, p):
         lam = p["lam"]
