@@ -11,7 +11,8 @@ from .engine import optimize as opt
 from . import constraints as C
 from .engine.data import Sample, as_float_array, as_weights, find_nonfinite, reduce_discrete
 from .engine.layout import Layout
-from .engine.objective import ChunkObjective, StatisticsObjective, compute_statistics
+from .engine.fused import usable as fused_usable
+from .engine.objective import NUMPY_MIN_ROWS, ChunkObjective, StatisticsObjective, compute_statistics
 from .errors import EmptyDataError, NumericalRangeError, OptionError
 from .families import Family, get_family
 from .inference import covariance as cv
@@ -398,10 +399,7 @@ def _one_pass_ok(fam, dropna, weights):
 
 
 def _fused_summary_ok(x):
-    from .engine.fused import usable
-    from .engine.objective import NUMPY_MIN_ROWS
-
-    return x.ndim == 1 and x.shape[0] >= NUMPY_MIN_ROWS and usable(x)
+    return x.ndim == 1 and x.shape[0] >= NUMPY_MIN_ROWS and fused_usable(x)
 
 
 def _inside(support, lo, hi):

@@ -41,6 +41,15 @@ def check_k(k, what="components"):
     return int(k)
 
 
+def check_run(starts, max_iter, tol) -> int:
+    """Refuse impossible EM run options; the number of starts as an int."""
+    if int(starts) < 1:
+        raise OptionError(f"starts must be at least 1, got {starts}")
+    if int(max_iter) < 1 or not np.isfinite(tol) or tol < 0:
+        raise OptionError("max_iter must be at least 1 and tol non-negative")
+    return int(starts)
+
+
 def check_ks(k):
     """The list of component counts in ``k``: one positive integer, or an iterable of them
     (a range to choose from by BIC)."""
@@ -274,12 +283,12 @@ def fmt_array(v, digits=6):
     return np.array2string(a, precision=digits, separator=", ")
 
 
-def em_verdict(obj, trace, it, max_iter, tol, n):
+def em_verdict(obj, trace, it, max_iter, tol, n, what="component"):
     """``(converged, reason, notes)`` of an EM run stopped after ``it`` iterations: converged
     when the objective changed by less than ``tol`` per observation; notes if the trace
     ever fell by more than rounding."""
     if not np.isfinite(obj):
-        converged, reason = False, "the log-likelihood became non-finite (a component lost all its points?)"
+        converged, reason = False, f"the log-likelihood became non-finite (a {what} lost all its points?)"
     elif it < max_iter or (it == max_iter and len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * n):
         converged = True
         reason = f"objective changed by less than tol = {tol:g} per observation after {it} EM iterations"

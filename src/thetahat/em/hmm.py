@@ -76,10 +76,7 @@ def hmm(sequences, k, emission="normal", *, lengths=None, cov_type="full", n_sym
     ([0.0, 5.0], [0, 1, 0])
     """
     k = cm.check_k(k, "states")
-    if int(starts) < 1:
-        raise OptionError(f"starts must be at least 1, got {starts}")
-    if int(max_iter) < 1 or not np.isfinite(tol) or tol < 0:
-        raise OptionError("max_iter must be at least 1 and tol non-negative")
+    starts = cm.check_run(starts, max_iter, tol)
     key = cm.family_key(emission)
     seqs = split_sequences(sequences, lengths, key)
     x = np.concatenate(seqs, axis=0)

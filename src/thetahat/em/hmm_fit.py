@@ -25,22 +25,10 @@ def build_result(model, x, is_start, lens, run, n_runs, max_iter, tol, want_se):
     log_pi = np.asarray(log_pi)[order]
     log_A = np.asarray(log_A)[np.ix_(order, order)]
     k = model.k
-    notes = []
+    converged, reason, notes = cm.em_verdict(obj, trace, it, max_iter, tol, T, what="state")
     bad = np.flatnonzero(np.asarray(bad)[order])
-    if not np.isfinite(obj):
-        converged, reason = False, "the log-likelihood became non-finite"
-    elif bad.size:
-        converged = False
-        reason = cm.collapse_reason(bad, gamma[:, order].sum(0), it, model, what="state")
-    elif it < max_iter or (len(trace) > 1 and abs(trace[-1] - trace[-2]) <= tol * T):
-        converged = True
-        reason = f"objective changed by less than tol = {tol:g} per observation after {it} EM iterations"
-    else:
-        converged = False
-        last = abs(trace[-1] - trace[-2]) / T if len(trace) > 1 else float("nan")
-        reason = f"reached max_iter = {max_iter} EM iterations; the last change was {last:.3g} per observation"
-    if not cm.monotone(trace, obj):
-        notes.append("the EM trace decreased by more than rounding at some iteration")
+    if bad.size and np.isfinite(obj):
+        converged, reason = False, cm.collapse_reason(bad, gamma[:, order].sum(0), it, model, what="state")
     pi, A = np.exp(log_pi), np.exp(log_A)
     emis = {name: np.asarray(v) for name, v in model.natural(p).items()}
     params = {"start": pi, "transition": A, **emis}

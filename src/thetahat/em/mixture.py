@@ -96,11 +96,7 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
                             tol=tol, start=None, cov_prior=cov_prior, se=se) for kk in ks}
         return MixtureSelection.from_fits(fits)
     k = cm.check_k(k)
-    starts = int(starts)
-    if starts < 1:
-        raise OptionError(f"starts must be at least 1, got {starts}")
-    if int(max_iter) < 1 or not np.isfinite(tol) or tol < 0:
-        raise OptionError("max_iter must be at least 1 and tol non-negative")
+    starts = cm.check_run(starts, max_iter, tol)
     key = cm.family_key(family)
     x = cm.as_data(data, key)
     model = cm.build_model(key, x, k, cov_type, cov_prior)

@@ -315,11 +315,7 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
         raise OptionError(f"a streamed mixture supports normal, mvnormal, poisson and exponential components, not "
                           f"{name} (its M-step needs the rows in memory): load the data to fit it")
     ks = cm.check_ks(k)
-    starts = int(starts)
-    if starts < 1:
-        raise OptionError(f"starts must be at least 1, got {starts}")
-    if int(max_iter) < 1 or not np.isfinite(tol) or tol < 0:
-        raise OptionError("max_iter must be at least 1 and tol non-negative")
+    starts = cm.check_run(starts, max_iter, tol)
     if cov_type not in cm.COV_TYPES:
         raise OptionError(f"unknown cov_type {cov_type!r}; choose one of {', '.join(cm.COV_TYPES)}")
     names = _column_names(data, key, column, columns)
