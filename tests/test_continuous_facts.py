@@ -76,6 +76,37 @@ def test_laplace_closed_form_is_median_and_mean_absolute_deviation():
     assert f.se["scale"] == pytest.approx(f.params["scale"] / np.sqrt(x.size), rel=1e-10)
 
 
+@pytest.mark.parametrize("x, w", [
+    (np.array([0.3, -1.2, 2.5, 0.9, 4.1, -0.7, 1.1]), None),
+    (np.array([0.3, -1.2, 2.5, 0.9, 4.1, -0.7]), None),
+    (np.array([1.0, 2.0, 2.0, 2.0, 5.0, 9.0]), None),  # ties at the median
+    (np.array([3.0, -1.0, 0.5, 2.0, 7.0]), np.array([1.0, 3.0, 2.0, 0.0, 2.0])),
+])
+def test_laplace_closed_form_derivatives_match_autodiff(x, w):
+    # the closed form reports the log-likelihood and its scale derivatives itself: JAX's on the
+    # rows agree; in loc, ell is not differentiable, and the reported 0 is a subgradient: the
+    # one-sided difference quotients of scipy's log-likelihood bracket it
+    from thetahat.engine.data import Sample
+    from thetahat.engine.layout import Layout
+    from thetahat.engine.objective import ChunkObjective
+
+    fam = thetahat.family("laplace")
+    est, (v, g, H) = fam.closed_form_derivs(x, w)
+    mu, b = est["loc"], est["scale"]
+    ww = np.ones_like(x) if w is None else w
+    layout = Layout.build(fam, fam.param_shapes(x), ["loc", "scale"])
+    obj = ChunkObjective(fam, layout, {}, Sample(x, w, float(ww.sum()), 0))
+    theta = {"loc": jnp.asarray(mu), "scale": jnp.asarray(b)}
+    assert v == pytest.approx(float(np.sum(ww * st.laplace(mu, b).logpdf(x))), rel=1e-13)
+    d_scale = jax.grad(lambda s: obj.loglik_theta({**theta, "scale": s}))(jnp.asarray(b))
+    d2_scale = jax.hessian(lambda s: obj.loglik_theta({**theta, "scale": s}))(jnp.asarray(b))
+    assert g[1] == pytest.approx(float(d_scale), abs=1e-10)
+    assert H[1, 1] == pytest.approx(float(d2_scale), rel=1e-12)
+    h = 1e-6
+    ll = lambda m: float(np.sum(ww * st.laplace(m, b).logpdf(x)))  # noqa: E731
+    assert (ll(mu + h) - v) / h <= g[0] + 1e-6 <= (v - ll(mu - h)) / h + 2e-6
+
+
 def test_laplace_weighted_median_equals_the_repeated_data_median():
     x = np.array([3.0, -1.0, 0.5, 2.0, 7.0])
     w = np.array([1.0, 3.0, 2.0, 1.0, 2.0])

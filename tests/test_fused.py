@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import thetahat
+from scipy import stats as sst
 from thetahat.engine import fused
 
 needs_kernel = pytest.mark.skipif(fused._kernel() is None, reason="llvmlite cannot compile for this machine")
@@ -138,3 +139,78 @@ def test_families_fitted_from_the_summary_validate_every_value(family, draw, ref
     constant = np.full(1 << 21, 1.0)
     with pytest.raises(errors.DegenerateDataError):
         thetahat.fit(constant, family)
+
+
+@needs_kernel
+@pytest.mark.parametrize("lo, span, n", [(0, 1, 1), (0, 4, 3), (-7, 60, 10_001), (5, 1, (1 << 19) + 3),
+                                         (-3, fused.MAX_COUNT_SPAN, (1 << 19) + 1), (1e12, 300, 1001)])
+def test_counts_match_bincount(lo, span, n, pool):
+    x = lo + np.random.default_rng(span).integers(0, span, n).astype(float)
+    c = fused.count_integers(x, x.min(), x.max(), pool)
+    ref = np.bincount((x - x.min()).astype(np.int64))
+    assert c.dtype == np.int64 and c.shape == ref.shape and np.array_equal(c, ref)
+
+
+@needs_kernel
+def test_counts_of_long_runs_and_the_limits_of_the_counting_loop(pool):
+    # runs of one value (each increment waits on the last in a single table); a span wider than
+    # the tables, or a value too large for int64, is declined and the caller keeps np.bincount
+    x = np.repeat([3.0, 9.0, 3.0], [(1 << 19) + 1, 5, 7])
+    assert np.array_equal(fused.count_integers(x, 3.0, 9.0, pool), [(1 << 19) + 8, 0, 0, 0, 0, 0, 5])
+    assert fused.count_integers(np.array([0.0, fused.MAX_COUNT_SPAN]), 0.0, float(fused.MAX_COUNT_SPAN)) is None
+    assert fused.count_integers(np.array([2.0**63]), 2.0**63, 2.0**63) is None
+    assert fused.count_integers(np.arange(4.0)[::2], 0.0, 2.0) is None
+
+
+def _bad_values_named(x, family, bads):
+    for bad, error in bads:
+        y = x.copy()
+        y[1_234_567] = bad
+        with pytest.raises(error, match="row 1234567"):
+            thetahat.fit(y, family)
+
+
+def test_categorical_from_one_read_and_one_count():
+    # above 2^20 rows a categorical fit is validated by the fused summary and counted by the
+    # counting loop: p_j = count_j / n, and every kind of bad label is still named at its row
+    from thetahat import errors
+
+    x = np.random.default_rng(12).choice(5, (1 << 21) + 99, p=[0.1, 0.2, 0.3, 0.15, 0.25]).astype(float)
+    f = thetahat.fit(x, "categorical")
+    counts = np.bincount(x.astype(np.int64))
+    np.testing.assert_allclose(f.params["p"], counts / x.size, rtol=1e-14)
+    assert f.loglik == pytest.approx(float(np.sum(counts * np.log(counts / x.size))), rel=1e-12)
+    _bad_values_named(x, "categorical", [(np.nan, errors.NonFiniteDataError), (np.inf, errors.NonFiniteDataError),
+                                         (-1.0, errors.SupportError), (2.5, errors.SupportError)])
+    with pytest.raises(errors.DegenerateDataError):
+        thetahat.fit(np.zeros(1 << 21), "categorical")
+
+
+def test_discrete_fit_on_counts_is_the_same_without_the_loops(monkeypatch):
+    # a numerical discrete fit reduces the rows to counts: through the fused loops, or np.bincount
+    x = np.random.default_rng(13).negative_binomial(3, 0.4, (1 << 21) + 5).astype(float)
+    with_loops = thetahat.fit(x, "nbinom")
+    monkeypatch.setattr(fused, "_compiled", [None])
+    without = thetahat.fit(x, "nbinom")
+    for k in without.params:
+        assert with_loops.params[k] == pytest.approx(without.params[k], rel=1e-12)
+    assert with_loops.loglik == pytest.approx(without.loglik, rel=1e-13)
+    assert with_loops.loglik == pytest.approx(float(np.sum(sst.nbinom(with_loops.params["r"],
+                                                                      with_loops.params["p"]).logpmf(x))), rel=1e-10)
+
+
+def test_laplace_at_scale_is_the_median_and_the_mean_absolute_deviation():
+    # the closed form gives its derivatives itself (no compiled pass): scipy's log-density, and
+    # the data validated by the fused summary, bad values named at their rows
+    from thetahat import errors
+
+    x = np.random.default_rng(14).laplace(1.0, 2.0, (1 << 21) + 1)
+    f = thetahat.fit(x, "laplace")
+    mu = np.median(x)
+    assert f.params["loc"] == mu
+    assert f.params["scale"] == pytest.approx(np.mean(np.abs(x - mu)), rel=1e-12)
+    assert f.loglik == pytest.approx(float(np.sum(sst.laplace(mu, f.params["scale"]).logpdf(x))), rel=1e-11)
+    assert f.se["scale"] == pytest.approx(f.params["scale"] / np.sqrt(x.size), rel=1e-12)  # I_b = 1 / b^2
+    _bad_values_named(x, "laplace", [(np.nan, errors.NonFiniteDataError), (-np.inf, errors.NonFiniteDataError)])
+    with pytest.raises(errors.DegenerateDataError):
+        thetahat.fit(np.full(1 << 21, 2.5), "laplace")

@@ -11,7 +11,7 @@ from .engine import optimize as opt
 from . import constraints as C
 from .engine.data import Sample, as_float_array, as_weights, find_nonfinite, reduce_discrete
 from .engine.layout import Layout
-from .engine.fused import usable as fused_usable
+from .engine.fused import pool, summarize, usable as fused_usable
 from .engine.objective import NUMPY_MIN_ROWS, ChunkObjective, StatisticsObjective, compute_statistics
 from .errors import EmptyDataError, NumericalRangeError, OptionError
 from .families import Family, get_family
@@ -118,6 +118,7 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
     if column is not None:
         data = _column_of(data, column, fam)
     censoring = any(v is not None for v in (event, lower, upper, truncate))
+    checked = None  # a fused summary of data it showed finite and inside the support
     if censoring:
         from .censoring import censored_rows
 
@@ -128,18 +129,23 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         fast = False
     else:
         fast = _one_pass_ok(fam, dropna, weights)
-        x, w, dropped = _prepare(data, weights, fam, dropna, scan=not fast)
+        early = not fast and _early_summary_ok(fam, dropna, weights)
+        x, w, dropped = _prepare(data, weights, fam, dropna, scan=not (fast or early))
         if fast and fam.discrete and not _fused_summary_ok(x):
             fast = False  # integer data are checked in one pass only by the fused loop
             find_nonfinite(x)
-        if not fast:
+        if early:
+            checked = _checked_summary(fam, x)
+            if checked is None:
+                find_nonfinite(x)
+        if not fast and checked is None:
             fam.check_support(x, fixed)
     if w is not None and weight_kind == "analytic":
         w = w * (np.count_nonzero(w) / w.sum())
     nobs = float(x.shape[0] if w is None else (w.sum() if weight_kind == "frequency" else np.count_nonzero(w)))
     if nobs < fam.min_obs:
         raise EmptyDataError(f"{fam.name} needs at least {fam.min_obs} observations, got {_n(nobs)}")
-    if not fast:
+    if not fast and not (checked is not None and fam.nondegenerate_by_summary(checked)):
         fam.check_degenerate(x, w)
 
     free = [k for k in fam.params if k not in fixed]
@@ -147,7 +153,8 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         raise OptionError("every parameter is fixed: there is nothing to estimate")
     sample = Sample(x, w, nobs, dropped)
     if fam.discrete and not fast:  # (a fast discrete fit needs only the fused summary's sums)
-        sample = Sample(*reduce_discrete(x, w), nobs, dropped)
+        bounds = None if checked is None else (checked["min"], checked["max"])
+        sample = Sample(*reduce_discrete(x, w, bounds), nobs, dropped)
     stats = None
     if fam.statistics is not None and fam.loglik_from_statistics is not None:
         stats, summary = compute_statistics(fam, sample, fast_summary=fast)
@@ -210,9 +217,15 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
     if profile_ok:
         n_starts, n_conv = 1, 1
     elif method in ("auto", "closed") and closed_ok:
-        est = fam.closed_form(stats) if fam.closed_form is not None else fam.closed_form_data(sample.x, sample.w)
+        derivs = None
+        if fam.closed_form is not None:
+            est = fam.closed_form(stats)
+        elif fam.closed_form_derivs is not None:
+            est, derivs = fam.closed_form_derivs(sample.x, sample.w)
+        else:
+            est = fam.closed_form_data(sample.x, sample.w)
         est = {k: np.asarray(v, dtype=float) for k, v in est.items()}
-        res = _closed_result(obj, layout, est)
+        res = _closed_result(obj, layout, est, derivs)
         n_starts, n_conv = 1, int(res.converged)
     else:
         u0 = _start_u(fam, layout, x, w, fixed, start, thin=not fam.param_support)
@@ -402,6 +415,27 @@ def _fused_summary_ok(x):
     return x.ndim == 1 and x.shape[0] >= NUMPY_MIN_ROWS and fused_usable(x)
 
 
+def _early_summary_ok(fam, dropna, weights):
+    """Whether a family fitted on its rows can be validated by one fused read first (see
+    :func:`_checked_summary`): unweighted 1-D data and the default support check."""
+    return (fam.ndim == 0 and not dropna and weights is None
+            and type(fam).check_support is Family.check_support)
+
+
+def _checked_summary(fam, x):
+    """The fused summary of a large sample (:mod:`thetahat.engine.fused`) when it shows every
+    value finite, inside the support and (discrete family) a whole number; else ``None``, and
+    the caller's row-by-row scans find and name the bad value."""
+    if not _fused_summary_ok(x):
+        return None
+    s = summarize(x, pool())
+    if s is None or not (np.isfinite(s["sum"]) and np.isfinite(s["min"]) and np.isfinite(s["max"])):
+        return None
+    if fam.discrete and not s["integral"]:
+        return None
+    return s if _inside(fam.support, s["min"], s["max"]) else None
+
+
 def _inside(support, lo, hi):
     if isinstance(support, (C.GreaterThan, C.Interval)):
         return bool(support.contains(lo) and support.contains(hi))
@@ -576,7 +610,7 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample, cov_t
     if boundary:
         return se, None, [], "none", None, notes
     sub_fixed = fixed
-    if fam.information == "expected" or regular != layout.names:
+    if regular != layout.names:
         # conditional information: non-regular estimates held at their values
         sub_fixed = {**fixed, **{k: np.asarray(params[k]) for k in layout.names if k not in regular}}
         sub_layout = Layout.build(fam, {s.name: s.shape for s in layout.slots}, regular)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .fused import MAX_COUNT_SPAN, count_integers, pool
 from ..errors import (
     DataError,
     EmptyDataError,
@@ -220,14 +221,19 @@ def _cell(v):
     return repr(str(v)) if isinstance(v, (str, np.str_, bytes)) else repr(v)
 
 
-def reduce_discrete(x: np.ndarray, w: np.ndarray | None):
-    """Collapse integer data to its distinct values with counts (exact for any likelihood)."""
+def reduce_discrete(x: np.ndarray, w: np.ndarray | None, bounds=None):
+    """Collapse integer data to its distinct values with counts (exact for any likelihood).
+    ``bounds``: the (min, max) of ``x`` where already known (the fused summary)."""
     if x.ndim != 1:
         return x, w
-    lo = x.min()
-    span = x.max() - lo
+    lo, hi = (x.min(), x.max()) if bounds is None else bounds
+    span = hi - lo
     if span < 4 * 10**6 and w is None:
-        counts = np.bincount((x - lo).astype(np.int64))
+        counts = None
+        if bounds is not None and span < MAX_COUNT_SPAN:  # whole numbers, checked: one read counts them
+            counts = count_integers(x, lo, hi, pool())
+        if counts is None:
+            counts = np.bincount((x - lo if lo else x).astype(np.intp))
         vals = np.nonzero(counts)[0]
         return (vals + lo).astype(np.float64), counts[vals].astype(np.float64)
     vals, inv = np.unique(x, return_inverse=True)

@@ -94,19 +94,91 @@ block.end:
 exit:
   ret void
 }
+
+define void @count_quads(ptr noalias nocapture readonly %x, i64 %nq, i64 %lo, i64 %k, ptr noalias nocapture %c) {
+entry:
+  %c0 = getelementptr i64, ptr %c, i64 0
+  %c1 = getelementptr i64, ptr %c, i64 %k
+  %k2 = mul i64 %k, 2
+  %c2 = getelementptr i64, ptr %c, i64 %k2
+  %k3 = mul i64 %k, 3
+  %c3 = getelementptr i64, ptr %c, i64 %k3
+  %none = icmp eq i64 %nq, 0
+  br i1 %none, label %exit, label %loop
+loop:
+  %i = phi i64 [0, %entry], [%i.next, %loop]
+  %b = mul i64 %i, 4
+  %i0 = add i64 %b, 0
+  %p0 = getelementptr double, ptr %x, i64 %i0
+  %v0 = load double, ptr %p0, align 8
+  %n0 = fptosi double %v0 to i64
+  %o0 = sub i64 %n0, %lo
+  %q0 = getelementptr i64, ptr %c0, i64 %o0
+  %t0 = load i64, ptr %q0, align 8
+  %u0 = add i64 %t0, 1
+  store i64 %u0, ptr %q0, align 8
+  %i1 = add i64 %b, 1
+  %p1 = getelementptr double, ptr %x, i64 %i1
+  %v1 = load double, ptr %p1, align 8
+  %n1 = fptosi double %v1 to i64
+  %o1 = sub i64 %n1, %lo
+  %q1 = getelementptr i64, ptr %c1, i64 %o1
+  %t1 = load i64, ptr %q1, align 8
+  %u1 = add i64 %t1, 1
+  store i64 %u1, ptr %q1, align 8
+  %i2 = add i64 %b, 2
+  %p2 = getelementptr double, ptr %x, i64 %i2
+  %v2 = load double, ptr %p2, align 8
+  %n2 = fptosi double %v2 to i64
+  %o2 = sub i64 %n2, %lo
+  %q2 = getelementptr i64, ptr %c2, i64 %o2
+  %t2 = load i64, ptr %q2, align 8
+  %u2 = add i64 %t2, 1
+  store i64 %u2, ptr %q2, align 8
+  %i3 = add i64 %b, 3
+  %p3 = getelementptr double, ptr %x, i64 %i3
+  %v3 = load double, ptr %p3, align 8
+  %n3 = fptosi double %v3 to i64
+  %o3 = sub i64 %n3, %lo
+  %q3 = getelementptr i64, ptr %c3, i64 %o3
+  %t3 = load i64, ptr %q3, align 8
+  %u3 = add i64 %t3, 1
+  store i64 %u3, ptr %q3, align 8
+  %i.next = add i64 %i, 1
+  %done = icmp eq i64 %i.next, %nq
+  br i1 %done, label %exit, label %loop
+exit:
+  ret void
+}
 """.replace("BLOCK", str(BLOCK))
+
+_POOL = {}  # pid -> executor: a forked child must not reuse its parent's (threadless) pool
+
+
+def pool():
+    """Two worker threads for this process (NumPy reductions and the loops release the GIL)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    pid = os.getpid()
+    if pid not in _POOL:
+        _POOL.clear()
+        _POOL[pid] = ThreadPoolExecutor(2, thread_name_prefix="thetahat-stats")
+    return _POOL[pid]
+
 
 _lock = threading.Lock()
 _compiled: list = []  # [(kernel, engine)] once compiled; [None] where it cannot be
 
 
-def _kernel():
-    """The compiled loop as a ctypes function (which releases the GIL), or None."""
+def _kernel(name="summary_blocks"):
+    """A compiled loop (``summary_blocks`` or ``count_quads``) as a ctypes function (which
+    releases the GIL), or None."""
     if not _compiled:
         with _lock:
             if not _compiled:
                 _compiled.append(_compile())
-    return _compiled[0][0] if _compiled[0] else None
+    return _compiled[0][0][name] if _compiled[0] else None
 
 
 def _compile():
@@ -126,9 +198,12 @@ def _compile():
         builder.getModulePassManager().run(module, builder)
         engine = llvm.create_mcjit_compiler(module, machine)
         engine.finalize_object()
-        address = engine.get_function_address("summary_blocks")
-        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
-        return proto(address), engine  # the engine owns the code: keep it alive
+        summary = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
+        count = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+                                 ctypes.c_void_p)
+        kernels = {"summary_blocks": summary(engine.get_function_address("summary_blocks")),
+                   "count_quads": count(engine.get_function_address("count_quads"))}
+        return kernels, engine  # the engine owns the code: keep it alive
     except Exception:  # no llvmlite, or no code generation for this machine: NumPy instead
         return None
 
@@ -198,3 +273,59 @@ def summarize(x, pool=None):
         lo, hi = float(np.minimum.reduce(x)), float(np.maximum.reduce(x))
     return {"n": float(x.shape[0]), "sum": total, "sum_sq": float(np.add.reduce(out[:, 1])), "min": lo,
             "max": hi, "integral": not out[:, 4].any()}
+
+
+MAX_COUNT_SPAN = 1 << 16  # distinct values counted by the loop (4 tables of int64 per thread)
+
+
+def _count_part(kernel, x, lo, k):
+    """Counts of the whole numbers ``lo .. lo + k - 1`` in ``x``: four interleaved tables, so
+    that runs of one value do not wait on each other's increments; the tail in NumPy."""
+    tables = np.zeros((4, k), dtype=np.int64)
+    nq = x.shape[0] // 4
+    if nq:
+        kernel(x.ctypes.data, nq, lo, k, tables.ctypes.data)
+    counts = tables.sum(axis=0)
+    tail = x[4 * nq:]
+    if tail.size:
+        counts += np.bincount((tail - lo).astype(np.intp), minlength=k)
+    return counts
+
+
+def count_integers(x, lo, hi, pool=None):
+    """How often each whole number ``lo, lo + 1, ..., hi`` occurs in ``x``, in one read.
+
+    The caller has checked (e.g. with :func:`summarize`) that every value of ``x`` is a whole
+    number in ``[lo, hi]``: the loop does not check again.
+
+    Parameters
+    ----------
+    x : ndarray
+        A 1-D, C-contiguous float64 array of whole numbers.
+    lo, hi : float
+        Its minimum and maximum, with ``hi - lo < MAX_COUNT_SPAN``.
+    pool : concurrent.futures.Executor, optional
+        Counts the first half of a large array while this thread does the second.
+
+    Returns
+    -------
+    ndarray or None
+        ``hi - lo + 1`` counts (int64); ``None`` where the loop is not available or the span
+        is too wide.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = count_integers(np.array([2.0, 5.0, 2.0, 3.0, 2.0]), 2.0, 5.0)
+    >>> c is None or c.tolist() == [3, 1, 0, 1]
+    True
+    """
+    k = int(hi - lo) + 1
+    if not (usable(x) and 0 < k <= MAX_COUNT_SPAN and abs(lo) < 2.0**62 and abs(hi) < 2.0**62):
+        return None
+    kernel, lo = _kernel("count_quads"), int(lo)
+    if pool is not None and x.shape[0] >= MIN_SPLIT:
+        half = x.shape[0] // 2
+        first = pool.submit(_count_part, kernel, x[:half], lo, k)
+        return _count_part(kernel, x[half:], lo, k) + first.result()
+    return _count_part(kernel, x, lo, k)

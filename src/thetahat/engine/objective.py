@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _jax  # noqa: F401  (float64 and the compilation cache)
-from .fused import summarize
+from .fused import pool as _pool, summarize
 
 
 def _weights(x, w, n_valid):
@@ -191,20 +191,6 @@ def compute_statistics(family, sample, fast_summary=False):
     for p in parts[1:]:
         total = family.merge(total, p)
     return {k: np.asarray(v) for k, v in total.items()}, summary
-
-
-_POOL = {}  # pid -> executor: a forked child must not reuse its parent's (threadless) pool
-
-
-def _pool():
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
-    pid = os.getpid()
-    if pid not in _POOL:
-        _POOL.clear()
-        _POOL[pid] = ThreadPoolExecutor(2, thread_name_prefix="thetahat-stats")
-    return _POOL[pid]
 
 
 def _numpy_statistics(family, x):

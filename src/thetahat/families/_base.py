@@ -120,6 +120,9 @@ class Family:
     # batch first: a batch of exact MLEs by a family's own profile iteration (weibull)
     profile_batch = None
     closed_form_data = None  # (x, w) -> dict, when the closed form needs the data
+    # (x, w) -> (closed_form_data's dict, (loglik, gradient, Hessian) in the natural parameters there,
+    # or None): where the family has them from its own pass, the fit makes no compiled pass for them
+    closed_form_derivs = None
     cdf = None
     sf = None
     expected_information = None  # (p) -> per-observation information matrix (flat params)
@@ -170,6 +173,12 @@ class Family:
                 f"all {x.size} observations equal {_fmt(x[0])}: a {self.name} fit needs "
                 "variation in the data"
             )
+
+    def nondegenerate_by_summary(self, s) -> bool:
+        """Whether the fused summary ``s`` of unweighted 1-D data (``min``, ``max``: see
+        :mod:`thetahat.engine.fused`) already shows that :meth:`check_degenerate` would
+        pass; ``False`` where it cannot tell, and the check runs."""
+        return type(self).check_degenerate is Family.check_degenerate and (self.discrete or s["min"] != s["max"])
 
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}: {c.name}" for k, c in self.params.items())

@@ -68,6 +68,9 @@ class Categorical(Family):
                 f"all {v.size} observations are label 0: a categorical needs at least two categories "
                 "(K = largest label + 1 = 1 leaves nothing to estimate)")
 
+    def nondegenerate_by_summary(self, s):
+        return s["max"] > 0
+
     def to_scipy(self, p):
         from scipy import stats as st
 
