@@ -119,6 +119,7 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         data = _column_of(data, column, fam)
     censoring = any(v is not None for v in (event, lower, upper, truncate))
     checked = None  # a fused summary of data it showed finite and inside the support
+    validated = None  # statistics of the family's own that showed the data valid
     if censoring:
         from .censoring import censored_rows
 
@@ -130,7 +131,12 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
     else:
         fast = _one_pass_ok(fam, dropna, weights)
         early = not fast and _early_summary_ok(fam, dropna, weights)
-        x, w, dropped = _prepare(data, weights, fam, dropna, scan=not (fast or early))
+        rows_ok = fam.statistics_validated is not None and not dropna and weights is None
+        x, w, dropped = _prepare(data, weights, fam, dropna, scan=not (fast or early or rows_ok))
+        if rows_ok:
+            validated = _validated_statistics(fam, x, fixed)
+            if validated is None:
+                find_nonfinite(x)
         if fast and fam.discrete and not _fused_summary_ok(x):
             fast = False  # integer data are checked in one pass only by the fused loop
             find_nonfinite(x)
@@ -138,14 +144,14 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
             checked = _checked_summary(fam, x)
             if checked is None:
                 find_nonfinite(x)
-        if not fast and checked is None:
+        if not fast and checked is None and validated is None:
             fam.check_support(x, fixed)
     if w is not None and weight_kind == "analytic":
         w = w * (np.count_nonzero(w) / w.sum())
     nobs = float(x.shape[0] if w is None else (w.sum() if weight_kind == "frequency" else np.count_nonzero(w)))
     if nobs < fam.min_obs:
         raise EmptyDataError(f"{fam.name} needs at least {fam.min_obs} observations, got {_n(nobs)}")
-    if not fast and not (checked is not None and fam.nondegenerate_by_summary(checked)):
+    if not fast and validated is None and not (checked is not None and fam.nondegenerate_by_summary(checked)):
         fam.check_degenerate(x, w)
 
     free = [k for k in fam.params if k not in fixed]
@@ -155,8 +161,8 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
     if fam.discrete and not fast:  # (a fast discrete fit needs only the fused summary's sums)
         bounds = None if checked is None else (checked["min"], checked["max"])
         sample = Sample(*reduce_discrete(x, w, bounds), nobs, dropped)
-    stats = None
-    if fam.statistics is not None and fam.loglik_from_statistics is not None:
+    stats = validated
+    if stats is None and fam.statistics is not None and fam.loglik_from_statistics is not None:
         stats, summary = compute_statistics(fam, sample, fast_summary=fast)
         if fast:
             # validation from the same pass: only a suspicious summary pays for a full scan
@@ -434,6 +440,14 @@ def _checked_summary(fam, x):
     if fam.discrete and not s["integral"]:
         return None
     return s if _inside(fam.support, s["min"], s["max"]) else None
+
+
+def _validated_statistics(fam, x, fixed):
+    """``fam.statistics_validated`` of a large sample (see :class:`Family`), else ``None``."""
+    if not (x.shape[0] >= NUMPY_MIN_ROWS and x.dtype == np.float64 and x.flags.c_contiguous):
+        return None
+    stats = fam.statistics_validated(x, fixed)
+    return None if stats is None else {k: np.asarray(v, dtype=float) for k, v in stats.items()}
 
 
 def _inside(support, lo, hi):

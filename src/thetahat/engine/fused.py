@@ -208,13 +208,44 @@ def _compile():
         return None
 
 
-def _blocks(kernel, x):
+def _share(work, total, step, pool):
+    """``work(start, stop, who)`` over ``[0, total)`` in pieces of ``step``: this thread
+    (``who`` = 1) and, with a ``pool``, one worker (``who`` = 0) each take the next piece when
+    done with the last, so neither waits for the other's slow start or a slow spell."""
+    if pool is None or total <= step:
+        if total:
+            work(0, total, 1)
+        return
+    pieces = iter(range(0, total, step))
+    lock = threading.Lock()
+
+    def worker(who):
+        while True:
+            with lock:
+                start = next(pieces, None)
+            if start is None:
+                return
+            work(start, min(start + step, total), who)
+
+    other = pool.submit(worker, 0)
+    worker(1)
+    other.result()
+
+
+PIECE = 1 << 20  # values per piece of shared work (8 MiB)
+
+
+def _blocks(kernel, x, pool=None):
     """Per-block (sum, sum of squares, min, max, non-integer flag) of a contiguous float64
     array, the last row for the tail of fewer than ``BLOCK`` values (NumPy)."""
     nb = x.shape[0] // BLOCK
     out = np.empty((nb + 1, 5))
-    if nb:
-        kernel(x.ctypes.data, nb, out.ctypes.data)
+    base, dst = x.ctypes.data, out.ctypes.data
+
+    def work(start, stop, who):  # blocks start .. stop - 1: the same blocks whoever reads them
+        kernel(base + start * BLOCK * 8, stop - start, dst + start * 5 * 8)
+
+    _share(work, nb, PIECE // BLOCK, pool if x.shape[0] >= MIN_SPLIT else None)
     tail = x[nb * BLOCK:]
     if tail.size:
         with np.errstate(over="ignore", invalid="ignore"):  # (overflow shows as inf, as in the loop)
@@ -258,14 +289,7 @@ def summarize(x, pool=None):
     """
     if not usable(x):
         return None
-    kernel = _kernel()
-    if pool is not None and x.shape[0] >= MIN_SPLIT:
-        half = (x.shape[0] // 2) // BLOCK * BLOCK
-        first = pool.submit(_blocks, kernel, x[:half])
-        second = _blocks(kernel, x[half:])
-        out = np.concatenate([first.result(), second])
-    else:
-        out = _blocks(kernel, x)
+    out = _blocks(_kernel(), x, pool)
     total = float(np.add.reduce(out[:, 0]))
     if np.isfinite(total):
         lo, hi = float(out[:, 2].min()), float(out[:, 3].max())
@@ -276,20 +300,6 @@ def summarize(x, pool=None):
 
 
 MAX_COUNT_SPAN = 1 << 16  # distinct values counted by the loop (4 tables of int64 per thread)
-
-
-def _count_part(kernel, x, lo, k):
-    """Counts of the whole numbers ``lo .. lo + k - 1`` in ``x``: four interleaved tables, so
-    that runs of one value do not wait on each other's increments; the tail in NumPy."""
-    tables = np.zeros((4, k), dtype=np.int64)
-    nq = x.shape[0] // 4
-    if nq:
-        kernel(x.ctypes.data, nq, lo, k, tables.ctypes.data)
-    counts = tables.sum(axis=0)
-    tail = x[4 * nq:]
-    if tail.size:
-        counts += np.bincount((tail - lo).astype(np.intp), minlength=k)
-    return counts
 
 
 def count_integers(x, lo, hi, pool=None):
@@ -324,8 +334,17 @@ def count_integers(x, lo, hi, pool=None):
     if not (usable(x) and 0 < k <= MAX_COUNT_SPAN and abs(lo) < 2.0**62 and abs(hi) < 2.0**62):
         return None
     kernel, lo = _kernel("count_quads"), int(lo)
-    if pool is not None and x.shape[0] >= MIN_SPLIT:
-        half = x.shape[0] // 2
-        first = pool.submit(_count_part, kernel, x[:half], lo, k)
-        return _count_part(kernel, x[half:], lo, k) + first.result()
-    return _count_part(kernel, x, lo, k)
+    # four interleaved tables per thread, so that runs of one value do not wait on each other's
+    # increments; the tail of fewer than four values in NumPy
+    tables = np.zeros((2, 4, k), dtype=np.int64)
+    base, nq = x.ctypes.data, x.shape[0] // 4
+
+    def work(start, stop, who):  # quads start .. stop - 1, added into this thread's tables
+        kernel(base + start * 4 * 8, stop - start, lo, k, tables[who].ctypes.data)
+
+    _share(work, nq, PIECE // 4, pool if x.shape[0] >= MIN_SPLIT else None)
+    counts = tables.sum(axis=(0, 1))
+    tail = x[4 * nq:]
+    if tail.size:
+        counts += np.bincount((tail - lo).astype(np.intp), minlength=k)
+    return counts

@@ -116,6 +116,11 @@ class Family:
     # (s) -> the statistics, from the one-read summary of a large unweighted sample (engine.fused:
     # "n", "sum", "sum_sq", "min", "max", "integral"), where they are functions of it
     statistics_from_summary = None
+    # (x, fixed) -> the statistics of a large unweighted sample (at least 2^20 rows, C-contiguous
+    # float64), computed with its validation in one read (NumPy by blocks, engine.fused), or None
+    # unless they also show every row inside the support and the data not degenerate: then the fit
+    # runs its row-by-row checks, which name the bad row
+    statistics_validated = None
     # (X, W) -> (params, converged, loglik, grad, Hessian in the natural parameters), each with the
     # batch first: a batch of exact MLEs by a family's own profile iteration (weibull)
     profile_batch = None
@@ -218,6 +223,20 @@ def _fmt(v) -> str:
     if a.ndim:
         return "[" + ", ".join(f"{float(t):g}" for t in a.ravel()) + "]"
     return f"{float(a):g}"
+
+
+def _numpy_or_jax(numpy_fn, jax_fn):
+    """``numpy_fn`` on NumPy input, ``jax_fn`` on JAX arrays and tracers: a closed form called on
+    NumPy statistics (one fit) costs no eager JAX dispatch, and stays traceable for a batch."""
+    def fn(v):
+        return numpy_fn(v) if isinstance(v, (np.ndarray, np.generic, float, int)) else jax_fn(v)
+
+    fn.__name__ = numpy_fn.__name__
+    return fn
+
+
+sqrt = _numpy_or_jax(np.sqrt, jnp.sqrt)
+log = _numpy_or_jax(np.log, jnp.log)
 
 
 def weighted_moments(x, w):

@@ -17,7 +17,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln, xlogy
 
+from scipy.special import gammaln as sp_gammaln
+
 from .. import constraints as C
+from ..engine.blocks import map_row_blocks
+from ..engine.fused import count_integers, pool, summarize
 from ..errors import DegenerateDataError, OptionError, SupportError
 from ._base import Family, _fmt, register
 
@@ -136,14 +140,40 @@ class Multinomial(Family):
         c = (w[:, None] * x).sum(axis=0) + 0.5
         return {"p": c / c.sum()}
 
-    # The log-likelihood depends on the data only through the column sums and the
-    # constant sum of log multinomial coefficients, but these are computed here in
-    # NumPy rather than as the engine's compiled ``statistics``: the engine's statistics
-    # pass currently adds a per-row summary that assumes 1-D data.
-    def closed_form_data(self, x, w):
-        w = np.ones(x.shape[0]) if w is None else np.asarray(w, dtype=float)
-        c = (w[:, None] * x).sum(axis=0)
-        return {"p": c / c.sum()}
+    # Sufficient statistics: the rows, the column sums and the sum of log(x_ij!) (the
+    # multinomial coefficients' part of the log-likelihood).
+    def statistics(self, x, w):
+        w = w if w.ndim == 1 else w[:, 0]
+        xs = jnp.where(w[:, None] > 0, x, 0.0)
+        return {"n": jnp.sum(w), "counts": jnp.sum(w[:, None] * xs, axis=0),
+                "log_fact": jnp.sum(w * jnp.sum(gammaln(xs + 1.0), axis=1))}
+
+    def loglik_from_statistics(self, s, p):
+        return s["n"] * gammaln(p["n"] + 1.0) - s["log_fact"] + jnp.sum(xlogy(s["counts"], p["p"]))
+
+    def closed_form(self, s):
+        c = jnp.asarray(s["counts"])
+        return {"p": c / jnp.sum(c)}
+
+    def statistics_validated(self, x, fixed=None):
+        # three reads, none of them a log-gamma per entry: the fused summary of all entries (finite,
+        # whole, between 0 and n), the counts of each entry value (sum of log(x!) = sum over values
+        # of count * log(v!)), and the column and row sums by blocks (every row must sum to n)
+        n = float(np.asarray(fixed["n"], dtype=float)) if fixed and "n" in fixed else None
+        flat = x.reshape(-1)
+        s = summarize(flat, pool())
+        if (n is None or x.shape[1] < 2 or s is None or not np.isfinite(s["sum"]) or not s["integral"]
+                or not 0 <= s["min"] <= s["max"] <= n):
+            return None
+        counts = count_integers(flat, 0.0, s["max"], pool())
+        if counts is None:
+            counts = np.bincount(flat.astype(np.intp))
+        ones = np.ones(x.shape[1])
+        parts = map_row_blocks(lambda b: (np.ones(b.shape[0]) @ b, bool(np.all(b @ ones == n))), x, pool())
+        if not all(p[1] for p in parts):
+            return None
+        log_fact = float(counts @ sp_gammaln(np.arange(counts.size) + 1.0))
+        return {"n": float(x.shape[0]), "counts": np.add.reduce([p[0] for p in parts]), "log_fact": log_fact}
 
     def to_scipy(self, p):
         from scipy import stats as st

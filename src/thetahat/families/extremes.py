@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import constraints as C
 from ..errors import SupportError
-from ._base import Family, _fmt, register, weighted_moments
+from ._base import Family, _fmt, log, register, weighted_moments
 from ._cont_util import EULER_GAMMA, log1p_ratio, masked
 
 
@@ -232,7 +232,7 @@ class Pareto(Family):
 
     def closed_form(self, s):
         xm = s["min"]
-        return {"shape": s["n"] / (s["sum_log"] - s["n"] * jnp.log(xm)), "scale": xm}
+        return {"shape": s["n"] / (s["sum_log"] - s["n"] * log(xm)), "scale": xm}
 
     def _logsf(self, x, p):
         xm = p["scale"]

@@ -7,7 +7,7 @@ import numpy as np
 from jax.scipy.special import i0e, log_ndtr, ndtr
 
 from .. import constraints as C
-from ._base import Family, log_safe, register, weighted_moments
+from ._base import Family, log_safe, register, sqrt, weighted_moments
 
 _LOG2PI = float(np.log(2 * np.pi))
 _HALF_LOG_2_OVER_PI = float(0.5 * np.log(2 / np.pi))
@@ -118,7 +118,7 @@ class Rayleigh(Family):
         return s["sum_log"] - 2 * s["n"] * jnp.log(sig) - 0.5 * s["sum_sq"] / sig**2
 
     def closed_form(self, s):
-        return {"sigma": jnp.sqrt(s["sum_sq"] / (2 * s["n"]))}
+        return {"sigma": sqrt(s["sum_sq"] / (2 * s["n"]))}
 
     def expected_information(self, p):
         return jnp.array([[4 / p["sigma"] ** 2]])
@@ -168,7 +168,7 @@ class HalfNormal(Family):
         return s["n"] * (_HALF_LOG_2_OVER_PI - jnp.log(sig)) - 0.5 * s["sum_sq"] / sig**2
 
     def closed_form(self, s):
-        return {"sigma": jnp.sqrt(s["sum_sq"] / s["n"])}
+        return {"sigma": sqrt(s["sum_sq"] / s["n"])}
 
     def expected_information(self, p):
         return jnp.array([[2 / p["sigma"] ** 2]])

@@ -6,6 +6,8 @@ from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import gammaln
 
 from .. import constraints as C
+from ..engine.blocks import centred_moments, map_row_blocks
+from ..engine.fused import pool
 from ..errors import DegenerateDataError, SupportError
 from ._base import Family, _fmt, log_safe, register
 
@@ -101,7 +103,19 @@ class MultivariateNormal(Family):
                                       f"covariance matrix: {self.name} needs at least {d + 1}")
         m = (w[:, None] * x).sum(0) / w.sum()
         r = x - m
-        cov = (w[:, None] * r).T @ r / w.sum()
+        self._check_covariance((w[:, None] * r).T @ r / w.sum(), x)
+
+    def statistics_validated(self, x, fixed=None):
+        # one read (engine.blocks): a NaN or an infinity anywhere shows in the sums
+        n, mean, m2 = centred_moments(x, pool())
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(m2))):
+            return None
+        if n < x.shape[1] + 1:
+            self.check_degenerate(x, None)
+        self._check_covariance(m2 / n, x)
+        return {"n": float(n), "mean": mean, "m2": m2}
+
+    def _check_covariance(self, cov, x):
         sd = np.sqrt(np.diag(cov))
         if np.any(sd == 0):
             j = int(np.argmax(sd == 0))
@@ -190,6 +204,26 @@ class Dirichlet(Family):
         if x.shape[0] and np.all(x == x[0]):
             raise DegenerateDataError(f"all {x.shape[0]} rows equal {_fmt(x[0])}: a {self.name} fit needs "
                                       "variation in the data")
+
+    def statistics_validated(self, x, fixed=None):
+        # one read (engine.blocks): the column sums of log x, and whether any row's sum is off 1;
+        # an entry <= 0, a NaN or an infinity shows in the sums of logs
+        if x.shape[1] < 2:
+            return None
+        ones = np.ones(x.shape[1])
+
+        def part(b):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.ones(b.shape[0]) @ np.log(b), bool(np.any(np.abs(b @ ones - 1) > 1e-9))
+
+        parts = map_row_blocks(part, x, pool())
+        sum_log = np.add.reduce([p[0] for p in parts])
+        if any(p[1] for p in parts) or not np.all(np.isfinite(sum_log)):
+            return None
+        n = x.shape[0]
+        if np.allclose(sum_log / n, np.log(x[0]), rtol=1e-12, atol=1e-12):
+            self.check_degenerate(x, None)  # (the means of log x fit all rows equal: look)
+        return {"n": float(n), "sum_log": sum_log}
 
     def start(self, x, w):
         w = _weights(x, w)

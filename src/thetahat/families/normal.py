@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import constraints as C
-from ._base import Family, log_safe, register, weighted_moments
+from ._base import Family, log_safe, register, sqrt, weighted_moments
 
 _LOG2PI = float(np.log(2 * np.pi))
 
@@ -81,7 +81,7 @@ class Normal(Family):
         return _normal_ll(s, p["mu"], p["sigma"])
 
     def closed_form(self, s):
-        return {"mu": s["mean"], "sigma": jnp.sqrt(s["m2"] / s["n"])}
+        return {"mu": s["mean"], "sigma": sqrt(s["m2"] / s["n"])}
 
     def expected_information(self, p):
         s2 = p["sigma"] ** 2
@@ -141,7 +141,7 @@ class LogNormal(Family):
         return _normal_ll(s, p["mu"], p["sigma"]) - s["n"] * s["mean"]
 
     def closed_form(self, s):
-        return {"mu": s["mean"], "sigma": jnp.sqrt(s["m2"] / s["n"])}
+        return {"mu": s["mean"], "sigma": sqrt(s["m2"] / s["n"])}
 
     def expected_information(self, p):
         s2 = p["sigma"] ** 2
