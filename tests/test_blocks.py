@@ -128,3 +128,46 @@ def test_multinomial_statistics_are_the_same_on_every_path():
     fr = thetahat.fit(np.repeat(x, w.astype(int), axis=0), "multinomial", fixed={"n": 7})
     np.testing.assert_allclose(fw.params["p"], fr.params["p"], rtol=1e-13)
     assert fw.loglik == pytest.approx(fr.loglik, rel=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_mvnormal_constant_column_is_refused_on_every_path(weighted):
+    # a centred sum of squares of a constant column can leave ~1e-34 instead of 0: the check is exact
+    x = np.random.default_rng(7).normal(size=(1000, 3))
+    x[:, 1] = 3.3
+    w = np.random.default_rng(8).integers(1, 4, 1000).astype(float) if weighted else None
+    with pytest.raises(errors.DegenerateDataError, match="column 1 is constant"):
+        thetahat.fit(x, "mvnormal", weights=w)
+
+
+@pytest.mark.skipif(fused._kernel() is None, reason="llvmlite cannot compile for this machine")
+def test_multinomial_with_counts_beyond_the_counting_loop(monkeypatch):
+    # entries wider than the counting tables: the one-read statistics step aside, same fit
+    x = np.random.default_rng(9).multinomial(10, [0.2, 0.3, 0.5], ROWS).astype(float)
+    fast = thetahat.fit(x, "multinomial", fixed={"n": 10})
+    monkeypatch.setattr(fused, "MAX_COUNT_SPAN", 4)
+    slow = thetahat.fit(x, "multinomial", fixed={"n": 10})
+    assert slow.loglik == pytest.approx(fast.loglik, rel=1e-13)
+    np.testing.assert_allclose(slow.params["p"], fast.params["p"], rtol=1e-14)
+
+
+def test_shared_work_stops_when_this_thread_fails(pool):
+    # an interrupt on this thread: the worker takes no new piece, and is waited for (the arrays it
+    # reads and writes by address must outlive it)
+    import threading
+    import time
+
+    done, lock = [], threading.Lock()
+
+    def work(start, stop, who):
+        if who == 1:
+            raise KeyboardInterrupt
+        time.sleep(0.01)
+        with lock:
+            done.append(start)
+
+    with pytest.raises(KeyboardInterrupt):
+        fused._share(work, 1000, 10, pool)
+    settled = len(done)
+    time.sleep(0.05)
+    assert len(done) == settled <= 2

@@ -162,11 +162,14 @@ def pool():
 
     pid = os.getpid()
     if pid not in _POOL:
-        _POOL.clear()
-        _POOL[pid] = ThreadPoolExecutor(2, thread_name_prefix="thetahat-stats")
+        with _pool_lock:
+            if pid not in _POOL:
+                _POOL.clear()
+                _POOL[pid] = ThreadPoolExecutor(2, thread_name_prefix="thetahat-stats")
     return _POOL[pid]
 
 
+_pool_lock = threading.Lock()
 _lock = threading.Lock()
 _compiled: list = []  # [(kernel, engine)] once compiled; [None] where it cannot be
 
@@ -218,9 +221,10 @@ def _share(work, total, step, pool):
         return
     pieces = iter(range(0, total, step))
     lock = threading.Lock()
+    stop = []
 
     def worker(who):
-        while True:
+        while not stop:
             with lock:
                 start = next(pieces, None)
             if start is None:
@@ -228,8 +232,11 @@ def _share(work, total, step, pool):
             work(start, min(start + step, total), who)
 
     other = pool.submit(worker, 0)
-    worker(1)
-    other.result()
+    try:
+        worker(1)
+    finally:  # (an interrupt here: the worker takes no new piece, and is waited for while the arrays live)
+        stop.append(True)
+        other.result()
 
 
 PIECE = 1 << 20  # values per piece of shared work (8 MiB)

@@ -166,8 +166,8 @@ class Multinomial(Family):
                 or not 0 <= s["min"] <= s["max"] <= n):
             return None
         counts = count_integers(flat, 0.0, s["max"], pool())
-        if counts is None:
-            counts = np.bincount(flat.astype(np.intp))
+        if counts is None:  # (counts above MAX_COUNT_SPAN: the compiled log-gamma per entry instead)
+            return None
         ones = np.ones(x.shape[1])
         parts = map_row_blocks(lambda b: (np.ones(b.shape[0]) @ b, bool(np.all(b @ ones == n))), x, pool())
         if not all(p[1] for p in parts):

@@ -101,6 +101,12 @@ class MultivariateNormal(Family):
         if rows < d + 1:
             raise DegenerateDataError(f"{rows} rows with positive weight cannot identify a {d}-dimensional "
                                       f"covariance matrix: {self.name} needs at least {d + 1}")
+        live = x[w > 0]
+        flat = np.ptp(live, axis=0) == 0  # (exactly: a centred sum of squares can leave 1e-34 for 0)
+        if flat.any():
+            j = int(np.argmax(flat))
+            raise DegenerateDataError(f"column {j} is constant ({_fmt(live[0, j])}): the sample covariance "
+                                      "is singular")
         m = (w[:, None] * x).sum(0) / w.sum()
         r = x - m
         self._check_covariance((w[:, None] * r).T @ r / w.sum(), x)
