@@ -186,3 +186,11 @@ def test_families_lists_registry(capsys):
     assert normal["params"] == {"mu": "real", "sigma": "positive"} and normal["closed_form"] is True
     code, out, _ = _run(capsys, "families")
     assert code == 0 and "lognormal" in out
+
+
+def test_importing_thetahat_leaves_the_heavy_modules_for_later():
+    # the CLI's start-up time: scipy.stats, scipy.special, pyarrow and rich load only when used
+    code = ("import sys, thetahat; print(','.join(m for m in ('scipy.stats', 'scipy.special', 'pyarrow', 'rich') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
