@@ -108,49 +108,23 @@ entry:
 loop:
   %i = phi i64 [0, %entry], [%i.next, %loop]
   %b = mul i64 %i, 4
-  %i0 = add i64 %b, 0
-  %p0 = getelementptr double, ptr %x, i64 %i0
-  %v0 = load double, ptr %p0, align 8
-  %n0 = fptosi double %v0 to i64
-  %o0 = sub i64 %n0, %lo
-  %q0 = getelementptr i64, ptr %c0, i64 %o0
-  %t0 = load i64, ptr %q0, align 8
-  %u0 = add i64 %t0, 1
-  store i64 %u0, ptr %q0, align 8
-  %i1 = add i64 %b, 1
-  %p1 = getelementptr double, ptr %x, i64 %i1
-  %v1 = load double, ptr %p1, align 8
-  %n1 = fptosi double %v1 to i64
-  %o1 = sub i64 %n1, %lo
-  %q1 = getelementptr i64, ptr %c1, i64 %o1
-  %t1 = load i64, ptr %q1, align 8
-  %u1 = add i64 %t1, 1
-  store i64 %u1, ptr %q1, align 8
-  %i2 = add i64 %b, 2
-  %p2 = getelementptr double, ptr %x, i64 %i2
-  %v2 = load double, ptr %p2, align 8
-  %n2 = fptosi double %v2 to i64
-  %o2 = sub i64 %n2, %lo
-  %q2 = getelementptr i64, ptr %c2, i64 %o2
-  %t2 = load i64, ptr %q2, align 8
-  %u2 = add i64 %t2, 1
-  store i64 %u2, ptr %q2, align 8
-  %i3 = add i64 %b, 3
-  %p3 = getelementptr double, ptr %x, i64 %i3
-  %v3 = load double, ptr %p3, align 8
-  %n3 = fptosi double %v3 to i64
-  %o3 = sub i64 %n3, %lo
-  %q3 = getelementptr i64, ptr %c3, i64 %o3
-  %t3 = load i64, ptr %q3, align 8
-  %u3 = add i64 %t3, 1
-  store i64 %u3, ptr %q3, align 8
+QUADS
   %i.next = add i64 %i, 1
   %done = icmp eq i64 %i.next, %nq
   br i1 %done, label %exit, label %loop
 exit:
   ret void
 }
-""".replace("BLOCK", str(BLOCK))
+""".replace("BLOCK", str(BLOCK)).replace("QUADS", "\n".join(f"""\
+  %i{j} = add i64 %b, {j}
+  %p{j} = getelementptr double, ptr %x, i64 %i{j}
+  %v{j} = load double, ptr %p{j}, align 8
+  %n{j} = fptosi double %v{j} to i64
+  %o{j} = sub i64 %n{j}, %lo
+  %q{j} = getelementptr i64, ptr %c{j}, i64 %o{j}
+  %t{j} = load i64, ptr %q{j}, align 8
+  %u{j} = add i64 %t{j}, 1
+  store i64 %u{j}, ptr %q{j}, align 8""" for j in range(4)))  # four values a step, each into its own table
 
 _POOL = {}  # pid -> executor: a forked child must not reuse its parent's (threadless) pool
 
