@@ -169,10 +169,9 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
             # (NaN and infinities show in the sums; a max of None was not needed: the support has
             # no upper end, and the data are not all equal)
             lo, hi = summary["min"], summary["max"]
-            if not (np.isfinite(lo) and (hi is None or np.isfinite(hi)) and summary.get("finite", True)
-                    and (not fam.discrete or summary.get("integral", False))
-                    and all(np.all(np.isfinite(v)) for v in stats.values())
-                    and _inside(fam.support, lo, lo if hi is None else hi)):
+            if not (_summary_valid(fam, lo, lo if hi is None else hi, summary.get("finite", True),
+                                   summary.get("integral", False))
+                    and all(np.all(np.isfinite(v)) for v in stats.values())):
                 find_nonfinite(x)
                 fam.check_support(x, fixed)
             if lo == hi:
@@ -413,8 +412,7 @@ def _one_pass_ok(fam, dropna, weights):
     discrete family only through the fused summary, which also says whether all are integers."""
     return (fam.statistics is not None and fam.loglik_from_statistics is not None
             and (not fam.discrete or fam.statistics_from_summary is not None)
-            and fam.ndim == 0 and not dropna and weights is None
-            and type(fam).check_support is Family.check_support)
+            and _early_summary_ok(fam, dropna, weights))
 
 
 def _fused_summary_ok(x):
@@ -435,11 +433,15 @@ def _checked_summary(fam, x):
     if not _fused_summary_ok(x):
         return None
     s = summarize(x, pool())
-    if s is None or not (np.isfinite(s["sum"]) and np.isfinite(s["min"]) and np.isfinite(s["max"])):
-        return None
-    if fam.discrete and not s["integral"]:
-        return None
-    return s if _inside(fam.support, s["min"], s["max"]) else None
+    ok = s is not None and _summary_valid(fam, s["min"], s["max"], np.isfinite(s["sum"]), s["integral"])
+    return s if ok else None
+
+
+def _summary_valid(fam, lo, hi, finite, integral):
+    """Whether a summary of the data (min, max, a finite sum, all whole numbers) shows every
+    value finite, inside the support and, for a discrete family, whole."""
+    return bool(finite and np.isfinite(lo) and np.isfinite(hi) and (integral or not fam.discrete)
+                and _inside(fam.support, lo, hi))
 
 
 def _validated_statistics(fam, x, fixed):

@@ -62,7 +62,8 @@ def centred_moments(x, pool=None):
     (int, ndarray (d,), ndarray (d, d))
     """
     n, d = x.shape
-    centre = np.add.reduce(x[:: max(1, n // 4096)], axis=0) / x[:: max(1, n // 4096)].shape[0]
+    pilot = x[:: max(1, n // 4096)]
+    centre = np.add.reduce(pilot, axis=0) / pilot.shape[0]
     tiled, ones = np.tile(centre, ROWS), np.ones(ROWS)
 
     def part(b):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fused import MAX_COUNT_SPAN, count_integers, pool
+from .fused import count_integers, pool
 from ..errors import (
     DataError,
     EmptyDataError,
@@ -229,9 +229,8 @@ def reduce_discrete(x: np.ndarray, w: np.ndarray | None, bounds=None):
     lo, hi = (x.min(), x.max()) if bounds is None else bounds
     span = hi - lo
     if span < 4 * 10**6 and w is None:
-        counts = None
-        if bounds is not None and span < MAX_COUNT_SPAN:  # whole numbers, checked: one read counts them
-            counts = count_integers(x, lo, hi, pool())
+        # whole numbers, checked by the summary that gave the bounds: one read counts them
+        counts = None if bounds is None else count_integers(x, lo, hi, pool())
         if counts is None:
             counts = np.bincount((x - lo if lo else x).astype(np.intp))
         vals = np.nonzero(counts)[0]

@@ -73,21 +73,8 @@ inner:
   br i1 %full, label %block.end, label %inner
 block.end:
   %o = mul i64 %k, 5
-  %p0 = getelementptr double, ptr %out, i64 %o
-  store double %s.next, ptr %p0, align 8
-  %o1 = add i64 %o, 1
-  %p1 = getelementptr double, ptr %out, i64 %o1
-  store double %q.next, ptr %p1, align 8
-  %o2 = add i64 %o, 2
-  %p2 = getelementptr double, ptr %out, i64 %o2
-  store double %lo.next, ptr %p2, align 8
-  %o3 = add i64 %o, 3
-  %p3 = getelementptr double, ptr %out, i64 %o3
-  store double %hi.next, ptr %p3, align 8
-  %o4 = add i64 %o, 4
-  %p4 = getelementptr double, ptr %out, i64 %o4
   %ff = uitofp i64 %f.next to double
-  store double %ff, ptr %p4, align 8
+STORES
   %k.next = add i64 %k, 1
   %last = icmp eq i64 %k.next, %nb
   br i1 %last, label %exit, label %outer
@@ -115,7 +102,11 @@ QUADS
 exit:
   ret void
 }
-""".replace("BLOCK", str(BLOCK)).replace("QUADS", "\n".join(f"""\
+""".replace("BLOCK", str(BLOCK)).replace("STORES", "\n".join(f"""\
+  %o{j} = add i64 %o, {j}
+  %p{j} = getelementptr double, ptr %out, i64 %o{j}
+  store double {v}, ptr %p{j}, align 8""" for j, v in enumerate(["%s.next", "%q.next", "%lo.next", "%hi.next", "%ff"]))
+).replace("QUADS", "\n".join(f"""\
   %i{j} = add i64 %b, {j}
   %p{j} = getelementptr double, ptr %x, i64 %i{j}
   %v{j} = load double, ptr %p{j}, align 8
