@@ -48,18 +48,25 @@ def cold(fn):
     return time.perf_counter() - t, out
 
 
-def timeit_pair(fn_a, fn_b, repeats=11, warmup=1):
-    """Medians of ``fn_a`` and ``fn_b`` timed alternately, so that a slow spell of a shared
-    machine falls on both; returns ``(seconds_a, result_a, seconds_b, result_b)``."""
-    out_a = out_b = None
-    for _ in range(warmup):
-        out_a, out_b = fn_a(), fn_b()
-    ta, tb = [], []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out_a = fn_a()
-        ta.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        out_b = fn_b()
-        tb.append(time.perf_counter() - t)
-    return float(np.median(ta)), out_a, float(np.median(tb)), out_b
+def timeit_pair(fn_a, fn_b, repeats=21, rounds=3, settle=0.25):
+    """Medians of ``fn_a`` and ``fn_b``, timed in alternating runs: ``rounds`` rounds, each a
+    run of ``fn_a`` then a run of ``fn_b``, of ``repeats // rounds`` timed calls after
+    ``settle`` seconds of untimed ones (at least one). Alternating rounds spread a shared
+    machine's slow spells over both sides; the untimed calls keep one side from paying for the
+    other's leftovers: after ``np.dot`` of a large array, OpenBLAS's worker thread spins for
+    about 0.1 s (its THREAD_TIMEOUT, 2^28 cycles), taking one of this machine's two cores from
+    whatever runs next. Returns ``(seconds_a, result_a, seconds_b, result_b)``."""
+    per = max(1, repeats // rounds)
+    times = ([], [])
+    outs = [None, None]
+    for _ in range(rounds):
+        for side, fn in enumerate((fn_a, fn_b)):
+            t0 = time.perf_counter()
+            outs[side] = fn()
+            while time.perf_counter() - t0 < settle:
+                outs[side] = fn()
+            for _ in range(per):
+                t = time.perf_counter()
+                outs[side] = fn()
+                times[side].append(time.perf_counter() - t)
+    return float(np.median(times[0])), outs[0], float(np.median(times[1])), outs[1]

@@ -164,9 +164,9 @@ def _agree(f, ref):
 def run():
     rows = []
     for name, x, ref, options in _cases(np.random.default_rng(7)):
-        # alternate the two, many times: each call takes milliseconds, and a shared machine's
-        # slow spells would otherwise fall on one side only
-        repeats = 21 if x.ndim == 1 and name not in ("laplace", "poisson", "binomial", "zip") else 7
+        # alternate runs of the two, three times: each call takes milliseconds, and a shared
+        # machine's slow spells would otherwise fall on one side only (see timeit_pair)
+        repeats = 21 if x.ndim == 1 and name not in ("laplace", "poisson", "binomial", "zip") else 9
         t_ours, f, t_np, r = timeit_pair(lambda: thetahat.fit(x, name, **options), lambda: ref(x),
                                          repeats=repeats)
         rows.append(Row(f"fit {name}, n=1e7", t_ours, "numpy statistics", t_np, _agree(f, r), "within 1.5x",

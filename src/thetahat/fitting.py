@@ -432,7 +432,7 @@ def _checked_summary(fam, x):
     the caller's row-by-row scans find and name the bad value."""
     if not _fused_summary_ok(x):
         return None
-    s = summarize(x, pool())
+    s = summarize(x, pool(), fam.discrete)
     ok = s is not None and _summary_valid(fam, s["min"], s["max"], np.isfinite(s["sum"]), s["integral"])
     return s if ok else None
 

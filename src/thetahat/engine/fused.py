@@ -8,7 +8,8 @@ once for each of those, and on this machine a second read costs as much as the f
 another core; XLA's reductions with a select or a second output measured 3-10x slower than
 NumPy. This module compiles one small loop with llvmlite that reads each value once and keeps
 all five per block of ``BLOCK`` values, vectorised by LLVM for the host CPU, and runs it on
-two threads over the halves of the array.
+two threads over the halves of the array. A second copy of the loop leaves out the
+whole-number test, for real-valued data.
 
 Accuracy: sums of blocks of ``BLOCK`` values, then NumPy's pairwise sum of the block sums,
 as accurate as ``np.add.reduce`` of the whole array. The loop's minimum and maximum ignore
@@ -38,11 +39,8 @@ import numpy as np
 BLOCK = 4096  # values per block sum: short enough for an accurate sum, long enough to vectorise
 MIN_SPLIT = 1 << 18  # below this many values one thread does the whole array
 
-_IR = r"""
-declare double @llvm.floor.f64(double)
-declare double @llvm.minnum.f64(double, double)
-declare double @llvm.maxnum.f64(double, double)
-define void @summary_blocks(ptr noalias nocapture readonly %x, i64 %nb, ptr noalias nocapture %out) {
+_SUMMARY = r"""
+define void @NAME(ptr noalias nocapture readonly %x, i64 %nb, ptr noalias nocapture %out) {
 entry:
   br label %outer
 outer:
@@ -60,14 +58,11 @@ inner:
   %p = getelementptr double, ptr %x, i64 %i
   %v = load double, ptr %p, align 8
   %s.next = fadd reassoc nsz double %s, %v
-  %vv = fmul double %v, %v
-  %q.next = fadd reassoc nsz double %q, %vv
+  %vv = fmul contract double %v, %v
+  %q.next = fadd reassoc nsz contract double %q, %vv
   %lo.next = call nnan nsz double @llvm.minnum.f64(double %lo, double %v)
   %hi.next = call nnan nsz double @llvm.maxnum.f64(double %hi, double %v)
-  %fl = call double @llvm.floor.f64(double %v)
-  %ne = fcmp une double %fl, %v
-  %nz = zext i1 %ne to i64
-  %f.next = or i64 %f, %nz
+FLAG
   %j.next = add i64 %j, 1
   %full = icmp eq i64 %j.next, BLOCK
   br i1 %full, label %block.end, label %inner
@@ -81,7 +76,23 @@ STORES
 exit:
   ret void
 }
+"""
+# whole numbers: v - floor(v) is +0.0 for a whole number and has some bit set for a fraction, a
+# NaN or an infinity (inf - inf is NaN); OR-ing its bits costs three vector operations a value.
+# Real-valued families do not ask, and their loop does not pay for it.
+_WHOLE = """\
+  %fl = call double @llvm.floor.f64(double %v)
+  %fr = fsub double %v, %fl
+  %fb = bitcast double %fr to i64
+  %f.next = or i64 %f, %fb"""
+_NO_WHOLE = "  %f.next = or i64 %f, 0"
 
+_IR = (r"""
+declare double @llvm.floor.f64(double)
+declare double @llvm.minnum.f64(double, double)
+declare double @llvm.maxnum.f64(double, double)
+""" + _SUMMARY.replace("NAME", "summary_blocks").replace("FLAG", _WHOLE) + \
+    _SUMMARY.replace("NAME", "summary_blocks_real").replace("FLAG", _NO_WHOLE) + r"""
 define void @count_quads(ptr noalias nocapture readonly %x, i64 %nq, i64 %lo, i64 %k, ptr noalias nocapture %c) {
 entry:
   %c0 = getelementptr i64, ptr %c, i64 0
@@ -102,7 +113,7 @@ QUADS
 exit:
   ret void
 }
-""".replace("BLOCK", str(BLOCK)).replace("STORES", "\n".join(f"""\
+""").replace("BLOCK", str(BLOCK)).replace("STORES", "\n".join(f"""\
   %o{j} = add i64 %o, {j}
   %p{j} = getelementptr double, ptr %out, i64 %o{j}
   store double {v}, ptr %p{j}, align 8""" for j, v in enumerate(["%s.next", "%q.next", "%lo.next", "%hi.next", "%ff"]))
@@ -140,8 +151,8 @@ _compiled: list = []  # [(kernel, engine)] once compiled; [None] where it cannot
 
 
 def _kernel(name="summary_blocks"):
-    """A compiled loop (``summary_blocks`` or ``count_quads``) as a ctypes function (which
-    releases the GIL), or None."""
+    """A compiled loop (``summary_blocks``, ``summary_blocks_real`` (without the whole-number
+    flag) or ``count_quads``) as a ctypes function (which releases the GIL), or None."""
     if not _compiled:
         with _lock:
             if not _compiled:
@@ -169,8 +180,9 @@ def _compile():
         summary = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
         count = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
                                  ctypes.c_void_p)
-        kernels = {"summary_blocks": summary(engine.get_function_address("summary_blocks")),
-                   "count_quads": count(engine.get_function_address("count_quads"))}
+        kernels = {name: summary(engine.get_function_address(name))
+                   for name in ("summary_blocks", "summary_blocks_real")}
+        kernels["count_quads"] = count(engine.get_function_address("count_quads"))
         return kernels, engine  # the engine owns the code: keep it alive
     except Exception:  # no llvmlite, or no code generation for this machine: NumPy instead
         return None
@@ -207,9 +219,10 @@ def _share(work, total, step, pool):
 PIECE = 1 << 20  # values per piece of shared work (8 MiB)
 
 
-def _blocks(kernel, x, pool=None):
+def _blocks(kernel, x, pool=None, integral=True):
     """Per-block (sum, sum of squares, min, max, non-integer flag) of a contiguous float64
-    array, the last row for the tail of fewer than ``BLOCK`` values (NumPy)."""
+    array, the last row for the tail of fewer than ``BLOCK`` values (NumPy); the flag is 0
+    throughout where ``integral`` is false (the loop without it)."""
     nb = x.shape[0] // BLOCK
     out = np.empty((nb + 1, 5))
     base, dst = x.ctypes.data, out.ctypes.data
@@ -222,7 +235,7 @@ def _blocks(kernel, x, pool=None):
     if tail.size:
         with np.errstate(over="ignore", invalid="ignore"):  # (overflow shows as inf, as in the loop)
             out[nb] = (np.add.reduce(tail), np.dot(tail, tail), tail.min(), tail.max(),
-                       np.any(np.floor(tail) != tail))
+                       integral and not np.all(np.isfinite(tail) & (np.floor(tail) == tail)))
     else:
         out[nb] = (0.0, 0.0, np.inf, -np.inf, 0.0)
     return out
@@ -234,7 +247,7 @@ def usable(x) -> bool:
             and _kernel() is not None)
 
 
-def summarize(x, pool=None):
+def summarize(x, pool=None, integral=True):
     """Sum, sum of squares, minimum, maximum and integrality of a 1-D float64 array, in one
     read of memory.
 
@@ -243,14 +256,18 @@ def summarize(x, pool=None):
     x : ndarray
         A 1-D, C-contiguous float64 array with at least one value.
     pool : concurrent.futures.Executor, optional
-        Runs the first half of a large array while this thread does the second.
+        Shares the reading of a large array with this thread.
+    integral : bool
+        Whether to find out if every value is a whole number (three more vector operations a
+        value: real-valued data need not ask).
 
     Returns
     -------
     dict or None
         ``n``, ``sum`` and ``sum_sq`` (to the accuracy of NumPy's pairwise sum), ``min`` and
         ``max`` (NaN when a value is NaN, as in NumPy), and ``integral`` (every value is a
-        whole number); ``None`` when the loop is not available here or cannot read ``x``.
+        finite whole number; ``None`` where not asked); ``None`` when the loop is not
+        available here or cannot read ``x``.
 
     Examples
     --------
@@ -261,14 +278,14 @@ def summarize(x, pool=None):
     """
     if not usable(x):
         return None
-    out = _blocks(_kernel(), x, pool)
+    out = _blocks(_kernel("summary_blocks" if integral else "summary_blocks_real"), x, pool, integral)
     total = float(np.add.reduce(out[:, 0]))
     if np.isfinite(total):
         lo, hi = float(out[:, 2].min()), float(out[:, 3].max())
     else:  # a NaN or an infinity: the loop's min and max skip NaN; NumPy's keep it
         lo, hi = float(np.minimum.reduce(x)), float(np.maximum.reduce(x))
     return {"n": float(x.shape[0]), "sum": total, "sum_sq": float(np.add.reduce(out[:, 1])), "min": lo,
-            "max": hi, "integral": not out[:, 4].any()}
+            "max": hi, "integral": (not out[:, 4].any()) if integral else None}
 
 
 MAX_COUNT_SPAN = 1 << 16  # distinct values counted by the loop (4 tables of int64 per thread)

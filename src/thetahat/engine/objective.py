@@ -202,7 +202,7 @@ def _numpy_statistics(family, x):
     (``family.statistics_from_summary``), they and the validation come from one read
     (:mod:`thetahat.engine.fused`). ``None`` where neither path applies."""
     pool = _pool()
-    s = summarize(x, pool) if family.statistics_from_summary is not None else None
+    s = summarize(x, pool, family.discrete) if family.statistics_from_summary is not None else None
     if s is not None:  # one read of memory for the statistics and the validation (engine.fused)
         stats = {k: np.asarray(v, dtype=float) for k, v in family.statistics_from_summary(s).items()}
         # (the sum shows a NaN or an infinity even where the family's statistics do not use it)
