@@ -592,9 +592,7 @@ def _params_from(res, layout, fam):
         return {k: _py(v) for k, v in res.closed_params.items()}
     if getattr(res, "profile_params", None) is not None:  # the profile iteration's own estimates
         return {k: _py(v) for k, v in res.profile_params.items()}
-    import jax.numpy as jnp
-
-    p = layout.to_params(jnp.asarray(res.u))
+    p, res.jacobian = layout.params_jacobian(res.u)  # (the Jacobian for the standard errors, same call)
     return {k: _py(v) for k, v in p.items()}
 
 
@@ -661,7 +659,8 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample, cov_t
         from .engine.objective import score_outer
 
         B = score_outer(fam, lay, sub_fixed, sample, u, weight_power)
-        c = cv.robust(H, B, lay.jacobian(u), cov_type)
+        J = getattr(res, "jacobian", None) if lay is layout else None
+        c = cv.robust(H, B, lay.jacobian(u) if J is None else J, cov_type)
         used = cov_type
     else:
         J = getattr(res, "jacobian", None) if lay is layout else None
