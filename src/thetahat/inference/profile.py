@@ -98,6 +98,10 @@ class _Scalar:
         se = fit.se.get(name)
         jac = float(jax.grad(lambda s: self.con.forward(s))(jnp.asarray(self.s_hat)))
         self.step = float(se / abs(jac)) if se is not None and jac != 0 and np.isfinite(se) else 0.5
+        if not isinstance(self.con, type(C.real)):
+            # in a log or logit coordinate a Wald SE beyond one unit says only that the curve is flat
+            # (a t's df near infinity: 788 units); steps that large leave the warm starts far behind
+            self.step = min(self.step, 1.0)
         self.solved = {self.s_hat: (fit.loglik, self.u_hat)}
 
     def value_at(self, s):
@@ -236,6 +240,15 @@ def interval(prof, level: float):
         while True:
             s = prof.s_hat + side * k * step
             if prof.con is not None and abs(s) > U_LIMIT:
+                # the last point the search may look at: a step (large where the Wald SE is, as for
+                # a t's df near infinity) must not jump past the cutoff unseen
+                edge = side * U_LIMIT
+                d = D(edge) if (edge - prev) * side > 0 else -1.0
+                if d >= 0:
+                    root = sopt.brentq(D, min(prev, edge), max(prev, edge), xtol=1e-12 * (1 + abs(edge)),
+                                       rtol=1e-12, maxiter=200)
+                    end = prof.value_at(root)
+                    break
                 b = prof.bound(side)
                 notes.append(f"the profile of {prof.name} stays above the {level:.0%} cutoff all the way to "
                              f"{'its lower' if side < 0 else 'its upper'} bound: that side of the interval is "
