@@ -46,6 +46,11 @@ class Constraint:
         """:meth:`inverse` in NumPy (no JAX dispatch), for constraints that have one; None otherwise."""
         return None
 
+    def chain_np(self, value):
+        """``(d value / du, d^2 value / du^2)`` at a scalar ``value`` (NumPy), for an
+        elementwise bijection; None otherwise (the caller differentiates :meth:`forward`)."""
+        return None
+
     def unconstrained_size(self, shape: tuple) -> int:
         return int(np.prod(shape, dtype=int))
 
@@ -68,6 +73,9 @@ class _Real(Constraint):
 
     def inverse_np(self, value):
         return np.asarray(value, dtype=float)
+
+    def chain_np(self, value):
+        return 1.0, 0.0
 
 
 @dataclass(frozen=True, repr=False)
@@ -99,6 +107,10 @@ class GreaterThan(Constraint):
     def inverse_np(self, value):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(np.asarray(value, dtype=float) - self.lower)
+
+    def chain_np(self, value):
+        d = float(value) - self.lower  # value = lower + exp(u): both derivatives are exp(u)
+        return d, d
 
 
 @dataclass(frozen=True, repr=False)
@@ -138,6 +150,13 @@ class Interval(Constraint):
         t = (np.asarray(value, dtype=float) - self.lower) / (self.upper - self.lower)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(t) - np.log1p(-t)
+
+    def chain_np(self, value):
+        # value = lower + w t, t = sigmoid(u): t' = t (1 - t), t'' = t' (1 - 2 t)
+        w = self.upper - self.lower
+        t = (float(value) - self.lower) / w
+        d1 = w * t * (1.0 - t)
+        return d1, d1 * (1.0 - 2.0 * t)
 
 
 class _Simplex(Constraint):

@@ -223,7 +223,9 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
         n_starts, n_conv = 1, 1
     elif method in ("auto", "closed") and closed_ok:
         derivs = None
-        if fam.closed_form is not None:
+        if fam.statistics_closed_form_derivs is not None and stats is not None:
+            est, derivs = fam.statistics_closed_form_derivs(stats)
+        elif fam.closed_form is not None:
             est = fam.closed_form(stats)
         elif fam.closed_form_derivs is not None:
             est, derivs = fam.closed_form_derivs(sample.x, sample.w)
@@ -487,7 +489,12 @@ def _closed_result(obj, layout, est, derivs=None):
     u = layout.to_unconstrained(est)
     inside = bool(np.all(np.isfinite(u)))
     jac = None  # d flat(theta) / du at u, where the derivative call gave it
-    if derivs is not None and inside:
+    chain = layout.chain_np(est) if derivs is not None and inside else None
+    if chain is not None:  # the second-order chain rule in NumPy: no compiled call at all
+        v, (d1, d2) = float(derivs[0]), chain
+        g_t, H_t = np.asarray(derivs[1], dtype=float), np.asarray(derivs[2], dtype=float)
+        g, H, jac = d1 * g_t, d1[:, None] * H_t * d1[None, :] + np.diag(g_t * d2), np.diag(d1)
+    elif derivs is not None and inside:
         v = float(derivs[0])
         g, H = (np.asarray(a) for a in _natural_to_u(layout)(jnp.asarray(u), jnp.asarray(derivs[1]),
                                                               jnp.asarray(derivs[2])))

@@ -84,6 +84,28 @@ class Layout:
             parts.append(np.atleast_1d(np.asarray(u, dtype=float)))
         return np.concatenate(parts) if parts else np.zeros(0)
 
+    def chain_np(self, params: dict):
+        """``(d theta / du, d^2 theta / du^2)`` as two flat NumPy vectors at ``params``, where
+        every free parameter is a scalar with an elementwise bijection (positive, interval,
+        real); else None. With them a gradient and Hessian in ``theta`` map to ``u``
+        without a compiled call (see ``fitting._closed_result``).
+
+        Examples
+        --------
+        >>> from thetahat.families import get_family
+        >>> lay = Layout.build(get_family("exponential"), {"lam": ()}, ["lam"])
+        >>> [v.tolist() for v in lay.chain_np({"lam": 2.0})]  # lam = exp(u)
+        [[2.0], [2.0]]
+        """
+        d1, d2 = [], []
+        for s in self.slots:
+            c = s.constraint.chain_np(params[s.name]) if not s.shape else None
+            if c is None:
+                return None
+            d1.append(c[0])
+            d2.append(c[1])
+        return np.array(d1, dtype=float), np.array(d2, dtype=float)
+
     def flat(self, params: dict):
         """Natural parameters as one flat vector (JAX)."""
         return jnp.concatenate([jnp.ravel(jnp.asarray(params[s.name])) for s in self.slots])

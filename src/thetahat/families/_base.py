@@ -128,6 +128,10 @@ class Family:
     # (x, w) -> (closed_form_data's dict, (loglik, gradient, Hessian) in the natural parameters there,
     # or None): where the family has them from its own pass, the fit makes no compiled pass for them
     closed_form_derivs = None
+    # (s) -> (closed_form's dict, (loglik, gradient, Hessian) in the natural parameters there), all
+    # NumPy from the statistics: the textbook derivatives of a one-parameter closed form, so that its
+    # fit makes no compiled call after the pass over the data (tested against autodiff)
+    statistics_closed_form_derivs = None
     cdf = None
     sf = None
     expected_information = None  # (p) -> per-observation information matrix (flat params)
