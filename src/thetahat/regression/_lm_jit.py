@@ -187,7 +187,8 @@ def _solve(resid, resjac, theta0, args, ftol, xtol, gtol, factor, noise, *, max_
             fnorm = jnp.where(acc, fnorm1, fnorm)
             it["fnorm"] = fnorm
             xnorm = jnp.where(acc, jnp.linalg.norm(D * it["theta"]), it["xnorm"])
-            it["trace"] = jnp.where(acc, it["trace"].at[it["ntr"]].set(fnorm ** 2), it["trace"])
+            # (one entry written in place, not a select over the whole max_iter + polish + 1 buffer)
+            it["trace"] = it["trace"].at[it["ntr"]].set(jnp.where(acc, fnorm ** 2, it["trace"][it["ntr"]]))
             it["ntr"] = it["ntr"] + acc.astype(int)
             small = (0.5 * ratio <= 1)
             code = jnp.select(
@@ -259,7 +260,7 @@ def _polish(resjac, args, st, steps, noise):
         ps["J"] = jnp.where(keep, J1, ps["J"])
         ps["fnorm"] = jnp.where(keep, f1, fnorm)
         ps["gcos"] = jnp.where(keep, g1, ps["gcos"])
-        ps["trace"] = jnp.where(keep, ps["trace"].at[ps["ntr"]].set(f1 ** 2), ps["trace"])
+        ps["trace"] = ps["trace"].at[ps["ntr"]].set(jnp.where(keep, f1 ** 2, ps["trace"][ps["ntr"]]))
         ps["ntr"] = ps["ntr"] + keep.astype(int)
         tiny = jnp.all(jnp.abs(step) <= 4 * EPS * jnp.abs(ps["theta"]))
         ps["stop"] = ~keep | tiny
