@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,12 +172,12 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
             lo, hi = summary["min"], summary["max"]
             if not (_summary_valid(fam, lo, lo if hi is None else hi, summary.get("finite", True),
                                    summary.get("integral", False))
-                    and all(np.all(np.isfinite(v)) for v in stats.values())):
+                    and all(_all_finite(v) for v in stats.values())):
                 find_nonfinite(x)
                 fam.check_support(x, fixed)
             if lo == hi:
                 fam.check_degenerate(x, w)
-        if not all(np.all(np.isfinite(v)) for v in stats.values()):
+        if not all(_all_finite(v) for v in stats.values()):
             raise _overflow(fam, x)
     shapes = fam.param_shapes(x)
     layout = Layout.build(fam, shapes, free)
@@ -247,7 +248,7 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
         raise OptionError(f"with {', '.join(f'{k} = {_py(fixed[k])}' for k in edge)} (the boundary of "
                           f"{'its' if len(edge) == 1 else 'their'} space) the {fam.name} log-likelihood of these "
                           "data is not finite: there is no fit to make")
-    if res.method == "closed" and not (np.isfinite(res.loglik) and all(np.all(np.isfinite(v)) for v in
+    if res.method == "closed" and not (np.isfinite(res.loglik) and all(_all_finite(v) for v in
                                                                          res.closed_params.values())):
         raise _overflow(fam, x)
     params = {**{k: _py(v) for k, v in fixed.items()}, **_params_from(res, layout, fam)}
@@ -256,7 +257,7 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
         fam, layout, fixed, params, res, obj, nobs, stats, Sample(x, w, nobs, dropped), cov_type,
         2 if weight_kind == "analytic" else 1)
     notes.extend(cov_notes)
-    if any(v is not None and not np.all(np.isfinite(v)) for v in se.values()):
+    if any(v is not None and not _all_finite(v) for v in se.values()):
         raise _overflow(fam, x)
     diag = Diagnostics(
         grad_norm=float(np.max(np.abs(res.grad))) if res.grad.size else None,
@@ -487,7 +488,7 @@ def _closed_result(obj, layout, est, derivs=None):
     import jax.numpy as jnp
 
     u = layout.to_unconstrained(est)
-    inside = bool(np.all(np.isfinite(u)))
+    inside = _all_finite(u)
     jac = None  # d flat(theta) / du at u, where the derivative call gave it
     chain = layout.chain_np(est) if derivs is not None and inside else None
     if chain is not None:  # the second-order chain rule in NumPy: no compiled call at all
@@ -677,10 +678,16 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample, cov_t
         notes.append(c.note)
     if c.cov is None:
         return se, None, [], "none", c, notes
-    sd = np.sqrt(np.clip(np.diag(c.cov), 0, None))
+    sd = np.sqrt(np.maximum(c.cov.diagonal(), 0.0))
     for k, v in lay.unflatten(sd).items():
         se[k] = v
     return se, c.cov, lay.flat_labels(), used, c, notes
+
+
+def _all_finite(v) -> bool:
+    """Whether every entry of ``v`` is finite: a float test for a scalar (the NumPy reduction
+    costs ~2 us a call, paid several times by every fit)."""
+    return math.isfinite(v) if getattr(v, "ndim", 0) == 0 else bool(np.isfinite(v).all())
 
 
 def _overflow(fam, x):

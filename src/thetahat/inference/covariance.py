@@ -20,7 +20,7 @@ def hessian_check(H: np.ndarray):
     """(negative definite?, condition number of -H) for a Hessian in any coordinates."""
     if H.size == 0:
         return None, None
-    if not np.all(np.isfinite(H)):
+    if not np.isfinite(H).all():
         return False, None
     # (a one-parameter Hessian is its own eigenvalue: no LAPACK call)
     eig = -np.ravel(H) if H.shape == (1, 1) else np.linalg.eigvalsh(-(H + H.T) / 2)
