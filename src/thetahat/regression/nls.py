@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+import math
 
 import numpy as np
 
@@ -347,6 +348,8 @@ def _data(x, y, weights):
     if xa.ndim == 0 or xa.shape[0] != ya.size:
         raise DataError(f"x has {xa.shape[0] if xa.ndim else 0} rows but y has {ya.size} values")
     for label, a in (("y", ya), ("x", xa)):
+        if np.isfinite(a).all():
+            continue
         rows = np.flatnonzero(~np.all(np.isfinite(a.reshape(a.shape[0], -1)), axis=1))
         if rows.size:
             v = a[rows[0]]
@@ -439,8 +442,8 @@ def _result(out, names, named, f, xa, ya, wa, n, p, notes):
     sw = np.sqrt(wa)
     log_w = 0.5 * float(np.sum(np.log(wa)))
 
-    def loglik(s):
-        return float(-0.5 * n * (np.log(2 * np.pi * s / n) + 1.0) + log_w) if s > 0 else np.inf
+    def loglik(s):  # (math, not NumPy: called once per entry of the trace)
+        return -0.5 * n * (math.log(2 * math.pi * s / n) + 1.0) + log_w if s > 0 else math.inf
 
     J = out.J
     _, sv, Vt = np.linalg.svd(J, full_matrices=False)
