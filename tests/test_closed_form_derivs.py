@@ -79,3 +79,23 @@ def test_a_boundary_estimate_gets_no_derivatives(name, stats):
     # (the fit refuses such data first; the hook still gives no derivatives at the boundary)
     est, derivs = get_family(name).statistics_closed_form_derivs({k: np.asarray(v) for k, v in stats.items()})
     assert derivs is None and float(next(iter(est.values()))) in (0.0, 1.0)
+
+
+@pytest.mark.parametrize("name, data, weights", [
+    ("exponential", [0.0, 1.0, 0.0], [1, 0, 2]),  # a zero weighted sum
+    ("exponential", [2e-160, 1e-160, 3e-160], None), ("exponential", [1e200, 2e200, 3e200], None),
+    ("geometric", [1e170, 1e170, 3.0, 1.0, 5.0], None), ("rayleigh", [1e153, 2e153, 3e153], None),
+    ("rayleigh", [1e-150, 3e-150], None), ("halfnormal", [1e-100, 2e-100, 3e-100], None),
+    ("halfnormal", [1e140, 2e140, 3e140], None), ("poisson", [0.0, 1.0, 1.0], [2, 0, 0])])
+def test_extreme_scales_end_as_without_the_numpy_derivatives(name, data, weights, monkeypatch):
+    # where the float arithmetic of the NumPy derivatives overflows, underflows or divides by
+    # zero, the fit hands over to the compiled derivatives: the same error, or the same fit
+    def outcome():
+        try:
+            f = thetahat.fit(np.array(data), name, weights=weights)
+        except thetahat.errors.ThetahatError as e:
+            return type(e).__name__
+        return f.params, f.se
+    with_numpy = outcome()
+    monkeypatch.setattr(type(get_family(name)), "statistics_closed_form_derivs", None)
+    assert with_numpy == outcome()

@@ -47,14 +47,19 @@ def test_profile_interval_agrees_with_a_brute_force_grid():
     np.testing.assert_allclose(prof.loglik, _explicit_gamma_profile(x, prof.values), rtol=1e-10)
 
 
-def test_normal_mean_profile_interval_is_the_explicit_one():
-    x = np.random.default_rng(2).normal(3.0, 1.5, 25)
+@pytest.mark.parametrize("mean", [3.0, 1000.0, -5e4])
+def test_normal_mean_profile_interval_is_the_explicit_one(mean):
+    # (a real parameter far from 0 once had its upper side called open: the limit of |u| <= 30
+    # meant for log and logit coordinates was applied to it)
+    x = np.random.default_rng(2).normal(mean, 1.5, 25)
     n = x.size
-    lo, hi = thetahat.fit(x, "normal").confint(method="profile")["mu"]
+    ci = thetahat.fit(x, "normal").confint(method="profile")
+    lo, hi = ci["mu"]
     # profile: n/2 log(1 + (mu - xbar)^2 / s2) <= chi2/2, s2 with divisor n
     s2 = x.var()
     half = np.sqrt(s2 * (np.exp(st.chi2.ppf(0.95, 1) / n) - 1))
     np.testing.assert_allclose([lo, hi], [x.mean() - half, x.mean() + half], rtol=1e-9)
+    assert not any("open" in note for note in ci.notes)
 
 
 def test_delta_method_exponential_mean_and_finite_differences():
@@ -115,6 +120,25 @@ def test_open_profile_side_is_reported():
         return st.t.logpdf(x, df, loc, scale).sum()
     assert 2 * (f.loglik - prof(lo)) == pytest.approx(st.chi2.ppf(0.95, 1), abs=1e-4)
     assert 2 * (f.loglik - prof(2 * lo)) < st.chi2.ppf(0.95, 1) < 2 * (f.loglik - prof(lo / 2))
+
+
+def test_negative_binomial_r_on_poisson_data_is_open_above():
+    # Poisson data: the profile of r rises towards the Poisson log-likelihood as r -> infinity and
+    # never meets the cutoff above, so that side is open. Evaluating the likelihood near r = 1e13
+    # (where it is lost to cancellation) once gave a spurious upper end of 3e12.
+    rng = np.random.default_rng(100)
+    x = rng.poisson(4.0, 300).astype(float)
+    f = thetahat.fit(x, "negative_binomial")
+    ci = f.confint(method="profile")
+    lo, hi = ci["r"]
+    assert hi == np.inf and any("profile of r" in n and "upper" in n and "open" in n for n in ci.notes)
+    crit = st.chi2.ppf(0.95, 1)
+    poisson_ll = st.poisson.logpmf(x, x.mean()).sum()
+    assert 2 * (f.loglik - poisson_ll) < crit  # the limit as r -> infinity stays inside the interval
+
+    def prof(r):  # scipy: for a fixed r the MLE of p is r / (r + mean)
+        return st.nbinom.logpmf(x, r, r / (r + x.mean())).sum()
+    assert 2 * (f.loglik - prof(lo)) == pytest.approx(crit, abs=1e-5)
 
 
 def test_bootstrap_is_reproducible_and_matches_known_se():

@@ -385,3 +385,19 @@ def _print_table():
 
 if __name__ == "__main__":
     _print_table()
+
+
+@pytest.mark.skipif(not _extended.wider_than_float64(), reason="numpy.longdouble is float64 on this platform")
+def test_a_residual_sum_of_squares_near_the_smallest_double_keeps_a_finite_loglik():
+    # the extended-precision residuals can leave an RSS of 5e-324, where 2 pi RSS / n underflows
+    # to 0; the log-likelihood is then -n/2 (log(2 pi RSS / n) + 1), finite, as mpmath computes it
+    import mpmath
+
+    x = np.zeros(50, dtype=np.longdouble)
+    x[0], x[1] = 1, 2
+    y = np.longdouble("1e-150") * x
+    y[0] += np.longdouble("2.3e-162")
+    f = nls(lambda x, b: b[0] * x, x, y, [1e-150])
+    assert 0 < f.rss < 1e-300
+    ref = -0.5 * 50 * (mpmath.log(2 * mpmath.pi * mpmath.mpf(f.rss) / 50) + 1)
+    assert f.loglik == pytest.approx(float(ref), rel=1e-12)

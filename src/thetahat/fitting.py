@@ -225,7 +225,7 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
     elif method in ("auto", "closed") and closed_ok:
         derivs = None
         if fam.statistics_closed_form_derivs is not None and stats is not None:
-            est, derivs = fam.statistics_closed_form_derivs(stats)
+            est, derivs = _statistics_closed_form(fam, stats)
         elif fam.closed_form is not None:
             est = fam.closed_form(stats)
         elif fam.closed_form_derivs is not None:
@@ -682,6 +682,20 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample, cov_t
     for k, v in lay.unflatten(sd).items():
         se[k] = v
     return se, c.cov, lay.flat_labels(), used, c, notes
+
+
+def _statistics_closed_form(fam, stats):
+    """``fam.statistics_closed_form_derivs(stats)``; where its float arithmetic fails or is not
+    finite (data near 1e-160 or 1e200, a zero weighted sum), the closed form without derivatives,
+    so that the compiled derivative call decides as it does for every other closed form."""
+    try:
+        with np.errstate(all="raise"):  # (an overflow or underflow anywhere: hand over, as below)
+            est, derivs = fam.statistics_closed_form_derivs(stats)
+    except ArithmeticError:  # (also ZeroDivisionError, OverflowError of Python floats, FloatingPointError)
+        return fam.closed_form(stats), None
+    if derivs is not None and not (math.isfinite(derivs[0]) and all(_all_finite(d) for d in derivs[1:])):
+        derivs = None
+    return est, derivs
 
 
 def _all_finite(v) -> bool:

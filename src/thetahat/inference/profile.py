@@ -239,16 +239,11 @@ def interval(prof, level: float):
         prev, k, end = prof.s_hat, 1.0, None
         while True:
             s = prof.s_hat + side * k * step
-            if prof.con is not None and abs(s) > U_LIMIT:
-                # the last point the search may look at: a step (large where the Wald SE is, as for
-                # a t's df near infinity) must not jump past the cutoff unseen
-                edge = side * U_LIMIT
-                d = D(edge) if (edge - prev) * side > 0 else -1.0
-                if d >= 0:
-                    root = sopt.brentq(D, min(prev, edge), max(prev, edge), xtol=1e-12 * (1 + abs(edge)),
-                                       rtol=1e-12, maxiter=200)
-                    end = prof.value_at(root)
-                    break
+            # (only a log or logit coordinate has a last point worth looking at: there |u| > 30 is a
+            # factor of 1e13 or 1e-13 from the boundary, where the likelihood itself is no longer
+            # computed reliably -- a negative binomial's r near 1e13 gave spurious roots; a real
+            # parameter's coordinate is the parameter, and 30 means nothing for it)
+            if prof.con is not None and not isinstance(prof.con, type(C.real)) and abs(s) > U_LIMIT:
                 b = prof.bound(side)
                 notes.append(f"the profile of {prof.name} stays above the {level:.0%} cutoff all the way to "
                              f"{'its lower' if side < 0 else 'its upper'} bound: that side of the interval is "

@@ -442,8 +442,8 @@ def _result(out, names, named, f, xa, ya, wa, n, p, notes):
     sw = np.sqrt(wa)
     log_w = 0.5 * float(np.sum(np.log(wa)))
 
-    def loglik(s):  # (math, not NumPy: called once per entry of the trace)
-        return -0.5 * n * (math.log(2 * math.pi * s / n) + 1.0) + log_w if s > 0 else math.inf
+    def loglik(s):  # (math, not NumPy: called once per entry of the trace; log s apart, for s near 5e-324)
+        return -0.5 * n * (math.log(2 * math.pi) + math.log(s) - math.log(n) + 1.0) + log_w if s > 0 else math.inf
 
     J = out.J
     _, sv, Vt = np.linalg.svd(J, full_matrices=False)
