@@ -693,7 +693,7 @@ def _statistics_closed_form(fam, stats):
             est, derivs = fam.statistics_closed_form_derivs(stats)
     except ArithmeticError:  # (also ZeroDivisionError, OverflowError of Python floats, FloatingPointError)
         return fam.closed_form(stats), None
-    if derivs is not None and not (math.isfinite(derivs[0]) and all(_all_finite(d) for d in derivs[1:])):
+    if derivs is not None and not all(_all_finite(d) for d in derivs):
         derivs = None
     return est, derivs
 

@@ -44,11 +44,11 @@ LANES, SETS = 8, 4  # a step of the loop reads four <8 x double> vectors, one in
 PREFETCH = 4096  # values (32 KiB) ahead of the loop that it asks the cache for, one request per 64-byte line
 
 
-def _summary_ir(name, whole, ahead=PREFETCH):
+def _summary_ir(name, whole):
     """LLVM IR of the summary loop over ``nb`` blocks of ``BLOCK`` values, written in explicit
     vectors: each of four sets keeps 8 partial sums, sums of squares, minima, maxima (and
     whole-number bits), so that no chain of dependent additions holds back the loads, and a
-    prefetch ``ahead`` values on asks for each cache line before the loop reaches it. For 10^7
+    prefetch ``PREFETCH`` values on asks for each cache line before the loop reaches it. For 10^7
     values on one thread: LLVM's vectorisation of a scalar loop 4.3 ms, these vectors 2.7 ms,
     with a prefetch 8 KiB ahead 1.7 ms (np.dot 2.0 ms). At the end of a block the
     32 partials are added as a tree. The minimum and maximum are a compare and a select, which
@@ -83,24 +83,33 @@ def _summary_ir(name, whole, ahead=PREFETCH):
                      f"  %fr{c} = fsub {vec} %v{c}, %fl{c}",
                      f"  %fb{c} = bitcast {vec} %fr{c} to {ivec}",
                      f"  %f{c}.n = or {ivec} %f{c}, %fb{c}"]
-    for line in range(LANES * SETS * 8 // 64) if ahead else ():
-        body += [f"  %ap{line} = add i64 %at, {ahead + line * 8}",
+    for line in range(LANES * SETS * 8 // 64):
+        body += [f"  %ap{line} = add i64 %at, {PREFETCH + line * 8}",
                  f"  %pp{line} = getelementptr double, ptr %x, i64 %ap{line}",
                  f"  call void @llvm.prefetch.p0(ptr %pp{line}, i32 0, i32 3, i32 1)"]
-    tail = []
-    for acc, op in (("s", "fadd"), ("q", "fadd")):  # a tree over the four sets, then over the lanes
-        tail += [f"  %{acc}a = {op} {vec} %{acc}0.n, %{acc}1.n", f"  %{acc}b = {op} {vec} %{acc}2.n, %{acc}3.n",
-                 f"  %{acc}t = {op} {vec} %{acc}a, %{acc}b",
-                 f"  %{acc}r = call reassoc double @llvm.vector.reduce.fadd.v{LANES}f64(double -0.0, {vec} %{acc}t)"]
-    for acc, cmp, red in (("lo", "olt", "fmin"), ("hi", "ogt", "fmax")):  # (no NaN reaches these)
-        for a, b, out in (("0", "1", "a"), ("2", "3", "b"), ("a", "b", "t")):
-            x, y = (f"%{acc}{a}.n" if a.isdigit() else f"%{acc}{a}"), (f"%{acc}{b}.n" if b.isdigit() else f"%{acc}{b}")
-            tail += [f"  %{acc}c{out} = fcmp {cmp} {vec} {x}, {y}",
-                     f"  %{acc}{out} = select {mask} %{acc}c{out}, {vec} {x}, {vec} {y}"]
-        tail.append(f"  %{acc}r = call double @llvm.vector.reduce.{red}.v{LANES}f64({vec} %{acc}t)")
+    def tree(acc, combine):
+        """The four sets' partials of ``acc`` combined pairwise into ``%{acc}t``."""
+        lines = []
+        for a, b, out in (("%{0}0.n", "%{0}1.n", "a"), ("%{0}2.n", "%{0}3.n", "b"), ("%{0}a", "%{0}b", "t")):
+            lines += combine(f"%{acc}{out}", a.format(acc), b.format(acc))
+        return lines
+
+    def add(out, a, b):
+        return [f"  {out} = fadd {vec} {a}, {b}"]
+
+    def select(cmp):  # (no NaN reaches the minima and maxima)
+        return lambda out, a, b: [f"  {out}.c = fcmp {cmp} {vec} {a}, {b}",
+                                  f"  {out} = select {mask} {out}.c, {vec} {a}, {vec} {b}"]
+
+    tail = []  # a tree over the four sets, then a reduction over the lanes
+    for acc in ("s", "q"):
+        tail += tree(acc, add) + [
+            f"  %{acc}r = call reassoc double @llvm.vector.reduce.fadd.v{LANES}f64(double -0.0, {vec} %{acc}t)"]
+    for acc, cmp, red in (("lo", "olt", "fmin"), ("hi", "ogt", "fmax")):
+        tail += tree(acc, select(cmp)) + [f"  %{acc}r = call double @llvm.vector.reduce.{red}.v{LANES}f64({vec} %{acc}t)"]
     if whole:
-        tail += [f"  %fa = or {ivec} %f0.n, %f1.n", f"  %fbb = or {ivec} %f2.n, %f3.n", f"  %ft = or {ivec} %fa, %fbb",
-                 f"  %fi = call i64 @llvm.vector.reduce.or.v{LANES}i64({ivec} %ft)", "  %fr = uitofp i64 %fi to double"]
+        tail += tree("f", lambda out, a, b: [f"  {out} = or {ivec} {a}, {b}"]) + [
+            f"  %fi = call i64 @llvm.vector.reduce.or.v{LANES}i64({ivec} %ft)", "  %fr = uitofp i64 %fi to double"]
     else:
         tail.append("  %fr = fadd double 0.0, 0.0")
     stores = [f"""  %o{j} = add i64 %o, {j}

@@ -98,7 +98,9 @@ class _Scalar:
         se = fit.se.get(name)
         jac = float(jax.grad(lambda s: self.con.forward(s))(jnp.asarray(self.s_hat)))
         self.step = float(se / abs(jac)) if se is not None and jac != 0 and np.isfinite(se) else 0.5
-        if not isinstance(self.con, type(C.real)):
+        # a log or logit coordinate (positive, interval), where |u| <= U_LIMIT bounds the search
+        self.bounded_coordinate = not isinstance(self.con, type(C.real))
+        if self.bounded_coordinate:
             # in a log or logit coordinate a Wald SE beyond one unit says only that the curve is flat
             # (a t's df near infinity: 788 units); steps that large leave the warm starts far behind
             self.step = min(self.step, 1.0)
@@ -142,6 +144,7 @@ class _Function:
         self.u_hat = self.layout.to_unconstrained({k: np.asarray(fit.params[k]) for k in self.layout.names})
         self.g_hat = float(self.gfun[0](jnp.asarray(self.u_hat)))
         self.con = None
+        self.bounded_coordinate = False
         self.s_hat = self.g_hat
         self.step = None
         self.solved = {self.g_hat: (fit.loglik, (self.u_hat, 0.0))}
@@ -243,7 +246,7 @@ def interval(prof, level: float):
             # factor of 1e13 or 1e-13 from the boundary, where the likelihood itself is no longer
             # computed reliably -- a negative binomial's r near 1e13 gave spurious roots; a real
             # parameter's coordinate is the parameter, and 30 means nothing for it)
-            if prof.con is not None and not isinstance(prof.con, type(C.real)) and abs(s) > U_LIMIT:
+            if prof.bounded_coordinate and abs(s) > U_LIMIT:
                 b = prof.bound(side)
                 notes.append(f"the profile of {prof.name} stays above the {level:.0%} cutoff all the way to "
                              f"{'its lower' if side < 0 else 'its upper'} bound: that side of the interval is "

@@ -20,9 +20,9 @@ Example
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-import math
 
 import numpy as np
 
