@@ -67,6 +67,27 @@ def test_special_values_give_numpy_results(bad, where, pool):
 
 
 @needs_kernel
+@pytest.mark.parametrize("geometry", [(8, 4), (4, 2), (4, 4), (8, 2)])
+def test_every_loop_geometry_gives_numpy_results(geometry, pool, monkeypatch):
+    # the host picks 8 x 4 (AVX-512) or 4 x 2; each compiles and runs on any x86-64 (a wider
+    # vector than the machine has is split by LLVM), so both are checked here, with the
+    # partials' tree for two and four sets, every block position and special values
+    compiled = fused._compile(geometry)
+    assert compiled is not None
+    monkeypatch.setattr(fused, "_compiled", [compiled])
+    for n in (1, fused.BLOCK - 1, fused.BLOCK, 3 * fused.BLOCK + 5, fused.MIN_SPLIT + 4097):
+        x = np.random.default_rng(n).normal(1.0, 2.0, n)
+        _check(x, pool)
+        _check(x, pool, integral=False)
+        _check(np.floor(x * 3), pool)
+    for bad in (np.nan, np.inf, -0.0, -3.0, 2.5):
+        x = np.random.default_rng(3).poisson(3.0, 20_000) * 1.0
+        x[4096 * 3 + 17] = bad
+        _check(x, pool)
+        _check(x, pool, integral=False)
+
+
+@needs_kernel
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12),
                 min_size=1, max_size=10_000))

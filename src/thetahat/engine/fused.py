@@ -8,12 +8,14 @@ once for each of those, and on this machine a second read costs as much as the f
 another core; XLA's reductions with a select or a second output measured 3-10x slower than
 NumPy. This module compiles one small loop with llvmlite that reads each value once and keeps
 all five per block of ``BLOCK`` values, written in explicit 8-wide vectors with four
-independent sets of partial results and a software prefetch 32 KiB ahead (see
-:func:`_summary_ir` for why each), and shares it between two threads in pieces. A second
+independent sets of partial results (4-wide with two sets on a machine without AVX-512, which
+has too few registers for them) and a software prefetch 32 KiB ahead (see :func:`_summary_ir`
+for why each), and shares it between two threads in pieces. A second
 copy of the loop leaves out the whole-number test, for real-valued data.
 
-Accuracy: each block's sum is 32 interleaved partial sums added as a tree, then NumPy's
-pairwise sum adds the block sums: as accurate as ``np.add.reduce`` of the whole array. The loop's minimum and maximum ignore
+Accuracy: each block's sum is 32 (8 without AVX-512) interleaved partial sums added as a tree,
+then NumPy's pairwise sum adds the block sums: as accurate as ``np.add.reduce`` of the whole
+array (tested against ``math.fsum``). The loop's minimum and maximum ignore
 NaN; a NaN or an infinity makes the sum non-finite, and then NumPy's own minimum and maximum
 (which propagate NaN) are returned instead.
 
@@ -42,56 +44,66 @@ MIN_SPLIT = 1 << 18  # below this many values one thread does the whole array
 
 LANES, SETS = 8, 4  # a step of the loop reads four <8 x double> vectors, one into each set of partials
 PREFETCH = 4096  # values (32 KiB) ahead of the loop that it asks the cache for, one request per 64-byte line
+# Without AVX-512 a machine has 16 vector registers of 4 doubles: 8 x 4 partials would need 32
+# of them for the sums, squares, minima and maxima alone, and LLVM keeps them on the stack
+# (a store and a load per vector per step). Measured on an AVX2 Zen 3, 32 blocks in cache:
+# 8 x 4 44 us (spilled), 4 x 4 35 us, 4 x 2 24-29 us (no spill); at 10^7 values the read is
+# memory-bound and the three are within noise of each other.
+NARROW_LANES, NARROW_SETS = 4, 2
 
 
-def _summary_ir(name, whole):
+def _summary_ir(name, whole, lanes=LANES, sets=SETS, prefetch=PREFETCH):
     """LLVM IR of the summary loop over ``nb`` blocks of ``BLOCK`` values, written in explicit
-    vectors: each of four sets keeps 8 partial sums, sums of squares, minima, maxima (and
+    vectors: each of ``sets`` sets keeps ``lanes`` partial sums, sums of squares, minima, maxima (and
     whole-number bits), so that no chain of dependent additions holds back the loads, and a
     prefetch ``PREFETCH`` values on asks for each cache line before the loop reaches it. For 10^7
     values on one thread: LLVM's vectorisation of a scalar loop 4.3 ms, these vectors 2.7 ms,
-    with a prefetch 8 KiB ahead 1.7 ms (np.dot 2.0 ms). At the end of a block the
-    32 partials are added as a tree. The minimum and maximum are a compare and a select, which
+    with a prefetch 8 KiB ahead 1.7 ms (np.dot 2.0 ms) (8 x 4, AVX-512). At the end of a block
+    the partials are added as a tree. The minimum and maximum are a compare and a select, which
     keep the old value against a NaN; the whole-number test ORs the bits of ``v - floor(v)``,
     which are all zero only for a whole number (a NaN or an infinity gives a NaN)."""
     # The distance, for 10^7 values: on one thread 8 KiB ahead was best (1.7 ms; 2 KiB 2.2, 32 KiB
     # 2.0); on the two threads that every large fit uses, 32 KiB (1.33-1.51 ms against np.dot's
     # 1.28-1.40 ms on two threads; 8 KiB 1.53-1.74, 16 KiB 1.38-1.78, 64 KiB 1.45-1.69).
-    vec, ivec, mask = f"<{LANES} x double>", f"<{LANES} x i64>", f"<{LANES} x i1>"
+    vec, ivec, mask = f"<{lanes} x double>", f"<{lanes} x i64>", f"<{lanes} x i1>"
 
     def splat(bits):
-        return "<" + ", ".join([f"double {bits}"] * LANES) + ">"
+        return "<" + ", ".join([f"double {bits}"] * lanes) + ">"
 
     phis, body = [], []
-    for c in range(SETS):
+    for c in range(sets):
         phis += [f"  %s{c} = phi {vec} [zeroinitializer, %outer], [%s{c}.n, %inner]",
                  f"  %q{c} = phi {vec} [zeroinitializer, %outer], [%q{c}.n, %inner]",
                  f"  %lo{c} = phi {vec} [{splat('0x7FF0000000000000')}, %outer], [%lo{c}.n, %inner]",
                  f"  %hi{c} = phi {vec} [{splat('0xFFF0000000000000')}, %outer], [%hi{c}.n, %inner]"]
-        body += [f"  %i{c} = add i64 %at, {c * LANES}",
+        body += [f"  %i{c} = add i64 %at, {c * lanes}",
                  f"  %p{c} = getelementptr double, ptr %x, i64 %i{c}",
                  f"  %v{c} = load {vec}, ptr %p{c}, align 8",
                  f"  %s{c}.n = fadd {vec} %s{c}, %v{c}",
-                 f"  %q{c}.n = call {vec} @llvm.fma.v{LANES}f64({vec} %v{c}, {vec} %v{c}, {vec} %q{c})",
+                 f"  %q{c}.n = call {vec} @llvm.fma.v{lanes}f64({vec} %v{c}, {vec} %v{c}, {vec} %q{c})",
                  f"  %lt{c} = fcmp olt {vec} %v{c}, %lo{c}",
                  f"  %lo{c}.n = select {mask} %lt{c}, {vec} %v{c}, {vec} %lo{c}",
                  f"  %gt{c} = fcmp ogt {vec} %v{c}, %hi{c}",
                  f"  %hi{c}.n = select {mask} %gt{c}, {vec} %v{c}, {vec} %hi{c}"]
         if whole:
             phis.append(f"  %f{c} = phi {ivec} [zeroinitializer, %outer], [%f{c}.n, %inner]")
-            body += [f"  %fl{c} = call {vec} @llvm.floor.v{LANES}f64({vec} %v{c})",
+            body += [f"  %fl{c} = call {vec} @llvm.floor.v{lanes}f64({vec} %v{c})",
                      f"  %fr{c} = fsub {vec} %v{c}, %fl{c}",
                      f"  %fb{c} = bitcast {vec} %fr{c} to {ivec}",
                      f"  %f{c}.n = or {ivec} %f{c}, %fb{c}"]
-    for line in range(LANES * SETS * 8 // 64):
-        body += [f"  %ap{line} = add i64 %at, {PREFETCH + line * 8}",
+    for line in range(lanes * sets * 8 // 64):
+        body += [f"  %ap{line} = add i64 %at, {prefetch + line * 8}",
                  f"  %pp{line} = getelementptr double, ptr %x, i64 %ap{line}",
                  f"  call void @llvm.prefetch.p0(ptr %pp{line}, i32 0, i32 3, i32 1)"]
     def tree(acc, combine):
-        """The four sets' partials of ``acc`` combined pairwise into ``%{acc}t``."""
-        lines = []
-        for a, b, out in (("%{0}0.n", "%{0}1.n", "a"), ("%{0}2.n", "%{0}3.n", "b"), ("%{0}a", "%{0}b", "t")):
-            lines += combine(f"%{acc}{out}", a.format(acc), b.format(acc))
+        """The sets' partials of ``acc`` combined pairwise into ``%{acc}t`` (``sets`` a power of 2)."""
+        lines, level, depth = [], [f"%{acc}{c}.n" for c in range(sets)], 0
+        while len(level) > 1:
+            depth += 1
+            nxt = ([f"%{acc}t"] if len(level) == 2 else [f"%{acc}t{depth}.{i}" for i in range(len(level) // 2)])
+            for i, out in enumerate(nxt):
+                lines += combine(out, level[2 * i], level[2 * i + 1])
+            level = nxt
         return lines
 
     def add(out, a, b):
@@ -101,15 +113,15 @@ def _summary_ir(name, whole):
         return lambda out, a, b: [f"  {out}.c = fcmp {cmp} {vec} {a}, {b}",
                                   f"  {out} = select {mask} {out}.c, {vec} {a}, {vec} {b}"]
 
-    tail = []  # a tree over the four sets, then a reduction over the lanes
+    tail = []  # a tree over the sets, then a reduction over the lanes
     for acc in ("s", "q"):
         tail += tree(acc, add) + [
-            f"  %{acc}r = call reassoc double @llvm.vector.reduce.fadd.v{LANES}f64(double -0.0, {vec} %{acc}t)"]
+            f"  %{acc}r = call reassoc double @llvm.vector.reduce.fadd.v{lanes}f64(double -0.0, {vec} %{acc}t)"]
     for acc, cmp, red in (("lo", "olt", "fmin"), ("hi", "ogt", "fmax")):
-        tail += tree(acc, select(cmp)) + [f"  %{acc}r = call double @llvm.vector.reduce.{red}.v{LANES}f64({vec} %{acc}t)"]
+        tail += tree(acc, select(cmp)) + [f"  %{acc}r = call double @llvm.vector.reduce.{red}.v{lanes}f64({vec} %{acc}t)"]
     if whole:
         tail += tree("f", lambda out, a, b: [f"  {out} = or {ivec} {a}, {b}"]) + [
-            f"  %fi = call i64 @llvm.vector.reduce.or.v{LANES}i64({ivec} %ft)", "  %fr = uitofp i64 %fi to double"]
+            f"  %fi = call i64 @llvm.vector.reduce.or.v{lanes}i64({ivec} %ft)", "  %fr = uitofp i64 %fi to double"]
     else:
         tail.append("  %fr = fadd double 0.0, 0.0")
     stores = [f"""  %o{j} = add i64 %o, {j}
@@ -128,7 +140,7 @@ inner:
 {chr(10).join(phis)}
   %at = add i64 %base, %j
 {chr(10).join(body)}
-  %j.next = add i64 %j, {LANES * SETS}
+  %j.next = add i64 %j, {lanes * sets}
   %full = icmp eq i64 %j.next, {BLOCK}
   br i1 %full, label %block.end, label %inner
 block.end:
@@ -144,15 +156,18 @@ exit:
 """
 
 
-_IR = (f"""
-declare <{LANES} x double> @llvm.floor.v{LANES}f64(<{LANES} x double>)
-declare <{LANES} x double> @llvm.fma.v{LANES}f64(<{LANES} x double>, <{LANES} x double>, <{LANES} x double>)
-declare double @llvm.vector.reduce.fadd.v{LANES}f64(double, <{LANES} x double>)
-declare double @llvm.vector.reduce.fmin.v{LANES}f64(<{LANES} x double>)
-declare double @llvm.vector.reduce.fmax.v{LANES}f64(<{LANES} x double>)
-declare i64 @llvm.vector.reduce.or.v{LANES}i64(<{LANES} x i64>)
+def _module_ir(lanes=LANES, sets=SETS, prefetch=PREFETCH):
+    """The module: both summary loops and the counting loop."""
+    return (f"""
+declare <{lanes} x double> @llvm.floor.v{lanes}f64(<{lanes} x double>)
+declare <{lanes} x double> @llvm.fma.v{lanes}f64(<{lanes} x double>, <{lanes} x double>, <{lanes} x double>)
+declare double @llvm.vector.reduce.fadd.v{lanes}f64(double, <{lanes} x double>)
+declare double @llvm.vector.reduce.fmin.v{lanes}f64(<{lanes} x double>)
+declare double @llvm.vector.reduce.fmax.v{lanes}f64(<{lanes} x double>)
+declare i64 @llvm.vector.reduce.or.v{lanes}i64(<{lanes} x i64>)
 declare void @llvm.prefetch.p0(ptr, i32, i32, i32)
-""" + _summary_ir("summary_blocks", True) + _summary_ir("summary_blocks_real", False) + r"""
+""" + _summary_ir("summary_blocks", True, lanes, sets, prefetch)
+            + _summary_ir("summary_blocks_real", False, lanes, sets, prefetch) + r"""
 define void @count_quads(ptr noalias nocapture readonly %x, i64 %nq, i64 %lo, i64 %k, ptr noalias nocapture %c) {
 entry:
   %c0 = getelementptr i64, ptr %c, i64 0
@@ -216,7 +231,9 @@ def _kernel(name="summary_blocks"):
     return _compiled[0][0][name] if _compiled[0] else None
 
 
-def _compile():
+def _compile(geometry=None):
+    """The compiled loops, ``(kernels, engine)``, or None. ``geometry``: ``(lanes, sets)`` of
+    the summary loops; by default 8 x 4 with AVX-512, else 4 x 2 (see ``NARROW_LANES``)."""
     try:
         import llvmlite.binding as llvm
 
@@ -225,7 +242,10 @@ def _compile():
         target = llvm.Target.from_default_triple()
         machine = target.create_target_machine(cpu=llvm.get_host_cpu_name(),
                                                features=llvm.get_host_cpu_features().flatten(), opt=3)
-        module = llvm.parse_assembly(_IR)
+        if geometry is None:
+            wide = bool(llvm.get_host_cpu_features().get("avx512f", False))
+            geometry = (LANES, SETS) if wide else (NARROW_LANES, NARROW_SETS)
+        module = llvm.parse_assembly(_module_ir(*geometry))
         module.verify()
         tuning = llvm.create_pipeline_tuning_options(speed_level=3)
         tuning.loop_vectorization = True
