@@ -20,6 +20,7 @@ Example
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax.numpy as jnp
@@ -105,6 +106,9 @@ class GreaterThan(Constraint):
         return jnp.log(jnp.asarray(value, dtype=jnp.float64) - self.lower)
 
     def inverse_np(self, value):
+        if getattr(value, "ndim", 0) == 0:  # a scalar: Python floats, as NumPy would give them
+            d = float(value) - self.lower
+            return math.log(d) if d > 0 else (-math.inf if d == 0 else math.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(np.asarray(value, dtype=float) - self.lower)
 
@@ -147,6 +151,11 @@ class Interval(Constraint):
         return jnp.log(t) - jnp.log1p(-t)
 
     def inverse_np(self, value):
+        if getattr(value, "ndim", 0) == 0:  # a scalar: Python floats, as NumPy would give them
+            t = (float(value) - self.lower) / (self.upper - self.lower)
+            if 0 < t < 1:
+                return math.log(t) - math.log1p(-t)
+            return -math.inf if t == 0 else (math.inf if t == 1 else math.nan)
         t = (np.asarray(value, dtype=float) - self.lower) / (self.upper - self.lower)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(t) - np.log1p(-t)

@@ -138,7 +138,7 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
             validated = _validated_statistics(fam, x, fixed)
             if validated is None:
                 find_nonfinite(x)
-        if fast and fam.discrete and not _fused_summary_ok(x):
+        if fast and fam.discrete and not (x.ndim == 1 and fused_usable(x)):
             fast = False  # integer data are checked in one pass only by the fused loop
             find_nonfinite(x)
         if early:
@@ -260,7 +260,8 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
     if any(v is not None and not _all_finite(v) for v in se.values()):
         raise _overflow(fam, x)
     diag = Diagnostics(
-        grad_norm=float(np.max(np.abs(res.grad))) if res.grad.size else None,
+        grad_norm=(abs(float(res.grad[0])) if res.grad.size == 1 else float(np.max(np.abs(res.grad)))
+                   if res.grad.size else None),
         hessian_negative_definite=cov_res.negative_definite if cov_res else None,
         hessian_condition=cov_res.condition if cov_res else None,
         iterations=res.iterations, starts=n_starts, starts_converged=n_conv)
@@ -485,17 +486,25 @@ def _closed_result(obj, layout, est, derivs=None):
     """An :class:`OptResult` at closed-form (or profile) estimates ``est``. ``derivs``:
     (log-likelihood, gradient, Hessian) in the natural parameters, when the estimator
     already has them; else one derivative pass over the data."""
-    import jax.numpy as jnp
-
     u = layout.to_unconstrained(est)
     inside = _all_finite(u)
     jac = None  # d flat(theta) / du at u, where the derivative call gave it
-    chain = layout.chain_np(est) if derivs is not None and inside else None
-    if chain is not None:  # the second-order chain rule in NumPy: no compiled call at all
+    one = u.size == 1 and len(layout.slots) == 1 and not layout.slots[0].shape
+    chain = None
+    if derivs is not None and inside:
+        chain = (layout.slots[0].constraint.chain_np(est[layout.slots[0].name]) if one
+                 else layout.chain_np(est))
+    if chain is not None and one:  # one scalar parameter: the chain rule in Python floats
+        v, (d, e) = float(derivs[0]), chain
+        g_t, h_t = np.asarray(derivs[1]).item(), np.asarray(derivs[2]).item()
+        g, H, jac = np.array([d * g_t]), np.array([[d * h_t * d + g_t * e]]), np.array([[d]])
+    elif chain is not None:  # the second-order chain rule in NumPy: no compiled call at all
         v, (d1, d2) = float(derivs[0]), chain
         g_t, H_t = np.asarray(derivs[1], dtype=float), np.asarray(derivs[2], dtype=float)
         g, H, jac = d1 * g_t, d1[:, None] * H_t * d1[None, :] + np.diag(g_t * d2), np.diag(d1)
     elif derivs is not None and inside:
+        import jax.numpy as jnp
+
         v = float(derivs[0])
         g, H = (np.asarray(a) for a in _natural_to_u(layout)(jnp.asarray(u), jnp.asarray(derivs[1]),
                                                               jnp.asarray(derivs[2])))
@@ -506,6 +515,8 @@ def _closed_result(obj, layout, est, derivs=None):
             v, g, H = obj.derivs(u)  # one compiled call gives the value too
         v = float(v)
     else:
+        import jax.numpy as jnp
+
         # the log-likelihood at the exact estimates (a round trip through u can move a
         # sample extreme such as pareto's scale by an ulp, off the support)
         v = float(obj.loglik_theta({k: jnp.asarray(est[k]) for k in layout.names}))
@@ -514,8 +525,8 @@ def _closed_result(obj, layout, est, derivs=None):
         else:  # on the boundary of the parameter space
             g = np.zeros(layout.size)
             H = np.full((layout.size, layout.size), np.nan)
-    r = opt.OptResult(u, v, g, H, 0, bool(np.isfinite(v)),
-                      "closed-form maximum likelihood estimate" if np.isfinite(v)
+    r = opt.OptResult(u, v, g, H, 0, math.isfinite(v),
+                      "closed-form maximum likelihood estimate" if math.isfinite(v)
                       else "the closed-form estimate has zero likelihood", "closed", [v], [u])
     r.closed_params = est
     r.jacobian = jac
@@ -701,7 +712,9 @@ def _statistics_closed_form(fam, stats):
 def _all_finite(v) -> bool:
     """Whether every entry of ``v`` is finite: a float test for a scalar (the NumPy reduction
     costs ~2 us a call, paid several times by every fit)."""
-    return math.isfinite(v) if getattr(v, "ndim", 0) == 0 else bool(np.isfinite(v).all())
+    if getattr(v, "size", 1) == 1:
+        return math.isfinite(v.item() if hasattr(v, "item") else v)
+    return bool(np.isfinite(v).all())
 
 
 def _overflow(fam, x):

@@ -35,6 +35,9 @@ class Slot:
     tsize: int  # natural size
 
 
+_BUILT = {}  # (family, free names and shapes) -> Layout
+
+
 @dataclass(frozen=True)
 class Layout:
     """Which parameters are free, their shapes, and where they sit in ``u``.
@@ -46,6 +49,20 @@ class Layout:
 
     @classmethod
     def build(cls, family, shapes: dict, free: list[str]) -> "Layout":
+        key = (family, tuple((k, tuple(shapes[k])) for k in free), cls)
+        try:
+            return _BUILT[key]  # (the same object again: the compiled functions' caches hash it once)
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable family
+            return cls._build(family, shapes, free)
+        if len(_BUILT) > 4096:
+            _BUILT.clear()
+        layout = _BUILT[key] = cls._build(family, shapes, free)
+        return layout
+
+    @classmethod
+    def _build(cls, family, shapes: dict, free: list[str]) -> "Layout":
         slots, off, toff = [], 0, 0
         for name in free:
             con = family.params[name]
@@ -76,6 +93,10 @@ class Layout:
         return out
 
     def to_unconstrained(self, params: dict) -> np.ndarray:
+        if len(self.slots) == 1 and not self.slots[0].shape:  # one scalar (most closed forms): no concatenation
+            s = self.slots[0]
+            u = s.constraint.inverse_np(params[s.name])
+            return np.array([float(s.constraint.inverse(params[s.name]) if u is None else u)])
         parts = []
         for s in self.slots:
             u = s.constraint.inverse_np(params[s.name])  # NumPy where the bijection has it (no dispatch)

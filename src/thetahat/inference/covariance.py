@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax.numpy as jnp
@@ -20,10 +21,14 @@ def hessian_check(H: np.ndarray):
     """(negative definite?, condition number of -H) for a Hessian in any coordinates."""
     if H.size == 0:
         return None, None
+    if H.shape == (1, 1):  # one parameter: its own eigenvalue, in Python floats (no NumPy call)
+        h = -float(H[0, 0])
+        if not math.isfinite(h):
+            return False, None
+        return (True, 1.0) if h > 0 else (False, float("inf"))
     if not np.isfinite(H).all():
         return False, None
-    # (a one-parameter Hessian is its own eigenvalue: no LAPACK call)
-    eig = -np.ravel(H) if H.shape == (1, 1) else np.linalg.eigvalsh(-(H + H.T) / 2)
+    eig = np.linalg.eigvalsh(-(H + H.T) / 2)
     neg_def = bool(eig.min() > 0)
     cond = float(eig.max() / eig.min()) if neg_def else float("inf")
     return neg_def, cond
@@ -46,6 +51,9 @@ def observed(H_u: np.ndarray, J: np.ndarray) -> CovarianceResult:
         return CovarianceResult(None, neg_def, cond,
                                 f"the observed information is numerically singular (condition number {cond:.2g}): "
                                 "standard errors would be meaningless")
+    if H_u.shape == (1, 1) and J.shape == (1, 1):  # one parameter: J^2 / -H in floats, as the products round
+        j = float(J[0, 0])
+        return CovarianceResult(np.array([[j * (-1.0 / float(H_u[0, 0])) * j]]), neg_def, cond, None)
     cov_u = -1.0 / H_u if H_u.shape == (1, 1) else np.linalg.inv(-H_u)
     cov = J @ cov_u @ J.T
     return CovarianceResult((cov + cov.T) / 2, neg_def, cond, None)
