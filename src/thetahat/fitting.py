@@ -260,8 +260,7 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
     if any(v is not None and not _all_finite(v) for v in se.values()):
         raise _overflow(fam, x)
     diag = Diagnostics(
-        grad_norm=(abs(float(res.grad[0])) if res.grad.size == 1 else float(np.max(np.abs(res.grad)))
-                   if res.grad.size else None),
+        grad_norm=_max_abs(res.grad),
         hessian_negative_definite=cov_res.negative_definite if cov_res else None,
         hessian_condition=cov_res.condition if cov_res else None,
         iterations=res.iterations, starts=n_starts, starts_converged=n_conv)
@@ -489,12 +488,11 @@ def _closed_result(obj, layout, est, derivs=None):
     u = layout.to_unconstrained(est)
     inside = _all_finite(u)
     jac = None  # d flat(theta) / du at u, where the derivative call gave it
-    one = u.size == 1 and len(layout.slots) == 1 and not layout.slots[0].shape
+    one = layout.scalar_slot
     chain = None
     if derivs is not None and inside:
-        chain = (layout.slots[0].constraint.chain_np(est[layout.slots[0].name]) if one
-                 else layout.chain_np(est))
-    if chain is not None and one:  # one scalar parameter: the chain rule in Python floats
+        chain = one.constraint.chain_np(est[one.name]) if one is not None else layout.chain_np(est)
+    if chain is not None and one is not None:  # one scalar parameter: the chain rule in Python floats
         v, (d, e) = float(derivs[0]), chain
         g_t, h_t = np.asarray(derivs[1]).item(), np.asarray(derivs[2]).item()
         g, H, jac = np.array([d * g_t]), np.array([[d * h_t * d + g_t * e]]), np.array([[d]])
@@ -707,6 +705,13 @@ def _statistics_closed_form(fam, stats):
     if derivs is not None and not all(_all_finite(d) for d in derivs):
         derivs = None
     return est, derivs
+
+
+def _max_abs(g):
+    """``max |g|`` as a float (None for no entries); one entry without a NumPy reduction."""
+    if g.size <= 1:
+        return abs(float(g[0])) if g.size else None
+    return float(np.max(np.abs(g)))
 
 
 def _all_finite(v) -> bool:

@@ -92,9 +92,14 @@ class Layout:
             out[s.name] = s.constraint.forward(piece)
         return out
 
+    @property
+    def scalar_slot(self):
+        """The one slot, where the layout is a single scalar parameter (most closed forms); else None."""
+        return self.slots[0] if len(self.slots) == 1 and not self.slots[0].shape else None
+
     def to_unconstrained(self, params: dict) -> np.ndarray:
-        if len(self.slots) == 1 and not self.slots[0].shape:  # one scalar (most closed forms): no concatenation
-            s = self.slots[0]
+        s = self.scalar_slot
+        if s is not None:  # (no concatenation)
             u = s.constraint.inverse_np(params[s.name])
             return np.array([float(s.constraint.inverse(params[s.name]) if u is None else u)])
         parts = []

@@ -298,21 +298,7 @@ class StatisticsObjective:
     def _compiled(self):
         return statistics_loglik_functions(self.family, self.layout)
 
-    @property
-    def _value(self):
-        return self._compiled[0]
-
-    @property
-    def _vgh(self):
-        return self._compiled[1]
-
-    @property
-    def _ll_theta(self):
-        return self._compiled[2]
-
-    @property
-    def _vghj(self):
-        return self._compiled[3]
+    _value, _vgh, _ll_theta, _vghj = (property(lambda self, i=i: self._compiled[i]) for i in range(4))
 
     def value(self, u) -> float:
         return float(self._value(np.asarray(u, dtype=float), self.fixed, self.stats))
