@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import optimize as opt
+from . import boundary as bd
 from . import constraints as C
 from .engine.data import Sample, as_float_array, as_weights, find_nonfinite, reduce_discrete
 from .engine.layout import Layout
@@ -243,6 +244,15 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
             res = opt.bfgs(obj, res.u if np.isfinite(res.loglik) else u0)
             notes.append(f"Newton did not converge ({first.reason}); fell back to BFGS")
 
+    verdict = None
+    if res.method != "closed" and bd.applies(fam, fixed, censoring, streamed):
+        verdict = bd.check(fam, x, w, fixed, float(res.loglik), bool(res.converged), _fit_limit)
+        if verdict.on_boundary:
+            return _boundary_fit(fam, layout, verdict, fixed, x, w, nobs, dropped, sample, stats, weight_kind,
+                                 cov_type, notes)
+        if not res.converged:
+            notes.append(f"the likelihood rises from the limiting {verdict.fit.family.name} model into the "
+                         f"interior (slope {verdict.slope:.3g}), but the search did not reach its maximum")
     edge = [k for k, v in fixed.items() if k in fam.params and _on_edge(fam.params[k], np.asarray(v, dtype=float))]
     if edge and not np.isfinite(res.loglik):
         raise OptionError(f"with {', '.join(f'{k} = {_py(fixed[k])}' for k in edge)} (the boundary of "
@@ -277,7 +287,29 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
                loglik=float(res.loglik), nobs=nobs, n_estimated=layout.size, converged=bool(res.converged),
                reason=res.reason, method=res.method, trace=tuple(float(t) for t in res.trace),
                diagnostics=diag, fixed={k: _py(v) for k, v in fixed.items()}, notes=tuple(notes),
-               dropped=dropped, path=tuple(np.asarray(p) for p in res.path), context=ctx)
+               dropped=dropped, path=tuple(np.asarray(p) for p in res.path), context=ctx,
+               limit=None if verdict is None else verdict.fit,
+               limit_test=None if verdict is None or not res.converged else
+               bd.limit_test(verdict, res.loglik, layout.size))
+
+
+def _fit_limit(family, x, w, fixed):
+    """The limiting model of a boundary check, fitted to the same rows."""
+    return _fit(x, family, weights=w, fixed=fixed or None)
+
+
+def _boundary_fit(fam, layout, verdict, fixed, x, w, nobs, dropped, sample, stats, weight_kind, cov_type, notes):
+    """The :class:`Fit` of an estimate on the boundary: the limiting model's maximum."""
+    lf = verdict.fit
+    params, se, cov, labels, more = bd.boundary_parts(fam, verdict, fixed)
+    ctx = FitContext(family=fam, layout=layout, fixed=fixed, sample=sample, stats=stats,
+                     raw=Sample(x, w, nobs, dropped), weight_kind=weight_kind, cov_type=cov_type, censored=False)
+    slope = f"the slope of the profile likelihood at the limit is {verdict.slope:.3g}"
+    return Fit(family=fam, params=params, se=se, cov=cov, cov_labels=labels, cov_type=lf.cov_type,
+               loglik=float(lf.loglik), nobs=nobs, n_estimated=layout.size, converged=True,
+               reason=f"{verdict.limit.why} ({slope})", method=lf.method, trace=(), diagnostics=lf.diagnostics,
+               fixed={k: _py(v) for k, v in fixed.items()}, notes=tuple(more), dropped=dropped, context=ctx,
+               boundary=dict(verdict.limit.at), limit=lf, limit_test=bd.limit_test(verdict, lf.loglik, layout.size))
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,16 @@ class Fit(InformationCriteria):
         ``"closed"`` for a closed-form estimate, else the optimiser that produced it.
     trace : tuple
         Log-likelihood per iteration.
+    boundary : dict
+        The parameters whose estimate is a limit of their space, e.g. ``{"df": inf}``
+        for a t fitted to normal data; empty for an estimate in the interior. A fit on
+        the boundary is the limiting model's (``limit``); ``reason`` names it.
+    limit : Fit or None
+        The limiting model (:class:`~thetahat.families.Limit`) fitted directly, for a
+        family that has one (t: the normal; negative binomial, zip: the poisson).
+    limit_test : LRTResult or None
+        The likelihood-ratio test of that limiting model within this family, with the
+        χ̄² p-value of a boundary restriction.
 
     Examples
     --------
@@ -88,6 +98,9 @@ class Fit(InformationCriteria):
     dropped: int = 0
     path: tuple = ()
     context: object = field(default=None, repr=False, compare=False)  # what refits need (FitContext)
+    boundary: dict = field(default_factory=dict)
+    limit: object = field(default=None, repr=False, compare=False)
+    limit_test: object = field(default=None, repr=False, compare=False)
 
     # ---- information criteria -------------------------------------------------
     @property

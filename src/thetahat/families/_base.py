@@ -16,7 +16,9 @@ Example
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -53,6 +55,49 @@ def all_families() -> list["Family"]:
     return sorted({id(f): f for f in _REGISTRY.values()}.values(), key=lambda f: f.name)
 
 
+@dataclass(frozen=True)
+class Limit:
+    """A model that a family reaches at an edge of its parameter space.
+
+    When the likelihood keeps rising towards that edge -- a t fitted to normal data
+    (df to infinity), a negative binomial to counts without overdispersion (r to
+    infinity), a zero-inflated poisson to data without excess zeros (pi = 0) -- the
+    maximum is the limiting model's, and the fit reports it as a boundary estimate.
+
+    Attributes
+    ----------
+    family : str
+        The limiting family.
+    at : dict
+        This family's parameters at the limit, e.g. ``{"df": inf}``.
+    keep : dict
+        ``{this family's parameter: the limiting family's}`` for the parameters that
+        stay in the interior (the t's loc and scale are the normal's mu and sigma).
+    score : callable
+        ``score(x, w, params)``: the derivative of the log-likelihood at the limit along
+        the path into the interior (in 1/df, 1/r, pi, ...), at the limiting family's MLE
+        ``params``, from NumPy data. By the envelope theorem it is the slope of the
+        profile likelihood there: at most 0 means the supremum is at the limit.
+    why : str
+        The verdict in words, naming the limiting model.
+    known : tuple
+        Known values passed on to the limiting family (the beta-binomial's ``n``).
+
+    Examples
+    --------
+    >>> import thetahat
+    >>> [(m.family, m.at) for m in thetahat.family("t").limits]
+    [('normal', {'df': inf})]
+    """
+
+    family: str
+    at: dict
+    keep: dict
+    score: Callable
+    why: str
+    known: tuple = field(default=())
+
+
 class Family:
     """A parametric family of distributions.
 
@@ -80,6 +125,9 @@ class Family:
     information : str
         ``"observed"`` normally; ``"expected"`` where the log-likelihood is not twice
         differentiable at the optimum (laplace's median).
+    limits : tuple of Limit
+        Models the family reaches at an edge of its parameter space, where a fit can
+        end on the boundary (see :class:`Limit`).
     """
 
     name: str = "family"
@@ -94,6 +142,7 @@ class Family:
     min_obs: int = 2
     param_support: bool = False  # whether the support depends on the parameters (GEV, GPD, ...)
     known_values: dict = {}  # set by bind(): the known values of the fit in progress
+    limits: tuple = ()  # Limit: models reached at an edge of the parameter space
 
     # ---- required -------------------------------------------------------------
     def logpdf(self, x, p):

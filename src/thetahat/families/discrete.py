@@ -25,7 +25,7 @@ from jax.scipy.special import betainc, gammaincc, gammaln, xlog1py, xlogy
 
 from .. import constraints as C
 from ..errors import DegenerateDataError, OptionError, SupportError
-from ._base import Family, _fmt, register, weighted_moments
+from ._base import Family, Limit, _fmt, register, weighted_moments
 
 _EPS = 1e-6
 
@@ -34,6 +34,28 @@ def _betaln(a, b):
     # jax.scipy.special.betaln loses ~1e-7 relative accuracy in float64 (jax 0.10);
     # the gammaln form is exact to rounding for the moderate arguments of count data
     return gammaln(a) + gammaln(b) - gammaln(a + b)
+
+
+def _nbinom_score(x, w, p):
+    """d loglik / d(1/r) at r = inf with the mean held at the poisson's lam: sum w ((x - lam)^2 - x) / 2."""
+    return float(np.sum(w * ((x - p["lam"]) ** 2 - x)) / 2.0)
+
+
+def _zip_score(x, w, p):
+    """d loglik / d pi at pi = 0: (e^lam - 1) per zero, -1 per positive count."""
+    zero = x == 0
+    return float(np.sum(w[zero]) * np.expm1(p["lam"]) - np.sum(w[~zero]))
+
+
+def _betabinom_score(x, w, p):
+    """d loglik / d(1/(a + b)) at a + b = inf with a / (a + b) held at the binomial's p:
+    sum w [x (x - 1) / (2p) + (n - x)(n - x - 1) / (2(1 - p)) - n (n - 1) / 2]."""
+    n, q = p["n"], p["p"]
+    if not 0.0 < q < 1.0:
+        return 0.0
+    y = n - x
+    return float(np.sum(w * (x * (x - 1.0) / (2.0 * q) + y * (y - 1.0) / (2.0 * (1.0 - q))
+                             - n * (n - 1.0) / 2.0)))
 
 
 def _clip_p(p, lo=_EPS):
@@ -355,6 +377,9 @@ class NegativeBinomial(Family):
     params = {"r": C.positive, "p": C.unit_interval}
     support = C.nonnegative_integer
     discrete = True
+    limits = (Limit("poisson", {"r": np.inf, "p": 1.0}, {}, _nbinom_score,
+                    "the negative binomial's r runs to infinity (and p to 1): the data show no overdispersion, "
+                    "and the poisson fits as well"),)
 
     def logpdf(self, x, p):
         r, q = p["r"], p["p"]
@@ -447,6 +472,9 @@ class ZeroInflatedPoisson(Family):
     params = {"pi": C.unit_interval, "lam": C.positive}
     support = C.nonnegative_integer
     discrete = True
+    limits = (Limit("poisson", {"pi": 0.0}, {"lam": "lam"}, _zip_score,
+                    "the zero-inflation probability pi is 0: the data have no excess zeros, and the poisson fits "
+                    "as well"),)
 
     @staticmethod
     def _log_p0(pi, lam):
@@ -514,6 +542,9 @@ class BetaBinomial(Family):
     known = {"n": None}
     support = C.nonnegative_integer
     discrete = True
+    limits = (Limit("binomial", {"a": np.inf, "b": np.inf}, {}, _betabinom_score,
+                    "the beta-binomial's a and b run to infinity (a / (a + b) fixed): the data show no extra-binomial "
+                    "variation, and the binomial fits as well", known=("n",)),)
 
     def logpdf(self, x, p):
         n, a, b = p["n"], p["a"], p["b"]

@@ -50,10 +50,22 @@ def wald(fit, level):
 
 
 def profile(fit, level):
-    from .profile import profile_interval
+    from .profile import limit_interval, profile_interval
 
     out, notes = {}, []
+    inside = _kept(fit)
     for k in fit.estimated:
+        if k in fit.boundary:
+            lo, hi, nk = limit_interval(fit, k, level)
+            out[k] = (lo, hi)
+            notes.extend(nk)
+            continue
+        if k in inside:  # a boundary fit: the limiting model's profile
+            lo, hi, nk = profile_interval(fit.limit, inside[k], level)
+            out[k] = (lo, hi)
+            notes.extend(nk + [f"{k}: the profile interval of {inside[k]} in the limiting {fit.limit.family.name} "
+                               "model"])
+            continue
         if np.ndim(fit.params[k]) or k in fit.family.nonregular:
             out[k] = None
             notes.append(f"{k}: no profile interval ({'not a scalar' if np.ndim(fit.params[k]) else 'non-regular'})")
@@ -62,6 +74,16 @@ def profile(fit, level):
         out[k] = (lo, hi)
         notes.extend(nk)
     return Intervals(out, method="profile", level=level, notes=notes)
+
+
+def _kept(fit):
+    """For a fit on the boundary: {parameter: the limiting family's} of those that stay inside."""
+    if not fit.boundary:
+        return {}
+    for lim in fit.family.limits:
+        if lim.family == fit.limit.family.name and set(lim.at) == set(fit.boundary):
+            return dict(lim.keep)
+    return {}
 
 
 def bootstrap(fit, level, *, n_boot=2000, kind="parametric", interval="studentized", seed=0, progress=None,

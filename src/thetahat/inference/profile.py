@@ -132,6 +132,64 @@ class _Scalar:
         return -np.inf if side < 0 else np.inf
 
 
+class _AtLimit(_Scalar):
+    """The profile of a parameter whose estimate is a limit of its space (``Fit.boundary``:
+    a t's df = inf). The interval is open on the limit's side; its other end is searched for
+    inward from ``EDGE`` units of the log or logit coordinate, next to the limit (df = 1e8),
+    with the other parameters re-optimised from the family's own start."""
+
+    EDGE = float(np.log(1e8))
+
+    def __init__(self, fit, name):
+        ctx = _context(fit)
+        lay = ctx.layout
+        slot = lay.slots[lay.names.index(name)]
+        self.fit, self.ctx, self.name, self.con = fit, ctx, name, slot.constraint
+        self.side = 1.0 if float(np.asarray(self.con.inverse(fit.boundary[name]))) > 0 else -1.0
+        others = [k for k in lay.names if k != name]
+        self.layout = Layout.build(ctx.family, {s.name: s.shape for s in lay.slots}, others) if others else None
+        self.bounded_coordinate, self.step, self.s_hat = True, 1.0, self.side * self.EDGE
+        self.solved = {}
+        if self.layout is not None:
+            raw = ctx.raw
+            w = np.ones(raw.x.shape[0]) if raw.w is None else raw.w
+            start = ctx.family.start(raw.x, w)
+            u0 = self.layout.to_unconstrained({k: np.asarray(start[k], dtype=float) for k in others})
+            self.solved = {self.s_hat + self.side: (np.nan, u0)}  # a seed for the warm starts
+
+
+def limit_interval(fit, name, level=0.95):
+    """The profile interval of a parameter at a limit of its space: ``(lo, hi, notes)``,
+    open on the limit's side."""
+    prof = _AtLimit(fit, name)
+    q = float(sst.chi2.ppf(level, 1))
+
+    def D(s):
+        ll, state = prof.loglik(s)
+        if state is not None:
+            prof.solved[s] = (ll, state)
+        return 2.0 * (fit.loglik - ll) - q if np.isfinite(ll) else np.inf
+
+    limit = float(fit.boundary[name])
+    notes = [f"the profile of {name} stays above the {level:.0%} cutoff all the way to its limit "
+             f"{name} = {limit:g}: the {'upper' if prof.side > 0 else 'lower'} side of the interval is open"]
+    prev, end = prof.s_hat, None
+    for k in range(1, int(2 * U_LIMIT) + 1):
+        s = prof.s_hat - prof.side * k * prof.step
+        if abs(s) > U_LIMIT:
+            notes.append(f"the profile of {name} does not fall to the {level:.0%} cutoff on the "
+                         f"{'lower' if prof.side > 0 else 'upper'} side either: the interval is open there")
+            end = prof.bound(-prof.side)
+            break
+        if D(s) >= 0:
+            root = sopt.brentq(D, min(prev, s), max(prev, s), xtol=1e-12 * (1 + abs(s)), rtol=1e-12, maxiter=200)
+            end = prof.value_at(root)
+            break
+        prev = s
+    lo, hi = sorted((end, limit))
+    return float(lo), float(hi), notes
+
+
 class _Function:
     """The profile of g(θ), by Newton on the KKT system of max ℓ s.t. g = c."""
 
