@@ -14,7 +14,7 @@ from .families import all_families, get_family
 from .fitting import fit
 from .result import Fit
 
-OK, NOT_CONVERGED, FAILED = "ok", "not converged", "failed"
+OK, NOT_CONVERGED, NOT_IDENTIFIABLE, FAILED = "ok", "not converged", "not identifiable", "failed"
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ class Comparison:
         for r in self.rows:
             f = (lambda v, w, p: f"{'n/a':>{w}}" if v is None else f"{v:>{w}.{p}f}")
             status = r["status"] if r["status"] == OK else f"{r['status']}: {r['reason']}"
+            if r["boundary"]:
+                status += f" (boundary: {boundary_text(r['boundary'])})"
             k = "" if r["k"] is None else str(r["k"])
             rank = "" if r["rank"] is None else str(r["rank"])
             lines.append(f"{rank:>4}  {r['family']:<22}{k:>3}{f(r['loglik'], 15, 4)}{f(r['aic'], 14, 4)}"
@@ -290,10 +292,14 @@ def _params(f):
 
 def _fit_row(f: Fit) -> dict:
     ok = f.converged and math.isfinite(f.loglik)
-    return {"rank": None, "family": f.family.name, "status": OK if ok else NOT_CONVERGED,
-            "reason": f.reason, "loglik": _finite(f.loglik), "k": int(f.n_estimated), "aic": _finite(f.aic),
+    status, reason = (OK if ok else NOT_CONVERGED), f.reason
+    if f.n_estimated > f.nobs:
+        status = NOT_IDENTIFIABLE
+        reason = f"{f.n_estimated} parameters from {_num(f.nobs)} observations"
+    return {"rank": None, "family": f.family.name, "status": status,
+            "reason": reason, "loglik": _finite(f.loglik), "k": int(f.n_estimated), "aic": _finite(f.aic),
             "bic": _finite(f.bic), "delta_aic": None, "akaike_weight": None, "params": _params(f),
-            "converged": bool(f.converged)}
+            "converged": bool(f.converged), "boundary": MappingProxyType(dict(f.boundary))}
 
 
 def _gof_columns(f, n_boot, seed, notes):
@@ -312,11 +318,11 @@ def _gof_columns(f, n_boot, seed, notes):
 def _failed_row(fam, reason) -> dict:
     return {"rank": None, "family": fam.name, "status": FAILED, "reason": reason, "loglik": None, "k": None,
             "aic": None, "bic": None, "delta_aic": None, "akaike_weight": None, "params": None,
-            "converged": False}
+            "converged": False, "boundary": MappingProxyType({})}
 
 
 def _rank(rows, fits, skipped, nobs, dropped, notes=()):
-    order = {OK: 0, NOT_CONVERGED: 1, FAILED: 2}
+    order = {OK: 0, NOT_CONVERGED: 1, NOT_IDENTIFIABLE: 2, FAILED: 3}
     rows.sort(key=lambda r: (order[r["status"]], math.inf if r["aic"] is None else r["aic"], r["family"]))
     good = [r for r in rows if r["status"] == OK and r["aic"] is not None]
     best = good[0]["aic"] if good else None
@@ -340,5 +346,12 @@ def _num(v):
     return int(v) if float(v) == int(v) else float(v)
 
 
+def boundary_text(b) -> str:
+    """``{"df": inf}`` as ``df = inf``: the parameters of a fit that sit at a limit of their space."""
+    return ", ".join(f"{k} = {float(v):g}" for k, v in b.items())
+
+
 def _json_row(r):
-    return {k: (dict(v) if isinstance(v, MappingProxyType) else v) for k, v in r.items()}
+    out = {k: (dict(v) if isinstance(v, MappingProxyType) else v) for k, v in r.items()}
+    out["boundary"] = {k: f"{float(v):g}" for k, v in r["boundary"].items()}  # JSON has no infinity
+    return out

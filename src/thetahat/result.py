@@ -154,6 +154,7 @@ class Fit(InformationCriteria):
     def profile(self, name: str, level: float = 0.95, points: int = 41):
         """The profile log-likelihood of one parameter (a :class:`~thetahat.inference.profile.Profile`):
         values, profile log-likelihood, deviance, and the interval at ``level``."""
+        self._refuse_at_boundary('profile')
         from .inference.profile import profile_curve
 
         return profile_curve(self, name, level=level, points=points)
@@ -174,12 +175,14 @@ class Fit(InformationCriteria):
         >>> bool(np.isclose(m.estimate, x.mean())), bool(np.isclose(m.se, x.mean() / np.sqrt(400)))
         (True, True)
         """
+        self._refuse_at_boundary('transform')
         from .inference.delta import transform
 
         return transform(self, g, name)
 
     def bootstrap(self, n_boot: int = 2000, kind: str = "parametric", seed: int = 0, progress=None):
         """Bootstrap replicates of the estimates (see :mod:`thetahat.inference.bootstrap`)."""
+        self._refuse_at_boundary('bootstrap')
         from .inference.bootstrap import bootstrap
 
         return bootstrap(self, n_boot=n_boot, kind=kind, seed=seed, progress=progress)
@@ -188,6 +191,7 @@ class Fit(InformationCriteria):
         """Tests of fit: KS, Anderson--Darling and Cramér--von Mises with parametric-bootstrap
         p-values (parameters re-estimated in every bootstrap sample), or χ² for discrete
         families (see :func:`thetahat.inference.gof.gof`)."""
+        self._refuse_at_boundary('gof')
         from .inference.gof import gof
 
         return gof(self, tests=tests, n_boot=n_boot, seed=seed)
@@ -230,6 +234,14 @@ class Fit(InformationCriteria):
         from .inference.information import information
 
         return information(self, kind)
+
+    def _refuse_at_boundary(self, what):
+        if self.boundary:
+            from .compare import boundary_text
+
+            raise OptionError(f"this {self.family.name} fit is on the boundary ({boundary_text(self.boundary)}): "
+                              f"its {what} is that of the limiting {self.limit.family.name} model; call "
+                              f"fit.limit.{what}(...) for it")
 
     # ---- the fitted distribution ------------------------------------------------
     def to_scipy(self):
@@ -280,6 +292,8 @@ class Fit(InformationCriteria):
             "fixed": {k: clean(v) for k, v in self.fixed.items()},
             "dropped": int(self.dropped),
             "notes": list(self.notes),
+            "boundary": {k: f"{float(v):g}" for k, v in self.boundary.items()},  # JSON has no infinity
+            "limit_test": None if self.limit_test is None else self.limit_test.to_dict(),
         }
 
     def summary(self, level: float = 0.95) -> str:
@@ -317,6 +331,14 @@ class Fit(InformationCriteria):
         hnd = {True: "yes", False: "NO", None: "n/a"}[d.hessian_negative_definite]
         cond = "n/a" if d.hessian_condition is None else f"{d.hessian_condition:.3g}"
         lines.append(f"Stopped: {self.reason}")
+        if self.boundary:
+            from .compare import boundary_text
+
+            lines.append(f"Boundary: {boundary_text(self.boundary)}")
+        if self.limit_test is not None:
+            t = self.limit_test
+            lines.append(f"LR test against the limiting {t.restricted} model: LR {t.statistic:.4g}, "
+                         f"p-value {t.pvalue:.4g} ({t.distribution})")
         gn = "n/a" if d.grad_norm is None else f"{d.grad_norm:.3g}"
         lines.append(f"Gradient norm at optimum: {gn}; Hessian negative definite: {hnd}; "
                      f"condition number: {cond}")

@@ -35,18 +35,46 @@ def check_level(level):
 
 
 def wald(fit, level):
+    """est ± z·se for each estimated parameter; withheld (``None``, with a note pointing to the
+    profile interval) where it would leave the parameter's space."""
     z = NormalDist().inv_cdf(0.5 + level / 2)
-    out = {}
+    out, notes = {}, []
     for k in fit.estimated:
         s = fit.se.get(k)
         if s is None:
             out[k] = None
-        else:
-            est = np.asarray(fit.params[k], dtype=float)
-            lo, hi = est - z * np.asarray(s), est + z * np.asarray(s)
-            out[k] = (float(lo), float(hi)) if np.ndim(est) == 0 else (lo, hi)
-    notes = [f"{k}: no standard error, so no Wald interval" for k, v in out.items() if v is None]
+            notes.append(f"{k}: no standard error, so no Wald interval"
+                         + (f" ({k} = {float(fit.params[k]):g} is a limit of its space)" if k in fit.boundary else ""))
+            continue
+        est = np.asarray(fit.params[k], dtype=float)
+        lo, hi = est - z * np.asarray(s), est + z * np.asarray(s)
+        space = fit.family.params.get(k)
+        if space is not None and not _inside_space(space, lo, hi):
+            out[k] = None
+            notes.append(f"{k}: the Wald interval ({_fmt(lo)}, {_fmt(hi)}) leaves the parameter space "
+                         f"({space.name}), so it is withheld; use confint(method='profile')")
+            continue
+        out[k] = (float(lo), float(hi)) if np.ndim(est) == 0 else (lo, hi)
     return Intervals(out, method="wald", level=level, notes=notes)
+
+
+def _inside_space(space, lo, hi) -> bool:
+    """Whether every entry of [lo, hi] lies in the constraint's open space (a positive
+    parameter's interval above 0, a probability's inside (0, 1))."""
+    lower, upper = getattr(space, "lower", None), getattr(space, "upper", None)
+    if space.name == "simplex":
+        lower, upper = 0.0, 1.0
+    ok = True
+    if lower is not None:
+        ok = ok and bool(np.all(lo > lower) if not getattr(space, "inclusive", False) else np.all(lo >= lower))
+    if upper is not None:
+        ok = ok and bool(np.all(hi < upper))
+    return ok
+
+
+def _fmt(v):
+    a = np.asarray(v, dtype=float)
+    return f"{float(a):.4g}" if a.ndim == 0 else np.array2string(a, precision=4)
 
 
 def profile(fit, level):
