@@ -244,6 +244,7 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
             res = opt.bfgs(obj, res.u if np.isfinite(res.loglik) else u0)
             notes.append(f"Newton did not converge ({first.reason}); fell back to BFGS")
 
+    res = _refuse_unbounded(fam, layout, res)
     verdict = None
     if res.method != "closed" and bd.applies(fam, fixed, censoring, streamed):
         verdict = bd.check(fam, x, w, fixed, float(res.loglik), bool(res.converged), _fit_limit)
@@ -291,6 +292,18 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
                limit=None if verdict is None else verdict.fit,
                limit_test=None if verdict is None or not res.converged else
                bd.limit_test(verdict, res.loglik, layout.size))
+
+
+def _refuse_unbounded(fam, layout, res):
+    """A search that ended past a value where the likelihood is unbounded (``Family.unbounded_below``)
+    found no MLE: it did not converge, and the reason says why."""
+    if not fam.unbounded_below or not np.all(np.isfinite(res.u)):
+        return res
+    params = layout.to_params(np.asarray(res.u))
+    for k, (value, why) in fam.unbounded_below.items():
+        if k in params and float(np.asarray(params[k])) < value:
+            res.converged, res.reason = False, why
+    return res
 
 
 def _fit_limit(family, x, w, fixed):

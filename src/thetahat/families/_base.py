@@ -143,6 +143,9 @@ class Family:
     param_support: bool = False  # whether the support depends on the parameters (GEV, GPD, ...)
     known_values: dict = {}  # set by bind(): the known values of the fit in progress
     limits: tuple = ()  # Limit: models reached at an edge of the parameter space
+    # {parameter: (value, why)}: past this value the likelihood is unbounded (GEV and generalized Pareto
+    # with shape < -1), so only a local maximum above it is an MLE
+    unbounded_below: dict = {}
 
     # ---- required -------------------------------------------------------------
     def logpdf(self, x, p):

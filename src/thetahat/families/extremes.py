@@ -65,6 +65,9 @@ def _gev_pwm(x):
     return b0 + s * (g - 1.0) / k, s, -k
 
 
+_UNBOUNDED = ("the likelihood is unbounded for shape < -1 (the density at the upper end of the support is infinite, and the end can sit on the largest observation: Smith 1985), and there is no local maximum with shape > -1 for these data; no MLE exists: fix the shape (fixed={'shape': ...}) or use more data")
+
+
 @register
 class GEV(Family):
     r"""Generalised extreme value (loc mu, scale sigma, shape xi); xi > 0 is the heavy (Frechet) tail.
@@ -81,6 +84,7 @@ class GEV(Family):
     aliases = ("genextreme",)
     param_support = True
     params = {"loc": C.real, "scale": C.positive, "shape": C.real}
+    unbounded_below = {"shape": (-1.0, _UNBOUNDED)}
     support = C.real
 
     def logpdf(self, x, p):
@@ -144,6 +148,7 @@ class GenPareto(Family):
     aliases = ("gpd",)
     param_support = True
     params = {"scale": C.positive, "shape": C.real}
+    unbounded_below = {"shape": (-1.0, _UNBOUNDED)}
     known = {"loc": 0.0}
     support = C.real
 
