@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean venv
+.PHONY: demo test test-isa bench clean venv
 
 venv: $(STAMP)
 
@@ -21,6 +21,23 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev]"
 	$(PY) -m pytest -n 2 -q
+
+# The numerically sensitive tests again under two older instruction sets, with the llvmlite loop off:
+# the same verdicts and the same answers on every CPU. Each run has its own compile cache.
+SENSITIVE := tests/test_families.py tests/test_continuous_facts.py tests/test_discrete_facts.py \
+	tests/test_closed_form_derivs.py tests/test_engine.py tests/test_batch.py tests/test_blocks.py \
+	tests/test_boundary.py tests/test_intervals.py tests/test_lrt.py tests/test_censoring.py \
+	tests/test_regression_models.py tests/test_regression_fast.py tests/test_regression_extended.py \
+	tests/test_regression_penalized.py tests/test_regression_nist.py tests/test_nls.py \
+	tests/test_mixture.py tests/test_hmm.py tests/test_scale_fit.py tests/test_scale_regress.py \
+	tests/test_scale_mixture.py
+
+test-isa: $(STAMP)
+	for isa in SSE4_2 AVX2; do \
+		echo "== $$isa, llvmlite loop off =="; \
+		XLA_FLAGS=--xla_cpu_max_isa=$$isa THETAHAT_NO_FUSED=1 THETAHAT_CACHE_DIR=$$(mktemp -d) \
+			$(PY) -m pytest -n 2 -q -p no:cacheprovider $(SENSITIVE) || exit 1; \
+	done
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
