@@ -169,3 +169,26 @@ def test_t_slope_formula_against_autodiff():
     h = 1e-5
     diff = (st.t.logpdf(x, 1 / h, m, s).sum() - st.norm.logpdf(x, m, s).sum()) / h
     assert slope == pytest.approx(diff, rel=1e-3)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_skew_normal_shape_running_to_infinity(seed):
+    # n = 20 from a skew normal with shape 4: the shape's MLE is infinite with positive probability, and the
+    # supremum is then a half-normal from the sample minimum (or below the maximum)
+    x = st.skewnorm(4).rvs(20, random_state=seed)
+    f = thetahat.fit(x, "skewnorm")
+    ends = {np.inf: (x - x.min(), x.min()), -np.inf: (x.max() - x, x.max())}
+    limit_ll = {a: st.halfnorm.logpdf(d, 0, np.sqrt(np.mean(d**2))).sum() for a, (d, _) in ends.items()}
+    nll = lambda q: -st.skewnorm.logpdf(x, q[2], q[0], np.exp(q[1])).sum()  # noqa: E731
+    best = max(-sopt.minimize(nll, q0, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12,
+                                                                          "maxiter": 20000}).fun
+               for q0 in ([x.mean(), np.log(x.std()), 0.0], [x.mean(), np.log(x.std()), 3.0],
+                          [x.mean(), np.log(x.std()), -3.0]))
+    assert f.converged
+    if f.boundary:
+        a = f.boundary["shape"]
+        assert f.loglik == pytest.approx(limit_ll[a], rel=1e-10)
+        assert f.params["loc"] == ends[a][1] and f.se["loc"] is None and f.se["shape"] is None
+        assert best <= f.loglik + 1e-6  # no point inside beats the limit
+    else:
+        assert f.loglik > max(limit_ll.values()) and f.loglik >= best - 1e-7

@@ -22,7 +22,7 @@ verdict unless the data sit within rounding of the boundary of the two cases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,15 +48,19 @@ class Verdict:
     fit : Fit
         The limiting model fitted directly to the data.
     slope : float
-        The profile likelihood's slope at the limit, into the interior.
+        The profile likelihood's slope at the limit, into the interior (NaN for a
+        non-regular limit, decided by the likelihoods alone).
     on_boundary : bool
         Whether the maximum is at the limit.
+    extra : dict
+        Parameters the limit takes from the data (the skew normal's loc).
     """
 
     limit: object
     fit: object
     slope: float
     on_boundary: bool
+    extra: dict = field(default_factory=dict)
 
 
 def applies(fam, fixed, censored, streamed) -> bool:
@@ -64,7 +68,7 @@ def applies(fam, fixed, censored, streamed) -> bool:
     and no parameter that a limit moves or keeps held fixed."""
     if not fam.limits or censored or streamed is not None:
         return False
-    moved = {k for lim in fam.limits for k in (*lim.at, *lim.keep)}
+    moved = {k for lim in fam.limits for k in (*lim.at, *lim.keep, *(fam.params if lim.prepare else ()))}
     return not (moved & set(fixed))
 
 
@@ -83,16 +87,22 @@ def check(fam, x, w, fixed, loglik, converged, fit_limit):
     """
     x = np.asarray(x, dtype=float)
     w1 = np.ones(x.shape[0]) if w is None else np.asarray(w, dtype=float)
-    first = None
+    verdicts = []
     for lim in fam.limits:
-        lf = fit_limit(lim.family, x, w, {k: fixed[k] for k in lim.known})
-        slope = float(lim.score(x, w1, {**lf.params, **{k: float(fixed[k]) for k in lim.known}}))
+        xl, extra = lim.prepare(x) if lim.prepare is not None else (x, {})
+        lf = fit_limit(lim.family, xl, w, {k: fixed[k] for k in lim.known})
         higher = converged and np.isfinite(loglik) and loglik > lf.loglik + HIGHER_TOL * max(1.0, abs(lf.loglik))
-        v = Verdict(lim, lf, slope, on_boundary=slope <= SLOPE_TOL * float(w1.sum()) and not higher)
-        if v.on_boundary:
-            return v
-        first = first or v
-    return first
+        if lim.score is None:  # a non-regular limit: the likelihoods alone decide
+            slope = np.nan
+            on_boundary = not higher and not (np.isfinite(loglik) and loglik > lf.loglik)
+        else:
+            slope = float(lim.score(x, w1, {**lf.params, **{k: float(fixed[k]) for k in lim.known}}))
+            on_boundary = slope <= SLOPE_TOL * float(w1.sum()) and not higher
+        verdicts.append(Verdict(lim, lf, slope, on_boundary, extra))
+    if not verdicts:
+        return None
+    reached = [v for v in verdicts if v.on_boundary]
+    return max(reached, key=lambda v: v.fit.loglik) if reached else verdicts[0]
 
 
 def limit_test(verdict, loglik_full, n_full) -> LRTResult:
@@ -119,6 +129,8 @@ def boundary_parts(fam, verdict, fixed):
     for k in fam.params:
         if k in lim.at:
             params[k], se[k] = float(lim.at[k]), None
+        elif k in verdict.extra:  # a sample extreme: no standard error
+            params[k], se[k] = float(verdict.extra[k]), None
         else:
             params[k], se[k] = lf.params[lim.keep[k]], lf.se.get(lim.keep[k])
     for k, v in fixed.items():
@@ -134,6 +146,8 @@ def boundary_parts(fam, verdict, fixed):
               f"{'its' if len(kept) == 1 else 'their'} standard errors from the {lf.family.name} model"
               if kept else f"the {lf.family.name} fit is {_describe(lf)}")
     notes = [f"boundary estimate: {where}; {inside} (fit.limit holds the {lf.family.name} fit)"]
+    notes.extend(f"{k} = {float(v):.6g} is a sample extreme (non-regular): no standard error"
+                 for k, v in verdict.extra.items())
     notes.extend(n for n in lf.notes)
     return params, se, cov, labels, notes
 

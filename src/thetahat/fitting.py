@@ -251,7 +251,7 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
         if verdict.on_boundary:
             return _boundary_fit(fam, layout, verdict, fixed, x, w, nobs, dropped, sample, stats, weight_kind,
                                  cov_type, notes)
-        if not res.converged:
+        if not res.converged and np.isfinite(verdict.slope):
             notes.append(f"the likelihood rises from the limiting {verdict.fit.family.name} model into the "
                          f"interior (slope {verdict.slope:.3g}), but the search did not reach its maximum")
     edge = [k for k, v in fixed.items() if k in fam.params and _on_edge(fam.params[k], np.asarray(v, dtype=float))]
@@ -317,7 +317,8 @@ def _boundary_fit(fam, layout, verdict, fixed, x, w, nobs, dropped, sample, stat
     params, se, cov, labels, more = bd.boundary_parts(fam, verdict, fixed)
     ctx = FitContext(family=fam, layout=layout, fixed=fixed, sample=sample, stats=stats,
                      raw=Sample(x, w, nobs, dropped), weight_kind=weight_kind, cov_type=cov_type, censored=False)
-    slope = f"the slope of the profile likelihood at the limit is {verdict.slope:.3g}"
+    slope = (f"the slope of the profile likelihood at the limit is {verdict.slope:.3g}" if np.isfinite(verdict.slope)
+             else f"no point inside reaches the limit's log-likelihood {lf.loglik:.10g}")
     return Fit(family=fam, params=params, se=se, cov=cov, cov_labels=labels, cov_type=lf.cov_type,
                loglik=float(lf.loglik), nobs=nobs, n_estimated=layout.size, converged=True,
                reason=f"{verdict.limit.why} ({slope})", method=lf.method, trace=(), diagnostics=lf.diagnostics,

@@ -78,10 +78,16 @@ class Limit:
         the path into the interior (in 1/df, 1/r, pi, ...), at the limiting family's MLE
         ``params``, from NumPy data. By the envelope theorem it is the slope of the
         profile likelihood there: at most 0 means the supremum is at the limit.
+        ``None`` where the limit is not regular (the skew normal's half-normal, whose
+        location is a sample extreme): the verdict then compares the likelihoods alone.
     why : str
         The verdict in words, naming the limiting model.
     known : tuple
         Known values passed on to the limiting family (the beta-binomial's ``n``).
+    prepare : callable or None
+        ``prepare(x) -> (data for the limiting family, {parameter: value})``, where the
+        limiting model sees transformed data and some parameters come from the data
+        themselves (the skew normal's loc at the sample minimum).
 
     Examples
     --------
@@ -93,9 +99,10 @@ class Limit:
     family: str
     at: dict
     keep: dict
-    score: Callable
+    score: Callable | None
     why: str
     known: tuple = field(default=())
+    prepare: Callable | None = None
 
 
 class Family:

@@ -7,7 +7,7 @@ import numpy as np
 from jax.scipy.special import i0e, log_ndtr, ndtr
 
 from .. import constraints as C
-from ._base import Family, log_safe, register, sqrt, weighted_moments
+from ._base import Family, Limit, log_safe, register, sqrt, weighted_moments
 
 _LOG2PI = float(np.log(2 * np.pi))
 _HALF_LOG_2_OVER_PI = float(0.5 * np.log(2 / np.pi))
@@ -405,6 +405,14 @@ class SkewNormal(Family):
     params = {"loc": C.real, "scale": C.positive, "shape": C.real}
     support = C.real
     min_obs = 3
+    # shape -> +-inf: a half-normal from the sample minimum (maximum), a divergence that small samples
+    # reach with positive probability (Azzalini & Capitanio 1999)
+    limits = (Limit("halfnormal", {"shape": np.inf}, {"scale": "sigma"}, None,
+                    "the skew normal's shape runs to +infinity: a half-normal from the sample minimum fits as well",
+                    prepare=lambda x: (x - x.min(), {"loc": float(x.min())})),
+              Limit("halfnormal", {"shape": -np.inf}, {"scale": "sigma"}, None,
+                    "the skew normal's shape runs to -infinity: a half-normal below the sample maximum fits as well",
+                    prepare=lambda x: (x.max() - x, {"loc": float(x.max())})))
 
     def logpdf(self, x, p):
         z = (x - p["loc"]) / p["scale"]
