@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import DataError, DegenerateDataError, EmptyDataError, MissingColumnError, NonFiniteDataError, \
+from ..errors import DataError, EmptyDataError, MissingColumnError, NonFiniteDataError, \
     NonNumericDataError, OptionError
 
 
@@ -205,7 +205,7 @@ def _numeric(arr, label):
 
 
 def _from_formula(formula, df, y, allow_python) -> Design:
-    from .formula import check_formula
+    from .formula import check_formula, check_terms
 
     if y is not None:
         raise OptionError("give the response either in the formula or as y=, not both")
@@ -222,12 +222,12 @@ def _from_formula(formula, df, y, allow_python) -> Design:
         if yv.dtype.kind == "b":
             yv = yv.astype(float)
     else:
-        my = _matrix(lhs, df, formula)
+        my = _matrix(f"{lhs} - 1", df, formula)  # no intercept column beside the response
         if my.shape[1] != 1:
             raise OptionError(f"the response {lhs!r} must be one column, it gives {my.shape[1]}")
         yv = np.asarray(my, dtype=float)[:, 0]
     mm = _matrix(rhs if rhs else "1", df, formula)
-    check_terms(mm.model_spec, mm.shape[0])
+    check_terms(mm.model_spec)
     names = tuple(str(c) for c in mm.columns)
     X = np.asarray(mm, dtype=np.float64)
     if yv.dtype.kind == "O":
@@ -312,9 +312,10 @@ def new_design(spec, data, names):
     df = _frame(data)
     for mask, col in missing_inputs(spec, df):
         i = int(np.flatnonzero(mask)[0])
+        k = int(mask.sum())
         raise NonFiniteDataError(f"the new data have a missing value in column {col!r} at data row {i + 1} "
-                                 f"(counting from 1; {int(mask.sum())} such rows): a prediction needs every "
-                                 "predictor")
+                                 f"(counting from 1; {k} such row{'s' if k != 1 else ''}): a prediction needs "
+                                 "every predictor")
     mm = _matrix(None, df, str(getattr(spec, "formula", "")), spec=spec)
     cols = [c for c in mm.columns if c in names]
     X = np.asarray(mm[cols], dtype=np.float64)
@@ -324,22 +325,6 @@ def new_design(spec, data, names):
         j = int(np.flatnonzero(xb[i])[0])
         raise NonFiniteDataError(bad_term_message(cols[j], X[i, j], i, int(xb.any(axis=1).sum()), new=True))
     return X
-
-
-def check_terms(spec, n):
-    """A term that gives no column (a factor with one level beside an intercept) is an error, as in R."""
-    for term, sl in (getattr(spec, "term_slices", None) or {}).items():
-        if sl.stop > sl.start or str(term) in ("1", "0"):
-            continue
-        levels = [(expr, st["categories"]) for expr, (k, st) in (spec.encoder_state or {}).items()
-                  if "categories" in st and len(st["categories"]) < 2 and expr in str(term)]
-        if levels:
-            expr, lv = levels[0]
-            raise DegenerateDataError(
-                f"{expr} has one level in the data ({', '.join(map(str, lv)) or 'none'}): the term {str(term)!r} "
-                "cannot be told apart from the intercept; drop it from the formula (R refuses it too: "
-                "'contrasts can be applied only to factors with 2 or more levels')")
-        raise DegenerateDataError(f"the formula term {str(term)!r} gives no column of the design")
 
 
 def _from_matrix(X, y) -> Design:

@@ -40,14 +40,14 @@ import re
 
 import numpy as np
 
-from ..errors import FormulaError
+from ..errors import DegenerateDataError, FormulaError
 
 FUNCTIONS = ("log", "exp", "sqrt", "log1p", "abs")
 TRANSFORMS = ("poly", "center", "scale", "bs")
 CONTRASTS = ("treatment", "sum", "helmert", "poly", "diff")
 ALLOWED = ("column names, numbers, the operators + - : * ( ), I() of + - * / ** arithmetic, "
            "log/exp/sqrt/log1p/abs (or np.log, ...), C(column[, literal contrast or levels=[...]]) and "
-           "poly/center/scale/bs with literal arguments; regress(..., allow_python=True) evaluates Python "
+           "poly/center/scale/bs with literal arguments; in Python, regress(..., allow_python=True) evaluates any Python "
            "(unsafe for untrusted input)")
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 _DESCRIBE = {ast.Attribute: "attribute access", ast.Subscript: "subscripts", ast.Lambda: "lambdas",
@@ -253,3 +253,27 @@ def _literal(node, strings):
     else:
         raise _Refused("non-literal arguments" if not isinstance(node, ast.Constant) else
                        f"the argument {ast.unparse(node)} (a literal number is needed)")
+
+
+def check_terms(spec):
+    """Raise :class:`~thetahat.errors.DegenerateDataError` for a term of formulaic's ``spec``
+    that gives no column (a factor with one level beside an intercept), as R does.
+
+    Examples
+    --------
+    >>> import formulaic, pandas as pd
+    >>> df = pd.DataFrame({"x": [1.0, 2.0], "g": ["a", "b"]})
+    >>> check_terms(formulaic.model_matrix("x + C(g)", df).model_spec)
+    """
+    for term, sl in (getattr(spec, "term_slices", None) or {}).items():
+        if sl.stop > sl.start or str(term) in ("1", "0"):
+            continue
+        levels = [(expr, st["categories"]) for expr, (k, st) in (spec.encoder_state or {}).items()
+                  if "categories" in st and len(st["categories"]) < 2 and expr in str(term)]
+        if levels:
+            expr, lv = levels[0]
+            raise DegenerateDataError(
+                f"{expr} has one level in the data ({', '.join(map(str, lv)) or 'none'}): the term {str(term)!r} "
+                "cannot be told apart from the intercept; drop it from the formula (R refuses it too: "
+                "'contrasts can be applied only to factors with 2 or more levels')")
+        raise DegenerateDataError(f"the formula term {str(term)!r} gives no column of the design")
