@@ -27,15 +27,9 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     formula_or_X : str or array_like
         A Wilkinson formula such as ``"y ~ x1 + C(group) + np.log(x2)"`` (built by
         formulaic on ``data``), or a design matrix (used as given: include a column of
-        ones for an intercept) with the response in ``y``. A formula may use column
-        names, numbers, ``+ - : * ( )``, ``-1``/``+0``, ``I()`` of ``+ - * / **``
-        arithmetic, ``log``, ``exp``, ``sqrt``, ``log1p``, ``abs`` (bare or ``np.log``, ...),
-        ``C(column)`` (with a literal contrast or ``levels=[...]``) and ``poly``, ``center``,
-        ``scale``, ``bs`` with literal arguments; any other term is refused with a
-        :class:`~thetahat.errors.FormulaError` before anything is evaluated (see
-        :mod:`thetahat.regression.formula`). Missing values (NaN, ``None``) in a column the
-        formula reads, and a term that is not finite (``np.log`` of a negative number), are
-        errors naming the row, or dropped and counted with ``dropna=True``.
+        ones for an intercept) with the response in ``y``. A formula term outside a safe
+        set (:mod:`thetahat.regression.formula`: arithmetic in ``I()``, ``C()``, ``np.log``
+        and the like) is a :class:`~thetahat.errors.FormulaError`; nothing of it runs.
     data : pandas.DataFrame or dict, optional
     y : array_like, optional
         The response, with a design matrix.
@@ -73,7 +67,8 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         response beyond a limit counts as censored at the limit, as in R's
         ``AER::tobit`` (``survreg`` of the response clipped to the limits).
     dropna : bool
-        Drop (and count) rows with missing values instead of raising.
+        Drop (and count) rows with missing values (NaN, ``None``), or with a term that is
+        not finite (``np.log`` of a negative number), instead of raising.
     dask : bool
         With files as ``data``: the Dask workers of the active scheduler read them (see
         :func:`thetahat.scale.stream_regress.regress_stream`). Files, globs, folders and
@@ -104,42 +99,14 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     if dask:
         raise OptionError("dask=True reads files on Dask workers: pass file paths or a Dask collection as data")
     fam, link = M.resolve(family, link)
-    extra = {"weights": weights, "offset": offset}
-    if fam == "binomial":
-        if trials is None:
-            raise OptionError("binomial regression needs trials= (a column or one count per row); for 0/1 "
-                              "outcomes use family='bernoulli'")
-        extra["trials"] = trials
-    elif trials is not None:
-        raise OptionError(f"trials= applies to the binomial family, not {fam}")
-    if fam in AFT:
-        extra["event"] = event
-    elif event is not None:
-        raise OptionError(f"event= applies to the survival (AFT) families {', '.join(AFT)}, not {fam}")
-    if fam != "tobit" and (left is not None or right is not None):
-        raise OptionError(f"left=/right= censoring points apply to family='tobit', not {fam}")
+    extra = _roles(fam, weights, offset, trials, event, left, right)
     d = build(formula_or_X, data, y, extra=extra, dropna=dropna, allow_python=allow_python)
     w = d.columns.get("weights")
     if w is not None and (w < 0).any():
         i = int(np.flatnonzero(w < 0)[0])
         raise DataError(f"weights must be non-negative; row {i} has {w[i]:g}")
     off = d.columns.get("offset")
-    notes = []
-
-    if fam in ("multinomial", "ordered"):
-        classes, yv = encode_classes(d.y, d.y_name, fam)
-        model = M.multinomial_model(len(classes)) if fam == "multinomial" else M.ordered_model(len(classes), link)
-        if fam == "ordered":
-            d = _drop_intercept(d)
-        if off is not None and fam == "multinomial":
-            raise OptionError("offset= is not supported for multinomial regression")
-    else:
-        classes = None
-        if d.y.dtype.kind not in "fiub":
-            raise DataError(f"the response {d.y_name!r} is not numeric; class labels need family='multinomial' "
-                            "or 'ordered'")
-        yv = d.y.astype(np.float64)
-        model = M.get_model(fam, link)
+    d, model, yv, classes = _model_and_response(d, fam, link, off)
     aux = _aux(model, fam, d, yv, left, right)
     M.check_response(model, yv, aux, repr(d.y_name))
     n_rows, p = d.X.shape
@@ -156,6 +123,48 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         raise DataError(f"{nobs:g} observations cannot identify {n_par} parameters")
     if fam == "normal":
         return _fit_linear(d, model, yv, w, off, nobs)
+    return _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter)
+
+
+def _roles(fam, weights, offset, trials, event, left, right):
+    """The per-row columns the family takes (weights, offset, trials, event); an error for one it does not."""
+    extra = {"weights": weights, "offset": offset}
+    if fam == "binomial":
+        if trials is None:
+            raise OptionError("binomial regression needs trials= (a column or one count per row); for 0/1 "
+                              "outcomes use family='bernoulli'")
+        extra["trials"] = trials
+    elif trials is not None:
+        raise OptionError(f"trials= applies to the binomial family, not {fam}")
+    if fam in AFT:
+        extra["event"] = event
+    elif event is not None:
+        raise OptionError(f"event= applies to the survival (AFT) families {', '.join(AFT)}, not {fam}")
+    if fam != "tobit" and (left is not None or right is not None):
+        raise OptionError(f"left=/right= censoring points apply to family='tobit', not {fam}")
+    return extra
+
+
+def _model_and_response(d, fam, link, off):
+    """``(design, model, numeric response, classes or None)``: class labels coded 0..K-1 for multinomial
+    and ordered (whose design loses its intercept to the cut points)."""
+    if fam in ("multinomial", "ordered"):
+        classes, yv = encode_classes(d.y, d.y_name, fam)
+        model = M.multinomial_model(len(classes)) if fam == "multinomial" else M.ordered_model(len(classes), link)
+        if fam == "ordered":
+            d = _drop_intercept(d)
+        if off is not None and fam == "multinomial":
+            raise OptionError("offset= is not supported for multinomial regression")
+        return d, model, yv, classes
+    if d.y.dtype.kind not in "fiub":
+        raise DataError(f"the response {d.y_name!r} is not numeric; class labels need family='multinomial' "
+                        "or 'ordered'")
+    return d, M.get_model(fam, link), d.y.astype(np.float64), None
+
+
+def _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter):
+    n_rows, p = d.X.shape
+    notes = []
     theta0 = _start(model, fam, link, d, yv, aux, w)
     data_dev = Data.build(d.X, yv, aux, w, off)
 

@@ -255,9 +255,10 @@ def _literal(node, strings):
                        f"the argument {ast.unparse(node)} (a literal number is needed)")
 
 
-def check_terms(spec):
+def check_terms(spec, where="in the data", hint=""):
     """Raise :class:`~thetahat.errors.DegenerateDataError` for a term of formulaic's ``spec``
-    that gives no column (a factor with one level beside an intercept), as R does.
+    that gives no column (a factor with one level beside an intercept), as R does. ``where``
+    says where the levels were counted and ``hint`` is added to the advice.
 
     Examples
     --------
@@ -273,7 +274,7 @@ def check_terms(spec):
         if levels:
             expr, lv = levels[0]
             raise DegenerateDataError(
-                f"{expr} has one level in the data ({', '.join(map(str, lv)) or 'none'}): the term {str(term)!r} "
-                "cannot be told apart from the intercept; drop it from the formula (R refuses it too: "
+                f"{expr} has one level {where} ({', '.join(map(str, lv)) or 'none'}): the term {str(term)!r} "
+                f"cannot be told apart from the intercept; drop it from the formula{hint} (R refuses it too: "
                 "'contrasts can be applied only to factors with 2 or more levels')")
         raise DegenerateDataError(f"the formula term {str(term)!r} gives no column of the design")

@@ -202,7 +202,8 @@ def _formula_source(formula, data, y, roles, batch_rows, allow_python):
     except formulaic.errors.FormulaicError as exc:
         raise OptionError(f"cannot use the formula {formula!r}: {' '.join(str(exc).split())}") from None
     _refuse_stateful(mm.model_spec, formula)
-    check_terms(mm.model_spec)
+    check_terms(mm.model_spec, f"in the first batch of {source.describe()}",
+                " or put a row of every level first (a streamed fit learns the levels from the first batch)")
     names = tuple(str(c) for c in mm.columns)
     levels = _categorical_levels(mm.model_spec, cols)
     fast = tuple("1" if nm == "Intercept" else nm for nm in names) \
