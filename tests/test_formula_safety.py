@@ -188,3 +188,21 @@ def test_cli_nan_term_one_line_on_stderr(tmp_path):
     assert ok.returncode == 0 and ok.stderr == "", ok.stderr
     assert f'"dropped": {int((DF.a <= 5).sum())}' in ok.stdout
 
+
+
+def test_nan_term_and_nan_weight_rows_both_dropped():
+    w = np.ones(N)
+    w[int(np.flatnonzero(DF.a.to_numpy() > 5)[0])] = np.nan
+    keep = (DF.a > 5).to_numpy() & np.isfinite(w)
+    f = thetahat.regress("y ~ np.log(a - 5)", DF.assign(w=w), weights="w", dropna=True)
+    assert f.dropped == int((~keep).sum())
+    r = smf.ols("y ~ np.log(a - 5)", DF[keep]).fit()
+    np.testing.assert_allclose(f.estimates[:2], r.params.to_numpy(), rtol=1e-10)
+
+
+def test_response_expression_and_double_underscore_column():
+    """A response expression is one column (statsmodels' np.log(y) fit); ``a__b`` is a column, not a dunder."""
+    df = DF.assign(yp=np.exp(DF.y / 4), a__b=DF.a)
+    f = thetahat.regress("np.log(yp) ~ x + I(a__b / 2)", df)
+    r = smf.ols("np.log(yp) ~ x + I(a__b / 2)", df).fit()
+    np.testing.assert_allclose(f.estimates[:3], r.params.to_numpy(), rtol=1e-10)

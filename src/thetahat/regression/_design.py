@@ -156,15 +156,15 @@ def _bad_rows(d, cols):
     # pass, no n x p temporary); a sum that overflows from finite values just sends us to the exact check
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.sum(d.X)
+    term = None
     if not np.isfinite(total) and not np.isfinite(d.X).all():
         xb = ~np.isfinite(d.X)
-        if d.spec is not None:
-            term_bad = xb.any(axis=1) & ~bad
-            if term_bad.any():
-                i = int(np.flatnonzero(term_bad)[0])
-                j = int(np.flatnonzero(xb[i])[0])
-                return bad | xb.any(axis=1), bad_term_message(d.names[j], d.X[i, j], i, int(term_bad.sum()))
-        bad |= xb.any(axis=1)
+        rows = xb.any(axis=1)
+        if d.spec is not None and (rows & ~bad).any():  # not finite where the inputs are not missing
+            i = int(np.flatnonzero(rows & ~bad)[0])
+            j = int(np.flatnonzero(xb[i])[0])
+            term = i, bad_term_message(d.names[j], d.X[i, j], i, int((rows & ~bad).sum()))
+        bad |= rows
         for j, nm in enumerate(d.names):
             where.append((xb[:, j], f"column {nm!r}"))
     for role, arr in cols.items():
@@ -174,6 +174,8 @@ def _bad_rows(d, cols):
     if not bad.any():
         return None, None
     i = int(np.flatnonzero(bad)[0])
+    if term is not None and term[0] == i:
+        return bad, term[1]
     what = next(label for mask, label in where if mask[i])
     return bad, (f"missing or non-finite value in {what} at row {i} ({int(bad.sum())} such rows; pass "
                  "dropna=True / --dropna to drop and count them)")

@@ -124,7 +124,7 @@ def _check_token(formula, tok):
     if kind == "name":
         if keyword.iskeyword(text):
             raise _Refused(f"the Python keyword {text!r}")
-        if "__" in text:
+        if _dunder(text):
             raise _Refused("dunder names")
     if kind == "value" and text != ".":
         try:
@@ -135,6 +135,10 @@ def _check_token(formula, tok):
         if formula[tok.source_start] == "{":
             raise _Refused("the {...} Python block")
         _check_python(text)
+
+
+def _dunder(name):
+    return any(part.startswith("__") for part in name.split("."))
 
 
 def _check_python(text):
@@ -159,7 +163,7 @@ def _expr(node):
             raise _Refused("strings (other than C()'s levels)" if isinstance(node.value, str)
                            else f"the constant {node.value!r}")
     elif isinstance(node, ast.Name):
-        if "__" in node.id:
+        if _dunder(node.id):
             raise _Refused("dunder names")
     elif isinstance(node, ast.BinOp):
         if not isinstance(node.op, _BINOPS):
