@@ -206,3 +206,15 @@ def test_response_expression_and_double_underscore_column():
     f = thetahat.regress("np.log(yp) ~ x + I(a__b / 2)", df)
     r = smf.ols("np.log(yp) ~ x + I(a__b / 2)", df).fit()
     np.testing.assert_allclose(f.estimates[:3], r.params.to_numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("formula, error, message", [
+    ("y ~ x | a", "OptionError", "has more than one part"),
+    ("y ~ x ~ a", "OptionError", "has more than one part"),
+    ('y ~ C(g, "sum")', "FormulaError", "the contrast 'sum' (name one as contr.treatment"),
+    ('y ~ C(g, contr.treatment("zz"))', "OptionError", "is not among the provided levels"),
+])
+def test_formulas_formulaic_cannot_build_are_one_line_errors(formula, error, message):
+    with pytest.raises(getattr(thetahat.errors, error)) as info:
+        thetahat.regress(formula, DF)
+    assert message in str(info.value) and "\n" not in str(info.value)

@@ -264,8 +264,11 @@ def _matrix(text, df, formula, spec=None):
             raise MissingColumnError(f"column {name!r} in the formula is not in {where}; columns are: "
                                      f"{', '.join(map(str, df.columns))}") from None
         raise OptionError(f"cannot use the formula {formula!r}: {' '.join(str(exc).split())}") from None
-    except (NameError, TypeError, IndexError, KeyError, AttributeError) as exc:
-        raise OptionError(f"cannot use the formula {formula!r}: {type(exc).__name__}: {exc}") from None
+    except (NameError, TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+        raise OptionError(f"cannot use the formula {formula!r}: {' '.join(str(exc).split())}") from None
+    if isinstance(mm, formulaic.ModelMatrices):
+        raise OptionError(f"the formula {formula!r} has more than one part (a '|' or a second '~'); regress "
+                          "takes one response and one right-hand side: 'y ~ x1 + x2'")
     if any("categories outside" in str(w.message) for w in caught):
         unseen_level(mm.model_spec, df, spec is not None)
     return mm

@@ -237,6 +237,8 @@ def _contrast(node):
             _literal(a, strings=True)
     elif isinstance(node, ast.Call):
         raise _Refused(f"calls of {ast.unparse(node.func)!r}")
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+        raise _Refused(f"the contrast {node.value!r} (name one as contr.{', contr.'.join(CONTRASTS)})")
     else:
         _literal(node, strings=True)
 

@@ -201,6 +201,9 @@ def _formula_source(formula, data, y, roles, batch_rows, allow_python):
             spec_y = pickle.dumps(my.model_spec)
     except formulaic.errors.FormulaicError as exc:
         raise OptionError(f"cannot use the formula {formula!r}: {' '.join(str(exc).split())}") from None
+    if isinstance(mm, formulaic.ModelMatrices):
+        raise OptionError(f"the formula {formula!r} has more than one part (a '|' or a second '~'); regress "
+                          "takes one response and one right-hand side: 'y ~ x1 + x2'")
     _refuse_stateful(mm.model_spec, formula)
     check_terms(mm.model_spec, f"in the first batch of {source.describe()}",
                 " or put a row of every level first (a streamed fit learns the levels from the first batch)")
