@@ -216,14 +216,13 @@ def _from_formula(formula, df, y, allow_python) -> Design:
     lhs, rhs = (s.strip() for s in formula.split("~", 1))
     if not lhs:
         raise OptionError(f"the formula {formula!r} has no response on the left of '~'")
-    if lhs not in df.columns:
-        check_formula(lhs, allow_python=allow_python)
     check_formula(rhs, allow_python=allow_python)
     if lhs in df.columns:
         yv = df[lhs].to_numpy()
         if yv.dtype.kind == "b":
             yv = yv.astype(float)
     else:
+        check_formula(lhs, allow_python=allow_python)
         my = _matrix(f"{lhs} - 1", df, formula)  # no intercept column beside the response
         if my.shape[1] != 1:
             raise OptionError(f"the response {lhs!r} must be one column, it gives {my.shape[1]}")
