@@ -218,3 +218,13 @@ def test_formulas_formulaic_cannot_build_are_one_line_errors(formula, error, mes
     with pytest.raises(getattr(thetahat.errors, error)) as info:
         thetahat.regress(formula, DF)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_huge_constant_powers_are_refused_before_evaluation():
+    """``10**10**10`` would have Python compute an integer of ten billion digits (a hang, not a fit)."""
+    for formula in ["y ~ I(10**10**10)", "y ~ I(x + 2**(3**40))", "y ~ I(x**(9**9))"]:
+        with pytest.raises(FormulaError, match="the exponent"):
+            thetahat.regress(formula, DF)
+    f = thetahat.regress("y ~ I(x**-2) + I(2**x)", DF)
+    X = np.column_stack([np.ones(N), DF.x ** -2.0, 2.0 ** DF.x])
+    np.testing.assert_allclose(f.estimates[:3], np.linalg.lstsq(X, DF.y.to_numpy(), rcond=None)[0], rtol=1e-9)

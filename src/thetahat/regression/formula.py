@@ -119,7 +119,7 @@ def _terms(formula, tokens):
 
 def _check_token(formula, tok):
     kind, text = tok.kind.value, tok.token
-    if kind == "context" and text not in "()":
+    if kind == "context" and text not in ("(", ")"):
         raise _Refused(f"brackets {text!r} (subscripts, lists, comprehensions)")
     if kind == "name":
         if keyword.iskeyword(text):
@@ -168,6 +168,8 @@ def _expr(node):
     elif isinstance(node, ast.BinOp):
         if not isinstance(node.op, _BINOPS):
             raise _Refused(f"the operator {type(node.op).__name__} (only + - * / **)")
+        if isinstance(node.op, ast.Pow):
+            _exponent(node.right)
         _expr(node.left)
         _expr(node.right)
     elif isinstance(node, ast.UnaryOp):
@@ -178,6 +180,16 @@ def _expr(node):
         _call(node)
     else:
         raise _Refused(_DESCRIBE.get(type(node), f"the expression {ast.unparse(node)!r}"))
+
+
+def _exponent(node):
+    """An exponent without a column must be a number of at most 1000 in size: ``10**10**10`` would
+    compute a Python integer of ten billion digits."""
+    if any(isinstance(n, ast.Name) for n in ast.walk(node)):
+        return
+    v = node.operand if isinstance(node, ast.UnaryOp) else node
+    if not (isinstance(v, ast.Constant) and type(v.value) in (int, float) and abs(v.value) <= 1000):
+        raise _Refused(f"the exponent {ast.unparse(node)} (a number of at most 1000, or one with a column)")
 
 
 def _callee(func):
