@@ -72,16 +72,27 @@ def _replace(df, fixed):
 
 def _object_numbers(a):
     """An object array of numbers with ``None``/NaN as float64 (``None`` is missing), or None
-    when it holds anything else (strings, class labels) and stays as it is."""
+    when it holds anything else (strings, class labels, booleans) and stays as it is."""
     import pandas as pd
 
-    miss = pd.isna(a)
-    if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
-               for v in a[~miss]):
+    if pd.api.types.infer_dtype(a.ravel(), skipna=True) not in ("floating", "integer", "mixed-integer-float",
+                                                                  "empty"):
         return None
+    miss = pd.isna(a)
     out = np.full(a.shape, np.nan)
     out[~miss] = a[~miss].astype(np.float64)
     return out
+
+
+def _missing_mask(values):
+    """Where ``values`` (a column) is missing (NaN, None, NaT), or None when nowhere; a column of
+    strings is told apart in one C pass rather than by ``pd.isna`` of each object."""
+    import pandas as pd
+
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) in ("string", "bytes"):
+        return None
+    m = np.asarray(pd.isna(values), dtype=bool)
+    return m if m.any() else None
 
 
 def _missing_name(exc) -> str | None:
@@ -275,13 +286,11 @@ def _matrix(text, df, formula, spec=None):
 
 def missing_inputs(spec, df):
     """``(row mask, column)`` for each data column the formula reads that has missing values."""
-    import pandas as pd
-
     out = []
     for v in sorted(str(v) for v in spec.required_variables):
         if v in df.columns:
-            m = np.asarray(pd.isna(df[v]), dtype=bool)
-            if m.any():
+            m = _missing_mask(df[v].to_numpy())
+            if m is not None:
                 out.append((m, v))
     return tuple(out)
 
