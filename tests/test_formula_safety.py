@@ -228,3 +228,18 @@ def test_huge_constant_powers_are_refused_before_evaluation():
     f = thetahat.regress("y ~ I(x**-2) + I(2**x)", DF)
     X = np.column_stack([np.ones(N), DF.x ** -2.0, 2.0 ** DF.x])
     np.testing.assert_allclose(f.estimates[:3], np.linalg.lstsq(X, DF.y.to_numpy(), rcond=None)[0], rtol=1e-9)
+
+
+def test_streamed_fit_takes_the_same_functions_and_predict_checks(tmp_path):
+    """Bare sqrt/log1p are functions, not columns, on files too; the fit equals the in-memory one, and its
+    predict() refuses a level it did not see."""
+    df = DF.assign(k=(DF.a > 5).astype(float))
+    df.to_parquet(tmp_path / "part0.parquet")
+    formula = "y ~ sqrt(x) + log1p(a) + C(k)"
+    f = thetahat.regress(formula, str(tmp_path / "*.parquet"))
+    g = thetahat.regress(formula, df)
+    np.testing.assert_allclose(f.estimates, g.estimates, rtol=1e-9)
+    new = pd.DataFrame({"x": [1.0, 2.0], "a": [3.0, 4.0], "k": [1.0, 0.0]})
+    np.testing.assert_allclose(f.predict(new), g.predict(new), rtol=1e-10)
+    with pytest.raises(thetahat.errors.DataError, match=r"C\(k\) has level 2\.0 at data row 2 "):
+        f.predict(new.assign(k=[1.0, 2.0]))

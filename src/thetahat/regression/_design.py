@@ -310,9 +310,10 @@ def unseen_level(spec, df, new):
         bad = ~np.asarray(v.isin(list(state["categories"])), dtype=bool) & ~np.asarray(pd.isna(v), dtype=bool)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
+            level = v.iloc[i].item() if hasattr(v.iloc[i], "item") else v.iloc[i]  # 7.0, not np.float64(7.0)
             known = ", ".join(map(str, state["categories"]))
             what = "which the fit did not see" if new else "which is not among the levels given"
-            raise DataError(f"{expr} has level {v.iloc[i]!r} at data row {i + 1} (counting from 1), {what} "
+            raise DataError(f"{expr} has level {level!r} at data row {i + 1} (counting from 1), {what} "
                             f"(levels: {known})")
     raise DataError("a categorical term has a level outside its levels (formulaic: categories outside the "
                     "nominated levels)")

@@ -183,7 +183,7 @@ def _formula_source(formula, data, y, roles, batch_rows, allow_python):
         needed |= {lhs} if plain_lhs else {str(v) for v in formulaic.Formula(lhs).required_variables}
     except formulaic.errors.FormulaicError as exc:
         raise OptionError(f"cannot use the formula {formula!r}: {' '.join(str(exc).split())}") from None
-    cols = sorted(needed | set(roles.values()))
+    cols = sorted((needed - set(eval_context())) | set(roles.values()))  # sqrt, log1p: functions, not columns
     br = batch_rows or _default_batch_rows(len(cols) + 8)
     source = open_source(data, cols, batch_rows=br)
     frame = _first_frame(source, cols)
