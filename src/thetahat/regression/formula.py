@@ -47,8 +47,8 @@ TRANSFORMS = ("poly", "center", "scale", "bs")
 CONTRASTS = ("treatment", "sum", "helmert", "poly", "diff")
 ALLOWED = ("column names, numbers, the operators + - : * ( ), I() of + - * / ** arithmetic, "
            "log/exp/sqrt/log1p/abs (or np.log, ...), C(column[, literal contrast or levels=[...]]) and "
-           "poly/center/scale/bs with literal arguments; in Python, regress(..., allow_python=True) evaluates any Python "
-           "(unsafe for untrusted input)")
+           "poly/center/scale/bs with literal arguments; in Python, regress(..., allow_python=True) evaluates "
+           "any Python (unsafe for untrusted input)")
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 _DESCRIBE = {ast.Attribute: "attribute access", ast.Subscript: "subscripts", ast.Lambda: "lambdas",
              ast.ListComp: "comprehensions", ast.SetComp: "comprehensions", ast.DictComp: "comprehensions",
