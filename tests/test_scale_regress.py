@@ -11,7 +11,7 @@ import pytest
 import statsmodels.api as sm
 
 import thetahat
-from thetahat.errors import DataError, NonFiniteDataError, OptionError
+from thetahat.errors import DataError, DegenerateDataError, NonFiniteDataError, OptionError
 
 N = 6000
 NIST = Path(__file__).parent / "data" / "nist_linear"
@@ -187,12 +187,17 @@ def test_dropna_counts_and_matches_complete_cases(tmp_path):
 
 def test_unseen_level_and_refused_options(tmp_path):
     df = _frame(seed=4, n=600)
-    df.loc[:299, "g"] = 0.0  # the first file has level 0 only; the second has 1 and 2
+    df.loc[:299, "g"] = df.index[:300] % 2.0  # the first file has levels 0 and 1; the second has 2 as well
     _write(df, str(tmp_path), k=2)
     path = str(tmp_path / "*.parquet")
-    row = int(np.flatnonzero(df.g.to_numpy()[300:] != 0)[0])
-    with pytest.raises(DataError, match=rf"part1\.parquet.*column 'g' has level [12] at row {row}\b"):
+    row = int(np.flatnonzero(df.g.to_numpy()[300:] == 2)[0])
+    with pytest.raises(DataError, match=rf"part1\.parquet.*column 'g' has level 2 at row {row}\b"):
         thetahat.regress("yb ~ x1 + C(g)", path, family="bernoulli")
+    one = tmp_path / "one"
+    one.mkdir()
+    _write(df.assign(g=np.where(df.index < 300, 0.0, df.g)), str(one), k=2)
+    with pytest.raises(DegenerateDataError, match=r"C\(g\) has one level in the first batch of .*\(0\.0\)"):
+        thetahat.regress("yb ~ x1 + C(g)", str(one / "*.parquet"), family="bernoulli")
     with pytest.raises(OptionError, match="in memory"):
         thetahat.regress("yb ~ x1", path, family="bernoulli", penalty="l2", lam=1.0)
     with pytest.raises(OptionError, match="multinomial"):

@@ -61,3 +61,7 @@ class OptionError(ThetahatError):
 
 class UnknownFamilyError(OptionError):
     """No family of that name."""
+
+
+class FormulaError(OptionError):
+    """A formula that cannot be used: a term outside the allowed set, or one that cannot be parsed."""

@@ -18,7 +18,9 @@ from . import _stream
 def add_parser(subparsers):
     r = subparsers.add_parser("regress", help="regression by maximum likelihood: a coefficient table")
     r.add_argument("file", help="CSV, TSV, Parquet or JSON lines file with a header; '-' reads CSV from stdin")
-    r.add_argument("formula", help="Wilkinson formula, e.g. 'y ~ x1 + C(group) + np.log(x2)'")
+    r.add_argument("formula", help="Wilkinson formula, e.g. 'y ~ x1 + C(group) + np.log(x2) + I(x1**2)'; terms "
+                                   "beyond arithmetic in I(), C(), log/exp/sqrt/log1p/abs and poly/center/scale/bs "
+                                   "are refused (no Python is evaluated)")
     r.add_argument("--family", "-f", default="normal",
                    help="normal, bernoulli, binomial, poisson, negative_binomial, gamma, inverse_gaussian, "
                         "multinomial, ordered, tobit, weibull, exponential, lognormal, loglogistic")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DataError, MissingColumnError, OptionError
+from ..errors import DataError, OptionError
 
 
 def _eta(theta, X, k, off):
@@ -40,21 +40,9 @@ def predict(fit, data, X, offset):
     if data is not None:
         if st["spec"] is None:
             raise OptionError("this fit was made from a design matrix: predict with X=")
-        import formulaic
-        import pandas as pd
+        from ._design import new_design
 
-        df = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
-        try:
-            mm = st["spec"].get_model_matrix(df, na_action="ignore")
-        except formulaic.errors.FormulaicError as exc:
-            from ._design import _missing_name
-
-            name = _missing_name(exc)
-            if name is not None:
-                raise MissingColumnError(f"column {name!r} of the formula is not in the new data") from None
-            raise DataError(f"cannot build the design for the new data: {' '.join(str(exc).split())}") from None
-        cols = [c for c in mm.columns if c in st["design_names"]]
-        Xn = np.asarray(mm[cols], dtype=float)
+        Xn = new_design(st["spec"], data, st["design_names"])
     else:
         Xn = np.asarray(X, dtype=float)
         if Xn.ndim == 1:

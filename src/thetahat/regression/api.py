@@ -19,15 +19,17 @@ AFT = ("weibull", "exponential", "lognormal", "loglogistic")
 
 def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weights=None, offset=None,
             penalty=None, lam=None, l1_ratio=None, event=None, trials=None, left=None, right=None,
-            dropna=False, max_iter=100, dask=False) -> RegressionFit:
+            dropna=False, max_iter=100, dask=False, allow_python=False) -> RegressionFit:
     """Fit a regression model by maximum likelihood.
 
     Parameters
     ----------
     formula_or_X : str or array_like
-        A Wilkinson formula such as ``"y ~ x1 + C(group) + np.log(x2)"`` (evaluated by
+        A Wilkinson formula such as ``"y ~ x1 + C(group) + np.log(x2)"`` (built by
         formulaic on ``data``), or a design matrix (used as given: include a column of
-        ones for an intercept) with the response in ``y``.
+        ones for an intercept) with the response in ``y``. A formula term outside a safe
+        set (:mod:`thetahat.regression.formula`: arithmetic in ``I()``, ``C()``, ``np.log``
+        and the like) is a :class:`~thetahat.errors.FormulaError`; nothing of it runs.
     data : pandas.DataFrame or dict, optional
     y : array_like, optional
         The response, with a design matrix.
@@ -60,14 +62,21 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     trials : str or array_like
         binomial: the number of trials of each row (the response counts successes).
     left, right : float, optional
-        tobit: censoring points; rows with ``y <= left`` are left-censored, rows with
-        ``y >= right`` right-censored (default ``left=0``).
+        tobit: censoring points; rows with ``y <= left`` are left-censored at ``left``,
+        rows with ``y >= right`` right-censored at ``right`` (default ``left=0``). A
+        response beyond a limit counts as censored at the limit, as in R's
+        ``AER::tobit`` (``survreg`` of the response clipped to the limits).
     dropna : bool
-        Drop (and count) rows with missing values instead of raising.
+        Drop (and count) rows with missing values (NaN, ``None``), or with a term that is
+        not finite (``np.log`` of a negative number), instead of raising.
     dask : bool
         With files as ``data``: the Dask workers of the active scheduler read them (see
         :func:`thetahat.scale.stream_regress.regress_stream`). Files, globs, folders and
         Dask collections as ``data`` are always streamed, never loaded whole.
+    allow_python : bool
+        Let the formula evaluate any Python expression (formulaic's full language,
+        ``{...}`` blocks included). Unsafe for untrusted input: a formula could then run
+        any code. The command line never allows it.
 
     Returns
     -------
@@ -86,46 +95,18 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     if is_streamed_regression(formula_or_X, data):  # files or Dask: streamed, never loaded whole
         return regress_stream(formula_or_X, data, y, family=family, link=link, weights=weights, offset=offset,
                               penalty=penalty, lam=lam, l1_ratio=l1_ratio, event=event, trials=trials, left=left,
-                              right=right, dropna=dropna, max_iter=max_iter, dask=dask)
+                              right=right, dropna=dropna, max_iter=max_iter, dask=dask, allow_python=allow_python)
     if dask:
         raise OptionError("dask=True reads files on Dask workers: pass file paths or a Dask collection as data")
     fam, link = M.resolve(family, link)
-    extra = {"weights": weights, "offset": offset}
-    if fam == "binomial":
-        if trials is None:
-            raise OptionError("binomial regression needs trials= (a column or one count per row); for 0/1 "
-                              "outcomes use family='bernoulli'")
-        extra["trials"] = trials
-    elif trials is not None:
-        raise OptionError(f"trials= applies to the binomial family, not {fam}")
-    if fam in AFT:
-        extra["event"] = event
-    elif event is not None:
-        raise OptionError(f"event= applies to the survival (AFT) families {', '.join(AFT)}, not {fam}")
-    if fam != "tobit" and (left is not None or right is not None):
-        raise OptionError(f"left=/right= censoring points apply to family='tobit', not {fam}")
-    d = build(formula_or_X, data, y, extra=extra, dropna=dropna)
+    extra = _roles(fam, weights, offset, trials, event, left, right)
+    d = build(formula_or_X, data, y, extra=extra, dropna=dropna, allow_python=allow_python)
     w = d.columns.get("weights")
     if w is not None and (w < 0).any():
         i = int(np.flatnonzero(w < 0)[0])
         raise DataError(f"weights must be non-negative; row {i} has {w[i]:g}")
     off = d.columns.get("offset")
-    notes = []
-
-    if fam in ("multinomial", "ordered"):
-        classes, yv = encode_classes(d.y, d.y_name, fam)
-        model = M.multinomial_model(len(classes)) if fam == "multinomial" else M.ordered_model(len(classes), link)
-        if fam == "ordered":
-            d = _drop_intercept(d)
-        if off is not None and fam == "multinomial":
-            raise OptionError("offset= is not supported for multinomial regression")
-    else:
-        classes = None
-        if d.y.dtype.kind not in "fiub":
-            raise DataError(f"the response {d.y_name!r} is not numeric; class labels need family='multinomial' "
-                            "or 'ordered'")
-        yv = d.y.astype(np.float64)
-        model = M.get_model(fam, link)
+    d, model, yv, classes = _model_and_response(d, fam, link, off)
     aux = _aux(model, fam, d, yv, left, right)
     M.check_response(model, yv, aux, repr(d.y_name))
     n_rows, p = d.X.shape
@@ -142,6 +123,48 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         raise DataError(f"{nobs:g} observations cannot identify {n_par} parameters")
     if fam == "normal":
         return _fit_linear(d, model, yv, w, off, nobs)
+    return _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter)
+
+
+def _roles(fam, weights, offset, trials, event, left, right):
+    """The per-row columns the family takes (weights, offset, trials, event); an error for one it does not."""
+    extra = {"weights": weights, "offset": offset}
+    if fam == "binomial":
+        if trials is None:
+            raise OptionError("binomial regression needs trials= (a column or one count per row); for 0/1 "
+                              "outcomes use family='bernoulli'")
+        extra["trials"] = trials
+    elif trials is not None:
+        raise OptionError(f"trials= applies to the binomial family, not {fam}")
+    if fam in AFT:
+        extra["event"] = event
+    elif event is not None:
+        raise OptionError(f"event= applies to the survival (AFT) families {', '.join(AFT)}, not {fam}")
+    if fam != "tobit" and (left is not None or right is not None):
+        raise OptionError(f"left=/right= censoring points apply to family='tobit', not {fam}")
+    return extra
+
+
+def _model_and_response(d, fam, link, off):
+    """``(design, model, numeric response, classes or None)``: class labels coded 0..K-1 for multinomial
+    and ordered (whose design loses its intercept to the cut points)."""
+    if fam in ("multinomial", "ordered"):
+        classes, yv = encode_classes(d.y, d.y_name, fam)
+        model = M.multinomial_model(len(classes)) if fam == "multinomial" else M.ordered_model(len(classes), link)
+        if fam == "ordered":
+            d = _drop_intercept(d)
+        if off is not None and fam == "multinomial":
+            raise OptionError("offset= is not supported for multinomial regression")
+        return d, model, yv, classes
+    if d.y.dtype.kind not in "fiub":
+        raise DataError(f"the response {d.y_name!r} is not numeric; class labels need family='multinomial' "
+                        "or 'ordered'")
+    return d, M.get_model(fam, link), d.y.astype(np.float64), None
+
+
+def _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter):
+    n_rows, p = d.X.shape
+    notes = []
     theta0 = _start(model, fam, link, d, yv, aux, w)
     data_dev = Data.build(d.X, yv, aux, w, off)
 
@@ -215,24 +238,29 @@ def _aux(model, fam, d, yv, left, right):
             raise DataError("every row is censored (event = 0): there is no event to fit")
         return e
     if model.uses_aux == "censoring":
-        if left is None and right is None:
-            left = 0.0
-        c = np.zeros(len(yv))
-        if left is not None:
-            if (yv < left).any():
-                i = int(np.flatnonzero(yv < left)[0])
-                raise DataError(f"tobit: the response is {yv[i]:g} at row {i}, below the left censoring point {left:g}")
-            c[yv <= left] = -1
-        if right is not None:
-            if (yv > right).any():
-                i = int(np.flatnonzero(yv > right)[0])
-                raise DataError(f"tobit: the response is {yv[i]:g} at row {i}, above the right censoring point "
-                                f"{right:g}")
-            c[yv >= right] = 1
-        if np.all(c != 0):
-            raise DataError("tobit: every row is censored")
-        return c
+        return _censoring(yv, left, right)
     return None
+
+
+def _censoring(yv, left, right):
+    """-1 (left-censored), +1 (right-censored) or 0 per row; the response is clipped to the limits in place,
+    so a value beyond a limit is censored at the limit (AER::tobit: survreg of the clipped response)."""
+    if left is None and right is None:
+        left = 0.0
+    if any(v is not None and v != v for v in (left, right)):
+        raise OptionError("tobit: a censoring point is NaN; give a number (or leave it out)")
+    if left is not None and right is not None and not left < right:
+        raise OptionError(f"tobit: the left censoring point ({left:g}) must be below the right one ({right:g})")
+    c = np.zeros(len(yv))
+    if left is not None:
+        c[yv <= left] = -1
+        yv[yv < left] = left
+    if right is not None:
+        c[yv >= right] = 1
+        yv[yv > right] = right
+    if np.all(c != 0):
+        raise DataError("tobit: every row is censored")
+    return c
 
 
 def _penalty(penalty, lam, l1_ratio, model):

@@ -82,14 +82,16 @@ def is_streamed_regression(formula_or_X, data) -> bool:
 
 def regress_stream(formula_or_X, data=None, y=None, *, family="normal", link=None, weights=None, offset=None,
                    penalty=None, lam=None, l1_ratio=None, event=None, trials=None, left=None, right=None,
-                   dropna=False, max_iter=100, batch_rows=None, progress=None, dask=False):
+                   dropna=False, max_iter=100, batch_rows=None, progress=None, dask=False, allow_python=False):
     """:func:`thetahat.regress` for files (a formula and ``data`` naming Parquet/CSV files,
     a glob, a folder or a list of them), a Dask DataFrame with a formula, or a Dask array
     design matrix with a Dask array ``y``. ``dask=True`` has Dask workers read the files.
 
     The options are :func:`thetahat.regress`'s; ``weights``, ``offset``, ``trials`` and
     ``event`` name columns (with Dask arrays, they may be Dask arrays). Penalties and
-    the tobit, multinomial and ordered models need the data in memory.
+    the tobit, multinomial and ordered models need the data in memory. A formula is
+    checked as in memory (:func:`thetahat.regression.formula.check_formula`) unless
+    ``allow_python=True``.
     """
     from ..regression import models as M
 
@@ -112,7 +114,7 @@ def regress_stream(formula_or_X, data=None, y=None, *, family="normal", link=Non
     roles = {k: v for k, v in (("weights", weights), ("offset", offset), ("trials", trials), ("event", event))
              if v is not None}
     if isinstance(formula_or_X, str):
-        source, plan_args, first_cols = _formula_source(formula_or_X, data, y, roles, batch_rows)
+        source, plan_args, first_cols = _formula_source(formula_or_X, data, y, roles, batch_rows, allow_python)
     else:
         source, plan_args, first_cols = _matrix_source(formula_or_X, data, y, roles, batch_rows)
     if dask and isinstance(source, FileSource):
@@ -155,8 +157,12 @@ def _default_batch_rows(ncols):
     return int(min(max(1 << int(np.log2(rows)), 1 << 14), 1 << 20))
 
 
-def _formula_source(formula, data, y, roles, batch_rows):
+def _formula_source(formula, data, y, roles, batch_rows, allow_python):
+    import warnings
+
     import formulaic
+
+    from ..regression.formula import check_formula, check_terms, eval_context
 
     if y is not None:
         raise OptionError("give the response either in the formula or as y=, not both")
@@ -165,31 +171,42 @@ def _formula_source(formula, data, y, roles, batch_rows):
     lhs, rhs = (s.strip() for s in formula.split("~", 1))
     if not lhs:
         raise OptionError(f"the formula {formula!r} has no response on the left of '~'")
+    plain_lhs = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", lhs) is not None
+    if not plain_lhs:
+        check_formula(lhs, allow_python=allow_python)
+    check_formula(rhs, allow_python=allow_python)
     for role, v in roles.items():
         if not isinstance(v, str):
             raise OptionError(f"with streamed data, {role}= must name a column of the data, not hold values")
     try:
         needed = {str(v) for v in formulaic.Formula(rhs or "1").required_variables}
-        plain_lhs = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", lhs) is not None
         needed |= {lhs} if plain_lhs else {str(v) for v in formulaic.Formula(lhs).required_variables}
     except formulaic.errors.FormulaicError as exc:
         raise OptionError(f"cannot use the formula {formula!r}: {' '.join(str(exc).split())}") from None
-    cols = sorted(needed | set(roles.values()))
+    cols = sorted((needed - set(eval_context())) | set(roles.values()))  # sqrt, log1p: functions, not columns
     br = batch_rows or _default_batch_rows(len(cols) + 8)
     source = open_source(data, cols, batch_rows=br)
     frame = _first_frame(source, cols)
     try:
-        mm = formulaic.model_matrix(rhs or "1", frame, na_action="ignore")
+        with warnings.catch_warnings(), np.errstate(all="ignore"):  # a NaN a term makes is named per batch
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mm = formulaic.model_matrix(rhs or "1", frame, na_action="ignore", context=eval_context())
+            my = None if plain_lhs else formulaic.model_matrix(f"{lhs} - 1", frame, na_action="ignore",
+                                                               context=eval_context())
         spec_y = b""
         if not plain_lhs:
-            my = formulaic.model_matrix(lhs, frame, na_action="ignore")
             if my.shape[1] != 1:
                 raise OptionError(f"the response {lhs!r} must be one column, it gives {my.shape[1]}")
             _refuse_stateful(my.model_spec, formula)
             spec_y = pickle.dumps(my.model_spec)
     except formulaic.errors.FormulaicError as exc:
         raise OptionError(f"cannot use the formula {formula!r}: {' '.join(str(exc).split())}") from None
+    if isinstance(mm, formulaic.ModelMatrices):
+        raise OptionError(f"the formula {formula!r} has more than one part (a '|' or a second '~'); regress "
+                          "takes one response and one right-hand side: 'y ~ x1 + x2'")
     _refuse_stateful(mm.model_spec, formula)
+    check_terms(mm.model_spec, f"in the first batch of {source.describe()}",
+                " or put a row of every level first (a streamed fit learns the levels from the first batch)")
     names = tuple(str(c) for c in mm.columns)
     levels = _categorical_levels(mm.model_spec, cols)
     fast = tuple("1" if nm == "Intercept" else nm for nm in names) \

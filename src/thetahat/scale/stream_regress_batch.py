@@ -76,9 +76,11 @@ def _from_spec(spec, frame, batch, what):
     """The model matrix of ``frame`` by ``spec``; a level the first batch did not have is an error."""
     import formulaic
 
-    with warnings.catch_warnings(record=True) as caught:
+    from ..regression.formula import eval_context
+
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
         warnings.simplefilter("always")
-        mm = spec.get_model_matrix(frame, na_action="ignore")
+        mm = spec.get_model_matrix(frame, na_action="ignore", context=eval_context())
     X = np.asarray(mm, dtype=np.float64)
     bad = [w for w in caught if "categories outside" in str(w.message) or "not seen" in str(w.message)]
     if bad:
