@@ -85,9 +85,10 @@ class GofResult:
 
     def summary(self) -> str:
         lines = [f"Tests of fit: {self.family}, n = {self.nobs}",
-                 f"{'test':<22}{'statistic':>14}{'p-value':>10}  method"]
+                 f"{'test':<22}{'statistic':>14}{'p-value':>11}  method"]
         for r in self.table:
-            lines.append(f"{TEST_NAMES[r['test']]:<22}{r['statistic']:>14.6g}{r['pvalue']:>10.4g}  {r['method']}")
+            lines.append(f"{TEST_NAMES[r['test']]:<22}{' ' + format(r['statistic'], '.6g'):>14}"
+                         f"{' ' + format(r['pvalue'], '.4g'):>11}  {r['method']}")
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 

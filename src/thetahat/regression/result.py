@@ -166,8 +166,9 @@ class RegressionFit(InformationCriteria):
         lines.append("-" * w)
         for r in self.table(level):
             nm = r["name"] if len(r["name"]) <= 21 else r["name"][:20] + "…"
-            lines.append(f"{nm:<22}{r['estimate']:>12.6g}{_g(r['se']):>11}{_g(r['z'], 4):>9}{_g(r['p'], 3):>9}"
-                         f"{_g(r['ci_low']):>11}{_g(r['ci_high']):>11}")
+            cells = (_cell(f"{r['estimate']:.6g}", 12), _cell(_g(r["se"]), 11), _cell(_g(r["z"], 4), 9),
+                     _cell(_p(r["p"]), 9), _cell(_g(r["ci_low"]), 11), _cell(_g(r["ci_high"]), 11))
+            lines.append(f"{nm:<22}" + "".join(cells))
         lines.append("=" * w)
         if "sigma2_mle" in self.info:
             lines.append(f"sigma^2: MLE (divisor n) {self.info['sigma2_mle']:.6g}; unbiased (divisor n - p) "
@@ -183,6 +184,20 @@ class RegressionFit(InformationCriteria):
     def __repr__(self) -> str:
         return (f"<RegressionFit {self.family}/{self.link}: {len(self.names)} parameters, "
                 f"loglik={self.loglik:.6g}, converged={self.converged}>")
+
+
+def _cell(text, width):
+    """``text`` right-aligned in ``width`` columns, always after at least one space: a wide value
+    (a p-value of 8.36e-259) pushes the row along instead of running into its neighbour."""
+    return (" " + text).rjust(width)
+
+
+def _p(v):
+    """A p-value as R prints it: three significant digits, and ``<2e-16`` below the double
+    precision epsilon, where its digits mean nothing."""
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    return "<2e-16" if v < 2.220446049250313e-16 else f"{v:.3g}"
 
 
 def _g(v, digits=5):
