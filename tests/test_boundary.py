@@ -192,3 +192,18 @@ def test_skew_normal_shape_running_to_infinity(seed):
         assert best <= f.loglik + 1e-6  # no point inside beats the limit
     else:
         assert f.loglik > max(limit_ll.values()) and f.loglik >= best - 1e-7
+
+
+def test_a_boundary_fit_is_its_limiting_distribution():
+    x = np.random.default_rng(0).normal(0, 1, 150)
+    f = thetahat.fit(x, "t")
+    assert f.boundary == {"df": np.inf}
+    grid = np.linspace(-3, 3, 7)
+    np.testing.assert_allclose(f.logpdf(grid), st.norm.logpdf(grid, x.mean(), x.std()), rtol=1e-12)
+    assert f.to_scipy().mean() == pytest.approx(x.mean(), rel=1e-12)
+    g = f.update(x[:10])  # refit of all 160 rows, not warm-started at df = inf
+    assert g.boundary == ({"df": np.inf} if st.kurtosis(np.concatenate([x, x[:10]])) <= 0 else {})
+    with pytest.raises(thetahat.errors.ThetahatError, match="fit.limit.bootstrap"):
+        f.confint(method="bootstrap", n_boot=20)
+    with pytest.raises(thetahat.errors.ThetahatError, match="boundary"):
+        f.gof()

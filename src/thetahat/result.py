@@ -148,6 +148,7 @@ class Fit(InformationCriteria):
         if method == "profile":
             return iv.profile(self, level)
         if method == "bootstrap":
+            self._refuse_at_boundary("bootstrap")
             return iv.bootstrap(self, level, **options)
         raise OptionError(f"unknown interval method {method!r}; choose wald, profile or bootstrap")
 
@@ -231,6 +232,7 @@ class Fit(InformationCriteria):
         coordinates). ``expected``: ``n`` times the family's per-observation Fisher
         information at θ̂, where the family gives it.
         """
+        self._refuse_at_boundary("fisher_information")
         from .inference.information import information
 
         return information(self, kind)
@@ -244,12 +246,26 @@ class Fit(InformationCriteria):
                               f"fit.limit.{what}(...) for it")
 
     # ---- the fitted distribution ------------------------------------------------
+    def _limit_distribution(self, what):
+        """For a fit on the boundary, the limiting model's fit, which is the fitted distribution
+        (unless the limit sees transformed data, as the skew normal's half-normal does)."""
+        if not self.boundary:
+            return None
+        if any(lim.prepare is not None for lim in self.family.limits if set(lim.at) == set(self.boundary)):
+            self._refuse_at_boundary(what)
+        return self.limit
+
     def to_scipy(self):
-        """The fitted distribution as a frozen scipy.stats object."""
-        return self.family.to_scipy(self.params)
+        """The fitted distribution as a frozen scipy.stats object (for a fit on the boundary,
+        the limiting model's: a t with df = inf is the normal)."""
+        lim = self._limit_distribution("to_scipy")
+        return lim.to_scipy() if lim is not None else self.family.to_scipy(self.params)
 
     def logpdf(self, x):
         """Log-density (log-pmf) of the fitted distribution at ``x``."""
+        lim = self._limit_distribution("logpdf")
+        if lim is not None:
+            return lim.logpdf(x)
         import jax
         import jax.numpy as jnp
 
@@ -261,6 +277,9 @@ class Fit(InformationCriteria):
 
     def sample(self, size: int, seed: int = 0) -> np.ndarray:
         """Draw ``size`` observations from the fitted distribution."""
+        lim = self._limit_distribution("sample")
+        if lim is not None:
+            return lim.sample(size, seed)
         import jax
 
         return self.family.sample(jax.random.PRNGKey(seed), self.params, size)

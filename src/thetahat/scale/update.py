@@ -136,10 +136,11 @@ def _refit_rows(fit, ctx, more, column, dropna):
         more = _column_of(more, column, fam)
     x, dropped = as_float_array(more, ndim=fam.ndim, dropna=dropna, where="the new data")
     rows = np.concatenate([ctx.raw.x, x])
-    start = {k: np.asarray(fit.params[k]) for k in ctx.layout.names}
+    # (a fit on the boundary, df = inf, is no start: the family's own start is)
+    start = None if fit.boundary else {k: np.asarray(fit.params[k]) for k in ctx.layout.names}
     f = fit_rows(rows, fam, fixed=ctx.fixed, start=start, cov_type=ctx.cov_type)
-    note = (f"updated by refitting all {rows.shape[0]} rows ({fam.name} has no sufficient statistics), warm "
-            "started at the previous estimate")
+    note = (f"updated by refitting all {rows.shape[0]} rows ({fam.name} has no sufficient statistics)"
+            + ("" if start is None else ", warm started at the previous estimate"))
     import dataclasses
 
     return dataclasses.replace(f, notes=f.notes + (note,), dropped=int(fit.dropped) + dropped)
