@@ -332,8 +332,11 @@ fit.__module__ = __name__
 
 # ---------------------------------------------------------------------------------
 def _fit_streamed(data, fam, fixed, *, weights, event, lower, upper, truncate, starts, weight_kind, **kw):
+    from .scale.sources import expand_paths, is_dask
     from .scale.stream_fit import fit_stream
 
+    if not is_dask(data):
+        expand_paths(data)  # a missing file, an empty folder, a glob matching nothing: said first
     extra = [k for k, v in dict(weights=weights, event=event, lower=lower, upper=upper,
                                 truncate=truncate).items() if v is not None]
     if extra:
