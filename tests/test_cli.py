@@ -98,7 +98,7 @@ BAD = {
     "nan": ("x\n1.5\nnan\n2.5\n", ["--family", "normal"], "NaN at row 1"),
     "inf": ("x\n1.5\ninf\n2.5\n", ["--family", "normal"], "infinite value at row 1"),
     "empty": ("", ["--family", "normal"], "empty"),
-    "non_numeric": ("x\n1.5\nabc\n2.5\n", ["--family", "normal"], "'abc' in column 'x' at row 1"),
+    "non_numeric": ("x\n1.5\nabc\n2.5\n", ["--family", "normal"], "'abc' in column 'x' at line 3 of"),
     "missing_column": ("x\n1.5\n2.5\n", ["--family", "normal", "--column", "y"], "no column 'y'"),
     "negative_gamma": ("x\n1.5\n-2\n2.5\n", ["--family", "gamma"], "-2 at row 1 is outside the support"),
     "negative_lognormal": ("x\n1.5\n-2\n2.5\n", ["--family", "lognormal"], "-2 at row 1 is outside the support"),
