@@ -269,7 +269,7 @@ class _Table:
         import pyarrow.compute as pc
 
         if self.is_numeric(name):
-            return _arrow_to_float(col)
+            return _arrow_to_float(col, name, source)
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             trimmed = pc.utf8_trim_whitespace(col)
             trimmed = pc.if_else(pc.is_in(trimmed, value_set=pa.array(sorted(_NULLS))), None, trimmed)
@@ -285,15 +285,15 @@ class _Table:
             v = _cell_float(c)
             if v is None:
                 where = f"line {self.line_of(i)}" if self.line_of is not None else f"data row {i + 1}"
-                if isinstance(c, int) and not isinstance(c, bool):
-                    raise NumericalRangeError(f"the integer {_show(c)} ({len(str(abs(c)))} digits) in column "
-                                              f"{name!r} at {where} of {source} is too large for float64")
+                if _is_integer(c):
+                    raise NumericalRangeError(f"the integer {_show(c)} in column {name!r} at {where} of {source} "
+                                              "is beyond 2^53: float64 cannot hold it exactly")
                 raise NonNumericDataError(f"non-numeric value {_show(c)} in column {name!r} at {where} of {source}")
             out[i] = v
         return out
 
 
-def _arrow_to_float(col) -> np.ndarray:
+def _arrow_to_float(col, name=None, source=None) -> np.ndarray:
     """float64 copy of a numeric (chunked) arrow array, nulls as NaN.
 
     Read straight from the arrow buffers: ``Array.to_numpy`` imports pandas, which
@@ -302,8 +302,20 @@ def _arrow_to_float(col) -> np.ndarray:
     import pyarrow as pa
 
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    parts = [_chunk_to_float(c, pa) for c in chunks]
+    parts, first = [], 0
+    for c in chunks:
+        try:
+            parts.append(_chunk_to_float(c, pa))
+        except _Inexact as exc:
+            i, v = exc.args
+            raise NumericalRangeError(f"the integer {v} in column {name!r} at data row {first + i + 1} of {source} "
+                                      "is beyond 2^53: float64 cannot hold it exactly") from None
+        first += len(c)
     return np.concatenate(parts) if parts else np.empty(0)
+
+
+class _Inexact(Exception):
+    """(row in the chunk, value): a 64-bit integer that float64 cannot hold exactly."""
 
 
 def _bits(buf, offset, n):
@@ -322,12 +334,27 @@ def _chunk_to_float(a, pa):
     elif pa.types.is_integer(t) or pa.types.is_floating(t):
         kind = "f" if pa.types.is_floating(t) else ("i" if pa.types.is_signed_integer(t) else "u")
         dt = np.dtype(f"<{kind}{t.bit_width // 8}")
-        out = np.frombuffer(bufs[1], dtype=dt, count=n, offset=off * dt.itemsize).astype(np.float64)
+        raw = np.frombuffer(bufs[1], dtype=dt, count=n, offset=off * dt.itemsize)
+        out = raw.astype(np.float64)
+        if kind != "f" and t.bit_width == 64:
+            _exact(raw, out)
     else:  # decimal and the like: rare, so the slow way
         return np.array([math.nan if v is None else float(v) for v in a.to_pylist()], dtype=np.float64)
     if a.null_count:
         out[_bits(bufs[0], off, n) == 0] = np.nan
     return out
+
+
+def _exact(raw, out) -> None:
+    """Refuse 64-bit integers that float64 cannot hold exactly (beyond 2^53): 2^62 and
+    2^62 + 1 would become one value."""
+    big = np.abs(out) >= 2.0 ** 53
+    if big.any():
+        with np.errstate(invalid="ignore"):
+            bad = big & (out.astype(raw.dtype) != raw)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise _Inexact(i, int(raw[i]))
 
 
 def _cell_float(c):
@@ -338,9 +365,10 @@ def _cell_float(c):
         return float(c)
     if isinstance(c, int):
         try:
-            return float(c)
+            v = float(c)
         except OverflowError:  # an integer of hundreds of digits: not a float64
             return None
+        return v if abs(v) < 2.0 ** 53 or int(v) == c else None
     if isinstance(c, float):
         return c
     if isinstance(c, str):
@@ -349,8 +377,17 @@ def _cell_float(c):
             return math.nan
         if not _NUMBER.fullmatch(s):
             return None
-        return float(s)
+        v = float(s)
+        if abs(v) >= 2.0 ** 53 and s.lstrip("+-").isdigit() and int(s) != int(v):
+            return None  # an integer float64 cannot hold exactly: refused, never rounded
+        return v
     return None
+
+
+def _is_integer(c) -> bool:
+    if isinstance(c, str):
+        return c.strip().lstrip("+-").isdigit()
+    return isinstance(c, int) and not isinstance(c, bool)
 
 
 def _show(c):
