@@ -378,7 +378,7 @@ def _cell_float(c):
         if not _NUMBER.fullmatch(s):
             return None
         v = float(s)
-        if abs(v) >= 2.0 ** 53 and s.lstrip("+-").isdigit() and int(s) != int(v):
+        if abs(v) >= 2.0 ** 53 and s.lstrip("+-").isdigit() and (math.isinf(v) or int(s) != int(v)):
             return None  # an integer float64 cannot hold exactly: refused, never rounded
         return v
     return None
