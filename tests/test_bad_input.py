@@ -326,7 +326,7 @@ OBJ_NONE = np.array([1.0, None, 2.0, 4.0], dtype=object)
 
 # id -> (call, the ThetahatError subclass, regex)
 PY_ERRORS = {
-    "masked_entries_are_missing": (lambda: thetahat.fit(MASKED, "normal"), errors.NonFiniteDataError, r"NaN at row 2"),
+    "masked_entries_are_missing": (lambda: thetahat.fit(MASKED, "normal"), errors.NonFiniteDataError, r"NaN at data row 3 "),
     "int64_near_2_62": (lambda: thetahat.fit(np.array([2 ** 62, 2 ** 62 + 1, 2 ** 62 + 3], dtype=np.int64), "normal"),
                         errors.NumericalRangeError, r"integer 4611686018427387905 .*beyond 2\^53"),
     "misspelt_keyword": (lambda: thetahat.fit([1.0, 2.0, 3.0], "normal", metod="newton"), errors.OptionError,
@@ -351,6 +351,13 @@ PY_ERRORS = {
     "fifo": (lambda: thetahat.read_column(_PY_TMP["fifo"]), errors.FileFormatError, r"FIFO"),
     "underscore_number": (lambda: thetahat.read_column(_PY_TMP["underscore"]), errors.NonNumericDataError,
                           r"'1_0' in column 'x' at line 2"),
+    # (files are streamed: what is wrong with them is said before any column is asked for)
+    "missing_parquet": (lambda: thetahat.fit(str(_PY_TMP["dir"] / "gone.parquet"), "normal"),
+                        errors.FileFormatError, r"gone\.parquet: no such file"),
+    "empty_folder": (lambda: thetahat.fit(str(_PY_TMP["empty"]), "normal"), errors.FileFormatError,
+                     r"holds no Parquet or CSV files"),
+    "glob_matching_nothing": (lambda: thetahat.fit(str(_PY_TMP["dir"] / "none*.parquet"), "normal"),
+                              errors.FileFormatError, r"no file matches"),
 }
 _PY_TMP = {}
 
@@ -361,7 +368,7 @@ def py_files(tmp_path):
 
     _PY_TMP.update(dup=_write(tmp_path, "d.csv", "x,x\n1,2\n3,4\n"), damaged=_damaged_parquet(tmp_path),
                    nested=_nested_parquet(tmp_path), fifo=_fifo(tmp_path),
-                   underscore=_csv(tmp_path, "u.csv", ["1_0", "2", "3"]))
+                   underscore=_csv(tmp_path, "u.csv", ["1_0", "2", "3"]), dir=tmp_path, empty=_folder(tmp_path))
     yield
     _PY_TMP.clear()
 
@@ -391,7 +398,7 @@ def test_python_none_in_object_array_is_missing():
     kept = np.array([v for v in OBJ_NONE if v is not None], dtype=float)
     assert f.dropped == 1 and f.nobs == kept.size
     _same_fit(f, kept)
-    with pytest.raises(errors.NonFiniteDataError, match="NaN at row 1"):
+    with pytest.raises(errors.NonFiniteDataError, match="NaN at data row 2 "):
         thetahat.fit(OBJ_NONE, "normal")
 
 

@@ -7,8 +7,8 @@ cell -- can hold escape bytes; they are shown escaped, never sent to the termina
 
 Examples
 --------
->>> cli_words("data contains NaN at row 1 (1 NaN rows; pass dropna=True / --dropna to drop and count them)")
-'data contains NaN at row 1 (1 NaN rows; pass --dropna to drop and count them)'
+>>> cli_words("data contains NaN at data row 2 (1 NaN rows; pass dropna=True / --dropna to drop and count them)")
+'data contains NaN at data row 2 (1 NaN rows; pass --dropna to drop and count them)'
 >>> cli_words("gamma has no closed-form MLE; use method='newton'")
 'gamma has no closed-form MLE; use --method newton'
 >>> printable("bad\\x1b[31mname.csv")

@@ -18,7 +18,9 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import re
 import sys
 
 from . import _stream
@@ -215,8 +217,9 @@ def _cmd_fit(args) -> int:
     design = _read_design(args, fam)
     if design is not None:
         data, more, info = design
-        f = thetahat.fit(data, fam, fixed=fixed, method=args.method, starts=args.starts,
-                         dropna=args.dropna, seed=args.seed, **kw, **more)
+        with _rows_as_lines(info, args.dropna):
+            f = thetahat.fit(data, fam, fixed=fixed, method=args.method, starts=args.starts,
+                             dropna=args.dropna, seed=args.seed, **kw, **more)
     else:
         if args.truncate:
             kw["truncate"] = _parse_pair(args.truncate, "--truncate")
@@ -226,8 +229,9 @@ def _cmd_fit(args) -> int:
             columns = [s.strip() for s in args.column.split(",")]
         x, info = thetahat.read_column(args.file, None if columns else args.column, columns=columns,
                                        ndim=fam.ndim)
-        f = thetahat.fit(x, fam, fixed=fixed, method=args.method, starts=args.starts, dropna=args.dropna,
-                         seed=args.seed, **kw)
+        with _rows_as_lines(info, args.dropna and info["missing"] > 0):
+            f = thetahat.fit(x, fam, fixed=fixed, method=args.method, starts=args.starts, dropna=args.dropna,
+                             seed=args.seed, **kw)
     ci = None
     if args.ci != "wald":
         options = {"n_boot": args.n_boot, "seed": args.seed} if args.ci == "bootstrap" else {}
@@ -289,6 +293,24 @@ def _fit_streamed(args, fam, fixed) -> int:
     else:
         _show_fit(f, info, ci)
     return 0
+
+
+@contextlib.contextmanager
+def _rows_as_lines(info, shifted):
+    """Errors about "data row k" of values read from a file, re-said with the file's line
+    (a row is named by its line in a file). Not where rows were dropped first (``shifted``):
+    k then counts the rows kept."""
+    from ..errors import ThetahatError
+
+    try:
+        yield
+    except ThetahatError as exc:
+        line_of = info.get("line_of")
+        if shifted or line_of is None:
+            raise
+        msg = re.sub(r"\bdata row (\d+)", lambda m: f"line {line_of(int(m.group(1)) - 1)} of {info['source']}",
+                     str(exc), count=1)
+        raise type(exc)(msg) from None
 
 
 def _check_writable(path, flag) -> None:
@@ -415,8 +437,9 @@ def _cmd_compare(args) -> int:
     else:
         x, info = thetahat.read_column(args.file, args.column)
         more = {}
-    cmp = thetahat.compare(x, families, dropna=args.dropna, gof=args.gof, n_boot=args.n_boot, seed=args.seed,
-                           **more)
+    with _rows_as_lines(info, args.dropna):
+        cmp = thetahat.compare(x, families, dropna=args.dropna, gof=args.gof, n_boot=args.n_boot, seed=args.seed,
+                               **more)
     if args.json:
         _print_json(cmp.to_dict()["table"])
     else:

@@ -146,8 +146,13 @@ def aligned_empty(shape, dtype=np.float64):
 
 
 def row_name(i: int) -> str:
-    """How a message names row ``i`` (0-based index) of in-memory data."""
-    return f"row {i}"
+    """How a message names row ``i`` (a 0-based index) of in-memory data: "data row k",
+    counted from 1 as a person counts (a file's rows are named by their line instead).
+
+    >>> row_name(0)
+    'data row 1'
+    """
+    return f"data row {i + 1}"
 
 
 def as_float_array(data, *, ndim: int = 0, dropna: bool = False, where: str = "data", scan: bool = True):

@@ -68,6 +68,9 @@ def read_column(path, column=None, *, columns=None, ndim=0):
     info : dict
         ``source``, ``format``, ``columns`` (the ones read), ``available`` (all of
         them), ``rows`` and ``missing`` (the number of rows holding NaN).
+        ``line_of`` maps a data row (0-based) to the file's line number, where the
+        format has lines and they are known (else None): messages about a row of the
+        values can then name the line.
 
     Raises
     ------
@@ -122,7 +125,7 @@ def read_column(path, column=None, *, columns=None, ndim=0):
     values = cols[0] if ndim == 0 else np.column_stack(cols)
     nan_rows = np.isnan(values) if values.ndim == 1 else np.isnan(values).any(axis=1)
     info = {"source": source, "format": fmt, "columns": chosen, "available": names,
-            "rows": int(values.shape[0]), "missing": int(nan_rows.sum())}
+            "rows": int(values.shape[0]), "missing": int(nan_rows.sum()), "line_of": table.line_of}
     return values, info
 
 
@@ -170,7 +173,7 @@ def read_columns(path, numeric=(), labels=()):
             vals = col.to_pylist()
         out[str(c)] = np.array(vals, dtype=object)
     return out, {"source": source, "format": fmt, "columns": list(out), "available": names,
-                 "rows": int(table.nrows)}
+                 "rows": int(table.nrows), "line_of": table.line_of}
 
 
 # ---- getting the bytes ---------------------------------------------------------------

@@ -90,7 +90,8 @@ def _drop_nan(x, nan_rows, batch, spec):
 
 def _relocate(exc, batch):
     """The same error, its row number counted within the file (or partition)."""
-    msg = re.sub(r"at row (\d+)", lambda m: f"at row {int(m.group(1)) + batch.offset}", str(exc))
+    msg = re.sub(r"at (data )?row (\d+)", lambda m: f"at {m.group(1) or ''}row {int(m.group(2)) + batch.offset}",
+                 str(exc))
     return type(exc)(f"{batch.where}: {msg}")
 
 
