@@ -140,9 +140,9 @@ def test_nan_in_one_partition_is_named_or_dropped(tmp_path, data):
 
 def test_bad_values_and_files_give_clear_errors(tmp_path, data):
     x = data["gamma"][:10_000].copy()
-    x[7_500 + 12] = -1.0  # file 3 of 4 (2500 rows each), row 12 of it
+    x[7_500 + 12] = -1.0  # file 3 of 4 (2500 rows each), data row 13 of it
     path = _write_parts(tmp_path / "neg", x, parts=4)
-    with pytest.raises(SupportError, match=r"part-003\.parquet: value -1 at row 12 "):
+    with pytest.raises(SupportError, match=r"part-003\.parquet: value -1 at data row 13 "):
         thetahat.fit(path, "gamma", column="x")
     y = data["gamma"][:10_000].copy()
     y[3] = np.inf
