@@ -112,7 +112,8 @@ CLI_ERRORS = {
     "duplicate_column_small": (lambda t: ["fit", _write(t, "d.csv", "x,x\n1,100\n2,200\n3,300\n"), "-c", "x", "-f",
                                           "normal"], r"column 'x' appears 2 times in .*d\.csv"),
     "duplicate_column_large": (lambda t: ["fit", _write(t, "d.csv", "x,x\n" + "".join(
-        f"{i},{2 * i}\n" for i in range(40_000))), "-c", "x", "-f", "normal"], r"column 'x' appears 2 times in .*d\.csv"),
+        f"{i},{2 * i}\n" for i in range(40_000))), "-c", "x", "-f", "normal"],
+                               r"column 'x' appears 2 times in .*d\.csv"),
     "underscore_number": (lambda t: ["fit", _csv(t, "u.csv", ["1.5", "1_0", "2"]), "-f", "normal"],
                           r"non-numeric value '1_0' in column 'x' at line 3 of .*u\.csv"),
     "damaged_parquet_checksum": (lambda t: ["fit", _damaged_parquet(t), "-c", "x", "-f", "normal"],
@@ -176,6 +177,23 @@ def test_cli_bad_input_is_one_line_exit_2(capsys, tmp_path, case):
     assert not worker.is_alive(), f"{case}: still running after 120 s"
     out, err = capsys.readouterr()
     _one_line_error(done["code"], out, err, pattern)
+
+
+def test_cli_stdin_is_read_with_a_bound(capsys, monkeypatch):
+    """`thetahat fit - < /dev/zero` must not read until memory runs out: stdin is read up
+    to STDIN_MAX bytes (here made small), and more is one error line."""
+    import io
+
+    from thetahat.io import readers
+
+    monkeypatch.setattr(readers, "STDIN_MAX", 1000)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\0" * 5000)))
+    code, out, err = _cli(capsys, "fit", "-", "-f", "normal")
+    _one_line_error(code, out, err, r"stdin holds more than 1,000 bytes; save the data to a file")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"1.5\n2.5\n0.5\n")))
+    code, out, err = _cli(capsys, "fit", "-", "-f", "normal", "--json")
+    assert code == 0 and err == ""
+    np.testing.assert_allclose(json.loads(out)["params"]["mu"], np.mean([1.5, 2.5, 0.5]), rtol=1e-12)
 
 
 # ---- rows where a fit is the right answer ---------------------------------------------
@@ -326,7 +344,8 @@ OBJ_NONE = np.array([1.0, None, 2.0, 4.0], dtype=object)
 
 # id -> (call, the ThetahatError subclass, regex)
 PY_ERRORS = {
-    "masked_entries_are_missing": (lambda: thetahat.fit(MASKED, "normal"), errors.NonFiniteDataError, r"NaN at data row 3 "),
+    "masked_entries_are_missing": (lambda: thetahat.fit(MASKED, "normal"), errors.NonFiniteDataError,
+                                   r"NaN at data row 3 "),
     "int64_near_2_62": (lambda: thetahat.fit(np.array([2 ** 62, 2 ** 62 + 1, 2 ** 62 + 3], dtype=np.int64), "normal"),
                         errors.NumericalRangeError, r"integer 4611686018427387905 .*beyond 2\^53"),
     "misspelt_keyword": (lambda: thetahat.fit([1.0, 2.0, 3.0], "normal", metod="newton"), errors.OptionError,

@@ -78,7 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print the ranked rows as a JSON list")
     c.add_argument("--gof", action="store_true",
                    help="add tests of fit (KS, AD, CvM or chi2) with parametric-bootstrap p-values")
-    c.add_argument("--n-boot", type=_positive_int, default=199, help="bootstrap refits per family for --gof (default 199)")
+    c.add_argument("--n-boot", type=_positive_int, default=199,
+                   help="bootstrap refits per family for --gof (default 199)")
     c.add_argument("--seed", type=_seed, default=0, help="random seed of the --gof bootstrap (0 to 2^63-1)")
     _design_arguments(c)
 
