@@ -444,12 +444,14 @@ def test_python_lognormal_across_float64_range():
     np.testing.assert_allclose(f.params["sigma"], ref[1], rtol=1e-12)
 
 
-@pytest.mark.parametrize("method", ["auto", "newton", "bfgs"])
-def test_python_max_iter_is_honoured(method):
-    f = thetahat.fit(G, "gamma", method=method, max_iter=1)
+@pytest.mark.parametrize("family, method", [("gamma", "auto"), ("gamma", "newton"), ("gamma", "bfgs"),
+                                            ("weibull", "auto")])
+def test_python_max_iter_is_honoured(family, method):
+    """Neither the BFGS fallback of "auto" nor weibull's profile iteration may run past it."""
+    f = thetahat.fit(G, family, method=method, max_iter=1)
     assert f.converged is False
     assert "not converge" in f.reason or "limit" in f.reason or "maximum number of steps" in f.reason
-    full = thetahat.fit(G, "gamma", method=method)
+    full = thetahat.fit(G, family, method=method)
     assert full.converged and abs(full.loglik - f.loglik) > 0  # one step does not reach the optimum
 
 

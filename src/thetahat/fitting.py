@@ -207,7 +207,7 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
         raise OptionError(f"{fam.name} {why}; use method='newton'")
     notes = []
     profile_ok = (method == "auto" and getattr(fam, "profile_mle", None) is not None and not censoring
-                  and streamed is None
+                  and streamed is None and max_iter is None  # (a limit on the iterations: the counted ones)
                   and not (set(fixed) & set(fam.params)) and x.shape[0] <= (1 << 20) and int(starts) == 1)
     if profile_ok:
         est, ok, *derivs = fam.profile_mle(x, w)
@@ -359,7 +359,9 @@ def _checked_options(options):
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed < 0:
         raise OptionError(f"seed must be a non-negative integer, got {seed}")
     max_iter = options.get("max_iter")
-    if max_iter is not None and (not isinstance(max_iter, (int, np.integer)) or max_iter < 1):
+    whole = isinstance(max_iter, (int, float, np.integer, np.floating)) and not isinstance(max_iter, bool) \
+        and math.isfinite(max_iter) and max_iter == int(max_iter)
+    if max_iter is not None and not (whole and max_iter >= 1):
         raise OptionError(f"max_iter must be a positive integer, got {max_iter!r}")
     notes = []
     starts = options.get("starts", 1)
