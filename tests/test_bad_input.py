@@ -102,6 +102,8 @@ CLI_ERRORS = {
                                            "normal"], r"integer '?9{30}.* at data row 3 of .*big\.json"),
     "seed_negative": (lambda t: ["fit", _csv(t, "x.csv", ["1", "2", "3"]), "-f", "gamma", "--seed", "-1"],
                       r"--seed: .*0 to 2\^63-1, got -1"),
+    "seed_negative_mixture": (lambda t: ["mixture", _csv(t, "x.csv", ["1", "2", "3", "7", "8"]), "--k", "2",
+                                         "--starts", "3", "--seed", "-1"], r"--seed: .*0 to 2\^63-1, got -1"),
     "plot_missing_folder": (lambda t: ["fit", _csv(t, "x.csv", ["1", "2", "3"]), "-f", "normal", "--plot",
                                        t / "no" / "such" / "p.png"], r"--plot .*the folder .*no.such does not exist"),
     "nested_parquet_fit": (lambda t: ["fit", _nested_parquet(t), "-c", "v", "-f", "normal"], r"column 'v' .*list<"),

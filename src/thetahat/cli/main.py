@@ -24,6 +24,7 @@ import re
 import sys
 
 from . import _stream
+from ._args import positive_int, seed
 from ._messages import cli_words, printable
 from ._output import console as _console
 from ._output import esc as _esc
@@ -54,18 +55,18 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                    help="hold a parameter at a value, or give a known value (binomial n); repeatable")
     f.add_argument("--method", default="auto", help="auto, closed, newton, bfgs, scoring or gradient")
-    f.add_argument("--starts", type=_positive_int, default=1,
+    f.add_argument("--starts", type=positive_int, default=1,
                    help="number of starting points (default 1; at most 1000: more are capped, with a note)")
     f.add_argument("--dropna", action="store_true", help="drop rows with missing values and count them")
     f.add_argument("--json", action="store_true", help="print one JSON object")
     f.add_argument("--cov-type", default="observed", help="observed, expected, opg or sandwich")
     f.add_argument("--ci", default="wald", help="interval method: wald, profile or bootstrap")
-    f.add_argument("--n-boot", type=_positive_int, default=2000, help="bootstrap refits (with --ci bootstrap)")
-    f.add_argument("--seed", type=_seed, default=0, help="random seed, 0 to 2^63-1 (multi-start, bootstrap)")
+    f.add_argument("--n-boot", type=positive_int, default=2000, help="bootstrap refits (with --ci bootstrap)")
+    f.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 2^63-1 (multi-start, bootstrap)")
     _design_arguments(f)
     f.add_argument("--gof", action="store_true",
                    help="tests of fit (KS, AD, CvM or chi2) with parametric-bootstrap p-values")
-    f.add_argument("--gof-n-boot", type=_positive_int, default=999, help="bootstrap refits for --gof (default 999)")
+    f.add_argument("--gof-n-boot", type=positive_int, default=999, help="bootstrap refits for --gof (default 999)")
     f.add_argument("--by", help="fit every group of this column (a table of fits)")
     f.add_argument("--plot", metavar="OUT.png", help="write density/QQ/PP/CDF panels of the fit")
     _stream.add_arguments(f)
@@ -78,9 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print the ranked rows as a JSON list")
     c.add_argument("--gof", action="store_true",
                    help="add tests of fit (KS, AD, CvM or chi2) with parametric-bootstrap p-values")
-    c.add_argument("--n-boot", type=_positive_int, default=199,
+    c.add_argument("--n-boot", type=positive_int, default=199,
                    help="bootstrap refits per family for --gof (default 199)")
-    c.add_argument("--seed", type=_seed, default=0, help="random seed of the --gof bootstrap (0 to 2^63-1)")
+    c.add_argument("--seed", type=seed, default=0, help="random seed of the --gof bootstrap (0 to 2^63-1)")
     _design_arguments(c)
 
     fam = sub.add_parser("families", help="list the families, their parameters and supports")
@@ -89,26 +90,6 @@ def _parser() -> argparse.ArgumentParser:
         mod.add_parser(sub)
     sub.metavar = "{" + ",".join(sub.choices) + "}"
     return p
-
-
-def _positive_int(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
-
-
-def _seed(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if not 0 <= v < 2 ** 63:
-        raise argparse.ArgumentTypeError(f"a seed is an integer from 0 to 2^63-1, got {v}")
-    return v
 
 
 # Further commands live in their own modules, ``thetahat.cli.cmd_<name>``, each with
