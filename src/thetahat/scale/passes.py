@@ -82,7 +82,7 @@ def _drop_nan(x, nan_rows, batch, spec):
     k = int(nan_rows.sum())
     if k and not spec.dropna:
         i = int(np.argmax(nan_rows))
-        raise NonFiniteDataError(f"{batch.where} contains NaN at row {batch.offset + i} of column "
+        raise NonFiniteDataError(f"{batch.where} contains NaN at data row {batch.offset + i + 1} of column "
                                  f"{', '.join(spec.columns)} (pass dropna=True / --dropna to drop and count "
                                  "NaN rows)")
     return (x[~nan_rows] if k else x), k
@@ -117,8 +117,8 @@ def validate_batch(batch, spec):
         x, dropped = _drop_nan(x, nan_rows, batch, spec)
         finite = np.isfinite(x) if x.ndim == 1 else np.isfinite(x).all(axis=1)
         if not finite.all():
-            raise NonFiniteDataError(f"{batch.where} contains an infinite value at row "
-                                     f"{batch.offset + int(np.argmax(~finite))}"
+            raise NonFiniteDataError(f"{batch.where} contains an infinite value at data row "
+                                     f"{batch.offset + int(np.argmax(~finite)) + 1}"
                                      + (f" (counting rows after the {dropped} NaN rows dropped)" if dropped else ""))
         if dropped:
             stats = None  # recomputed on the rows kept
