@@ -59,6 +59,8 @@ def _one_line_error(code, out, err, pattern):
     assert lines[0].startswith("thetahat: error: "), err
     assert "Traceback" not in err and "\x1b" not in err
     assert re.search(pattern, lines[0]), lines[0]
+    # the CLI speaks CLI: options, not Python keywords (dropna=True, column=..., method='newton')
+    assert not re.search(r"\b[a-z_]+=(True|False|None|'|\.\.\.|\[|\{)", lines[0]), lines[0]
     return lines[0]
 
 
@@ -461,3 +463,41 @@ def test_python_starts_capped():
     f = thetahat.fit(G, "normal", starts=10 ** 9)
     assert "starts capped at 1000 (asked for 1000000000)" in f.notes
     _same_fit(f, G)
+
+
+def _several(tmp_path):
+    return _write(tmp_path, "ab.csv", "a,b\n1,2\n3,4\n")
+
+
+# library messages the CLI can show that name Python keywords, and the option each must name instead
+SPOKEN = {
+    "dropna": (lambda t: thetahat.fit([1.0, np.nan, 2.0], "normal"), "--dropna"),
+    "method": (lambda t: thetahat.fit([1.0, 2.0, 4.0], "gamma", method="closed"), "--method newton"),
+    "fixed_n": (lambda t: thetahat.fit([1, 2, 3], "binomial"), "--fix n=VALUE"),
+    "column": (lambda t: thetahat.read_column(_several(t)), "--column"),
+    "stream_starts": (lambda t: thetahat.fit(str(_csv(t, "s.csv", ["1", "2", "3"])), "gamma", column="x", starts=2),
+                      "--starts above 1"),
+    "stream_column": (lambda t: thetahat.fit(str(_csv(t, "s.csv", ["1", "2", "3"])), "gamma"), "--column"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SPOKEN))
+def test_cli_words_name_options_not_keywords(tmp_path, case):
+    import re
+
+    from thetahat.cli._messages import cli_words
+
+    call, option = SPOKEN[case]
+    with pytest.raises(errors.ThetahatError) as info:
+        call(tmp_path)
+    said = cli_words(str(info.value))
+    assert option in said, said
+    assert not re.search(r"\b[a-z_]+=(True|False|None|'|\.\.\.|\[|\{)", said), said
+
+
+def test_cli_escape_bytes_in_a_file_name_are_shown_escaped(capsys, tmp_path):
+    x = np.array([1.2, 0.4, 2.5, 0.9])
+    p = _csv(tmp_path, "a\x1b[2Jb.csv", [repr(float(v)) for v in x])
+    code, out, err = _cli(capsys, "fit", p, "-f", "normal")
+    assert code == 0 and err == ""
+    assert "\x1b" not in out and "a\\x1b[2Jb.csv" in out
