@@ -52,7 +52,14 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         values of a family (binomial ``n``).
     starts : int
         Number of starting points; more than one perturbs the start randomly
-        (seeded by ``seed``) and keeps the best optimum.
+        (seeded by ``seed``) and keeps the best optimum. At most ``MAX_STARTS``
+        (1000): more are capped, and a note says so.
+    seed : int
+        Random seed (0 to 2^63-1) of the starts.
+    max_iter : int, optional
+        The most iterations of Newton or BFGS (also of the BFGS fallback and of a
+        profile iteration); a fit that reaches it reports ``converged=False`` with the
+        reason. A closed-form estimate takes none.
     weights : array_like, optional
         Non-negative weights, one per observation.
     weight_kind : {"frequency", "analytic"}
@@ -60,7 +67,9 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         ``analytic``: weights are relative precisions, rescaled to sum to the number of
         rows (``nobs``); pair them with ``cov_type="sandwich"``.
     dropna : bool
-        Drop rows with NaN (they are counted in ``Fit.dropped``) instead of raising.
+        Drop rows with NaN -- in the data, a weight or an event -- instead of raising;
+        they are counted in ``Fit.dropped``. Masked entries of a NumPy masked array and
+        ``None`` / ``pandas.NA`` cells are missing too.
     cov_type : {"observed", "expected", "opg", "sandwich"}
         Inverse observed information (default); inverse expected (Fisher)
         information, where the family gives it; inverse outer product of the
