@@ -122,6 +122,7 @@ CLI_ERRORS = {
                           r"non-numeric value '1_0' in column 'x' at line 3 of .*u\.csv"),
     "damaged_parquet_checksum": (lambda t: ["fit", _damaged_parquet(t), "-c", "x", "-f", "normal"],
                                  r"damaged\.parquet.*(CRC|checksum)"),
+    "damaged_parquet_regress": (lambda t: ["regress", _damaged_parquet(t), "x ~ 1"], r"damaged\.parquet.*(CRC|checksum)"),
     "ansi_in_file_name": (lambda t: ["fit", t / "a\x1b[31mred.csv", "-f", "normal"], r"a\\x1b\[31mred\.csv"),
     "ansi_in_cell": (lambda t: ["fit", _csv(t, "c.csv", ["1", "\x1b[2J", "2"]), "-f", "normal"],
                      r"'\\x1b\[2J' in column 'x' at line 3"),
