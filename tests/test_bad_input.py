@@ -502,3 +502,18 @@ def test_cli_escape_bytes_in_a_file_name_are_shown_escaped(capsys, tmp_path):
     code, out, err = _cli(capsys, "fit", p, "-f", "normal")
     assert code == 0 and err == ""
     assert "\x1b" not in out and "a\\x1b[2Jb.csv" in out
+
+
+def test_a_row_keeps_its_name_when_rows_before_it_are_dropped(capsys, tmp_path):
+    """dropna removes rows, but a later error names the bad row as the user counts it: the
+    data row of the data as given (Python), the file's line (CLI)."""
+    x = [1.0, np.nan, 2.0, np.nan, -3.0, 4.0]
+    bad = 1 + x.index(-3.0)  # counted from 1
+    with pytest.raises(errors.SupportError, match=rf"value -3 at data row {bad} is outside"):
+        thetahat.fit(x, "gamma", dropna=True)
+    w = [np.nan, 1.0, 1.0, 1.0, 1.0, 1.0]
+    with pytest.raises(errors.SupportError, match=rf"value -3 at data row {bad} is outside"):
+        thetahat.fit(x, "gamma", weights=w, dropna=True)
+    p = _csv(tmp_path, "holes.csv", ["" if np.isnan(v) else repr(v) for v in x])
+    code, out, err = _cli(capsys, "fit", p, "-f", "gamma", "--dropna")
+    _one_line_error(code, out, err, rf"value -3 at line {bad + 1} of .*holes\.csv is outside")

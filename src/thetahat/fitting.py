@@ -14,7 +14,7 @@ from .engine.data import Sample, as_float_array, as_weights, find_nonfinite, red
 from .engine.layout import Layout
 from .engine.fused import pool, summarize, usable as fused_usable
 from .engine.objective import NUMPY_MIN_ROWS, ChunkObjective, StatisticsObjective, compute_statistics
-from .errors import EmptyDataError, NumericalRangeError, OptionError
+from .errors import EmptyDataError, NumericalRangeError, OptionError, SupportError
 from .families import Family, get_family
 from .inference import covariance as cv
 from .result import Diagnostics, Fit
@@ -332,10 +332,12 @@ MAX_STARTS = 1000  # more starting points are capped to this (and a note says so
 @functools.wraps(_fit)
 def fit(data, family, **options) -> Fit:
     options, notes = _checked_options(options)
-    data, options, dropped = _drop_missing_design(data, options)
+    data, options, dropped, kept = _drop_missing_design(data, options)
     try:
         with np.errstate(all="ignore"):  # (extreme data: the result is checked below, not warned about)
             f = _fit(data, family, **options)
+    except SupportError as exc:
+        raise _row_before_drop(exc, data, family, options, kept) from None
     except NotImplementedError as exc:
         if any(options.get(k) is not None for k in ("event", "lower", "upper", "truncate")):
             name = getattr(family, "name", family)
@@ -382,28 +384,51 @@ def _checked_options(options):
 
 def _drop_missing_design(data, options):
     """Under ``dropna``, the rows whose weight or event is missing (NaN), removed from every
-    per-row input before the fit and counted: ``(data, options, dropped)``."""
+    per-row input before the fit and counted: ``(data, options, dropped, kept)``, ``kept``
+    the indices of the rows kept (None when none were dropped)."""
     if not options.get("dropna") or options.get("column") is not None:
-        return data, options, 0
+        return data, options, 0, None
     per_row = {k: options.get(k) for k in ("weights", "event", "lower", "upper") if options.get(k) is not None}
     try:
         cols = {k: np.asarray(v, dtype=float) for k, v in per_row.items() if k in ("weights", "event")}
     except (TypeError, ValueError):
-        return data, options, 0  # (not numbers: the fit says so)
+        return data, options, 0, None  # (not numbers: the fit says so)
     missing = None
     for v in cols.values():
         if v.ndim == 1:
             missing = np.isnan(v) if missing is None or missing.shape != v.shape else missing | np.isnan(v)
     if missing is None or not missing.any():
-        return data, options, 0
+        return data, options, 0, None
     keep = ~missing
     try:
         arrays = {k: np.asarray(v)[keep] for k, v in per_row.items()}
         if data is not None:
             data = np.asarray(data)[keep]
     except (IndexError, TypeError, ValueError):
-        return data, options, 0  # (lengths differ: the fit says so)
-    return data, {**options, **arrays}, int(missing.sum())
+        return data, options, 0, None  # (lengths differ: the fit says so)
+    return data, {**options, **arrays}, int(missing.sum()), np.flatnonzero(keep)
+
+
+def _row_before_drop(exc, data, family, options, kept):
+    """A support error's "data row k", counted in the rows that ``dropna`` kept, re-said as
+    the row of the data as given (without censoring, where the rows are the data's)."""
+    import re
+
+    m = re.search(r"\bdata row (\d+)", str(exc))
+    if m is None or not options.get("dropna") or options.get("column") is not None or data is None \
+            or any(options.get(k) is not None for k in ("event", "lower", "upper", "truncate")):
+        return exc
+    try:
+        arr, _ = as_float_array(data, ndim=get_family(family).ndim, scan=False)
+    except Exception:  # noqa: BLE001 (the data were read once already; any doubt: the message as it is)
+        return exc
+    nan_rows = np.isnan(arr) if arr.ndim == 1 else np.isnan(arr).any(axis=1)
+    rows = np.flatnonzero(~nan_rows)
+    k = int(m.group(1)) - 1
+    if not nan_rows.any() and kept is None or k >= rows.size:
+        return exc
+    i = int(rows[k]) if kept is None else int(kept[rows[k]])
+    return type(exc)(str(exc)[:m.start()] + f"data row {i + 1}" + str(exc)[m.end():])
 
 
 def _refuse_nonfinite(f) -> None:

@@ -199,7 +199,8 @@ def _cmd_fit(args) -> int:
     design = _read_design(args, fam)
     if design is not None:
         data, more, info = design
-        with _rows_as_lines(info, args.dropna):
+        censored = any(more.get(k) is not None for k in ("event", "lower", "upper"))
+        with _rows_as_lines(info, censored):
             f = thetahat.fit(data, fam, fixed=fixed, method=args.method, starts=args.starts,
                              dropna=args.dropna, seed=args.seed, **kw, **more)
     else:
@@ -211,7 +212,7 @@ def _cmd_fit(args) -> int:
             columns = [s.strip() for s in args.column.split(",")]
         x, info = thetahat.read_column(args.file, None if columns else args.column, columns=columns,
                                        ndim=fam.ndim)
-        with _rows_as_lines(info, args.dropna and info["missing"] > 0):
+        with _rows_as_lines(info, False):
             f = thetahat.fit(x, fam, fixed=fixed, method=args.method, starts=args.starts, dropna=args.dropna,
                              seed=args.seed, **kw)
     ci = None
@@ -280,8 +281,8 @@ def _fit_streamed(args, fam, fixed) -> int:
 @contextlib.contextmanager
 def _rows_as_lines(info, shifted):
     """Errors about "data row k" of values read from a file, re-said with the file's line
-    (a row is named by its line in a file). Not where rows were dropped first (``shifted``):
-    k then counts the rows kept."""
+    (a row is named by its line in a file; ``fit`` counts k in the rows as given, also under
+    ``dropna``). Not where k may count other rows (``shifted``: censored data)."""
     from ..errors import ThetahatError
 
     try:
