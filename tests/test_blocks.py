@@ -59,7 +59,7 @@ def _generic(monkeypatch, x, family, **options):
 def _named(x, family, row, value, error, **options):
     y = x.copy()
     y[row] = value
-    with pytest.raises(error, match=f"row {row}"):
+    with pytest.raises(error, match=f"data row {row + 1}"):
         thetahat.fit(y, family, **options)
 
 

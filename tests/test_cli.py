@@ -95,14 +95,14 @@ def _write(tmp_path, name, text):
 
 
 BAD = {
-    "nan": ("x\n1.5\nnan\n2.5\n", ["--family", "normal"], "NaN at row 1"),
-    "inf": ("x\n1.5\ninf\n2.5\n", ["--family", "normal"], "infinite value at row 1"),
+    "nan": ("x\n1.5\nnan\n2.5\n", ["--family", "normal"], "NaN at line 3 of"),
+    "inf": ("x\n1.5\ninf\n2.5\n", ["--family", "normal"], "infinite value at line 3 of"),
     "empty": ("", ["--family", "normal"], "empty"),
-    "non_numeric": ("x\n1.5\nabc\n2.5\n", ["--family", "normal"], "'abc' in column 'x' at row 1"),
+    "non_numeric": ("x\n1.5\nabc\n2.5\n", ["--family", "normal"], "'abc' in column 'x' at line 3 of"),
     "missing_column": ("x\n1.5\n2.5\n", ["--family", "normal", "--column", "y"], "no column 'y'"),
-    "negative_gamma": ("x\n1.5\n-2\n2.5\n", ["--family", "gamma"], "-2 at row 1 is outside the support"),
-    "negative_lognormal": ("x\n1.5\n-2\n2.5\n", ["--family", "lognormal"], "-2 at row 1 is outside the support"),
-    "two_for_bernoulli": ("x\n0\n1\n2\n", ["--family", "bernoulli"], "2 at row 2 is outside the support"),
+    "negative_gamma": ("x\n1.5\n-2\n2.5\n", ["--family", "gamma"], "-2 at line 3 of"),
+    "negative_lognormal": ("x\n1.5\n-2\n2.5\n", ["--family", "lognormal"], "-2 at line 3 of"),
+    "two_for_bernoulli": ("x\n0\n1\n2\n", ["--family", "bernoulli"], "2 at line 4 of"),
     "unknown_family": ("x\n1.5\n2.5\n", ["--family", "nosuch"], "unknown family 'nosuch'"),
     "bad_method": ("x\n1.5\n2.5\n3\n", ["--family", "normal", "--method", "foo"], "unknown method 'foo'"),
     "fix_unknown": ("x\n1.5\n2.5\n3\n", ["--family", "normal", "--fix", "nu=3"], "no parameter 'nu'"),
@@ -156,7 +156,7 @@ def test_unexpected_error_subprocess_exit_2_no_traceback(tmp_path):
                           timeout=300, env={**os.environ, "PYTHONWARNINGS": "default"})
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.startswith("thetahat: error: value -3 at row 1")
+    assert proc.stderr.startswith("thetahat: error: value -3 at line 3 of")
 
 
 def test_compare_json_aic_against_scipy(capsys, tmp_path):

@@ -47,12 +47,12 @@ def test_our_optimum_is_at_least_scipys(name, draw, scipy_fit):
 
 
 def test_negative_value_for_gamma_raises_support_error_naming_the_row():
-    with pytest.raises(SupportError, match="row 2"):
+    with pytest.raises(SupportError, match="data row 3"):
         thetahat.fit([1.0, 2.0, -0.5, 3.0], "gamma")
 
 
 def test_genpareto_rejects_data_below_the_threshold():
-    with pytest.raises(SupportError, match="row 1"):
+    with pytest.raises(SupportError, match="data row 2"):
         thetahat.fit([5.5, 4.0, 7.0], "genpareto", fixed={"loc": 5.0})
 
 

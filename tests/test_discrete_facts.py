@@ -84,7 +84,7 @@ def test_multinomial_mle_is_column_share():
 
 
 def test_multinomial_row_not_summing_to_n_is_named():
-    with pytest.raises(SupportError, match="row 1"):
+    with pytest.raises(SupportError, match="data row 2"):
         thetahat.fit([[3, 5, 2], [4, 4, 3]], "multinomial", fixed={"n": 10})
 
 
@@ -106,12 +106,12 @@ def test_boundary_data_is_degenerate(family, data, fixed):
 
 
 def test_a_two_in_bernoulli_data_is_outside_the_support():
-    with pytest.raises(SupportError, match="row 3"):
+    with pytest.raises(SupportError, match="data row 4"):
         thetahat.fit([0, 1, 1, 2, 0], "bernoulli")
 
 
 def test_binomial_value_above_n_is_outside_the_support():
-    with pytest.raises(SupportError, match="row 2"):
+    with pytest.raises(SupportError, match="data row 3"):
         thetahat.fit([3, 4, 11, 2], "binomial", fixed={"n": 10})
 
 

@@ -128,11 +128,11 @@ def test_large_n_uses_several_chunks_and_matches_numpy():
 
 # ---- bad input: a specific exception with a one-line message --------------------------
 @pytest.mark.parametrize("data, exc, words", [
-    ([1.0, np.nan, 2.0], errors.NonFiniteDataError, "NaN at row 1"),
-    ([1.0, np.inf, 2.0], errors.NonFiniteDataError, "infinite value at row 1"),
+    ([1.0, np.nan, 2.0], errors.NonFiniteDataError, "NaN at data row 2"),
+    ([1.0, np.inf, 2.0], errors.NonFiniteDataError, "infinite value at data row 2"),
     ([], errors.EmptyDataError, "empty"),
     ([1.0], errors.EmptyDataError, "at least 2"),
-    (["1.0", "x", "2"], errors.NonNumericDataError, "'x' at row 1"),
+    (["1.0", "x", "2"], errors.NonNumericDataError, "'x' at data row 2"),
     ([4.2, 4.2, 4.2], errors.DegenerateDataError, "all 3 observations equal 4.2"),
     ("1,2,3", errors.NonNumericDataError, "string"),
 ])
@@ -144,7 +144,7 @@ def test_bad_data_raises_a_specific_error(data, exc, words):
 
 
 def test_out_of_support_names_the_row():
-    with pytest.raises(errors.SupportError, match="value -1 at row 2"):
+    with pytest.raises(errors.SupportError, match="value -1 at data row 3"):
         thetahat.fit([1.0, 2.0, -1.0], "lognormal")
 
 
@@ -197,7 +197,7 @@ def test_nan_in_a_large_sample_is_reported_as_nan(family):
     """The one-pass validation must see a NaN that XLA's min/max reductions skip."""
     x = np.random.default_rng(4).gamma(2.0, 1.0, 50_000)
     x[31_337] = np.nan
-    with pytest.raises(thetahat.errors.NonFiniteDataError, match="NaN at row 31337"):
+    with pytest.raises(thetahat.errors.NonFiniteDataError, match="NaN at data row 31338"):
         thetahat.fit(x, family)
 
 
@@ -234,7 +234,7 @@ def test_numpy_pass_on_a_large_sample_validates_every_value(family):
                        (-np.inf, thetahat.errors.NonFiniteDataError), (-0.5, thetahat.errors.SupportError)):
         y = x.copy()
         y[1_500_001] = bad
-        with pytest.raises(error, match="row 1500001"):
+        with pytest.raises(error, match="data row 1500002"):
             thetahat.fit(y, family)
     with pytest.raises(thetahat.errors.DegenerateDataError):
         thetahat.fit(np.full(1 << 21, 2.5), family)

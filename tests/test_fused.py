@@ -117,7 +117,7 @@ def test_exponential_fit_without_the_fused_loop_is_the_same(monkeypatch):
     assert with_loop.loglik == pytest.approx(without.loglik, rel=1e-13)
     y = x.copy()
     y[123] = -2.0
-    with pytest.raises(thetahat.errors.SupportError, match="row 123"):
+    with pytest.raises(thetahat.errors.SupportError, match="data row 124"):
         thetahat.fit(y, "exponential")
 
 
@@ -159,7 +159,7 @@ def test_families_fitted_from_the_summary_validate_every_value(family, draw, ref
     for bad, error in bads:
         y = x.copy()
         y[1_234_567] = bad
-        with pytest.raises(error, match="row 1234567"):
+        with pytest.raises(error, match="data row 1234568"):
             thetahat.fit(y, family)
     constant = np.full(1 << 21, 1.0)
     with pytest.raises(errors.DegenerateDataError):
@@ -191,7 +191,7 @@ def _bad_values_named(x, family, bads):
     for bad, error in bads:
         y = x.copy()
         y[1_234_567] = bad
-        with pytest.raises(error, match="row 1234567"):
+        with pytest.raises(error, match="data row 1234568"):
             thetahat.fit(y, family)
 
 

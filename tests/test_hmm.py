@@ -140,7 +140,7 @@ def test_bad_input_errors():
         thetahat.hmm([np.arange(5.0), np.array([1.0])], 2)
     with pytest.raises(SupportError, match="alphabet"):
         thetahat.hmm([0, 1, 2, 5, 1, 0], 2, emission="categorical", n_symbols=3)
-    with pytest.raises(NonFiniteDataError, match="sequence 1 contains NaN at row 1"):
+    with pytest.raises(NonFiniteDataError, match="sequence 1 contains NaN at data row 2"):
         thetahat.hmm([np.arange(4.0), np.array([1.0, np.nan, 2.0])], 2)
     with pytest.raises(thetahat.errors.DataError, match="distinct"):
         thetahat.hmm([1.0, 1.0, 2.0, 2.0], 3)

@@ -154,7 +154,7 @@ def test_covariance_prior_prevents_collapse():
 def test_bad_input_errors():
     with pytest.raises(TooManyComponentsError, match="only 2 distinct"):
         thetahat.mixture([1.0, 2.0, 1.0, 2.0], 3)
-    with pytest.raises(NonFiniteDataError, match="row 2"):
+    with pytest.raises(NonFiniteDataError, match="data row 3"):
         thetahat.mixture([1.0, 2.0, float("nan"), 4.0], 2)
     with pytest.raises(SupportError, match="row 1"):
         thetahat.mixture([1.0, -2.0, 3.0, 4.0], 2, family="poisson")

@@ -120,7 +120,7 @@ def test_csv_glob_with_missing_cells_drops_and_counts(tmp_path, data):
             for j in chunk:
                 fh.write(f"{j},{'NA' if j in holes else repr(float(x[j]))}\n")
     path = str(folder / "*.csv")
-    with pytest.raises(NonFiniteDataError, match=r"day0\.csv contains NaN at row 17"):
+    with pytest.raises(NonFiniteDataError, match=r"day0\.csv contains NaN at data row 18 "):
         thetahat.fit(path, "gamma", column="x")
     f = thetahat.fit(path, "gamma", column="x", dropna=True)
     assert f.dropped == len(holes)
@@ -131,7 +131,7 @@ def test_nan_in_one_partition_is_named_or_dropped(tmp_path, data):
     x = data["weibull"][:40_000].copy()
     x[25_123] = np.nan  # in the third of four files, row 5123 of it
     path = _write_parts(tmp_path / "nan", x, parts=4)
-    with pytest.raises(NonFiniteDataError, match=r"part-002\.parquet contains NaN at row 5123"):
+    with pytest.raises(NonFiniteDataError, match=r"part-002\.parquet contains NaN at data row 5124 "):
         thetahat.fit(path, "weibull", column="x")
     f = thetahat.fit(path, "weibull", column="x", dropna=True)
     assert f.dropped == 1 and "1 rows with NaN were dropped" in " ".join(f.notes)
@@ -140,13 +140,13 @@ def test_nan_in_one_partition_is_named_or_dropped(tmp_path, data):
 
 def test_bad_values_and_files_give_clear_errors(tmp_path, data):
     x = data["gamma"][:10_000].copy()
-    x[7_500 + 12] = -1.0  # file 3 of 4 (2500 rows each), row 12 of it
+    x[7_500 + 12] = -1.0  # file 3 of 4 (2500 rows each), data row 13 of it
     path = _write_parts(tmp_path / "neg", x, parts=4)
-    with pytest.raises(SupportError, match=r"part-003\.parquet: value -1 at row 12 "):
+    with pytest.raises(SupportError, match=r"part-003\.parquet: value -1 at data row 13 "):
         thetahat.fit(path, "gamma", column="x")
     y = data["gamma"][:10_000].copy()
     y[3] = np.inf
-    with pytest.raises(NonFiniteDataError, match=r"part-000\.parquet contains an infinite value at row 3"):
+    with pytest.raises(NonFiniteDataError, match=r"part-000\.parquet contains an infinite value at data row 4\b"):
         thetahat.fit(_write_parts(tmp_path / "inf", y, parts=2), "gamma", column="x")
     with pytest.raises(MissingColumnError, match="column 'y' is not in"):
         thetahat.fit(path, "gamma", column="y")
@@ -198,7 +198,7 @@ def test_dask_dataframe_column_with_nan_partition(data):
     x = data["gamma"][:30_000].copy()
     x[[20_001, 20_002]] = np.nan
     df = dd.from_pandas(pd.DataFrame({"x": x, "other": np.arange(x.size)}), npartitions=3)
-    with pytest.raises(NonFiniteDataError, match=r"Dask partition 2 contains NaN at row 1 "):
+    with pytest.raises(NonFiniteDataError, match=r"Dask partition 2 contains NaN at data row 2 "):
         thetahat.fit(df, "gamma", column="x")
     f = thetahat.fit(df, "gamma", column="x", dropna=True)
     assert f.dropped == 2

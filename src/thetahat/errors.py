@@ -11,7 +11,7 @@ Example
 ...     thetahat.fit([1.0, float("nan")], "normal")
 ... except thetahat.errors.NonFiniteDataError as e:
 ...     print(e)
-data contains NaN at row 1 (1 NaN rows; pass dropna=True / --dropna to drop and count them)
+data contains NaN at data row 2 (1 NaN rows; pass dropna=True / --dropna to drop and count them)
 """
 
 

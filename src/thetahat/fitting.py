@@ -15,7 +15,7 @@ from .engine.data import Sample, as_float_array, as_weights, find_nonfinite, red
 from .engine.layout import Layout
 from .engine.fused import pool, summarize, usable as fused_usable
 from .engine.objective import NUMPY_MIN_ROWS, ChunkObjective, StatisticsObjective, compute_statistics
-from .errors import EmptyDataError, NumericalRangeError, OptionError
+from .errors import EmptyDataError, NumericalRangeError, OptionError, SupportError
 from .families import Family, get_family
 from .inference import covariance as cv
 from .result import Diagnostics, Fit
@@ -53,7 +53,14 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         values of a family (binomial ``n``).
     starts : int
         Number of starting points; more than one perturbs the start randomly
-        (seeded by ``seed``) and keeps the best optimum.
+        (seeded by ``seed``) and keeps the best optimum. At most ``MAX_STARTS``
+        (1000): more are capped, and a note says so.
+    seed : int
+        Random seed (0 to 2^63-1) of the starts.
+    max_iter : int, optional
+        The most iterations of Newton or BFGS (also of the BFGS fallback and of a
+        profile iteration); a fit that reaches it reports ``converged=False`` with the
+        reason. A closed-form estimate takes none.
     weights : array_like, optional
         Non-negative weights, one per observation.
     weight_kind : {"frequency", "analytic"}
@@ -61,7 +68,9 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         ``analytic``: weights are relative precisions, rescaled to sum to the number of
         rows (``nobs``); pair them with ``cov_type="sandwich"``.
     dropna : bool
-        Drop rows with NaN (they are counted in ``Fit.dropped``) instead of raising.
+        Drop rows with NaN -- in the data, a weight or an event -- instead of raising;
+        they are counted in ``Fit.dropped``. Masked entries of a NumPy masked array and
+        ``None`` / ``pandas.NA`` cells are missing too.
     cov_type : {"observed", "expected", "opg", "sandwich"}
         Inverse observed information (default); inverse expected (Fisher)
         information, where the family gives it; inverse outer product of the
@@ -179,7 +188,7 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
             if lo == hi:
                 fam.check_degenerate(x, w)
         if not all(_all_finite(v) for v in stats.values()):
-            raise _overflow(fam, x)
+            stats = _numpy_statistics_retry(fam, x, w)
     shapes = fam.param_shapes(x)
     layout = Layout.build(fam, shapes, free)
     if stats is not None:
@@ -208,10 +217,11 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
         raise OptionError(f"{fam.name} {why}; use method='newton'")
     notes = []
     profile_ok = (method == "auto" and getattr(fam, "profile_mle", None) is not None and not censoring
-                  and streamed is None
+                  and streamed is None and max_iter is None  # (a limit on the iterations: the counted ones)
                   and not (set(fixed) & set(fam.params)) and x.shape[0] <= (1 << 20) and int(starts) == 1)
     if profile_ok:
         est, ok, *derivs = fam.profile_mle(x, w)
+        profile_ok = bool(ok)
         if ok:
             res = _closed_result(obj, layout, {k: np.asarray(v) for k, v in est.items()},
                                  derivs[0] if derivs else None)
@@ -241,7 +251,8 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
         res, n_starts, n_conv = _optimise(obj, layout, u0, method, fam, fixed, nobs, starts, seed, max_iter)
         if method == "auto" and not res.converged:
             first = res
-            res = opt.bfgs(obj, res.u if np.isfinite(res.loglik) else u0)
+            res = opt.bfgs(obj, res.u if np.isfinite(res.loglik) else u0,
+                           **({} if max_iter is None else {"max_iter": int(max_iter)}))
             notes.append(f"Newton did not converge ({first.reason}); fell back to BFGS")
 
     res = _refuse_unbounded(fam, layout, res)
@@ -361,16 +372,122 @@ class FitContext:
         return self.raw
 
 
+MAX_STARTS = 1000  # more starting points are capped to this (and a note says so)
+
+
 @functools.wraps(_fit)
 def fit(data, family, **options) -> Fit:
+    options, notes = _checked_options(options)
+    data, options, dropped, kept = _drop_missing_design(data, options)
     try:
-        return _fit(data, family, **options)
+        with np.errstate(all="ignore"):  # (extreme data: the result is checked below, not warned about)
+            f = _fit(data, family, **options)
+    except SupportError as exc:
+        raise _row_before_drop(exc, data, family, options, kept) from None
     except NotImplementedError as exc:
         if any(options.get(k) is not None for k in ("event", "lower", "upper", "truncate")):
             name = getattr(family, "name", family)
             raise OptionError(f"{name} cannot be censored or truncated here: JAX has no derivative of its cdf "
                               f"in a shape parameter ({exc})") from None
         raise
+    _refuse_nonfinite(f)
+    if dropped:
+        notes.append(f"{dropped} rows with a missing weight or event were dropped")
+    if notes:
+        import dataclasses
+
+        f = dataclasses.replace(f, dropped=f.dropped + dropped, notes=tuple(f.notes) + tuple(notes))
+    return f
+
+
+def _checked_options(options):
+    """``(options, notes)``: a misspelt keyword named with the closest valid one, a negative
+    seed or a max_iter below 1 refused, and ``starts`` capped at :data:`MAX_STARTS`."""
+    import difflib
+    import inspect
+
+    valid = [k for k in inspect.signature(_fit).parameters if k not in ("data", "family")]
+    for k in options:
+        if k not in valid:
+            near = difflib.get_close_matches(k, valid, n=1)
+            raise OptionError(f"fit() got an unknown keyword {k!r}" + (f"; did you mean {near[0]!r}?" if near else
+                                                                       f"; valid keywords: {', '.join(valid)}"))
+    seed = options.get("seed", 0)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed < 0:
+        raise OptionError(f"seed must be a non-negative integer, got {seed}")
+    max_iter = options.get("max_iter")
+    whole = isinstance(max_iter, (int, float, np.integer, np.floating)) and not isinstance(max_iter, bool) \
+        and math.isfinite(max_iter) and max_iter == int(max_iter)
+    if max_iter is not None and not (whole and max_iter >= 1):
+        raise OptionError(f"max_iter must be a positive integer, got {max_iter!r}")
+    notes = []
+    starts = options.get("starts", 1)
+    if isinstance(starts, (int, np.integer)) and starts > MAX_STARTS:
+        options = {**options, "starts": MAX_STARTS}
+        notes.append(f"starts capped at {MAX_STARTS} (asked for {starts})")
+    return options, notes
+
+
+def _drop_missing_design(data, options):
+    """Under ``dropna``, the rows whose weight or event is missing (NaN), removed from every
+    per-row input before the fit and counted: ``(data, options, dropped, kept)``, ``kept``
+    the indices of the rows kept (None when none were dropped)."""
+    if not options.get("dropna") or options.get("column") is not None:
+        return data, options, 0, None
+    per_row = {k: options.get(k) for k in ("weights", "event", "lower", "upper") if options.get(k) is not None}
+    try:
+        cols = {k: np.asarray(v, dtype=float) for k, v in per_row.items() if k in ("weights", "event")}
+    except (TypeError, ValueError):
+        return data, options, 0, None  # (not numbers: the fit says so)
+    missing = None
+    for v in cols.values():
+        if v.ndim == 1:
+            missing = np.isnan(v) if missing is None or missing.shape != v.shape else missing | np.isnan(v)
+    if missing is None or not missing.any():
+        return data, options, 0, None
+    keep = ~missing
+    try:
+        arrays = {k: np.asarray(v)[keep] for k, v in per_row.items()}
+        if data is not None:
+            data = np.asarray(data)[keep]
+    except (IndexError, TypeError, ValueError):
+        return data, options, 0, None  # (lengths differ: the fit says so)
+    return data, {**options, **arrays}, int(missing.sum()), np.flatnonzero(keep)
+
+
+def _row_before_drop(exc, data, family, options, kept):
+    """A support error's "data row k", counted in the rows that ``dropna`` kept, re-said as
+    the row of the data as given (without censoring, where the rows are the data's)."""
+    import re
+
+    m = re.search(r"\bdata row (\d+)", str(exc))
+    if m is None or not options.get("dropna") or options.get("column") is not None or data is None \
+            or any(options.get(k) is not None for k in ("event", "lower", "upper", "truncate")):
+        return exc
+    try:
+        arr, _ = as_float_array(data, ndim=get_family(family).ndim, scan=False)
+    except Exception:  # noqa: BLE001 (the data were read once already; any doubt: the message as it is)
+        return exc
+    nan_rows = np.isnan(arr) if arr.ndim == 1 else np.isnan(arr).any(axis=1)
+    rows = np.flatnonzero(~nan_rows)
+    k = int(m.group(1)) - 1
+    if not nan_rows.any() and kept is None or k >= rows.size:
+        return exc
+    i = int(rows[k]) if kept is None else int(kept[rows[k]])
+    return type(exc)(str(exc)[:m.start()] + f"data row {i + 1}" + str(exc)[m.end():])
+
+
+def _refuse_nonfinite(f) -> None:
+    """No silent NaN: an estimate or log-likelihood that is not finite, for data of extreme
+    magnitude, is a :class:`NumericalRangeError` naming that magnitude."""
+    if math.isfinite(f.loglik) and all(_all_finite(np.asarray(v, dtype=float)) for v in f.params.values()):
+        return
+    raw = getattr(f.context, "raw", None)
+    if raw is None or raw.x.size == 0 or raw.x.dtype.kind != "f":
+        return
+    a = np.abs(raw.x[np.isfinite(raw.x) & (raw.x != 0)])
+    if a.size and (a.max() > 1e150 or a.min() < 1e-150):
+        raise _overflow(f.family, raw.x)
 
 
 fit.__module__ = __name__
@@ -378,8 +495,11 @@ fit.__module__ = __name__
 
 # ---------------------------------------------------------------------------------
 def _fit_streamed(data, fam, fixed, *, weights, event, lower, upper, truncate, starts, weight_kind, **kw):
+    from .scale.sources import expand_paths, is_dask
     from .scale.stream_fit import fit_stream
 
+    if not is_dask(data):
+        expand_paths(data)  # a missing file, an empty folder, a glob matching nothing: said first
     extra = [k for k, v in dict(weights=weights, event=event, lower=lower, upper=upper,
                                 truncate=truncate).items() if v is not None]
     if extra:
@@ -768,13 +888,29 @@ def _all_finite(v) -> bool:
     return bool(np.isfinite(v).all())
 
 
+def _numpy_statistics_retry(fam, x, w):
+    """The family's NumPy statistics where the compiled ones are not finite: XLA reads
+    subnormal values (below 2.2e-308) as 0, so log x of data from 1e-308 came out -inf,
+    while NumPy's log keeps them (lognormal on 1e-308 .. 1e308 spans only |log x| < 710).
+    Raises :class:`NumericalRangeError` when NumPy's are not finite either."""
+    if fam.statistics_np is not None and w is None and x.ndim == 1:
+        with np.errstate(all="ignore"):
+            stats = {k: np.asarray(v) for k, v in fam.statistics_np(np.array(x, dtype=np.float64)).items()}
+        if all(_all_finite(v) for v in stats.values()):
+            return stats
+    raise _overflow(fam, x)
+
+
 def _overflow(fam, x):
+    x = np.asarray(x, dtype=float)
     big = float(np.max(np.abs(x)))
     nz = np.abs(x[x != 0])
     small = float(nz.min()) if nz.size else 0.0
+    sub = " (values below 2.2e-308 are subnormal: the compiled likelihood reads them as 0)" \
+        if 0 < small < np.finfo(float).tiny else ""
     return NumericalRangeError(
         f"the data's magnitude (|x| from {small:.3g} to {big:.3g}) overflows float64 in the {fam.name} "
-        "likelihood; rescale the data (e.g. divide by a power of 10) and fit again")
+        f"likelihood{sub}; rescale the data (e.g. divide by a power of 10) and fit again")
 
 
 def _fmt(v):

@@ -31,9 +31,14 @@ def print_json(obj) -> None:
 def console():
     from rich.console import Console
 
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:  # rich exits 1 itself; main() exits as for --json
+            self.quiet = True
+            raise BrokenPipeError
+
     tty = getattr(sys.stdout, "isatty", lambda: False)()
     # piped output is read by people too (and grep): don't squeeze tables to 80 columns
-    return Console(file=sys.stdout, highlight=False, width=None if tty else 200)
+    return _Console(file=sys.stdout, highlight=False, width=None if tty else 200)
 
 
 def g(v, digits=6):
@@ -47,7 +52,9 @@ def g(v, digits=6):
 
 
 def esc(s):
-    """Escape rich markup in user-provided text."""
+    """Escape rich markup and control characters (ANSI escapes) in user-provided text."""
     from rich.markup import escape
 
-    return escape(str(s))
+    from ._messages import printable
+
+    return escape(printable(s))

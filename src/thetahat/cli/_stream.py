@@ -18,15 +18,17 @@ def add_arguments(p) -> None:
 def wanted(args) -> bool:
     """Stream when asked to, for a Dask cluster, or for input too large (or too many
     files) to load."""
-    import glob
     import os
+
+    from thetahat.scale.sources import is_glob
 
     if args.stream or args.dask or args.scheduler:
         return True
     if args.file == "-":
         return False
-    if glob.has_magic(args.file) or os.path.isdir(args.file):
-        return True
+    if is_glob(args.file) or os.path.isdir(args.file) or args.file.lower().endswith((".parquet", ".pq", ".parq")) \
+            and not os.path.lexists(args.file):
+        return True  # (a missing Parquet path: the streaming reader says that it is missing)
     return os.path.isfile(args.file) and os.path.getsize(args.file) > STREAM_MB * (1 << 20)
 
 

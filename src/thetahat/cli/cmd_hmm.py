@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from ._args import em_starts, positive_int, seed
+
 
 def add_parser(subparsers):
     p = subparsers.add_parser("hmm", help="fit a hidden Markov model by Baum-Welch")
     p.add_argument("file", help="CSV, Parquet, JSON lines or plain text file; '-' reads stdin (one sequence)")
-    p.add_argument("--k", type=int, required=True, help="number of hidden states")
+    p.add_argument("--k", type=positive_int, required=True, help="number of hidden states")
     p.add_argument("--emission", "-e", default="normal", help="emission family (default normal)")
     p.add_argument("--column", "-c", help="column(s) to read, comma-separated for mvnormal emissions")
-    p.add_argument("--starts", type=int, default=1, help="number of EM runs from k-means++ starts")
-    p.add_argument("--seed", type=int, default=0, help="seed of the starts")
+    p.add_argument("--starts", type=em_starts, default=1,
+                   help="number of EM runs from k-means++ starts (1 to 1000)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the starts (0 to 2^63-1)")
     p.add_argument("--viterbi", action="store_true", help="also print the Viterbi state path")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

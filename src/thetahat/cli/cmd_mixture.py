@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._args import em_starts, positive_int, seed
+
 from . import _stream
 
 
@@ -12,8 +14,9 @@ def add_parser(subparsers):
     p.add_argument("--family", "-f", default="normal", help="component family (default normal)")
     p.add_argument("--column", "-c", help="column(s) to read, comma-separated for multivariate data")
     p.add_argument("--cov-type", default="full", help="full, diag, spherical or tied (multivariate normal)")
-    p.add_argument("--starts", type=int, default=1, help="number of EM runs from k-means++ starts")
-    p.add_argument("--seed", type=int, default=0, help="seed of the starts")
+    p.add_argument("--starts", type=em_starts, default=1,
+                   help="number of EM runs from k-means++ starts (1 to 1000)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the starts (0 to 2^63-1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--dropna", action="store_true", help="streamed input: drop rows with NaN and count them")
     _stream.add_arguments(p)

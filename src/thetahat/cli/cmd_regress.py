@@ -42,29 +42,28 @@ def add_parser(subparsers):
 
 def _read(path):
     import io
-    import os
     import sys
 
     import pandas as pd
 
-    from thetahat.errors import EmptyDataError, FileFormatError
+    from thetahat.errors import EmptyDataError, FileFormatError, NonNumericDataError
+    from thetahat.io.readers import check_regular_file, read_parquet_table
 
     try:
         if path == "-":
             df = pd.read_csv(io.StringIO(sys.stdin.read()), sep=None, engine="python")
             return df, "<stdin>"
-        if not os.path.exists(path):
-            raise FileFormatError(f"no such file: {path}")
+        check_regular_file(path)
         low = path.lower()
         if low.endswith((".parquet", ".pq")):
-            df = pd.read_parquet(path)
+            df = read_parquet_table(path).to_pandas()
         elif low.endswith((".jsonl", ".ndjson")):
             df = pd.read_json(path, lines=True)
         elif low.endswith((".tsv", ".tab")):
             df = pd.read_csv(path, sep="\t")
         else:
             df = pd.read_csv(path, sep=None, engine="python")
-    except FileFormatError:
+    except (FileFormatError, NonNumericDataError):
         raise
     except pd.errors.EmptyDataError:
         raise EmptyDataError(f"{path} has no data") from None

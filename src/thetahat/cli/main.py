@@ -18,10 +18,14 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import re
 import sys
 
 from . import _stream
+from ._args import positive_int, seed
+from ._messages import cli_words, printable
 from ._output import console as _console
 from ._output import esc as _esc
 from ._output import g as _g
@@ -51,17 +55,18 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--fix", action="append", default=[], metavar="NAME=VALUE",
                    help="hold a parameter at a value, or give a known value (binomial n); repeatable")
     f.add_argument("--method", default="auto", help="auto, closed, newton, bfgs, scoring or gradient")
-    f.add_argument("--starts", type=int, default=1, help="number of starting points (default 1)")
+    f.add_argument("--starts", type=positive_int, default=1,
+                   help="number of starting points (default 1; at most 1000: more are capped, with a note)")
     f.add_argument("--dropna", action="store_true", help="drop rows with missing values and count them")
     f.add_argument("--json", action="store_true", help="print one JSON object")
     f.add_argument("--cov-type", default="observed", help="observed, expected, opg or sandwich")
     f.add_argument("--ci", default="wald", help="interval method: wald, profile or bootstrap")
-    f.add_argument("--n-boot", type=int, default=2000, help="bootstrap refits (with --ci bootstrap)")
-    f.add_argument("--seed", type=int, default=0, help="random seed (multi-start, bootstrap)")
+    f.add_argument("--n-boot", type=positive_int, default=2000, help="bootstrap refits (with --ci bootstrap)")
+    f.add_argument("--seed", type=seed, default=0, help="random seed, 0 to 2^63-1 (multi-start, bootstrap)")
     _design_arguments(f)
     f.add_argument("--gof", action="store_true",
                    help="tests of fit (KS, AD, CvM or chi2) with parametric-bootstrap p-values")
-    f.add_argument("--gof-n-boot", type=int, default=999, help="bootstrap refits for --gof (default 999)")
+    f.add_argument("--gof-n-boot", type=positive_int, default=999, help="bootstrap refits for --gof (default 999)")
     f.add_argument("--by", help="fit every group of this column (a table of fits)")
     f.add_argument("--plot", metavar="OUT.png", help="write density/QQ/PP/CDF panels of the fit")
     _stream.add_arguments(f)
@@ -74,8 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print the ranked rows as a JSON list")
     c.add_argument("--gof", action="store_true",
                    help="add tests of fit (KS, AD, CvM or chi2) with parametric-bootstrap p-values")
-    c.add_argument("--n-boot", type=int, default=199, help="bootstrap refits per family for --gof (default 199)")
-    c.add_argument("--seed", type=int, default=0, help="random seed of the --gof bootstrap")
+    c.add_argument("--n-boot", type=positive_int, default=199,
+                   help="bootstrap refits per family for --gof (default 199)")
+    c.add_argument("--seed", type=seed, default=0, help="random seed of the --gof bootstrap (0 to 2^63-1)")
     _design_arguments(c)
 
     fam = sub.add_parser("families", help="list the families, their parameters and supports")
@@ -102,13 +108,25 @@ def _plugins():
     return mods
 
 
+EXIT_BROKEN_PIPE = 141  # the reader of stdout went away (`thetahat ... | head`): 128 + SIGPIPE, as a shell reports
+
+
 def main(argv=None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 user error, 1 bug)."""
+    """Run the command line; returns the exit status (0 ok, 2 user error, 1 bug, 141 when
+    the reader of stdout closed the pipe -- quietly, for tables and ``--json`` alike)."""
+    import warnings
+
+    command = "fit"
     try:
-        args = _parser().parse_args(argv)
-        builtin = {"fit": _cmd_fit, "compare": _cmd_compare, "families": _cmd_families}
-        run = builtin.get(args.command) or args.func
-        return run(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a warning is noise here: results and errors say what matters
+            args = _parser().parse_args(argv)
+            command = args.command
+            builtin = {"fit": _cmd_fit, "compare": _cmd_compare, "families": _cmd_families}
+            run = builtin.get(args.command) or args.func
+            code = run(args)
+            sys.stdout.flush()  # (a full disk or a closed pipe shows here, inside the handlers below)
+            return code
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except _UsageError as exc:
@@ -116,12 +134,16 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        return 0
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as exc:
         from .. import errors
 
         if isinstance(exc, errors.ThetahatError):
-            return _fail(str(exc))
+            return _fail(cli_words(str(exc), command))
+        if isinstance(exc, OSError) and _is_stdout_error(exc):
+            _silence_stdout()
+            return _fail(f"cannot write the output: {exc.strerror or exc}")
         import traceback
 
         traceback.print_exc()
@@ -129,8 +151,27 @@ def main(argv=None) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    print(f"{PROG}: error: {printable(' '.join(str(message).split()))}", file=sys.stderr)
     return 2
+
+
+def _is_stdout_error(exc) -> bool:
+    """Whether ``exc`` is a failed write to stdout (``> /dev/full``: no space left)."""
+    import errno
+
+    return exc.errno in (errno.ENOSPC, errno.EIO, errno.EDQUOT, errno.EFBIG, errno.EPIPE)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush of what is still
+    buffered cannot fail again (with a second message) at exit."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 # ---- commands ---------------------------------------------------------------------
@@ -148,6 +189,8 @@ def _cmd_fit(args) -> int:
 
     fam = thetahat.get_family(args.family)
     fixed = _parse_fix(args.fix)
+    if args.plot:
+        _check_writable(args.plot, "--plot")
     if args.by:
         return _fit_by(args, fam, fixed)
     if _stream.wanted(args):
@@ -156,8 +199,10 @@ def _cmd_fit(args) -> int:
     design = _read_design(args, fam)
     if design is not None:
         data, more, info = design
-        f = thetahat.fit(data, fam, fixed=fixed, method=args.method, starts=args.starts,
-                         dropna=args.dropna, seed=args.seed, **kw, **more)
+        censored = any(more.get(k) is not None for k in ("event", "lower", "upper"))
+        with _rows_as_lines(info, censored):
+            f = thetahat.fit(data, fam, fixed=fixed, method=args.method, starts=args.starts,
+                             dropna=args.dropna, seed=args.seed, **kw, **more)
     else:
         if args.truncate:
             kw["truncate"] = _parse_pair(args.truncate, "--truncate")
@@ -167,14 +212,18 @@ def _cmd_fit(args) -> int:
             columns = [s.strip() for s in args.column.split(",")]
         x, info = thetahat.read_column(args.file, None if columns else args.column, columns=columns,
                                        ndim=fam.ndim)
-        f = thetahat.fit(x, fam, fixed=fixed, method=args.method, starts=args.starts, dropna=args.dropna,
-                         seed=args.seed, **kw)
+        with _rows_as_lines(info, False):
+            f = thetahat.fit(x, fam, fixed=fixed, method=args.method, starts=args.starts, dropna=args.dropna,
+                             seed=args.seed, **kw)
     ci = None
     if args.ci != "wald":
         options = {"n_boot": args.n_boot, "seed": args.seed} if args.ci == "bootstrap" else {}
         ci = f.confint(0.95, method=args.ci, **options)
     if args.plot:
-        thetahat.plots.plot_fit(f, kind="panel", path=args.plot)
+        try:
+            thetahat.plots.plot_fit(f, kind="panel", path=args.plot)
+        except OSError as exc:
+            raise thetahat.errors.OptionError(f"--plot {args.plot}: cannot write it: {exc.strerror or exc}") from None
     tests = f.gof(n_boot=args.gof_n_boot, seed=args.seed) if args.gof else None
     if args.json:
         d = f.to_dict()
@@ -195,7 +244,7 @@ def _cmd_fit(args) -> int:
         if tests is not None:
             _show_gof(tests)
         if args.plot:
-            _console().print(f"plot written to {args.plot}")
+            _console().print(f"plot written to {printable(args.plot)}", markup=False)
     return 0
 
 
@@ -229,21 +278,37 @@ def _fit_streamed(args, fam, fixed) -> int:
     return 0
 
 
-def _drop_missing_rows(data, kw):
-    import numpy as np
+@contextlib.contextmanager
+def _rows_as_lines(info, shifted):
+    """Errors about "data row k" of values read from a file, re-said with the file's line
+    (a row is named by its line in a file; ``fit`` counts k in the rows as given, also under
+    ``dropna``). Not where k may count other rows (``shifted``: censored data)."""
+    from ..errors import ThetahatError
 
-    arrays = [a for a in [data] + [kw.get(k) for k in ("weights", "event", "lower", "upper")] if a is not None]
-    bad = np.zeros(arrays[0].shape[0], bool)
-    for k in ("weights", "event"):
-        if kw.get(k) is not None:
-            bad |= np.isnan(kw[k])
-    if not bad.any():
-        return data, kw
-    kw = dict(kw)
-    for k in ("weights", "event", "lower", "upper"):
-        if kw.get(k) is not None:
-            kw[k] = kw[k][~bad]
-    return (None if data is None else data[~bad]), kw
+    try:
+        yield
+    except ThetahatError as exc:
+        line_of = info.get("line_of")
+        if shifted or line_of is None:
+            raise
+        msg = re.sub(r"\bdata row (\d+)", lambda m: f"line {line_of(int(m.group(1)) - 1)} of {info['source']}",
+                     str(exc), count=1)
+        raise type(exc)(msg) from None
+
+
+def _check_writable(path, flag) -> None:
+    """Refuse an output path whose folder is missing or not writable, before any work."""
+    import os
+
+    from ..errors import OptionError
+
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise OptionError(f"{flag} {path} is a folder; give a file name such as {os.path.join(path, 'fit.png')}")
+    if not os.path.isdir(folder):
+        raise OptionError(f"{flag} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise OptionError(f"{flag} {path}: the folder {folder} is not writable")
 
 
 def _parse_pair(text, flag):
@@ -289,7 +354,7 @@ def _fit_by(args, fam, fixed) -> int:
     con = _console()
     con.print(t)
     for n in res.notes:
-        con.print(f"note: {n}", markup=False)
+        con.print(f"note: {printable(n)}", markup=False)
     return 0
 
 
@@ -323,9 +388,7 @@ def _read_design(args, fam):
     cols, info = thetahat.read_columns(args.file, numeric=numeric)
     data = None if interval else cols[numeric[0]]
     for k, c in extra.items():
-        kw[k] = cols[c]
-    if args.dropna:
-        data, kw = _drop_missing_rows(data, kw)
+        kw[k] = cols[c]  # (an empty or NA bound is NaN: an open end, as in R's Surv(type="interval2"))
     return data, kw, {**info, "columns": numeric}
 
 
@@ -340,7 +403,7 @@ def _show_gof(tests) -> None:
         t.add_row(row["test"], _g(row["statistic"]), _g(row["pvalue"], 3), row["method"])
     con.print(t)
     for n in tests.notes:
-        con.print(f"note: {n}", markup=False)
+        con.print(f"note: {printable(n)}", markup=False)
 
 
 def _cmd_compare(args) -> int:
@@ -357,8 +420,9 @@ def _cmd_compare(args) -> int:
     else:
         x, info = thetahat.read_column(args.file, args.column)
         more = {}
-    cmp = thetahat.compare(x, families, dropna=args.dropna, gof=args.gof, n_boot=args.n_boot, seed=args.seed,
-                           **more)
+    with _rows_as_lines(info, args.dropna):
+        cmp = thetahat.compare(x, families, dropna=args.dropna, gof=args.gof, n_boot=args.n_boot, seed=args.seed,
+                               **more)
     if args.json:
         _print_json(cmp.to_dict()["table"])
     else:
@@ -451,7 +515,7 @@ def _show_fit(f, info, intervals=None) -> None:
     con.print(f"log-likelihood: {_g(f.loglik, 10)}   AIC: {_g(f.aic, 10)}   BIC: {_g(f.bic, 10)}")
     con.print(f"converged: {verdict} ({f.reason})", markup=True)
     for n in list(f.notes) + ([] if intervals is None else list(intervals.notes)):
-        con.print(f"note: {n}", markup=False)
+        con.print(f"note: {printable(n)}", markup=False)
 
 
 def _vec(v):
@@ -486,9 +550,9 @@ def _show_compare(cmp, info) -> None:
     con.print(t)
     con.print(f"dropped rows: {cmp.dropped}")
     for name, why in cmp.skipped.items():
-        con.print(f"skipped {name}: {why}", markup=False)
+        con.print(f"skipped {name}: {printable(why)}", markup=False)
     for n in cmp.notes:
-        con.print(f"note: {n}", markup=False)
+        con.print(f"note: {printable(n)}", markup=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,6 +18,7 @@ from ..errors import (
     EmptyDataError,
     NonFiniteDataError,
     NonNumericDataError,
+    NumericalRangeError,
 )
 
 CHUNK = 1 << 20  # rows per full chunk
@@ -144,6 +145,16 @@ def aligned_empty(shape, dtype=np.float64):
     return raw[off:off + size].view(dtype).reshape(shape)
 
 
+def row_name(i: int) -> str:
+    """How a message names row ``i`` (a 0-based index) of in-memory data: "data row k",
+    counted from 1 as a person counts (a file's rows are named by their line instead).
+
+    >>> row_name(0)
+    'data row 1'
+    """
+    return f"data row {i + 1}"
+
+
 def as_float_array(data, *, ndim: int = 0, dropna: bool = False, where: str = "data", scan: bool = True):
     """Convert user data to float64, refusing non-numeric and non-finite values.
 
@@ -155,23 +166,16 @@ def as_float_array(data, *, ndim: int = 0, dropna: bool = False, where: str = "d
     if isinstance(data, (str, bytes)):
         raise NonNumericDataError(f"{where} is a string, not numbers")
     try:
-        arr = np.asarray(data)
+        arr = _masked_as_nan(data) if np.ma.isMaskedArray(data) else np.asarray(data)
     except Exception as exc:  # ragged nested lists and the like
         raise DataError(f"{where} cannot be read as an array: {exc}") from None
     if arr.dtype == object or arr.dtype.kind in "USV":
-        flat = arr.reshape(arr.shape[0], -1) if arr.ndim > 1 else arr.reshape(-1, 1)
-        for i, row in enumerate(flat):
-            for cell in row:
-                try:
-                    float(cell)
-                except (TypeError, ValueError):
-                    raise NonNumericDataError(
-                        f"non-numeric value {_cell(cell)} at row {i} of {where}"
-                    ) from None
-        arr = arr.astype(np.float64)
+        arr = _cells_as_float(arr, where)
     elif arr.dtype.kind == "b":
         arr = arr.astype(np.float64)
-    elif arr.dtype.kind not in "iuf":
+    elif arr.dtype.kind in "iu":
+        arr = _exact_integers(arr, where)
+    elif arr.dtype.kind != "f":
         raise NonNumericDataError(f"{where} has dtype {arr.dtype}, not numbers")
     arr = np.asarray(arr, dtype=np.float64)
     want = 1 if ndim == 0 else 2
@@ -189,6 +193,58 @@ def as_float_array(data, *, ndim: int = 0, dropna: bool = False, where: str = "d
     return find_nonfinite(arr, dropna=dropna, where=where)
 
 
+def _masked_as_nan(data):
+    """A NumPy masked array as float64 with its masked entries NaN: they are missing, so
+    refused, or dropped and counted under ``dropna`` -- never read as the values beneath."""
+    arr = np.ma.getdata(data)
+    mask = np.ma.getmaskarray(data)
+    if arr.dtype.kind not in "iufb" or not mask.any():
+        return arr if not mask.any() else np.where(mask, None, arr.astype(object))
+    out = arr.astype(np.float64)  # (exactness of integers: checked on the unmasked ones below)
+    if arr.dtype.kind in "iu":
+        _exact_integers(np.where(mask, 0, arr), "data")
+    out[mask] = np.nan
+    return out
+
+
+def _cells_as_float(arr, where):
+    """An object (or string) array as float64: ``None`` and ``pandas.NA`` are missing (NaN),
+    anything that is not a number is refused naming its row."""
+    flat = arr.reshape(arr.shape[0], -1) if arr.ndim > 1 else arr.reshape(-1, 1)
+    out = np.empty(flat.shape, dtype=np.float64)
+    for i, row in enumerate(flat):
+        for j, cell in enumerate(row):
+            if cell is None or type(cell).__name__ == "NAType":
+                out[i, j] = np.nan
+                continue
+            try:
+                out[i, j] = float(cell)
+            except OverflowError:
+                raise NumericalRangeError(f"value {_cell(cell)} at {row_name(i)} of {where} is too large "
+                                          "for float64") from None
+            except (TypeError, ValueError):
+                raise NonNumericDataError(f"non-numeric value {_cell(cell)} at {row_name(i)} of {where}") from None
+    return out.reshape(arr.shape)
+
+
+def _exact_integers(arr, where):
+    """Integers as float64, refusing any that float64 cannot hold exactly (beyond 2^53):
+    2^62 and 2^62 + 1 would become one value, and the fit would answer for other data."""
+    f = arr.astype(np.float64)
+    big = np.abs(f) >= 2.0 ** 53
+    if big.any():
+        with np.errstate(invalid="ignore"):
+            bad = big & (f.astype(arr.dtype) != arr)  # (2^63 overflows int64 on the way back: bad too)
+        if bad.any():
+            rows = bad.reshape(bad.shape[0], -1).any(axis=1)
+            i = int(np.argmax(rows))
+            v = int(arr.reshape(arr.shape[0], -1)[i][bad.reshape(bad.shape[0], -1)[i]][0])
+            raise NumericalRangeError(
+                f"integer {v} at {row_name(i)} of {where} is beyond 2^53: float64 cannot hold it exactly (it "
+                f"would become {float(v):.17g}); subtract an offset or rescale the data")
+    return f
+
+
 def find_nonfinite(arr, *, dropna: bool = False, where: str = "data"):
     """Raise for infinite values (and NaN unless ``dropna``); return ``(array, dropped)``."""
     dropped = 0
@@ -198,11 +254,11 @@ def find_nonfinite(arr, *, dropna: bool = False, where: str = "data"):
         inf_rows = ~finite & ~nan_rows
         if inf_rows.any():
             i = int(np.argmax(inf_rows))
-            raise NonFiniteDataError(f"{where} contains an infinite value at row {i}")
+            raise NonFiniteDataError(f"{where} contains an infinite value at {row_name(i)}")
         if not dropna:
             i = int(np.argmax(nan_rows))
             raise NonFiniteDataError(
-                f"{where} contains NaN at row {i} ({int(nan_rows.sum())} NaN rows; "
+                f"{where} contains NaN at {row_name(i)} ({int(nan_rows.sum())} NaN rows; "
                 "pass dropna=True / --dropna to drop and count them)"
             )
         dropped = int(nan_rows.sum())
@@ -219,7 +275,7 @@ def as_weights(weights, n_rows: int):
         raise DataError(f"weights have {w.shape[0]} entries but the data have {n_rows} rows")
     if np.any(w < 0):
         i = int(np.argmax(w < 0))
-        raise DataError(f"negative weight {w[i]:g} at row {i}")
+        raise DataError(f"negative weight {w[i]:g} at {row_name(i)}")
     if w.sum() <= 0:
         raise EmptyDataError("all weights are zero")
     return w

@@ -230,7 +230,7 @@ class Family:
         if bad.any():
             i = int(np.argmax(bad))
             raise SupportError(
-                f"value {_fmt(x[i])} at row {i} is outside the support of {self.name} "
+                f"value {_fmt(x[i])} at data row {i + 1} is outside the support of {self.name} "
                 f"({self.support.name})"
             )
 

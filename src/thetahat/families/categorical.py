@@ -123,12 +123,12 @@ class Multinomial(Family):
         cell = ~((x == np.floor(x)) & (x >= 0))
         if cell.any():
             i = int(np.argmax(cell.any(axis=1)))
-            raise SupportError(f"row {i} ({_fmt(x[i])}) of the multinomial data has an entry that is not "
+            raise SupportError(f"data row {i + 1} ({_fmt(x[i])}) of the multinomial data has an entry that is not "
                                "a non-negative integer")
         bad = x.sum(axis=1) != n
         if bad.any():
             i = int(np.argmax(bad))
-            raise SupportError(f"row {i} ({_fmt(x[i])}) sums to {x[i].sum():g}, not the known n = {n:g}")
+            raise SupportError(f"data row {i + 1} ({_fmt(x[i])}) sums to {x[i].sum():g}, not the known n = {n:g}")
 
     def check_degenerate(self, x, w):
         pass  # a column of zeros puts p_j = 0 on the boundary, which the engine reports

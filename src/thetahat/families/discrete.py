@@ -101,7 +101,7 @@ def _record_n_and_check(fam, x, fixed):
     bad = ~((x == np.floor(x)) & (x >= 0) & (x <= n))
     if bad.any():
         i = int(np.argmax(bad))
-        raise SupportError(f"value {_fmt(x[i])} at row {i} is outside the support of {fam.name} "
+        raise SupportError(f"value {_fmt(x[i])} at data row {i + 1} is outside the support of {fam.name} "
                            f"(integers 0..{n:g} with n = {n:g})")
 
 

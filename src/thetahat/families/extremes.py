@@ -157,7 +157,7 @@ class GenPareto(Family):
         bad = ~(np.isfinite(x) & (x >= loc))
         if bad.any():
             i = int(np.argmax(bad))
-            raise SupportError(f"value {_fmt(x[i])} at row {i} is outside the support of genpareto "
+            raise SupportError(f"value {_fmt(x[i])} at data row {i + 1} is outside the support of genpareto "
                                f"(x >= loc = {loc:g})")
 
     def logpdf(self, x, p):

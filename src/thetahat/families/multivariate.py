@@ -198,13 +198,13 @@ class Dirichlet(Family):
         bad = (x <= 0).any(axis=1)
         if bad.any():
             i = int(np.argmax(bad))
-            raise SupportError(f"row {i} {_fmt(x[i])} has an entry <= 0: outside the support of {self.name} "
+            raise SupportError(f"data row {i + 1} {_fmt(x[i])} has an entry <= 0: outside the support of {self.name} "
                                "(the open simplex)")
         off = np.abs(x.sum(axis=1) - 1)
         if np.any(off > 1e-9):
             i = int(np.argmax(off > 1e-9))
-            raise SupportError(f"row {i} {_fmt(x[i])} sums to {x[i].sum():.12g}, not 1: outside the support of "
-                               f"{self.name} (rows must sum to 1 within 1e-9)")
+            raise SupportError(f"data row {i + 1} {_fmt(x[i])} sums to {x[i].sum():.12g}, not 1: outside the support "
+                               f"of {self.name} (rows must sum to 1 within 1e-9)")
 
     def check_degenerate(self, x, w):
         if x.shape[0] and np.all(x == x[0]):

@@ -6,8 +6,8 @@ anything else is delimited text (``,``, tab or ``;``, else whitespace) with a he
 line if the first line is not all numbers. pyarrow is imported only when a file is
 read, so that ``import thetahat`` (and the CLI's start-up) stays fast.
 
-Rows are numbered from 0, counting data rows only (the header is not a row), the
-same way :func:`thetahat.engine.data.as_float_array` numbers them.
+A bad cell is named by its column and the file's line number; where a format has no
+lines (Parquet, a JSON document) by "data row k", counted from 1 (the header is not a row).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import stat
 import sys
 
 import numpy as np
@@ -24,10 +26,14 @@ from ..errors import (
     FileFormatError,
     MissingColumnError,
     NonNumericDataError,
+    NumericalRangeError,
     OptionError,
 )
 
 _SMALL = 1 << 18  # bytes: smaller text files are parsed without importing pyarrow
+STDIN_MAX = 1 << 30  # bytes: the most read from stdin (which cannot be streamed); more is refused
+# a number as pyarrow's CSV reader reads one (ASCII, no "1_0", no Unicode digits, unlike float())
+_NUMBER = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.IGNORECASE)
 _PARQUET_EXT = (".parquet", ".pq")
 _JSONL_EXT = (".jsonl", ".ndjson")
 _NULLS = frozenset(["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
@@ -62,6 +68,9 @@ def read_column(path, column=None, *, columns=None, ndim=0):
     info : dict
         ``source``, ``format``, ``columns`` (the ones read), ``available`` (all of
         them), ``rows`` and ``missing`` (the number of rows holding NaN).
+        ``line_of`` maps a data row (0-based) to the file's line number, where the
+        format has lines and they are known (else None): messages about a row of the
+        values can then name the line.
 
     Raises
     ------
@@ -72,7 +81,8 @@ def read_column(path, column=None, *, columns=None, ndim=0):
     OptionError
         No ``column`` was given and more than one numeric column could be meant.
     NonNumericDataError
-        A cell is not a number (the message names the column and the 0-based row).
+        A cell is not a number (the message names the column and the file's line, or
+        the data row counted from 1 where the format has no lines).
     EmptyDataError
         The file holds no data rows.
 
@@ -115,7 +125,7 @@ def read_column(path, column=None, *, columns=None, ndim=0):
     values = cols[0] if ndim == 0 else np.column_stack(cols)
     nan_rows = np.isnan(values) if values.ndim == 1 else np.isnan(values).any(axis=1)
     info = {"source": source, "format": fmt, "columns": chosen, "available": names,
-            "rows": int(values.shape[0]), "missing": int(nan_rows.sum())}
+            "rows": int(values.shape[0]), "missing": int(nan_rows.sum()), "line_of": table.line_of}
     return values, info
 
 
@@ -159,10 +169,11 @@ def read_columns(path, numeric=(), labels=()):
         elif isinstance(col, list):
             vals = [None if (v is None or str(v).strip() in _NULLS) else v for v in col]
         else:
+            _flat_type(col.type, str(c), source)
             vals = col.to_pylist()
         out[str(c)] = np.array(vals, dtype=object)
     return out, {"source": source, "format": fmt, "columns": list(out), "available": names,
-                 "rows": int(table.nrows)}
+                 "rows": int(table.nrows), "line_of": table.line_of}
 
 
 # ---- getting the bytes ---------------------------------------------------------------
@@ -171,21 +182,53 @@ def _read_bytes(path):
         raise OptionError("no input file given")
     if str(path) == "-":
         stream = getattr(sys.stdin, "buffer", None)
-        raw = stream.read() if stream is not None else sys.stdin.read()
+        raw = stream.read(STDIN_MAX + 1) if stream is not None else sys.stdin.read(STDIN_MAX + 1)
         if isinstance(raw, str):
             raw = raw.encode()
+        if len(raw) > STDIN_MAX:
+            raise FileFormatError(f"stdin holds more than {STDIN_MAX:,} bytes; save the data to a file (a large "
+                                  "file is streamed in bounded batches)")
         return raw, "<stdin>", ""
     p = os.fspath(path)
+    check_regular_file(p)
     try:
         with open(p, "rb") as fh:
             raw = fh.read()
-    except FileNotFoundError:
-        raise FileFormatError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise FileFormatError(f"{p} is a directory, not a data file") from None
     except OSError as exc:
         raise FileFormatError(f"cannot read {p}: {exc.strerror or exc}") from None
     return raw, p, p.lower()
+
+
+def check_regular_file(p) -> None:
+    """Raise :class:`FileFormatError` unless ``p`` is an existing regular file.
+
+    Checked before opening: a FIFO without a writer would block ``open`` for ever, and a
+    device such as ``/dev/zero`` would be read until memory runs out.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_regular_file("/dev/zero")
+    ... except FileFormatError as e:
+    ...     print(str(e).split(";")[0])
+    /dev/zero is a character device, not a regular file
+    """
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise FileFormatError(f"{p}: no such file") from None
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {p}: {exc.strerror or exc}") from None
+    if stat.S_ISREG(st.st_mode):
+        return
+    if stat.S_ISDIR(st.st_mode):
+        raise FileFormatError(f"{p} is a directory, not a data file")
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else
+            "a character device" if stat.S_ISCHR(st.st_mode) else
+            "a block device" if stat.S_ISBLK(st.st_mode) else
+            "a socket" if stat.S_ISSOCK(st.st_mode) else "a special file")
+    pipe = "; to read a pipe or device, give '-' and redirect it to stdin" if kind != "a socket" else ""
+    raise FileFormatError(f"{p} is {kind}, not a regular file{pipe}")
 
 
 def _sniff(raw: bytes, name: str) -> str:
@@ -231,7 +274,7 @@ class _Table:
         import pyarrow.compute as pc
 
         if self.is_numeric(name):
-            return _arrow_to_float(col)
+            return _arrow_to_float(col, name, source)
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             trimmed = pc.utf8_trim_whitespace(col)
             trimmed = pc.if_else(pc.is_in(trimmed, value_set=pa.array(sorted(_NULLS))), None, trimmed)
@@ -246,14 +289,16 @@ class _Table:
         for i, c in enumerate(cells):
             v = _cell_float(c)
             if v is None:
-                where = f" (line {self.line_of(i)})" if self.line_of is not None else ""
-                raise NonNumericDataError(
-                    f"non-numeric value {_show(c)} in column {name!r} at row {i}{where} of {source}")
+                where = f"line {self.line_of(i)}" if self.line_of is not None else f"data row {i + 1}"
+                if _is_integer(c):
+                    raise NumericalRangeError(f"the integer {_show(c)} in column {name!r} at {where} of {source} "
+                                              "is beyond 2^53: float64 cannot hold it exactly")
+                raise NonNumericDataError(f"non-numeric value {_show(c)} in column {name!r} at {where} of {source}")
             out[i] = v
         return out
 
 
-def _arrow_to_float(col) -> np.ndarray:
+def _arrow_to_float(col, name=None, source=None) -> np.ndarray:
     """float64 copy of a numeric (chunked) arrow array, nulls as NaN.
 
     Read straight from the arrow buffers: ``Array.to_numpy`` imports pandas, which
@@ -262,8 +307,20 @@ def _arrow_to_float(col) -> np.ndarray:
     import pyarrow as pa
 
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    parts = [_chunk_to_float(c, pa) for c in chunks]
+    parts, first = [], 0
+    for c in chunks:
+        try:
+            parts.append(_chunk_to_float(c, pa))
+        except _Inexact as exc:
+            i, v = exc.args
+            raise NumericalRangeError(f"the integer {v} in column {name!r} at data row {first + i + 1} of {source} "
+                                      "is beyond 2^53: float64 cannot hold it exactly") from None
+        first += len(c)
     return np.concatenate(parts) if parts else np.empty(0)
+
+
+class _Inexact(Exception):
+    """(row in the chunk, value): a 64-bit integer that float64 cannot hold exactly."""
 
 
 def _bits(buf, offset, n):
@@ -282,12 +339,27 @@ def _chunk_to_float(a, pa):
     elif pa.types.is_integer(t) or pa.types.is_floating(t):
         kind = "f" if pa.types.is_floating(t) else ("i" if pa.types.is_signed_integer(t) else "u")
         dt = np.dtype(f"<{kind}{t.bit_width // 8}")
-        out = np.frombuffer(bufs[1], dtype=dt, count=n, offset=off * dt.itemsize).astype(np.float64)
+        raw = np.frombuffer(bufs[1], dtype=dt, count=n, offset=off * dt.itemsize)
+        out = raw.astype(np.float64)
+        if kind != "f" and t.bit_width == 64:
+            _exact(raw, out)
     else:  # decimal and the like: rare, so the slow way
         return np.array([math.nan if v is None else float(v) for v in a.to_pylist()], dtype=np.float64)
     if a.null_count:
         out[_bits(bufs[0], off, n) == 0] = np.nan
     return out
+
+
+def _exact(raw, out) -> None:
+    """Refuse 64-bit integers that float64 cannot hold exactly (beyond 2^53): 2^62 and
+    2^62 + 1 would become one value."""
+    big = np.abs(out) >= 2.0 ** 53
+    if big.any():
+        with np.errstate(invalid="ignore"):
+            bad = big & (out.astype(raw.dtype) != raw)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise _Inexact(i, int(raw[i]))
 
 
 def _cell_float(c):
@@ -296,17 +368,31 @@ def _cell_float(c):
         return math.nan
     if isinstance(c, bool):
         return float(c)
-    if isinstance(c, (int, float)):
-        return float(c)
+    if isinstance(c, int):
+        try:
+            v = float(c)
+        except OverflowError:  # an integer of hundreds of digits: not a float64
+            return None
+        return v if abs(v) < 2.0 ** 53 or int(v) == c else None
+    if isinstance(c, float):
+        return c
     if isinstance(c, str):
         s = c.strip()
         if s in _NULLS:
             return math.nan
-        try:
-            return float(s)
-        except ValueError:
+        if not _NUMBER.fullmatch(s):
             return None
+        v = float(s)
+        if abs(v) >= 2.0 ** 53 and s.lstrip("+-").isdigit() and (math.isinf(v) or int(s) != int(v)):
+            return None  # an integer float64 cannot hold exactly: refused, never rounded
+        return v
     return None
+
+
+def _is_integer(c) -> bool:
+    if isinstance(c, str):
+        return c.strip().lstrip("+-").isdigit()
+    return isinstance(c, int) and not isinstance(c, bool)
 
 
 def _show(c):
@@ -320,11 +406,70 @@ def _one_line(exc) -> str:
 
 
 # ---- parsers -----------------------------------------------------------------------
+def _unique_names(names, source):
+    """``names`` unchanged; a :class:`FileFormatError` naming a column that appears twice
+    (every reader refuses it: which of the two is meant cannot be known)."""
+    seen = set()
+    for n in names:
+        if n in seen:
+            raise FileFormatError(f"column {n!r} appears {list(names).count(n)} times in {source}; rename "
+                                  "all but one")
+        seen.add(n)
+    return names
+
+
+def _flat_type(t, name, source) -> None:
+    """Refuse a nested arrow type (list, struct, map, union): no column of those is a
+    column of numbers or of labels."""
+    import pyarrow as pa
+
+    if pa.types.is_nested(t) or pa.types.is_union(t) or pa.types.is_dictionary(t) and pa.types.is_nested(
+            t.value_type):
+        raise NonNumericDataError(f"column {name!r} of {source} holds {t} values: nested values are neither "
+                                  "numbers nor labels")
+
+
+def read_parquet_table(path):
+    """A Parquet file as a pyarrow Table, for readers that go on to pandas (the regression
+    command): the file must be a regular file, page checksums are verified where the file
+    has them, and a column of nested values (list, struct, map) is refused *before* any
+    conversion -- converting some of those aborted the process.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pyarrow as pa, pyarrow.parquet as pq
+    >>> path = os.path.join(tempfile.mkdtemp(), "t.parquet")
+    >>> pq.write_table(pa.table({"y": [1.0, 2.0], "v": [[1.0], [2.0, 3.0]]}), path)
+    >>> try:
+    ...     read_parquet_table(path)
+    ... except NonNumericDataError as e:
+    ...     print(str(e).split(" of ")[0])
+    column 'v'
+    """
+    import pyarrow.parquet as pq
+
+    p = os.fspath(path)
+    check_regular_file(p)
+    try:
+        schema = pq.read_schema(p)
+        for field in schema:
+            _flat_type(field.type, field.name, p)
+        _unique_names(schema.names, p)
+        return pq.read_table(p, page_checksum_verification=True)
+    except (FileFormatError, NonNumericDataError):
+        raise
+    except Exception as exc:
+        raise FileFormatError(f"cannot read {p} as Parquet: {_one_line(exc)}") from None
+
+
 def _parse_parquet(raw, source):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    t = pq.read_table(pa.BufferReader(raw))
+    # (the checksums of pages written with them are verified: a damaged page is refused)
+    t = pq.read_table(pa.BufferReader(raw), page_checksum_verification=True)
+    _unique_names(t.column_names, source)
     return _Table({n: t.column(n) for n in t.column_names}, t.num_rows)
 
 
@@ -334,6 +479,7 @@ def _parse_jsonl(raw, source):
 
     try:
         t = pj.read_json(pa.BufferReader(raw))
+        _unique_names(t.column_names, source)
         return _Table({n: t.column(n) for n in t.column_names}, t.num_rows)
     except pa.ArrowInvalid:
         pass  # mixed types within a column: parse line by line, keeping the raw cells
@@ -406,7 +552,7 @@ def _parse_text(raw, source):
         conv = pcsv.ConvertOptions(strings_can_be_null=True, null_values=sorted(_NULLS),
                                    column_types={n: pa.string() for n in names})
         t = pcsv.read_csv(pa.BufferReader(body), read_options=read, parse_options=parse, convert_options=conv)
-    cols = {n: t.column(n) for n in t.column_names}
+    cols = {n: t.column(n) for n in _unique_names(t.column_names, source)}
     if not header:  # autogenerated f0, f1, ... -> "1", "2", ... (as cut and awk count)
         cols = {str(i + 1): c for i, c in enumerate(cols.values())}
     skip = 2 if header else 1
@@ -425,7 +571,7 @@ def _parse_small_text(raw, source, delim, header, ncols):
         if header and names is None:
             if not cells:
                 continue
-            names = [c.strip() for c in cells]
+            names = _unique_names([c.strip() for c in cells], source)
             continue
         if not cells:
             if ncols > 1:

@@ -82,7 +82,7 @@ def _drop_nan(x, nan_rows, batch, spec):
     k = int(nan_rows.sum())
     if k and not spec.dropna:
         i = int(np.argmax(nan_rows))
-        raise NonFiniteDataError(f"{batch.where} contains NaN at row {batch.offset + i} of column "
+        raise NonFiniteDataError(f"{batch.where} contains NaN at data row {batch.offset + i + 1} of column "
                                  f"{', '.join(spec.columns)} (pass dropna=True / --dropna to drop and count "
                                  "NaN rows)")
     return (x[~nan_rows] if k else x), k
@@ -90,7 +90,8 @@ def _drop_nan(x, nan_rows, batch, spec):
 
 def _relocate(exc, batch):
     """The same error, its row number counted within the file (or partition)."""
-    msg = re.sub(r"at row (\d+)", lambda m: f"at row {int(m.group(1)) + batch.offset}", str(exc))
+    msg = re.sub(r"at (data )?row (\d+)", lambda m: f"at {m.group(1) or ''}row {int(m.group(2)) + batch.offset}",
+                 str(exc))
     return type(exc)(f"{batch.where}: {msg}")
 
 
@@ -116,8 +117,8 @@ def validate_batch(batch, spec):
         x, dropped = _drop_nan(x, nan_rows, batch, spec)
         finite = np.isfinite(x) if x.ndim == 1 else np.isfinite(x).all(axis=1)
         if not finite.all():
-            raise NonFiniteDataError(f"{batch.where} contains an infinite value at row "
-                                     f"{batch.offset + int(np.argmax(~finite))}"
+            raise NonFiniteDataError(f"{batch.where} contains an infinite value at data row "
+                                     f"{batch.offset + int(np.argmax(~finite)) + 1}"
                                      + (f" (counting rows after the {dropped} NaN rows dropped)" if dropped else ""))
         if dropped:
             stats = None  # recomputed on the rows kept

@@ -79,7 +79,15 @@ def is_dask(data) -> bool:
 
 def _looks_like_files(s: str) -> bool:
     low = s.lower()
-    return glob.has_magic(s) or low.endswith(PARQUET_EXT + CSV_EXT) or os.path.isdir(s)
+    return is_glob(s) or low.endswith(PARQUET_EXT + CSV_EXT) or os.path.isdir(s)
+
+
+def is_glob(s) -> bool:
+    """Whether ``s`` is a glob pattern: it has ``*``, ``?`` or ``[`` and no file or folder of
+    that very name exists (an existing path is always taken literally: ``run[1].csv`` is
+    that file, never ``run1.csv``)."""
+    s = os.fspath(s)
+    return glob.has_magic(s) and not os.path.lexists(s)
 
 
 def open_source(data, columns, *, batch_rows=BATCH_ROWS):
@@ -93,7 +101,8 @@ def open_source(data, columns, *, batch_rows=BATCH_ROWS):
 
 
 def expand_paths(data) -> list:
-    """The files a path, glob, directory or list of them names (sorted; each must exist)."""
+    """The files a path, glob, directory or list of them names (sorted; each must exist
+    and be a regular file). A path that exists is literal even where it looks like a glob."""
     items = [data] if isinstance(data, (str, os.PathLike)) else list(data)
     files = []
     for item in items:
@@ -104,14 +113,15 @@ def expand_paths(data) -> list:
             if not found:
                 raise FileFormatError(f"folder {s} holds no Parquet or CSV files")
             files += found
-        elif glob.has_magic(s):
+        elif is_glob(s):
             found = sorted(f for f in glob.glob(s, recursive=True) if os.path.isfile(f))
             if not found:
                 raise FileFormatError(f"no file matches {s}")
             files += found
         else:
-            if not os.path.isfile(s):
-                raise FileFormatError(f"no such file: {s}")
+            from ..io.readers import check_regular_file
+
+            check_regular_file(s)  # (a missing file, a FIFO or a device: said before anything is read)
             files.append(s)
     return files
 

@@ -108,7 +108,8 @@ def validate_batch(batch, spec):
         try:
             _check(get_family(spec.family), x)
         except SupportError as exc:
-            msg = re.sub(r"at row (\d+)", lambda m: f"at row {int(m.group(1)) + batch.offset}", str(exc))
+            msg = re.sub(r"at (data )?row (\d+)",
+                         lambda m: f"at {m.group(1) or ''}row {int(m.group(2)) + batch.offset}", str(exc))
             raise SupportError(f"{batch.where}: {msg}{after}") from None
     n = x.shape[0]
     out = {"n": np.asarray(float(n)), "dropped": np.asarray(float(dropped)),

@@ -156,12 +156,13 @@ def batch_design(batch, plan):
 def _relocated(exc, batch, d):
     """The same error, its row number counted within the file (before any NaN rows dropped)."""
     def shift(m):
-        i = int(m.group(1))
+        one = m.group(1) is not None  # ("data row k" counts from 1)
+        i = int(m.group(2)) - one
         if d["keep"] is not None:
             i = int(np.flatnonzero(d["keep"])[i])
-        return f"at row {batch.offset + i}"
+        return f"at {m.group(1) or ''}row {batch.offset + i + one}"
 
-    msg = re.sub(r"at row (\d+)", shift, str(exc))
+    msg = re.sub(r"at (data )?row (\d+)", shift, str(exc))
     return type(exc)(f"{batch.where}: {msg}")
 
 
