@@ -207,3 +207,21 @@ def test_a_boundary_fit_is_its_limiting_distribution():
         f.confint(method="bootstrap", n_boot=20)
     with pytest.raises(thetahat.errors.ThetahatError, match="boundary"):
         f.gof()
+
+
+def test_cli_reports_the_boundary(tmp_path, capsys):
+    import json
+
+    from thetahat.cli.main import main
+
+    x = np.random.default_rng(0).normal(0, 1, 150)
+    p = tmp_path / "x.csv"
+    np.savetxt(p, x, header="x", comments="")
+    assert main(["fit", str(p), "--column", "x", "--family", "t", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["boundary"] == {"df": "inf"} and d["converged"] and d["params"]["df"] is None  # JSON has no inf
+    assert d["params"]["loc"] == pytest.approx(x.mean(), rel=1e-10)
+    assert d["limit_test"]["pvalue"] == 1.0
+    assert main(["compare", str(p), "--column", "x", "--families", "t,normal"]) == 0
+    out = capsys.readouterr().out
+    assert "boundary: df = inf" in out

@@ -332,7 +332,7 @@ def _boundary_fit(fam, layout, verdict, fixed, x, w, nobs, dropped, sample, stat
              else f"no point inside reaches the limit's log-likelihood {lf.loglik:.10g}")
     return Fit(family=fam, params=params, se=se, cov=cov, cov_labels=labels, cov_type=lf.cov_type,
                loglik=float(lf.loglik), nobs=nobs, n_estimated=layout.size, converged=True,
-               reason=f"{verdict.limit.why} ({slope})", method=lf.method, trace=(), diagnostics=lf.diagnostics,
+               reason=f"{verdict.limit.why} ({slope})", method="boundary", trace=(), diagnostics=lf.diagnostics,
                fixed={k: _py(v) for k, v in fixed.items()}, notes=tuple(more), dropped=dropped, context=ctx,
                boundary=dict(verdict.limit.at), limit=lf, limit_test=bd.limit_test(verdict, lf.loglik, layout.size))
 

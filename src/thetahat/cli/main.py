@@ -513,7 +513,15 @@ def _show_fit(f, info, intervals=None) -> None:
     con.print(f"observations: {_g(f.nobs)}   dropped rows: {f.dropped}   method: {f.method}   "
               f"covariance: {f.cov_type}")
     con.print(f"log-likelihood: {_g(f.loglik, 10)}   AIC: {_g(f.aic, 10)}   BIC: {_g(f.bic, 10)}")
-    con.print(f"converged: {verdict} ({f.reason})", markup=True)
+    con.print(f"converged: {verdict} ({_esc(f.reason)})", markup=True)
+    if f.boundary:
+        from ..compare import boundary_text
+
+        con.print(f"boundary: {boundary_text(f.boundary)}", markup=False)
+    if f.limit_test is not None:
+        lt = f.limit_test
+        con.print(f"LR test against the limiting {lt.restricted} model: LR {_g(lt.statistic, 4)}, p-value "
+                  f"{_g(lt.pvalue, 4)} ({lt.distribution})", markup=False)
     for n in list(f.notes) + ([] if intervals is None else list(intervals.notes)):
         con.print(f"note: {printable(n)}", markup=False)
 
@@ -543,6 +551,10 @@ def _show_compare(cmp, info) -> None:
         est = "" if r["params"] is None else ", ".join(f"{k}={_vec(v) if isinstance(v, list) else _g(v, 4)}"
                                                        for k, v in r["params"].items())
         status = r["status"] if r["status"] == "ok" else f"[red]{r['status']}[/red]: {_esc(r['reason'])}"
+        if r.get("boundary"):
+            from ..compare import boundary_text
+
+            status += f" (boundary: {boundary_text(r['boundary'])})"
         gof = r.get("gof") or {}
         t.add_row(str(r["rank"]), r["family"], "" if r["k"] is None else str(r["k"]), _g(r["loglik"], 8),
                   _g(r["aic"], 8), _g(r["delta_aic"], 4), _g(r["bic"], 8), _g(r["akaike_weight"], 3), _esc(est),
