@@ -347,16 +347,16 @@ Y = 2.0 * np.exp(-0.3 * X) + np.array([0.01, -0.02, 0.0, 0.015, -0.01, 0.0, 0.02
 
 
 @pytest.mark.parametrize("kwargs, err, text", [
-    (dict(y=np.r_[Y[:3], np.nan, Y[4:]]), NonFiniteDataError, "y contains NaN at row 3"),
-    (dict(x=np.r_[X[:5], np.inf, X[6:]]), NonFiniteDataError, "x contains an infinite value at row 5"),
+    (dict(y=np.r_[Y[:3], np.nan, Y[4:]]), NonFiniteDataError, "y contains NaN at data row 4"),
+    (dict(x=np.r_[X[:5], np.inf, X[6:]]), NonFiniteDataError, "x contains an infinite value at data row 6"),
     (dict(y=Y[:-1]), DataError, "x has 8 rows but y has 7 values"),
     (dict(start=[1.0, np.nan]), OptionError, "'b2' is not finite"),
     (dict(start=[1.0, 0.3], names=["a"]), OptionError, "names has 1 entries"),
     (dict(method="bfgs"), OptionError, "unknown method"),
-    (dict(weights=np.r_[np.ones(7), 0.0]), DataError, "weight 0.0 at row 7"),
+    (dict(weights=np.r_[np.ones(7), 0.0]), DataError, "weight 0.0 at data row 8"),
     (dict(weights=np.ones(3)), DataError, "weights has shape"),
     (dict(x=X[:2], y=Y[:2]), EmptyDataError, "more observations than parameters"),
-    (dict(f=lambda x, b: b[0] * jnp.log(x - 4.0)), ModelFunctionError, "not finite at row 0"),
+    (dict(f=lambda x, b: b[0] * jnp.log(x - 4.0)), ModelFunctionError, "not finite at data row 1"),
     (dict(f=lambda x, b: b[0] * x[:3]), ModelFunctionError, "returned shape (3,)"),
     (dict(f=lambda x, b: b[0] * jnp.sqrt(x - b[1]), start=[1.0, 1.0]), ModelFunctionError, "Jacobian"),
     (dict(f=lambda x, b: b["rate"] * x), ModelFunctionError, "f(x, start) failed"),

@@ -110,7 +110,7 @@ def test_rank_deficiency_in_python_names_the_columns():
 def test_bad_input_errors():
     bad = DF.copy()
     bad.loc[7, "x1"] = np.nan
-    with pytest.raises(NonFiniteDataError, match="column 'x1' at row 7"):
+    with pytest.raises(NonFiniteDataError, match="column 'x1' at data row 8"):
         thetahat.regress("y ~ x1", bad, family="bernoulli")
     f = thetahat.regress("y ~ x1", bad, family="bernoulli", dropna=True)
     assert f.dropped == 1 and f.nobs == N - 1

@@ -117,7 +117,7 @@ def _with_none(column, rows):
 def test_none_in_an_object_column_is_missing(column):
     rows = [4, 17, 30]
     data = _with_none(column, rows)
-    with pytest.raises(NonFiniteDataError, match=rf"'{column}' at row 4 \(3 such rows"):
+    with pytest.raises(NonFiniteDataError, match=rf"'{column}' at data row 5 \(3 such rows"):
         thetahat.regress("y ~ x + C(g)", data)
     f = thetahat.regress("y ~ x + C(g)", data, dropna=True)
     r = smf.ols("y ~ x + C(g)", DF.drop(index=rows)).fit()
@@ -129,7 +129,7 @@ def test_none_in_object_matrix_and_response():
     X = np.column_stack([np.ones(N), DF.x.to_numpy()]).astype(object)
     y = DF.y.to_numpy().astype(object)
     X[5, 1], y[9] = None, None
-    with pytest.raises(NonFiniteDataError, match="at row 5"):
+    with pytest.raises(NonFiniteDataError, match="at data row 6"):
         thetahat.regress(X, y=y)
     f = thetahat.regress(X, y=y, dropna=True)
     r = smf.ols("y ~ x", DF.drop(index=[5, 9])).fit()

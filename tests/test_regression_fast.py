@@ -118,5 +118,5 @@ def test_design_finiteness_check_fast_path():
     d = build(X, None, np.array([0.0, 1.0, 0.0, 1.0]))
     assert d.X.shape == (4, 2) and d.intercept == 0
     X[2, 1] = np.nan
-    with pytest.raises(NonFiniteDataError, match="column 'x1' at row 2"):
+    with pytest.raises(NonFiniteDataError, match="column 'x1' at data row 3"):
         build(X, None, np.array([0.0, 1.0, 0.0, 1.0]))

@@ -165,7 +165,7 @@ def test_nan_in_one_file_names_file_and_row(tmp_path):
     df = _frame(seed=1, n=900)
     df.loc[700, "x2"] = np.nan  # file 2 holds rows 600..899: row 100 of part2
     _write(df, str(tmp_path))
-    with pytest.raises(NonFiniteDataError, match=r"part2\.parquet.*column 'x2' at row 100"):
+    with pytest.raises(NonFiniteDataError, match=r"part2\.parquet.*column 'x2' at data row 101"):
         thetahat.regress("yb ~ x1 + x2", str(tmp_path), family="bernoulli")
 
 
@@ -191,7 +191,7 @@ def test_unseen_level_and_refused_options(tmp_path):
     _write(df, str(tmp_path), k=2)
     path = str(tmp_path / "*.parquet")
     row = int(np.flatnonzero(df.g.to_numpy()[300:] == 2)[0])
-    with pytest.raises(DataError, match=rf"part1\.parquet.*column 'g' has level 2 at row {row}\b"):
+    with pytest.raises(DataError, match=rf"part1\.parquet.*column 'g' has level 2 at data row {row + 1}\b"):
         thetahat.regress("yb ~ x1 + C(g)", path, family="bernoulli")
     one = tmp_path / "one"
     one.mkdir()

@@ -105,7 +105,7 @@ class Design:
         if w is not None and self.weight_kind == "frequency":
             if not np.all(w == np.round(w)):
                 i = int(np.argmax(w != np.round(w)))
-                raise OptionError(f"frequency weight {w[i]:g} at row {i} is not a whole number: the bootstrap draws "
+                raise OptionError(f"frequency weight {w[i]:g} at data row {i + 1} is not a whole number: the bootstrap draws "
                                   "sum(weights) units; use weight_kind='analytic' for non-integer weights")
             self.units, self.unit_w = np.repeat(rows, w.astype(np.int64), axis=0), None
         else:

@@ -188,7 +188,7 @@ def _bad_rows(d, cols):
     if term is not None and term[0] == i:
         return bad, term[1]
     what = next(label for mask, label in where if mask[i])
-    return bad, (f"missing or non-finite value in {what} at row {i} ({int(bad.sum())} such rows; pass "
+    return bad, (f"missing or non-finite value in {what} at data row {i + 1} ({int(bad.sum())} such rows; pass "
                  "dropna=True / --dropna to drop and count them)")
 
 
@@ -213,7 +213,7 @@ def _numeric(arr, label):
             try:
                 float(v)
             except (TypeError, ValueError):
-                raise NonNumericDataError(f"non-numeric value {v!r} in {label!r} at row {i}") from None
+                raise NonNumericDataError(f"non-numeric value {v!r} in {label!r} at data row {i + 1}") from None
         raise
 
 
@@ -380,7 +380,7 @@ def _numeric_matrix(Xa):
             try:
                 float(v)
             except (TypeError, ValueError):
-                raise NonNumericDataError(f"non-numeric value {v!r} in column {j} of X at row {i}") from None
+                raise NonNumericDataError(f"non-numeric value {v!r} in column {j} of X at data row {i + 1}") from None
         raise
 
 

@@ -104,7 +104,7 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     w = d.columns.get("weights")
     if w is not None and (w < 0).any():
         i = int(np.flatnonzero(w < 0)[0])
-        raise DataError(f"weights must be non-negative; row {i} has {w[i]:g}")
+        raise DataError(f"weights must be non-negative; the weight at data row {i + 1} is {w[i]:g}")
     off = d.columns.get("offset")
     d, model, yv, classes = _model_and_response(d, fam, link, off)
     aux = _aux(model, fam, d, yv, left, right)
@@ -224,7 +224,7 @@ def _aux(model, fam, d, yv, left, right):
         n = d.columns["trials"]
         if (n <= 0).any() or (n != np.round(n)).any():
             i = int(np.flatnonzero((n <= 0) | (n != np.round(n)))[0])
-            raise DataError(f"trials must be positive whole numbers; row {i} has {n[i]:g}")
+            raise DataError(f"trials must be positive whole numbers; the count at data row {i + 1} is {n[i]:g}")
         return n
     if model.uses_aux == "event":
         e = d.columns.get("event")
@@ -233,7 +233,7 @@ def _aux(model, fam, d, yv, left, right):
         bad = (e != 0) & (e != 1)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"event must be 1 (event observed) or 0 (censored); row {i} has {e[i]:g}")
+            raise DataError(f"event must be 1 (event observed) or 0 (censored); the value at data row {i + 1} is {e[i]:g}")
         if not e.any():
             raise DataError("every row is censored (event = 0): there is no event to fit")
         return e

@@ -336,7 +336,7 @@ def check_response(model: Model, y: np.ndarray, aux: np.ndarray | None, where: s
     """Raise a specific error when ``y`` cannot come from ``model`` (names the first bad row)."""
     def first(mask, what):
         i = int(np.flatnonzero(mask)[0])
-        raise SupportError(f"{model.name} regression needs {what}; the response {where} has {y[i]:g} at row {i} "
+        raise SupportError(f"{model.name} regression needs {what}; the response {where} has {y[i]:g} at data row {i + 1} "
                            f"({int(mask.sum())} such rows)")
 
     name = model.name

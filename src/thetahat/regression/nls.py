@@ -354,7 +354,7 @@ def _data(x, y, weights):
         if rows.size:
             v = a[rows[0]]
             kind = "NaN" if np.any(np.isnan(v)) else "an infinite value"
-            raise NonFiniteDataError(f"{label} contains {kind} at row {rows[0]} ({rows.size} non-finite rows)")
+            raise NonFiniteDataError(f"{label} contains {kind} at data row {rows[0] + 1} ({rows.size} non-finite rows)")
     if weights is None:
         return xa, ya, np.ones_like(ya)
     wa = np.asarray(weights, dtype=float)
@@ -362,7 +362,7 @@ def _data(x, y, weights):
         raise DataError(f"weights has shape {wa.shape} but y has {ya.size} values")
     bad = np.flatnonzero(~(np.isfinite(wa) & (wa > 0)))
     if bad.size:
-        raise DataError(f"weights must be positive and finite: weight {wa[bad[0]]} at row {bad[0]}")
+        raise DataError(f"weights must be positive and finite: weight {wa[bad[0]]} at data row {bad[0] + 1}")
     return xa, ya, wa
 
 
@@ -422,7 +422,7 @@ def _check_model(model_fn, xj, theta0, n):
         raise ModelFunctionError(f"f(x, start) returned shape {fx.shape}; expected ({n},), one value per observation")
     rows = np.flatnonzero(~np.isfinite(fx))
     if rows.size:
-        raise ModelFunctionError(f"f(x, start) is not finite at row {rows[0]} (value {fx[rows[0]]}; "
+        raise ModelFunctionError(f"f(x, start) is not finite at data row {rows[0] + 1} (value {fx[rows[0]]}; "
                                  f"{rows.size} rows); choose another start")
 
 
@@ -432,7 +432,7 @@ def _check_jacobian(names, xj, theta0, resjac_fn, yj, swj):
     bad = np.argwhere(~np.isfinite(J))
     if bad.size:
         i, j = bad[0]
-        raise ModelFunctionError(f"the Jacobian of f at the start is not finite (row {i}, parameter {names[j]!r}); "
+        raise ModelFunctionError(f"the Jacobian of f at the start is not finite (data row {i + 1}, parameter {names[j]!r}); "
                                  "choose another start")
     raise ModelFunctionError("the residuals or the Jacobian of f are not finite at the start; choose another start")
 

@@ -86,7 +86,7 @@ def _from_spec(spec, frame, batch, what):
     if bad:
         raw = np.column_stack([np.asarray(frame[c], dtype=float) for c in frame.columns])
         rows = np.flatnonzero(np.isnan(X).any(axis=1) & ~np.isnan(raw).any(axis=1))
-        at = f" at row {batch.offset + int(rows[0])}" if rows.size else ""
+        at = f" at data row {batch.offset + int(rows[0]) + 1}" if rows.size else ""
         levels = re.search(r"\{(.*)\}", str(bad[0].message))
         raise DataError(f"{batch.where}: the categorical {what} has a level{at} that the first batch of the data "
                         f"did not have ({levels.group(1) if levels else 'a new level'}); a streamed fit learns the "
@@ -113,8 +113,8 @@ def batch_design(batch, plan):
             new = ~np.isin(v, levels) & ~np.isnan(v)
             if new.any():
                 i = int(np.flatnonzero(new)[0])
-                raise DataError(f"{batch.where}: the categorical column {name!r} has level {v[i]:g} at row "
-                                f"{batch.offset + i}, which the first batch of the data did not have (levels "
+                raise DataError(f"{batch.where}: the categorical column {name!r} has level {v[i]:g} at data row "
+                                f"{batch.offset + i + 1}, which the first batch of the data did not have (levels "
                                 f"{', '.join(f'{x:g}' for x in levels)}); a streamed fit learns the levels from "
                                 "the first batch: put a row of every level first, or fit in memory")
         X = _from_spec(spec, pd.DataFrame(cols, copy=False), batch, "term")
@@ -139,8 +139,8 @@ def batch_design(batch, plan):
             else:
                 what = next(f"the {role} column {plan.roles[role]!r}" for role, v in extra.items()
                             if not np.isfinite(v[i]))
-            raise NonFiniteDataError(f"{batch.where}: missing or non-finite value in {what} at row "
-                                     f"{batch.offset + i} ({int(bad.sum())} such rows in this batch; pass "
+            raise NonFiniteDataError(f"{batch.where}: missing or non-finite value in {what} at data row "
+                                     f"{batch.offset + i + 1} ({int(bad.sum())} such rows in this batch; pass "
                                      "dropna=True / --dropna to drop and count them)")
         keep = ~bad
         dropped = int(bad.sum())
@@ -175,23 +175,23 @@ def check_batch(batch, plan, d):
     try:
         if w is not None and (w < 0).any():
             i = int(np.flatnonzero(w < 0)[0])
-            raise DataError(f"weights must be non-negative; row {i} has {w[i]:g}")
+            raise DataError(f"weights must be non-negative; the weight at data row {i + 1} is {w[i]:g}")
         if model.uses_aux == "trials":
             bad = (aux <= 0) | (aux != np.round(aux))
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise DataError(f"trials must be positive whole numbers; row {i} has {aux[i]:g}")
+                raise DataError(f"trials must be positive whole numbers; the count at data row {i + 1} is {aux[i]:g}")
         if model.uses_aux == "event":
             bad = (aux != 0) & (aux != 1)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                raise DataError(f"event must be 1 (event observed) or 0 (censored); row {i} has {aux[i]:g}")
+                raise DataError(f"event must be 1 (event observed) or 0 (censored); the value at data row {i + 1} is {aux[i]:g}")
         if model.name == "bernoulli":
             bad = (y != 0) & (y != 1)
             if bad.any():  # the all-equal check of check_response is made on the whole data, later
                 i = int(np.flatnonzero(bad)[0])
                 raise SupportError(f"bernoulli regression needs a binary response (0 or 1); the response "
-                                   f"{plan.response!r} has {y[i]:g} at row {i}")
+                                   f"{plan.response!r} has {y[i]:g} at data row {i + 1}")
         elif y.size:
             M.check_response(model, y, aux, repr(plan.response))
     except DataError as exc:
