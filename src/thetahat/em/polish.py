@@ -1,0 +1,229 @@
+"""The end of a mixture fit: Newton steps on the marginal log-likelihood, and the test of its gradient.
+
+EM converges linearly, at a rate set by the fraction of information the latent labels
+carry; where components overlap that rate is close to 1, and EM's stopping rule (a small
+change of the objective per iteration) is met long before the estimates are: a normal
+mixture can stop with a variance 1e-4 relative short of the MLE. So once EM has stopped by
+its rule, the fit takes damped Newton steps on the observed-data (marginal) objective
+itself, with its exact gradient and Hessian by autodiff, in the unconstrained coordinates
+of the standard errors (the weights' logits against the last component, then the
+components' ``pack`` coordinates: means, log variances or log-Cholesky factors, log rates,
+logits, ...). Each step is the Newton step of the Hessian made negative definite (its
+eigenvalues ``lambda`` of ``-H`` replaced by ``max(|lambda|, 1e-12 max|lambda|)``), halved
+until the objective does not fall.
+
+The verdict is the gradient's: the fit has converged when the gain a Newton step predicts,
+``g' M^{-1} g / 2`` (``M`` that modified ``-H``; ``sqrt(2 gain)`` is the distance to the
+maximum in standard errors), is at most ``GAIN_TOL`` times ``max(1, |objective|)``. That
+measures the gradient in the metric of the observed information, so it does not depend on
+the units of the data; its value at a maximum is a rounding error of order ``eps^2 n``.
+
+Example
+-------
+>>> import numpy as np
+>>> from thetahat.em.polish import newton_gain
+>>> g, H = np.array([2.0, 0.0]), -np.diag([4.0, 1.0])
+>>> float(newton_gain(g, H)[0])  # g^2 / (2 * 4)
+0.5
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+GAIN_TOL = 1e-12  # converged: a Newton step would add at most this, relative to max(1, |objective|)
+STOP_GAIN = 1e-17  # Newton stops earlier when the predicted gain is below this (relative), a rounding level
+NEWTON_STEPS = 30
+MAX_HALVINGS = 40
+EIG_FLOOR = 1e-12  # eigenvalues of -H below this fraction of the largest are raised to it
+CHUNK = 1 << 15
+
+
+# ---- coordinates ----------------------------------------------------------------------------
+def to_unconstrained(model, p, logw):
+    """The unconstrained vector of a mixture: the weights' logits against the last component,
+    then ``model.pack(p)``."""
+    logw = np.asarray(logw, dtype=float)
+    return np.concatenate([logw[:-1] - logw[-1], model.pack(p)])
+
+
+def from_unconstrained(model, u):
+    """``(p, logw)`` of the unconstrained vector ``u`` (JAX arrays)."""
+    import jax
+    import jax.numpy as jnp
+
+    u = jnp.asarray(u)
+    z = jnp.concatenate([u[: model.k - 1], jnp.zeros(1)])
+    return model.unpack(u[model.k - 1:]), jax.nn.log_softmax(z)
+
+
+@lru_cache(maxsize=None)
+def loglik_functions(model):
+    """Per component model: the jitted value, gradient and Hessian of the (weighted)
+    log-likelihood of a chunk of rows, ``f(u, x, w) -> (ll, g, H)``, and of the log
+    prior, ``f(u) -> (lp, g, H)``."""
+    import jax
+    import jax.numpy as jnp
+    from jax.scipy.special import logsumexp
+
+    def rows(u, x, w):
+        p, lw = from_unconstrained(model, u)
+        lp = model.log_density(x, p) + lw[None]
+        return jnp.sum(w * logsumexp(lp, axis=1))
+
+    def prior(u):
+        p, _ = from_unconstrained(model, u)
+        return jnp.asarray(model.log_prior(p), dtype=jnp.float64)
+
+    def three(f):
+        return jax.jit(lambda *a: (f(*a), jax.grad(f)(*a), jax.hessian(f)(*a)))
+
+    return three(rows), three(prior)
+
+
+def loglik_derivatives(model, x, u):
+    """``(ll, g, H)``: the log-likelihood of the rows ``x`` at ``u``, its gradient and its
+    Hessian, summed over chunks of 2^15 rows (the last one padded with zero weights)."""
+    import jax.numpy as jnp
+
+    f, _ = loglik_functions(model)
+    uj = jnp.asarray(u)
+    n = x.shape[0]
+    ll, g, H = 0.0, np.zeros(u.size), np.zeros((u.size, u.size))
+    for s in range(0, n, CHUNK):
+        xc = x[s:s + CHUNK]
+        m = xc.shape[0]
+        w = np.ones(m)
+        if m < CHUNK and n > CHUNK:  # one shape for every chunk
+            xc = np.concatenate([xc, np.repeat(xc[-1:], CHUNK - m, axis=0)])
+            w = np.concatenate([w, np.zeros(CHUNK - m)])
+        v, gc, Hc = f(uj, jnp.asarray(xc), jnp.asarray(w))
+        ll, g, H = ll + float(v), g + np.asarray(gc), H + np.asarray(Hc)
+    return ll, g, H
+
+
+def prior_derivatives(model, u):
+    """``(lp, g, H)`` of the model's log prior (zeros without one)."""
+    if not getattr(model, "prior", ()):
+        return 0.0, np.zeros(u.size), np.zeros((u.size, u.size))
+    import jax.numpy as jnp
+
+    _, f = loglik_functions(model)
+    v, g, H = f(jnp.asarray(u))
+    return float(v), np.asarray(g), np.asarray(H)
+
+
+# ---- Newton ---------------------------------------------------------------------------------
+def _modified(H):
+    """Eigenvectors and the modified eigenvalues max(|lambda|, floor) of ``-H``."""
+    lam, V = np.linalg.eigh(-(H + H.T) / 2)
+    top = float(np.max(np.abs(lam))) if lam.size else 0.0
+    floor = max(EIG_FLOOR * top, np.finfo(float).tiny)
+    return V, np.maximum(np.abs(lam), floor)
+
+
+def newton_gain(g, H):
+    """``(gain, step)``: the gain ``g' M^{-1} g / 2`` a Newton step predicts and the step
+    ``M^{-1} g``, ``M`` the negated Hessian with its eigenvalues made at least
+    ``EIG_FLOOR`` times the largest. ``(inf, None)`` if ``g`` or ``H`` is not finite."""
+    g, H = np.asarray(g, dtype=float), np.asarray(H, dtype=float)
+    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
+        return float("inf"), None
+    if g.size == 0:
+        return 0.0, g
+    V, lam = _modified(H)
+    c = V.T @ g
+    return float(0.5 * np.sum(c * c / lam)), V @ (c / lam)
+
+
+@dataclass
+class Polish:
+    """The outcome of :func:`newton_polish`.
+
+    ``u`` the final coordinates, ``value``/``g``/``H`` the objective and its derivatives
+    there (``parts`` whatever the evaluation returned besides), ``values`` the objective
+    after each accepted step, ``gain`` the gain a further Newton step predicts, ``failure``
+    why the steps ended early (``None`` if they did not).
+    """
+
+    u: np.ndarray
+    value: float
+    g: np.ndarray
+    H: np.ndarray
+    parts: object
+    values: list
+    gain: float
+    failure: str | None
+
+    @property
+    def steps(self):
+        return len(self.values)
+
+    @property
+    def max_abs_gradient(self):
+        return float(np.max(np.abs(self.g))) if self.g.size else 0.0
+
+
+def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
+    """Damped Newton ascent of an objective from ``u0``.
+
+    ``evaluate(u) -> (value, g, H, parts)``; ``valid(u, parts) -> bool`` may refuse a point
+    (a collapsed component). A step is halved (at most ``MAX_HALVINGS`` times) until the
+    objective is finite, valid and not lower; the steps end when the predicted gain is below
+    ``STOP_GAIN`` (relative), after ``max_steps``, or when no halving is accepted.
+    """
+    u = np.asarray(u0, dtype=float)
+    value, g, H, parts = evaluate(u)
+    values, failure = [], None
+    if not np.isfinite(value):
+        return Polish(u, value, g, H, parts, values, float("inf"), "the objective is not finite at the EM estimate")
+    gain, step = newton_gain(g, H)
+    for _ in range(max_steps):
+        if gain <= STOP_GAIN * max(1.0, abs(value)):
+            break
+        if step is None:
+            failure = "the gradient or Hessian is not finite"
+            break
+        t, new = 1.0, None
+        for _ in range(MAX_HALVINGS):
+            cand = u + t * step
+            out = evaluate(cand)
+            if np.isfinite(out[0]) and out[0] >= value and (valid is None or valid(cand, out[3])):
+                new = (cand, out)
+                break
+            t /= 2
+        if new is None:
+            failure = "no step along the Newton direction, however short, kept the objective from falling"
+            break
+        u, (value, g, H, parts) = new[0], new[1]
+        values.append(value)
+        gain, step = newton_gain(g, H)
+    else:
+        if gain > STOP_GAIN * max(1.0, abs(value)):
+            failure = f"{max_steps} Newton steps did not reach a stationary point"
+    return Polish(u, value, g, H, parts, values, gain, failure)
+
+
+def converged_gain(gain, value):
+    """Whether the predicted gain of a Newton step is small enough to call the fit converged."""
+    return bool(np.isfinite(gain) and gain <= GAIN_TOL * max(1.0, abs(value)))
+
+
+def gradient_phrase(pol):
+    """How far from stationary the end of :func:`newton_polish` is, in words."""
+    return (f"the largest gradient entry of the log-likelihood (unconstrained coordinates) is "
+            f"{pol.max_abs_gradient:.3g} and a Newton step would gain {pol.gain:.3g} "
+            f"(tolerance {GAIN_TOL:g} x max(1, |objective|) = {GAIN_TOL * max(1.0, abs(pol.value)):.3g})")
+
+
+def polish_verdict(em_reason, pol):
+    """``(converged, reason)`` after EM stopped by its rule and :func:`newton_polish` ran."""
+    ok = converged_gain(pol.gain, pol.value)
+    steps = f"{pol.steps} Newton step{'s' if pol.steps != 1 else ''} on the marginal log-likelihood"
+    if ok:
+        return True, f"{em_reason}; then {steps}: {gradient_phrase(pol)}"
+    why = f" (Newton polish failed: {pol.failure})" if pol.failure else ""
+    return False, f"EM stopped ({em_reason}), but after {steps} {gradient_phrase(pol)}{why}"
