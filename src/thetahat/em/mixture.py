@@ -17,8 +17,16 @@ MAX_ITER = 1000
 
 
 def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_iter=MAX_ITER, tol=TOL,
-            start=None, cov_prior="auto", se=True, column=None, columns=None, dropna=False, dask=False):
-    """Fit a finite mixture of ``k`` components of one family by EM.
+            start=None, cov_prior="auto", se=True, column=None, columns=None, dropna=False, dask=False,
+            newton_steps=pl.NEWTON_STEPS):
+    """Fit a finite mixture of ``k`` components of one family by EM, finished by Newton steps.
+
+    EM converges linearly, and slowly where components overlap: its stopping rule (a small
+    change of the objective) is met while the estimates are still short of the maximum. So
+    after EM the fit takes damped Newton steps on the marginal (observed-data) objective,
+    with its exact gradient and Hessian, and ``converged`` is True only if the gradient test
+    then passes (:mod:`thetahat.em.polish`: the gain a further Newton step predicts is at
+    most 1e-12 of the objective); ``reason`` gives the gradient either way.
 
     Parameters
     ----------
@@ -41,7 +49,10 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         Seed of the initialisations.
     max_iter, tol : int, float
         EM stops when the objective changes by less than ``tol`` per observation, or
-        after ``max_iter`` iterations (``converged`` is then False and ``reason`` says so).
+        after ``max_iter`` iterations; either way the Newton steps follow, and the fit
+        has converged only if the gradient test passes after them.
+    newton_steps : int
+        At most this many Newton steps after EM (0: none; the gradient is still tested).
     start : dict, optional
         Starting values instead of k-means++: ``weights`` plus the per-component
         parameters as reported (``mu``, ``sigma``/``cov``/``var``, ``lam``, ``p``, ...),
@@ -83,7 +94,7 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
 
         return stream_mixture(data, k, family, column=column, columns=columns, cov_type=cov_type, starts=starts,
                               seed=seed, max_iter=max_iter, tol=tol, start=start, cov_prior=cov_prior, se=se,
-                              dropna=dropna, dask=dask)
+                              dropna=dropna, dask=dask, newton_steps=newton_steps)
     if dropna or dask:
         raise OptionError("dropna and dask apply to streamed data (files or a Dask collection); drop NaN rows "
                           "before an in-memory mixture")
@@ -94,10 +105,12 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
     if not isinstance(k, (int, np.integer)) and not isinstance(k, bool):
         ks = cm.check_ks(k)
         fits = {kk: mixture(data, kk, family, cov_type=cov_type, starts=starts, seed=seed, max_iter=max_iter,
-                            tol=tol, start=None, cov_prior=cov_prior, se=se) for kk in ks}
+                            tol=tol, start=None, cov_prior=cov_prior, se=se, newton_steps=newton_steps)
+                for kk in ks}
         return MixtureSelection.from_fits(fits)
     k = cm.check_k(k)
     starts = cm.check_run(starts, max_iter, tol)
+    newton_steps = pl.check_steps(newton_steps)
     key = cm.family_key(family)
     x = cm.as_data(data, key)
     model = cm.build_model(key, x, k, cov_type, cov_prior)
@@ -123,7 +136,7 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         counts = np.bincount(labels, minlength=k) + 1e-3
         runs.append(runner(xj, p0, jnp.log(jnp.asarray(counts / counts.sum())), float(tol) * n, scale))
     best = max(runs, key=_run_rank)
-    return _result(model, x, xj, best, len(runs), int(max_iter), float(tol), se, scale)
+    return _result(model, x, xj, best, len(runs), int(max_iter), float(tol), se, scale, newton_steps)
 
 
 def _from_start(model, start, k):
@@ -195,7 +208,7 @@ def _runner(model, max_iter):
     return jax.jit(run)
 
 
-def _result(model, x, xj, run, n_runs, max_iter, tol, want_se, scale):
+def _result(model, x, xj, run, n_runs, max_iter, tol, want_se, scale, newton_steps):
     import jax
     import jax.numpy as jnp
 
@@ -215,7 +228,7 @@ def _result(model, x, xj, run, n_runs, max_iter, tol, want_se, scale):
     if bad.size:
         converged, reason = False, cm.collapse_reason(bad, r.sum(0), it, model)
     elif np.isfinite(obj):
-        end = _newton_end(model, x, xj, p, logw, converged, reason, scale)
+        end = _newton_end(model, x, xj, p, logw, reason, scale, newton_steps)
         converged, reason, H = end["converged"], end["reason"], end["H"]
         if end["values"]:
             p, logw, r, ll, obj = end["p"], end["logw"], end["r"], end["ll"], end["obj"]
@@ -264,9 +277,9 @@ def _standard_errors(model, p, logw, H):
     return cm.se_from_hessian(H, np.asarray(jax.jacfwd(nat_flat)(jnp.asarray(u))))
 
 
-def _newton_end(model, x, xj, p, logw, em_ok, em_reason, scale):
-    """After EM: Newton steps on the marginal objective if EM stopped by its rule (else only
-    its gradient, for the reason), the verdict of the gradient test, and the final estimates.
+def _newton_end(model, x, xj, p, logw, em_reason, scale, newton_steps):
+    """After EM (stopped by its rule or by ``max_iter``): at most ``newton_steps`` Newton steps
+    on the marginal objective, the verdict of the gradient test, and the final estimates.
 
     Returns a dict: ``converged``, ``reason``, ``H`` (Hessian of the plain log-likelihood at
     the returned estimates), ``values`` (objective after each Newton step) and, when there
@@ -287,11 +300,8 @@ def _newton_end(model, x, xj, p, logw, em_ok, em_reason, scale):
         return not bool(np.any(np.asarray(cm.collapsed_components(model, q, scale, dens))))
 
     u0 = pl.to_unconstrained(model, p, logw)
-    pol = pl.newton_polish(evaluate, u0, valid, max_steps=pl.NEWTON_STEPS if em_ok else 0)
-    if em_ok:
-        converged, reason = pl.polish_verdict(em_reason, pol)
-    else:
-        converged, reason = False, f"{em_reason}; {pl.gradient_phrase(pol)}"
+    pol = pl.newton_polish(evaluate, u0, valid, max_steps=newton_steps)
+    converged, reason = pl.polish_verdict(em_reason, pol)
     out = {"converged": converged, "reason": reason, "H": pol.parts[1], "values": pol.values}
     if pol.values:
         q, lw = pl.from_unconstrained(model, pol.u)

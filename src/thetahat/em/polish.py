@@ -35,7 +35,7 @@ from functools import lru_cache
 import numpy as np
 
 GAIN_TOL = 1e-12  # converged: a Newton step would add at most this, relative to max(1, |objective|)
-STOP_GAIN = 1e-17  # Newton stops earlier when the predicted gain is below this (relative), a rounding level
+STOP_GAIN = 1e-15  # the steps end when the predicted gain is below this (relative)
 NEWTON_STEPS = 30
 MAX_HALVINGS = 40
 EIG_FLOOR = 1e-12  # eigenvalues of -H below this fraction of the largest are raised to it
@@ -118,25 +118,32 @@ def prior_derivatives(model, u):
 
 # ---- Newton ---------------------------------------------------------------------------------
 def _modified(H):
-    """Eigenvectors and the modified eigenvalues max(|lambda|, floor) of ``-H``."""
-    lam, V = np.linalg.eigh(-(H + H.T) / 2)
+    """``(s, V, lam)``: the Jacobi scaling ``s = |diag H|^(-1/2)``, the eigenvectors of the scaled
+    ``-s H s`` and its eigenvalues made at least ``EIG_FLOOR`` times the largest in absolute
+    value (scaling first, so that a coordinate of tiny curvature -- a probability near 0 --
+    keeps its own Newton step)."""
+    d = np.abs(np.diag(H))
+    s = 1.0 / np.sqrt(np.where(d > 0, d, 1.0))
+    S = -(H + H.T) / 2 * s[:, None] * s[None, :]
+    lam, V = np.linalg.eigh(S)
     top = float(np.max(np.abs(lam))) if lam.size else 0.0
     floor = max(EIG_FLOOR * top, np.finfo(float).tiny)
-    return V, np.maximum(np.abs(lam), floor)
+    return s, V, np.maximum(np.abs(lam), floor)
 
 
 def newton_gain(g, H):
     """``(gain, step)``: the gain ``g' M^{-1} g / 2`` a Newton step predicts and the step
-    ``M^{-1} g``, ``M`` the negated Hessian with its eigenvalues made at least
-    ``EIG_FLOOR`` times the largest. ``(inf, None)`` if ``g`` or ``H`` is not finite."""
+    ``M^{-1} g``, ``M`` the negated Hessian, Jacobi-scaled, with its eigenvalues made at least
+    ``EIG_FLOOR`` times the largest (``M = -H`` where ``-H`` is well-conditioned positive
+    definite). ``(inf, None)`` if ``g`` or ``H`` is not finite."""
     g, H = np.asarray(g, dtype=float), np.asarray(H, dtype=float)
     if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
         return float("inf"), None
     if g.size == 0:
         return 0.0, g
-    V, lam = _modified(H)
-    c = V.T @ g
-    return float(0.5 * np.sum(c * c / lam)), V @ (c / lam)
+    s, V, lam = _modified(H)
+    c = V.T @ (s * g)
+    return float(0.5 * np.sum(c * c / lam)), s * (V @ (c / lam))
 
 
 @dataclass
@@ -173,7 +180,8 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
     ``evaluate(u) -> (value, g, H, parts)``; ``valid(u, parts) -> bool`` may refuse a point
     (a collapsed component). A step is halved (at most ``MAX_HALVINGS`` times) until the
     objective is finite, valid and not lower; the steps end when the predicted gain is below
-    ``STOP_GAIN`` (relative), after ``max_steps``, or when no halving is accepted.
+    ``STOP_GAIN`` (relative), when a step leaves the objective unchanged in floating point,
+    after ``max_steps``, or when no halving is accepted.
     """
     u = np.asarray(u0, dtype=float)
     value, g, H, parts = evaluate(u)
@@ -198,13 +206,26 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
         if new is None:
             failure = "no step along the Newton direction, however short, kept the objective from falling"
             break
+        same = new[1][0] == value
         u, (value, g, H, parts) = new[0], new[1]
         values.append(value)
+        if same:  # the objective no longer changes in floating point
+            gain, step = newton_gain(g, H)
+            break
         gain, step = newton_gain(g, H)
     else:
-        if gain > STOP_GAIN * max(1.0, abs(value)):
-            failure = f"{max_steps} Newton steps did not reach a stationary point"
+        if gain > STOP_GAIN * max(1.0, abs(value)) and max_steps:
+            failure = f"{max_steps} Newton step{'s' if max_steps != 1 else ''} did not reach a stationary point"
     return Polish(u, value, g, H, parts, values, gain, failure)
+
+
+def check_steps(steps):
+    """The number of Newton steps as an int; refuses a negative or non-integer one."""
+    from ..errors import OptionError
+
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise OptionError(f"newton_steps must be a non-negative integer, got {steps!r}")
+    return int(steps)
 
 
 def converged_gain(gain, value):
