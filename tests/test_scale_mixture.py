@@ -196,7 +196,8 @@ def test_not_converged_says_so(univariate):
 
 def test_newton_after_max_iter_matches_in_memory(univariate):
     """EM cut short at 3 iterations, then Newton steps (one pass each): the same estimates as the
-    in-memory fit with the same rules, and as the fully converged EM (tol 1e-13 per row)."""
+    in-memory fit with the same rules, and as EM alone run to tol 1e-13 per row (linear convergence leaves it
+    ~1e-6 relative short in the weights: agreement to 1e-5)."""
     x, path = univariate
     f = thetahat.mixture(path, 2, column="x", start=START1, max_iter=3)
     g = thetahat.mixture(x, 2, start=START1, max_iter=3)
@@ -204,7 +205,7 @@ def test_newton_after_max_iter_matches_in_memory(univariate):
     assert f.converged and g.converged and h.converged and "Newton step" in f.reason
     for k in g.params:
         np.testing.assert_allclose(f.params[k], g.params[k], rtol=1e-9, err_msg=k)
-        np.testing.assert_allclose(f.params[k], h.params[k], rtol=1e-7, err_msg=k)
+        np.testing.assert_allclose(f.params[k], h.params[k], rtol=1e-5, err_msg=k)  # EM alone: ~1e-6 short
         np.testing.assert_allclose(f.se[k], g.se[k], rtol=1e-6, err_msg=k)
 
 

@@ -8,9 +8,9 @@ its rule, the fit takes damped Newton steps on the observed-data (marginal) obje
 itself, with its exact gradient and Hessian by autodiff, in the unconstrained coordinates
 of the standard errors (the weights' logits against the last component, then the
 components' ``pack`` coordinates: means, log variances or log-Cholesky factors, log rates,
-logits, ...). Each step is the Newton step of the Hessian made negative definite (its
-eigenvalues ``lambda`` of ``-H`` replaced by ``max(|lambda|, 1e-12 max|lambda|)``), halved
-until the objective does not fall.
+logits, ...). Each step is the Newton step of the Hessian made negative definite (``-H``
+scaled to a unit diagonal, its eigenvalues ``lambda`` replaced by
+``max(|lambda|, 1e-12 max|lambda|)``), halved until the objective does not fall.
 
 The verdict is the gradient's: the fit has converged when the gain a Newton step predicts,
 ``g' M^{-1} g / 2`` (``M`` that modified ``-H``; ``sqrt(2 gain)`` is the distance to the
@@ -36,6 +36,8 @@ import numpy as np
 
 GAIN_TOL = 1e-12  # converged: a Newton step would add at most this, relative to max(1, |objective|)
 STOP_GAIN = 1e-15  # the steps end when the predicted gain is below this (relative)
+RIDGE = 0.1  # ... or when it is below GAIN_TOL and a step cut it by less than this factor (no quadratic phase:
+#              a probability creeping towards 0 or 1, whose supremum is at the boundary)
 NEWTON_STEPS = 30
 MAX_HALVINGS = 40
 EIG_FLOOR = 1e-12  # eigenvalues of -H below this fraction of the largest are raised to it
@@ -181,7 +183,9 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
     (a collapsed component). A step is halved (at most ``MAX_HALVINGS`` times) until the
     objective is finite, valid and not lower; the steps end when the predicted gain is below
     ``STOP_GAIN`` (relative), when a step leaves the objective unchanged in floating point,
-    after ``max_steps``, or when no halving is accepted.
+    when the gain passes the convergence test but the last step cut it by less than a factor
+    ``1 / RIDGE`` (linear progress along a ridge to a boundary), after ``max_steps``, or when
+    no halving is accepted.
     """
     u = np.asarray(u0, dtype=float)
     value, g, H, parts = evaluate(u)
@@ -209,10 +213,11 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
         same = new[1][0] == value
         u, (value, g, H, parts) = new[0], new[1]
         values.append(value)
-        if same:  # the objective no longer changes in floating point
-            gain, step = newton_gain(g, H)
-            break
-        gain, step = newton_gain(g, H)
+        before, (gain, step) = gain, newton_gain(g, H)
+        if same and not converged_gain(gain, value):
+            failure = "a Newton step no longer changed the objective in floating point"
+        if same or (converged_gain(gain, value) and gain > RIDGE * before):
+            break  # the objective no longer changes in floating point, or a converged fit creeps along a ridge
     else:
         if gain > STOP_GAIN * max(1.0, abs(value)) and max_steps:
             failure = f"{max_steps} Newton step{'s' if max_steps != 1 else ''} did not reach a stationary point"
