@@ -185,3 +185,125 @@ def test_gamma_mixture_vs_scipy():
     h = 1e-5
     grad = [(nll(ours + h * e) - nll(ours - h * e)) / (2 * h) for e in np.eye(5)]
     assert np.max(np.abs(grad)) < 1e-4
+
+
+def test_exponential_mixture_vs_scipy():
+    rng = np.random.default_rng(6)
+    n = 1500
+    x = rng.exponential(np.where(rng.random(n) < 0.5, 1.0, 2.5))
+
+    def nll(v):
+        a, loglam = v[0], v[1:3]
+        lw = np.array([-np.logaddexp(0.0, -a), -np.logaddexp(0.0, a)])
+        lp = lw + loglam - np.exp(loglam) * x[:, None]
+        lse = logsumexp(lp, axis=1)
+        r = np.exp(lp - lse[:, None])
+        return -lse.sum(), -np.r_[np.sum(r[:, 0] - expit(a)), np.sum(r * (1 - np.exp(loglam) * x[:, None]), 0)]
+
+    f = thetahat.mixture(x, 2, family="exponential")
+    p = f.params
+    ours = np.r_[np.log(p["weights"][0] / p["weights"][1]), np.log(p["lam"])]
+    crude = np.r_[0.0, -np.log(np.quantile(x, [0.8, 0.3]))]
+    best = min((optimize.minimize(nll, v0, jac=True, method="L-BFGS-B", options=LBFGS) for v0 in (ours, crude)),
+               key=lambda r: r.fun)
+    assert f.converged
+    assert f.loglik >= -best.fun - 1e-12 * abs(best.fun)
+    np.testing.assert_allclose(f.loglik, -best.fun, rtol=1e-8)
+    np.testing.assert_allclose(ours, best.x, rtol=1e-5, atol=1e-6)
+    assert np.max(np.abs(nll(ours)[1])) < 1e-7
+
+
+def test_bernoulli_latent_classes_vs_scipy():
+    """Two latent classes of four binary items, one item probability near 0 in a class (the supremum at
+    the boundary): L-BFGS-B on the logits finds no higher log-likelihood, the score is ~0."""
+    rng = np.random.default_rng(9)
+    n = 1000
+    P = np.array([[0.9, 0.8, 0.2, 0.0], [0.3, 0.4, 0.7, 0.6]])
+    X = (rng.random((n, 4)) < P[(rng.random(n) < 0.45).astype(int)]).astype(float)
+
+    def nll(v):
+        a, z = v[0], v[1:].reshape(2, 4)
+        lw = np.array([-np.logaddexp(0.0, -a), -np.logaddexp(0.0, a)])
+        logp, log1mp = -np.logaddexp(0.0, -z), -np.logaddexp(0.0, z)
+        lp = lw + X @ logp.T + (1 - X) @ log1mp.T
+        lse = logsumexp(lp, axis=1)
+        r = np.exp(lp - lse[:, None])
+        gz = r.T @ X - r.sum(0)[:, None] * expit(z)
+        return -lse.sum(), -np.r_[np.sum(r[:, 0] - expit(a)), gz.ravel()]
+
+    f = thetahat.mixture(X, 2, family="bernoulli")
+    p = f.params
+    q = np.clip(p["p"], 1e-300, 1)
+    ours = np.r_[np.log(p["weights"][0] / p["weights"][1]), (np.log(q) - np.log1p(-q)).ravel()]
+    r = optimize.minimize(nll, ours, jac=True, method="L-BFGS-B", options=LBFGS)
+    assert f.converged
+    assert f.loglik >= -r.fun - 1e-12 * abs(r.fun)
+    np.testing.assert_allclose(-nll(ours)[0], f.loglik, rtol=1e-12)
+    assert np.max(np.abs(nll(ours)[1])) < 1e-6
+
+
+@pytest.mark.parametrize("cov_type", ["full", "diag", "spherical", "tied"])
+def test_mvnormal_mixture_vs_scipy(cov_type):
+    """Bivariate normal components: L-BFGS-B (finite-difference gradients) from thetahat's answer, on the
+    log-likelihood written with scipy.stats.multivariate_normal, finds nothing higher; central differences of
+    that log-likelihood at the estimate are ~0."""
+    from scipy import stats as st
+
+    rng = np.random.default_rng(12)
+    n = 600
+    lab = rng.random(n) < 0.5
+    X = np.where(lab[:, None], rng.multivariate_normal([0, 0], [[1, 0.3], [0.3, 1]], n),
+                 rng.multivariate_normal([1.2, 0.8], [[1.2, -0.2], [-0.2, 0.8]], n))
+    per = {"full": 3, "diag": 2, "spherical": 1, "tied": 3}[cov_type]
+
+    def covs(c):
+        if cov_type in ("full", "tied"):
+            out = []
+            for j in range(2 if cov_type == "full" else 1):
+                a, b, d = c[3 * j: 3 * j + 3]
+                L = np.array([[np.exp(a), 0.0], [b, np.exp(d)]])
+                out.append(L @ L.T)
+            return out * (2 if cov_type == "tied" else 1)
+        if cov_type == "diag":
+            return [np.diag(np.exp(c[2 * j: 2 * j + 2])) for j in range(2)]
+        return [np.exp(c[j]) * np.eye(2) for j in range(2)]
+
+    def nll(v):
+        lw = np.array([-np.logaddexp(0.0, -v[0]), -np.logaddexp(0.0, v[0])])
+        mu, S = v[1:5].reshape(2, 2), covs(v[5:])
+        lp = lw + np.stack([st.multivariate_normal(mu[j], S[j]).logpdf(X) for j in range(2)], 1)
+        return -logsumexp(lp, axis=1).sum()
+
+    f = thetahat.mixture(X, 2, cov_type=cov_type, cov_prior=0)
+    p = f.params
+    if cov_type in ("full", "tied"):
+        Ls = [np.linalg.cholesky(c) for c in (p["cov"] if cov_type == "full" else [p["cov"]])]
+        c = np.concatenate([[np.log(L[0, 0]), L[1, 0], np.log(L[1, 1])] for L in Ls])
+    else:
+        c = np.log(p["var"]).ravel()
+    ours = np.r_[np.log(p["weights"][0] / p["weights"][1]), p["mu"].ravel(), c]
+    assert ours.size == 5 + per * (1 if cov_type == "tied" else 2)
+    r = optimize.minimize(nll, ours, method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 20000})
+    assert f.converged
+    np.testing.assert_allclose(-nll(ours), f.loglik, rtol=1e-12)
+    assert f.loglik >= -r.fun - 1e-12 * abs(r.fun)
+    h = 1e-5
+    grad = [(nll(ours + h * e) - nll(ours - h * e)) / (2 * h) for e in np.eye(ours.size)]
+    assert np.max(np.abs(grad)) < 1e-4
+
+
+def test_a_saddle_point_is_not_converged():
+    """Two identical components (the one-normal MLE twice) are a stationary point that EM never leaves; on
+    bimodal data it is a saddle: moving the two means apart raises the log-likelihood (scipy's densities)."""
+    from scipy import stats as st
+
+    x = np.loadtxt("tests/data/faithful.csv", delimiter=",", skiprows=1)[:, 0]
+    m, s = x.mean(), x.std()
+    f = thetahat.mixture(x, 2, cov_prior=0, start={"weights": [0.5, 0.5], "mu": [m, m], "sigma": [s, s]})
+    assert not f.converged and "saddle point" in f.reason and f.se["mu"] is None
+
+    def ll(d):
+        return np.log(0.5 * st.norm(m - d, s).pdf(x) + 0.5 * st.norm(m + d, s).pdf(x)).sum()
+
+    np.testing.assert_allclose(f.loglik, ll(0.0), rtol=1e-12)
+    assert ll(0.1) > ll(0.0) + 1e-3

@@ -251,7 +251,7 @@ def _result(model, x, xj, run, n_runs, max_iter, tol, want_se, scale, newton_ste
         else:
             notes.append(note)
     elif want_se:
-        notes.append("EM did not converge, so no standard errors are reported")
+        notes.append("the fit did not converge (see reason), so no standard errors are reported")
     return MixtureFit(family=model.family_name, k=model.k, cov_type=getattr(model, "cov_type", None)
                       if not getattr(model, "univariate", False) else None,
                       params=natural, se=se, cov=cov, cov_labels=labels, loglik=ll, objective=obj, nobs=n,

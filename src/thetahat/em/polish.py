@@ -16,7 +16,9 @@ The verdict is the gradient's: the fit has converged when the gain a Newton step
 ``g' M^{-1} g / 2`` (``M`` that modified ``-H``; ``sqrt(2 gain)`` is the distance to the
 maximum in standard errors), is at most ``GAIN_TOL`` times ``max(1, |objective|)``. That
 measures the gradient in the metric of the observed information, so it does not depend on
-the units of the data; its value at a maximum is a rounding error of order ``eps^2 n``.
+the units of the data; its value at a maximum is a rounding error of order ``eps^2 n``. A
+stationary point where the objective still curves upward along some direction (a saddle)
+has not converged either.
 
 Example
 -------
@@ -41,6 +43,7 @@ RIDGE = 0.1  # ... or when it is below GAIN_TOL and a step cut it by less than t
 NEWTON_STEPS = 30
 MAX_HALVINGS = 40
 EIG_FLOOR = 1e-12  # eigenvalues of -H below this fraction of the largest are raised to it
+SADDLE_TOL = 1e-8  # a relative upward curvature above this: a saddle point, not a maximum
 CHUNK = 1 << 15
 
 
@@ -245,10 +248,29 @@ def gradient_phrase(pol):
             f"(tolerance {GAIN_TOL:g} x max(1, |objective|) = {GAIN_TOL * max(1.0, abs(pol.value)):.3g})")
 
 
+def upward_curvature(H):
+    """The largest eigenvalue of ``H`` relative to its largest absolute eigenvalue: clearly
+    positive (above ``SADDLE_TOL``; rounding leaves ~1e-16) at a saddle point, where the
+    objective still rises along some direction."""
+    H = np.asarray(H, dtype=float)
+    if H.size == 0 or not np.all(np.isfinite(H)):
+        return 0.0
+    lam = np.linalg.eigvalsh((H + H.T) / 2)
+    top = float(np.max(np.abs(lam)))
+    return float(lam[-1]) / top if top > 0 else 0.0
+
+
 def polish_verdict(em_reason, pol):
-    """``(converged, reason)`` after EM stopped by its rule and :func:`newton_polish` ran."""
+    """``(converged, reason)`` after EM stopped (by its rule or ``max_iter``) and
+    :func:`newton_polish` ran: converged if the predicted gain passes :func:`converged_gain`
+    and the point is not a saddle (:func:`upward_curvature` at most ``SADDLE_TOL``)."""
     ok = converged_gain(pol.gain, pol.value)
     steps = f"{pol.steps} Newton step{'s' if pol.steps != 1 else ''} on the marginal log-likelihood"
+    up = upward_curvature(pol.H) if ok else 0.0
+    if ok and up > SADDLE_TOL:
+        return False, (f"{em_reason}; then {steps}: a stationary point ({gradient_phrase(pol)}) but not a "
+                       f"maximum: the log-likelihood curves upward along some direction (relative curvature "
+                       f"{up:.3g}), a saddle point; use other starts (starts=, seed=, start=)")
     if ok:
         return True, f"{em_reason}; then {steps}: {gradient_phrase(pol)}"
     why = f" (Newton polish failed: {pol.failure})" if pol.failure else ""

@@ -557,7 +557,7 @@ def _finish(model, source, where, n, dropped, p, logw, fit, want_se, notes, em_p
         else:
             notes.append(note)
     elif want_se:
-        notes.append("EM did not converge, so no standard errors are reported")
+        notes.append("the fit did not converge (see reason), so no standard errors are reported")
     if dropped:
         notes.append(f"{dropped} rows holding NaN were dropped")
     total = source.passes
