@@ -203,9 +203,11 @@ def test_exponential_mixture_vs_scipy():
     f = thetahat.mixture(x, 2, family="exponential")
     p = f.params
     ours = np.r_[np.log(p["weights"][0] / p["weights"][1]), np.log(p["lam"])]
-    crude = np.r_[0.0, -np.log(np.quantile(x, [0.8, 0.3]))]
+    crude = np.r_[0.0, -np.log(np.quantile(x, [0.3, 0.8]))]
     best = min((optimize.minimize(nll, v0, jac=True, method="L-BFGS-B", options=LBFGS) for v0 in (ours, crude)),
                key=lambda r: r.fun)
+    if best.x[1] < best.x[2]:  # thetahat's order: by mean 1/lam, the larger rate first
+        best.x = np.r_[-best.x[0], best.x[2], best.x[1]]
     assert f.converged
     assert f.loglik >= -best.fun - 1e-12 * abs(best.fun)
     np.testing.assert_allclose(f.loglik, -best.fun, rtol=1e-8)
@@ -302,8 +304,13 @@ def test_a_saddle_point_is_not_converged():
     f = thetahat.mixture(x, 2, cov_prior=0, start={"weights": [0.5, 0.5], "mu": [m, m], "sigma": [s, s]})
     assert not f.converged and "saddle point" in f.reason and f.se["mu"] is None
 
-    def ll(d):
-        return np.log(0.5 * st.norm(m - d, s).pdf(x) + 0.5 * st.norm(m + d, s).pdf(x)).sum()
+    def ll(t):
+        """Along a direction of upward curvature: the means apart, the lower component wider."""
+        m1, m2, s1, s2 = m - 0.69 * t, m + 0.69 * t, s * np.exp(0.16 * t), s * np.exp(-0.16 * t)
+        return np.log(0.5 * st.norm(m1, s1).pdf(x) + 0.5 * st.norm(m2, s2).pdf(x)).sum()
 
     np.testing.assert_allclose(f.loglik, ll(0.0), rtol=1e-12)
-    assert ll(0.1) > ll(0.0) + 1e-3
+    # the log-likelihood rises, quadratically (doubling t quadruples the rise): positive curvature at a
+    # stationary point, a saddle (t and -t are the same mixture with its labels swapped)
+    rise = [ll(t) - ll(0.0) for t in (0.05, 0.1)]
+    assert rise[0] > 1e-3 and 3.5 < rise[1] / rise[0] < 4.5

@@ -38,8 +38,10 @@ import numpy as np
 
 GAIN_TOL = 1e-12  # converged: a Newton step would add at most this, relative to max(1, |objective|)
 STOP_GAIN = 1e-15  # the steps end when the predicted gain is below this (relative)
-RIDGE = 0.1  # ... or when it is below GAIN_TOL and a step cut it by less than this factor (no quadratic phase:
-#              a probability creeping towards 0 or 1, whose supremum is at the boundary)
+RIDGE = 0.1  # a step that cut the gain by less than this factor: linear progress, no quadratic phase (a
+#              probability creeping towards 0 or 1, whose supremum is at the boundary) ...
+RIDGE_MARGIN = 1e-3  # ... where the steps end once the gain is below this times the tolerance
+MAX_DOUBLINGS = 30  # along such a ridge a step may be doubled up to this many times
 NEWTON_STEPS = 30
 MAX_HALVINGS = 40
 EIG_FLOOR = 1e-12  # eigenvalues of -H below this fraction of the largest are raised to it
@@ -179,37 +181,61 @@ class Polish:
         return float(np.max(np.abs(self.g))) if self.g.size else 0.0
 
 
+def _line_search(evaluate, u, value, step, valid, expand):
+    """``(u, evaluate(u))`` of the accepted point along ``step`` from ``u``, or ``None``.
+
+    The step is halved until the objective is finite, valid and not lower; with ``expand``
+    (progress along a ridge) a full step that was accepted is doubled while the objective
+    keeps rising."""
+    def ok(cand, out, floor):
+        return np.isfinite(out[0]) and out[0] >= floor and (valid is None or valid(cand, out[3]))
+
+    t = 1.0
+    for _ in range(MAX_HALVINGS):
+        cand = u + t * step
+        out = evaluate(cand)
+        if ok(cand, out, value):
+            break
+        t /= 2
+    else:
+        return None
+    best = (cand, out)
+    if expand and t == 1.0:
+        for _ in range(MAX_DOUBLINGS):
+            t *= 2
+            cand = u + t * step
+            out = evaluate(cand)
+            if not (ok(cand, out, best[1][0]) and out[0] > best[1][0]):
+                break
+            best = (cand, out)
+    return best
+
+
 def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
     """Damped Newton ascent of an objective from ``u0``.
 
     ``evaluate(u) -> (value, g, H, parts)``; ``valid(u, parts) -> bool`` may refuse a point
-    (a collapsed component). A step is halved (at most ``MAX_HALVINGS`` times) until the
-    objective is finite, valid and not lower; the steps end when the predicted gain is below
-    ``STOP_GAIN`` (relative), when a step leaves the objective unchanged in floating point,
-    when the gain passes the convergence test but the last step cut it by less than a factor
-    ``1 / RIDGE`` (linear progress along a ridge to a boundary), after ``max_steps``, or when
-    no halving is accepted.
+    (a collapsed component). Each step goes through :func:`_line_search`; the steps end when
+    the predicted gain is below ``STOP_GAIN`` (relative), when a step leaves the objective
+    unchanged in floating point, when the gain is below ``RIDGE_MARGIN`` times the convergence
+    tolerance but the last step cut it by less than a factor ``1 / RIDGE`` (linear progress
+    along a ridge to a boundary, where the steps are also doubled while the objective rises),
+    after ``max_steps``, or when no step is accepted.
     """
     u = np.asarray(u0, dtype=float)
     value, g, H, parts = evaluate(u)
-    values, failure = [], None
+    values, failure, slow = [], None, False
     if not np.isfinite(value):
         return Polish(u, value, g, H, parts, values, float("inf"), "the objective is not finite at the EM estimate")
     gain, step = newton_gain(g, H)
     for _ in range(max_steps):
-        if gain <= STOP_GAIN * max(1.0, abs(value)):
+        scale = max(1.0, abs(value))
+        if gain <= STOP_GAIN * scale or (slow and gain <= RIDGE_MARGIN * GAIN_TOL * scale):
             break
         if step is None:
             failure = "the gradient or Hessian is not finite"
             break
-        t, new = 1.0, None
-        for _ in range(MAX_HALVINGS):
-            cand = u + t * step
-            out = evaluate(cand)
-            if np.isfinite(out[0]) and out[0] >= value and (valid is None or valid(cand, out[3])):
-                new = (cand, out)
-                break
-            t /= 2
+        new = _line_search(evaluate, u, value, step, valid, slow)
         if new is None:
             failure = "no step along the Newton direction, however short, kept the objective from falling"
             break
@@ -217,12 +243,13 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
         u, (value, g, H, parts) = new[0], new[1]
         values.append(value)
         before, (gain, step) = gain, newton_gain(g, H)
-        if same and not converged_gain(gain, value):
-            failure = "a Newton step no longer changed the objective in floating point"
-        if same or (converged_gain(gain, value) and gain > RIDGE * before):
-            break  # the objective no longer changes in floating point, or a converged fit creeps along a ridge
+        slow = gain > RIDGE * before
+        if same:
+            if not converged_gain(gain, value):
+                failure = "a Newton step no longer changed the objective in floating point"
+            break
     else:
-        if gain > STOP_GAIN * max(1.0, abs(value)) and max_steps:
+        if gain > STOP_GAIN * max(1.0, abs(value)) and max_steps and not (slow and converged_gain(gain, value)):
             failure = f"{max_steps} Newton step{'s' if max_steps != 1 else ''} did not reach a stationary point"
     return Polish(u, value, g, H, parts, values, gain, failure)
 
