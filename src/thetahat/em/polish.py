@@ -37,7 +37,8 @@ from functools import lru_cache
 import numpy as np
 
 GAIN_TOL = 1e-12  # converged: a Newton step would add at most this, relative to max(1, |objective|)
-STOP_GAIN = 1e-15  # the steps end when the predicted gain is below this (relative)
+STOP_GAIN = 1e-15  # the steps end when the predicted gain is below this (relative), after one last step ...
+FINISHED = 1e-25  # ... unless it is below this already
 RIDGE = 0.1  # a step that cut the gain by less than this factor: linear progress, no quadratic phase (a
 #              probability creeping towards 0 or 1, whose supremum is at the boundary) ...
 RIDGE_MARGIN = 1e-3  # ... where the steps end once the gain is below this times the tolerance
@@ -211,13 +212,30 @@ def _line_search(evaluate, u, value, step, valid, expand):
     return best
 
 
+def _last_step(evaluate, u, value, gain, step, valid):
+    """A last full Newton step once the predicted gain is below ``STOP_GAIN``: it takes the
+    gradient from about the square root of its rounding level to that level. It is taken
+    if the objective stays within rounding (``4 eps |value|``), the point is valid and the
+    predicted gain falls; ``None`` if not, or if the gain is already at rounding level."""
+    if step is None or gain <= FINISHED * max(1.0, abs(value)):
+        return None
+    cand = u + step
+    out = evaluate(cand)
+    if not (np.isfinite(out[0]) and out[0] >= value - 4 * np.finfo(float).eps * abs(value)):
+        return None
+    if (valid is not None and not valid(cand, out[3])) or not newton_gain(out[1], out[2])[0] < gain:
+        return None
+    return cand, out
+
+
 def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
     """Damped Newton ascent of an objective from ``u0``.
 
     ``evaluate(u) -> (value, g, H, parts)``; ``valid(u, parts) -> bool`` may refuse a point
     (a collapsed component). Each step goes through :func:`_line_search`; the steps end when
-    the predicted gain is below ``STOP_GAIN`` (relative), when a step leaves the objective
-    unchanged in floating point, when the gain is below ``RIDGE_MARGIN`` times the convergence
+    the predicted gain is below ``STOP_GAIN`` (relative; then after :func:`_last_step`), when
+    a step leaves the objective unchanged in floating point, when the gain is below
+    ``RIDGE_MARGIN`` times the convergence
     tolerance but the last step cut it by less than a factor ``1 / RIDGE`` (linear progress
     along a ridge to a boundary, where the steps are also doubled while the objective rises),
     after ``max_steps``, or when no step is accepted.
@@ -231,6 +249,11 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
     for _ in range(max_steps):
         scale = max(1.0, abs(value))
         if gain <= STOP_GAIN * scale or (slow and gain <= RIDGE_MARGIN * GAIN_TOL * scale):
+            end = None if slow else _last_step(evaluate, u, value, gain, step, valid)
+            if end is not None:
+                u, (value, g, H, parts) = end
+                values.append(value)
+                gain, step = newton_gain(g, H)
             break
         if step is None:
             failure = "the gradient or Hessian is not finite"
