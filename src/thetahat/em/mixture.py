@@ -23,10 +23,11 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
 
     EM converges linearly, and slowly where components overlap: its stopping rule (a small
     change of the objective) is met while the estimates are still short of the maximum. So
-    after EM the fit takes damped Newton steps on the marginal (observed-data) objective,
-    with its exact gradient and Hessian, and ``converged`` is True only if the gradient test
-    then passes (:mod:`thetahat.em.polish`: the gain a further Newton step predicts is at
-    most 1e-12 of the objective); ``reason`` gives the gradient either way.
+    once EM has stopped by its rule the fit takes damped Newton steps on the marginal
+    (observed-data) objective, with its exact gradient and Hessian, and ``converged`` is True
+    only if the gradient test then passes (:mod:`thetahat.em.polish`: the gain a further
+    Newton step predicts is at most 1e-12 of the objective, and the point is not a saddle);
+    ``reason`` gives the gradient either way.
 
     Parameters
     ----------
@@ -48,9 +49,10 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
     seed : int
         Seed of the initialisations.
     max_iter, tol : int, float
-        EM stops when the objective changes by less than ``tol`` per observation, or
-        after ``max_iter`` iterations; either way the Newton steps follow, and the fit
-        has converged only if the gradient test passes after them.
+        EM stops when the objective changes by less than ``tol`` per observation (then the
+        Newton steps follow, and the fit has converged only if the gradient test passes
+        after them), or after ``max_iter`` iterations (``converged`` is then False and
+        ``reason`` says so).
     newton_steps : int
         At most this many Newton steps after EM (0: none; the gradient is still tested).
     start : dict, optional
@@ -227,8 +229,8 @@ def _result(model, x, xj, run, n_runs, max_iter, tol, want_se, scale, newton_ste
     H = None
     if bad.size:
         converged, reason = False, cm.collapse_reason(bad, r.sum(0), it, model)
-    elif np.isfinite(obj):
-        end = _newton_end(model, x, xj, p, logw, reason, scale, newton_steps)
+    elif converged:  # EM's rule was met: Newton steps and the gradient test decide
+        end = _newton_end(model, x, xj, p, logw, reason, scale, newton_steps, want_se)
         converged, reason, H = end["converged"], end["reason"], end["H"]
         if end["values"]:
             p, logw, r, ll, obj = end["p"], end["logw"], end["r"], end["ll"], end["obj"]
@@ -277,9 +279,9 @@ def _standard_errors(model, p, logw, H):
     return cm.se_from_hessian(H, np.asarray(jax.jacfwd(nat_flat)(jnp.asarray(u))))
 
 
-def _newton_end(model, x, xj, p, logw, em_reason, scale, newton_steps):
-    """After EM (stopped by its rule or by ``max_iter``): at most ``newton_steps`` Newton steps
-    on the marginal objective, the verdict of the gradient test, and the final estimates.
+def _newton_end(model, x, xj, p, logw, em_reason, scale, newton_steps, want_se):
+    """After EM stopped by its rule: at most ``newton_steps`` Newton steps on the marginal
+    objective, the verdict of the gradient test, and the final estimates.
 
     Returns a dict: ``converged``, ``reason``, ``H`` (Hessian of the plain log-likelihood at
     the returned estimates), ``values`` (objective after each Newton step) and, when there
@@ -289,10 +291,10 @@ def _newton_end(model, x, xj, p, logw, em_reason, scale, newton_steps):
 
     generic = isinstance(model, cm.GenericComponents)
 
-    def evaluate(u):
-        ll, g, H = pl.loglik_derivatives(model, x, u)
+    def evaluate(u, hessian):
+        ll, g, H = pl.loglik_derivatives(model, x, u, hessian)
         lp, gp, Hp = pl.prior_derivatives(model, u)
-        return ll + lp, g + gp, H + Hp, (ll, H)
+        return ll + lp, g + gp, (H + Hp if hessian else None), (ll, H)
 
     def valid(u, _):
         q, _ = pl.from_unconstrained(model, u)
@@ -300,7 +302,7 @@ def _newton_end(model, x, xj, p, logw, em_reason, scale, newton_steps):
         return not bool(np.any(np.asarray(cm.collapsed_components(model, q, scale, dens))))
 
     u0 = pl.to_unconstrained(model, p, logw)
-    pol = pl.newton_polish(evaluate, u0, valid, max_steps=newton_steps)
+    pol = pl.newton_polish(evaluate, u0, valid, max_steps=newton_steps, final_hessian=want_se)
     converged, reason = pl.polish_verdict(em_reason, pol)
     out = {"converged": converged, "reason": reason, "H": pol.parts[1], "values": pol.values}
     if pol.values:

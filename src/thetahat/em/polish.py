@@ -48,6 +48,7 @@ MAX_HALVINGS = 40
 EIG_FLOOR = 1e-12  # eigenvalues of -H below this fraction of the largest are raised to it
 SADDLE_TOL = 1e-8  # a relative upward curvature above this: a saddle point, not a maximum
 CHUNK = 1 << 15
+WORK = 1 << 21  # rows x parameters per chunk of a Hessian evaluation
 
 
 # ---- coordinates ----------------------------------------------------------------------------
@@ -70,9 +71,9 @@ def from_unconstrained(model, u):
 
 @lru_cache(maxsize=None)
 def loglik_functions(model):
-    """Per component model: the jitted value, gradient and Hessian of the (weighted)
-    log-likelihood of a chunk of rows, ``f(u, x, w) -> (ll, g, H)``, and of the log
-    prior, ``f(u) -> (lp, g, H)``."""
+    """Per component model, jitted: the (weighted) log-likelihood of a chunk of rows with its
+    gradient and Hessian, ``f(u, x, w) -> (ll, g, H)``; the same without the Hessian,
+    ``f(u, x, w) -> (ll, g)``; and the log prior with both, ``f(u) -> (lp, g, H)``."""
     import jax
     import jax.numpy as jnp
     from jax.scipy.special import logsumexp
@@ -87,29 +88,44 @@ def loglik_functions(model):
         return jnp.asarray(model.log_prior(p), dtype=jnp.float64)
 
     def three(f):
-        return jax.jit(lambda *a: (f(*a), jax.grad(f)(*a), jax.hessian(f)(*a)))
+        return jax.jit(lambda *a: (*jax.value_and_grad(f)(*a), jax.hessian(f)(*a)))
 
-    return three(rows), three(prior)
+    return three(rows), jax.jit(jax.value_and_grad(rows)), three(prior)
 
 
-def loglik_derivatives(model, x, u):
-    """``(ll, g, H)``: the log-likelihood of the rows ``x`` at ``u``, its gradient and its
-    Hessian, summed over chunks of 2^15 rows (the last one padded with zero weights)."""
-    import jax.numpy as jnp
+def chunk_rows(n_params):
+    """Rows per chunk of a Hessian evaluation: 2^15, fewer for many parameters (the forward
+    directions of the Hessian hold ``rows x parameters`` intermediate values at once)."""
+    return int(max(1024, min(CHUNK, 2 ** int(np.log2(max(1.0, WORK / max(1, n_params)))))))
 
-    f, _ = loglik_functions(model)
-    uj = jnp.asarray(u)
+
+def padded_chunks(x, size):
+    """``(rows, weights)`` chunks of ``size`` rows; when there are several, the last one is
+    padded with zero weights so that every chunk has one shape."""
     n = x.shape[0]
-    ll, g, H = 0.0, np.zeros(u.size), np.zeros((u.size, u.size))
-    for s in range(0, n, CHUNK):
-        xc = x[s:s + CHUNK]
+    for s in range(0, n, size):
+        xc = x[s:s + size]
         m = xc.shape[0]
         w = np.ones(m)
-        if m < CHUNK and n > CHUNK:  # one shape for every chunk
-            xc = np.concatenate([xc, np.repeat(xc[-1:], CHUNK - m, axis=0)])
-            w = np.concatenate([w, np.zeros(CHUNK - m)])
-        v, gc, Hc = f(uj, jnp.asarray(xc), jnp.asarray(w))
-        ll, g, H = ll + float(v), g + np.asarray(gc), H + np.asarray(Hc)
+        if m < size and n > size:
+            xc = np.concatenate([xc, np.repeat(xc[-1:], size - m, axis=0)])
+            w = np.concatenate([w, np.zeros(size - m)])
+        yield xc, w
+
+
+def loglik_derivatives(model, x, u, hessian=True):
+    """``(ll, g, H)``: the log-likelihood of the rows ``x`` at ``u``, its gradient and (with
+    ``hessian``; else ``None``) its Hessian, summed over chunks of :func:`chunk_rows` rows."""
+    import jax.numpy as jnp
+
+    full, grad, _ = loglik_functions(model)
+    uj = jnp.asarray(u)
+    ll, g, H = 0.0, np.zeros(u.size), np.zeros((u.size, u.size)) if hessian else None
+    for xc, w in padded_chunks(x, chunk_rows(u.size) if hessian else CHUNK):
+        out = (full if hessian else grad)(uj, jnp.asarray(xc), jnp.asarray(w))
+        ll, g = ll + float(out[0]), g + np.asarray(out[1])
+        if hessian:
+            H = H + np.asarray(out[2])
     return ll, g, H
 
 
@@ -119,7 +135,7 @@ def prior_derivatives(model, u):
         return 0.0, np.zeros(u.size), np.zeros((u.size, u.size))
     import jax.numpy as jnp
 
-    _, f = loglik_functions(model)
+    _, _, f = loglik_functions(model)
     v, g, H = f(jnp.asarray(u))
     return float(v), np.asarray(g), np.asarray(H)
 
@@ -183,7 +199,7 @@ class Polish:
 
 
 def _line_search(evaluate, u, value, step, valid, expand):
-    """``(u, evaluate(u))`` of the accepted point along ``step`` from ``u``, or ``None``.
+    """``(u, evaluate(u, False))`` of the accepted point along ``step`` from ``u``, or ``None``.
 
     The step is halved until the objective is finite, valid and not lower; with ``expand``
     (progress along a ridge) a full step that was accepted is doubled while the objective
@@ -194,7 +210,7 @@ def _line_search(evaluate, u, value, step, valid, expand):
     t = 1.0
     for _ in range(MAX_HALVINGS):
         cand = u + t * step
-        out = evaluate(cand)
+        out = evaluate(cand, False)
         if ok(cand, out, value):
             break
         t /= 2
@@ -205,14 +221,14 @@ def _line_search(evaluate, u, value, step, valid, expand):
         for _ in range(MAX_DOUBLINGS):
             t *= 2
             cand = u + t * step
-            out = evaluate(cand)
+            out = evaluate(cand, False)
             if not (ok(cand, out, best[1][0]) and out[0] > best[1][0]):
                 break
             best = (cand, out)
     return best
 
 
-def _last_step(evaluate, u, value, gain, step, valid):
+def _last_step(evaluate, u, value, gain, step, H, valid):
     """A last full Newton step once the predicted gain is below ``STOP_GAIN``: it takes the
     gradient from about the square root of its rounding level to that level. It is taken
     if the objective stays within rounding (``4 eps |value|``), the point is valid and the
@@ -220,38 +236,42 @@ def _last_step(evaluate, u, value, gain, step, valid):
     if step is None or gain <= FINISHED * max(1.0, abs(value)):
         return None
     cand = u + step
-    out = evaluate(cand)
+    out = evaluate(cand, False)
     if not (np.isfinite(out[0]) and out[0] >= value - 4 * np.finfo(float).eps * abs(value)):
         return None
-    if (valid is not None and not valid(cand, out[3])) or not newton_gain(out[1], out[2])[0] < gain:
+    if (valid is not None and not valid(cand, out[3])) or not newton_gain(out[1], H)[0] < gain:
         return None
     return cand, out
 
 
-def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
+def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS, final_hessian=False):
     """Damped Newton ascent of an objective from ``u0``.
 
-    ``evaluate(u) -> (value, g, H, parts)``; ``valid(u, parts) -> bool`` may refuse a point
-    (a collapsed component). Each step goes through :func:`_line_search`; the steps end when
-    the predicted gain is below ``STOP_GAIN`` (relative; then after :func:`_last_step`), when
-    a step leaves the objective unchanged in floating point, when the gain is below
-    ``RIDGE_MARGIN`` times the convergence
-    tolerance but the last step cut it by less than a factor ``1 / RIDGE`` (linear progress
-    along a ridge to a boundary, where the steps are also doubled while the objective rises),
-    after ``max_steps``, or when no step is accepted.
+    ``evaluate(u, hessian) -> (value, g, H, parts)`` (``H`` None without ``hessian``);
+    ``valid(u, parts) -> bool`` may refuse a point (a collapsed component). The Hessian is
+    evaluated at ``u0`` and kept while the steps cut the predicted gain at least tenfold
+    (near the maximum it changes little, and a gradient costs a fraction of a Hessian);
+    otherwise it is evaluated afresh. Each step goes through :func:`_line_search`; the steps
+    end when the predicted gain is below ``STOP_GAIN`` (relative; then after
+    :func:`_last_step`), when a step leaves the objective unchanged in floating point, when
+    the gain is below ``RIDGE_MARGIN`` times the convergence tolerance while a step with a
+    fresh Hessian cut it by less than a factor ``1 / RIDGE`` (linear progress along a ridge
+    to a boundary, where the steps are also doubled while the objective rises), after
+    ``max_steps``, or when no step is accepted. With ``final_hessian`` the Hessian is
+    evaluated at the final point if it is not already.
     """
     u = np.asarray(u0, dtype=float)
-    value, g, H, parts = evaluate(u)
-    values, failure, slow = [], None, False
+    value, g, H, parts = evaluate(u, True)
+    values, failure, slow, fresh = [], None, False, True
     if not np.isfinite(value):
         return Polish(u, value, g, H, parts, values, float("inf"), "the objective is not finite at the EM estimate")
     gain, step = newton_gain(g, H)
     for _ in range(max_steps):
         scale = max(1.0, abs(value))
         if gain <= STOP_GAIN * scale or (slow and gain <= RIDGE_MARGIN * GAIN_TOL * scale):
-            end = None if slow else _last_step(evaluate, u, value, gain, step, valid)
+            end = None if slow else _last_step(evaluate, u, value, gain, step, H, valid)
             if end is not None:
-                u, (value, g, H, parts) = end
+                (u, (value, g, _, parts)), fresh = end, False
                 values.append(value)
                 gain, step = newton_gain(g, H)
             break
@@ -263,9 +283,12 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
             failure = "no step along the Newton direction, however short, kept the objective from falling"
             break
         same = new[1][0] == value
-        u, (value, g, H, parts) = new[0], new[1]
+        (u, (value, g, _, parts)), fresh = new, False
         values.append(value)
         before, (gain, step) = gain, newton_gain(g, H)
+        if gain > RIDGE * before:  # slow progress: judge it with a fresh Hessian
+            value, g, H, parts = evaluate(u, True)
+            fresh, (gain, step) = True, newton_gain(g, H)
         slow = gain > RIDGE * before
         if same:
             if not converged_gain(gain, value):
@@ -274,6 +297,9 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS):
     else:
         if gain > STOP_GAIN * max(1.0, abs(value)) and max_steps and not (slow and converged_gain(gain, value)):
             failure = f"{max_steps} Newton step{'s' if max_steps != 1 else ''} did not reach a stationary point"
+    if final_hessian and not fresh:
+        value, g, H, parts = evaluate(u, True)
+        gain = newton_gain(g, H)[0]
     return Polish(u, value, g, H, parts, values, gain, failure)
 
 

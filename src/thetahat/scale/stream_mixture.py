@@ -53,7 +53,6 @@ from .sources import BATCH_ROWS, FileSource, is_dask, open_source
 
 PILOT_ROWS = 1 << 16
 CHUNK = 1 << 17  # rows per compiled E-step call (the tail is padded to a power of two)
-HESS_CHUNK = 1 << 15
 FAMILIES = ("normal", "mvnormal", "poisson", "exponential")
 
 
@@ -219,23 +218,16 @@ def _shift(model, p):
 
 
 # ---- Newton steps and standard errors -------------------------------------------------------
-def derivs_batch(batch, spec, model, u, params, logw, shift):
+def derivs_batch(batch, spec, model, u, params, logw, shift, hessian):
     """A batch's share of a Newton pass: the E-step statistics of :func:`em_batch` (for the
-    component order) and the log-likelihood's value ``dll``, gradient ``g`` and Hessian ``H``
-    in the unconstrained coordinates ``u`` of :mod:`thetahat.em.polish`."""
-    import jax.numpy as jnp
-
-    from ..em.polish import loglik_functions
+    component order) and the log-likelihood's value ``dll``, gradient ``g`` and (with
+    ``hessian``) Hessian ``H`` in the unconstrained coordinates ``u`` of :mod:`thetahat.em.polish`."""
+    from ..em.polish import loglik_derivatives
 
     out = em_batch(batch, spec, model, params, logw, shift)
     x, _ = _values(batch, spec, check=False)
-    f, _ = loglik_functions(model)
-    uj = jnp.asarray(u)
-    ll, g, H = 0.0, np.zeros(u.size), np.zeros((u.size, u.size))
-    for xc, w in _chunks(x, HESS_CHUNK):
-        v, gc, Hc = f(uj, xc, w)
-        ll, g, H = ll + float(v), g + np.asarray(gc), H + np.asarray(Hc)
-    out.update({"dll": np.asarray(ll), "g": g, "H": H})
+    ll, g, H = loglik_derivatives(model, x, u, hessian)
+    out.update({"dll": np.asarray(ll), "g": g, **({"H": H} if hessian else {})})
     return out
 
 
@@ -243,19 +235,19 @@ def _evaluator(model, source, spec, progress):
     """``evaluate(u)`` for :func:`~thetahat.em.polish.newton_polish`: one pass over the data."""
     from ..em import polish as pl
 
-    def evaluate(u):
+    def evaluate(u, hessian=True):
         q, lw = pl.from_unconstrained(model, u)
         q, lw = {kk: np.asarray(v, dtype=float) for kk, v in q.items()}, np.asarray(lw, dtype=float)
-        st = map_reduce(source, derivs_batch, (spec, model, np.asarray(u), q, lw, _shift(model, q)),
+        st = map_reduce(source, derivs_batch, (spec, model, np.asarray(u), q, lw, _shift(model, q), hessian),
                         progress=progress, label="Newton pass")
         lp, gp, Hp = pl.prior_derivatives(model, u)
-        ll = float(st["dll"])
-        return ll + lp, np.asarray(st["g"]) + gp, np.asarray(st["H"]) + Hp, (ll, np.asarray(st["H"]), st, q, lw)
+        ll, H = float(st["dll"]), (np.asarray(st["H"]) if hessian else None)
+        return ll + lp, np.asarray(st["g"]) + gp, (H + Hp if hessian else None), (ll, H, st, q, lw)
 
     return evaluate
 
 
-def _newton_end(model, source, spec, p, logw, em_reason, scale, newton_steps, progress):
+def _newton_end(model, source, spec, p, logw, em_reason, scale, newton_steps, progress, want_se):
     """After streamed EM: Newton steps (one pass each) and the gradient test, as in memory.
 
     Returns ``(polish, converged, reason)``; ``polish.parts`` holds, at the final point, the
@@ -264,7 +256,8 @@ def _newton_end(model, source, spec, p, logw, em_reason, scale, newton_steps, pr
 
     evaluate = _evaluator(model, source, spec, progress)
     pol = pl.newton_polish(evaluate, pl.to_unconstrained(model, p, logw),
-                           lambda u, parts: not _collapsed(model, parts[3], scale).any(), max_steps=newton_steps)
+                           lambda u, parts: not _collapsed(model, parts[3], scale).any(), max_steps=newton_steps,
+                           final_hessian=want_se)
     converged, reason = pl.polish_verdict(em_reason, pol)
     return pol, converged, reason
 
@@ -506,8 +499,9 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sca
     converged, reason, verdict = cm.em_verdict(obj, np.asarray(trace), it, max_iter, tol, n)
     notes += verdict
     H = None
-    if np.isfinite(obj) and not bad.any():
-        pol, converged, reason = _newton_end(model, source, spec, p, logw, reason, scale, newton_steps, progress)
+    if converged and not bad.any():  # EM's rule was met: Newton steps and the gradient test decide
+        pol, converged, reason = _newton_end(model, source, spec, p, logw, reason, scale, newton_steps, progress,
+                                             se)
         H = pol.parts[1]
         if pol.values:
             ll, obj, st, p, logw = pol.parts[0], pol.value, pol.parts[2], pol.parts[3], pol.parts[4]
