@@ -93,7 +93,7 @@ def test_gradient_vanishes_at_the_estimate(stall):
 
 def test_cannot_converge_says_why(stall):
     x = stall
-    f = thetahat.mixture(x, 2, cov_prior=0, max_iter=2)
+    f = thetahat.mixture(x, 2, cov_prior=0, max_iter=2, newton_steps=0)
     assert not f.converged and f.reason.startswith("reached max_iter = 2 EM iterations")
     assert f.se["mu"] is None and any("did not converge" in n for n in f.notes)
     # EM handed over early (tol 1e-3 per observation) to a single Newton step: not enough, and it says so
@@ -105,6 +105,10 @@ def test_cannot_converge_says_why(stall):
     ref = thetahat.mixture(x, 2, cov_prior=0)
     assert h.converged and h.iterations < ref.iterations
     np.testing.assert_allclose(h.loglik, ref.loglik, rtol=1e-12)
+    # ... and so does EM cut at max_iter = 2
+    m = thetahat.mixture(x, 2, cov_prior=0, max_iter=2)
+    assert m.converged and m.reason.startswith("reached max_iter = 2 EM iterations; then")
+    np.testing.assert_allclose(m.loglik, ref.loglik, rtol=1e-12)
     with pytest.raises(thetahat.errors.OptionError, match="newton_steps"):
         thetahat.mixture(x, 2, newton_steps=-1)
 

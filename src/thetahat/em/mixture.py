@@ -23,8 +23,8 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
 
     EM converges linearly, and slowly where components overlap: its stopping rule (a small
     change of the objective) is met while the estimates are still short of the maximum. So
-    once EM has stopped by its rule the fit takes damped Newton steps on the marginal
-    (observed-data) objective, with its exact gradient and Hessian, and ``converged`` is True
+    after EM the fit takes damped Newton steps on the marginal (observed-data) objective,
+    with its exact gradient and Hessian, and ``converged`` is True
     only if the gradient test then passes (:mod:`thetahat.em.polish`: the gain a further
     Newton step predicts is at most 1e-12 of the objective, and the point is not a saddle);
     ``reason`` gives the gradient either way.
@@ -49,12 +49,13 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
     seed : int
         Seed of the initialisations.
     max_iter, tol : int, float
-        EM stops when the objective changes by less than ``tol`` per observation (then the
-        Newton steps follow, and the fit has converged only if the gradient test passes
-        after them), or after ``max_iter`` iterations (``converged`` is then False and
-        ``reason`` says so).
+        EM stops when the objective changes by less than ``tol`` per observation, or after
+        ``max_iter`` iterations; either way the Newton steps follow, and the fit has
+        converged only if the gradient test passes after them.
     newton_steps : int
-        At most this many Newton steps after EM (0: none; the gradient is still tested).
+        At most this many Newton steps after EM. 0: none; the gradient is then still
+        tested if EM stopped by its rule, and a fit stopped at ``max_iter`` is not
+        converged (plain EM for a fixed number of iterations).
     start : dict, optional
         Starting values instead of k-means++: ``weights`` plus the per-component
         parameters as reported (``mu``, ``sigma``/``cov``/``var``, ``lam``, ``p``, ...),
@@ -229,7 +230,7 @@ def _result(model, x, xj, run, n_runs, max_iter, tol, want_se, scale, newton_ste
     H = None
     if bad.size:
         converged, reason = False, cm.collapse_reason(bad, r.sum(0), it, model)
-    elif converged:  # EM's rule was met: Newton steps and the gradient test decide
+    elif np.isfinite(obj) and (converged or newton_steps):  # Newton steps and the gradient test decide
         end = _newton_end(model, x, xj, p, logw, reason, scale, newton_steps, want_se)
         converged, reason, H = end["converged"], end["reason"], end["H"]
         if end["values"]:
@@ -280,8 +281,8 @@ def _standard_errors(model, p, logw, H):
 
 
 def _newton_end(model, x, xj, p, logw, em_reason, scale, newton_steps, want_se):
-    """After EM stopped by its rule: at most ``newton_steps`` Newton steps on the marginal
-    objective, the verdict of the gradient test, and the final estimates.
+    """After EM (stopped by its rule or at ``max_iter``): at most ``newton_steps`` Newton steps on
+    the marginal objective, the verdict of the gradient test, and the final estimates.
 
     Returns a dict: ``converged``, ``reason``, ``H`` (Hessian of the plain log-likelihood at
     the returned estimates), ``values`` (objective after each Newton step) and, when there

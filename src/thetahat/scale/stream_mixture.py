@@ -499,7 +499,7 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sca
     converged, reason, verdict = cm.em_verdict(obj, np.asarray(trace), it, max_iter, tol, n)
     notes += verdict
     H = None
-    if converged and not bad.any():  # EM's rule was met: Newton steps and the gradient test decide
+    if np.isfinite(obj) and not bad.any() and (converged or newton_steps):  # Newton and the gradient test decide
         pol, converged, reason = _newton_end(model, source, spec, p, logw, reason, scale, newton_steps, progress,
                                              se)
         H = pol.parts[1]
