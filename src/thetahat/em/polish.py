@@ -37,11 +37,11 @@ from functools import lru_cache
 import numpy as np
 
 GAIN_TOL = 1e-12  # converged: a Newton step would add at most this, relative to max(1, |objective|)
-STOP_GAIN = 1e-15  # the steps end when the predicted gain is below this (relative), after one last step ...
-FINISHED = 1e-25  # ... unless it is below this already
+STOP_GAIN = 1e-20  # the steps end when the predicted gain is below this (relative): rounding level ...
+ROUNDING = 4 * np.finfo(float).eps  # (a step may lower the objective by this, relative: its rounding error)
 RIDGE = 0.1  # a step that cut the gain by less than this factor: linear progress, no quadratic phase (a
 #              probability creeping towards 0 or 1, whose supremum is at the boundary) ...
-RIDGE_MARGIN = 1e-3  # ... where the steps end once the gain is below this times the tolerance
+RIDGE_MARGIN = 1e-3  # ... where the steps end once the gain is below this times GAIN_TOL
 MAX_DOUBLINGS = 30  # along such a ridge a step may be doubled up to this many times
 NEWTON_STEPS = 30
 MAX_HALVINGS = 40
@@ -201,9 +201,9 @@ class Polish:
 def _line_search(evaluate, u, value, step, valid, expand):
     """``(u, evaluate(u, False))`` of the accepted point along ``step`` from ``u``, or ``None``.
 
-    The step is halved until the objective is finite, valid and not lower; with ``expand``
-    (progress along a ridge) a full step that was accepted is doubled while the objective
-    keeps rising."""
+    The step is halved until the objective is finite, valid and not below ``value`` by more
+    than rounding (``ROUNDING |value|``); with ``expand`` (progress along a ridge) a full step
+    that was accepted is doubled while the objective keeps rising."""
     def ok(cand, out, floor):
         return np.isfinite(out[0]) and out[0] >= floor and (valid is None or valid(cand, out[3]))
 
@@ -211,7 +211,7 @@ def _line_search(evaluate, u, value, step, valid, expand):
     for _ in range(MAX_HALVINGS):
         cand = u + t * step
         out = evaluate(cand, False)
-        if ok(cand, out, value):
+        if ok(cand, out, value - ROUNDING * abs(value)):
             break
         t /= 2
     else:
@@ -228,20 +228,11 @@ def _line_search(evaluate, u, value, step, valid, expand):
     return best
 
 
-def _last_step(evaluate, u, value, gain, step, H, valid):
-    """A last full Newton step once the predicted gain is below ``STOP_GAIN``: it takes the
-    gradient from about the square root of its rounding level to that level. It is taken
-    if the objective stays within rounding (``4 eps |value|``), the point is valid and the
-    predicted gain falls; ``None`` if not, or if the gain is already at rounding level."""
-    if step is None or gain <= FINISHED * max(1.0, abs(value)):
-        return None
-    cand = u + step
-    out = evaluate(cand, False)
-    if not (np.isfinite(out[0]) and out[0] >= value - 4 * np.finfo(float).eps * abs(value)):
-        return None
-    if (valid is not None and not valid(cand, out[3])) or not newton_gain(out[1], H)[0] < gain:
-        return None
-    return cand, out
+def _done(gain, value, slow):
+    """Whether the steps may end: the predicted gain at rounding level, or (``slow``: creeping
+    along a ridge to a boundary) well inside the convergence tolerance."""
+    scale = max(1.0, abs(value))
+    return gain <= STOP_GAIN * scale or (slow and gain <= RIDGE_MARGIN * GAIN_TOL * scale)
 
 
 def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS, final_hessian=False):
@@ -251,12 +242,9 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS, final_hessia
     ``valid(u, parts) -> bool`` may refuse a point (a collapsed component). The Hessian is
     evaluated at ``u0`` and kept while the steps cut the predicted gain at least tenfold
     (near the maximum it changes little, and a gradient costs a fraction of a Hessian);
-    otherwise it is evaluated afresh. Each step goes through :func:`_line_search`; the steps
-    end when the predicted gain is below ``STOP_GAIN`` (relative; then after
-    :func:`_last_step`), when a step leaves the objective unchanged in floating point, when
-    the gain is below ``RIDGE_MARGIN`` times the convergence tolerance while a step with a
-    fresh Hessian cut it by less than a factor ``1 / RIDGE`` (linear progress along a ridge
-    to a boundary, where the steps are also doubled while the objective rises), after
+    otherwise, and before the steps may end (:func:`_done`), it is evaluated afresh. Each
+    step goes through :func:`_line_search`. The steps end when :func:`_done` holds with a
+    fresh Hessian, when a step leaves the objective unchanged in floating point, after
     ``max_steps``, or when no step is accepted. With ``final_hessian`` the Hessian is
     evaluated at the final point if it is not already.
     """
@@ -267,13 +255,10 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS, final_hessia
         return Polish(u, value, g, H, parts, values, float("inf"), "the objective is not finite at the EM estimate")
     gain, step = newton_gain(g, H)
     for _ in range(max_steps):
-        scale = max(1.0, abs(value))
-        if gain <= STOP_GAIN * scale or (slow and gain <= RIDGE_MARGIN * GAIN_TOL * scale):
-            end = None if slow else _last_step(evaluate, u, value, gain, step, H, valid)
-            if end is not None:
-                (u, (value, g, _, parts)), fresh = end, False
-                values.append(value)
-                gain, step = newton_gain(g, H)
+        if _done(gain, value, slow) and not fresh:
+            value, g, H, parts = evaluate(u, True)
+            fresh, (gain, step) = True, newton_gain(g, H)
+        if _done(gain, value, slow):
             break
         if step is None:
             failure = "the gradient or Hessian is not finite"
@@ -286,7 +271,7 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS, final_hessia
         (u, (value, g, _, parts)), fresh = new, False
         values.append(value)
         before, (gain, step) = gain, newton_gain(g, H)
-        if gain > RIDGE * before:  # slow progress: judge it with a fresh Hessian
+        if gain > RIDGE * before or same:  # slow progress, or none: judge it with a fresh Hessian
             value, g, H, parts = evaluate(u, True)
             fresh, (gain, step) = True, newton_gain(g, H)
         slow = gain > RIDGE * before
@@ -295,7 +280,7 @@ def newton_polish(evaluate, u0, valid=None, max_steps=NEWTON_STEPS, final_hessia
                 failure = "a Newton step no longer changed the objective in floating point"
             break
     else:
-        if gain > STOP_GAIN * max(1.0, abs(value)) and max_steps and not (slow and converged_gain(gain, value)):
+        if not _done(gain, value, slow) and max_steps:
             failure = f"{max_steps} Newton step{'s' if max_steps != 1 else ''} did not reach a stationary point"
     if final_hessian and not fresh:
         value, g, H, parts = evaluate(u, True)
