@@ -58,8 +58,11 @@ def test_multifile_parquet_matches_in_memory_and_sklearn(univariate):
     g = thetahat.mixture(x, 2, start=START1, tol=TIGHT)
     _same(f, g)
     assert isinstance(f, MixtureFit)
-    # 1 validating pass, one per E-step (iterations + 1), 1 for the standard errors
-    assert any(f"in {f.iterations + 3} passes" in n for n in f.notes)
+    # 1 validating pass, one per E-step (iterations + 1), then one per Newton evaluation (the first at EM's
+    # estimate; the standard errors reuse the last one's Hessian)
+    note = next(n for n in f.notes if n.startswith("streamed from"))
+    newton = int(note.split(" EM, ")[1].split(" Newton")[0])
+    assert f"in {f.iterations + 2 + newton} passes" in note and newton >= 1
     # scikit-learn on the loaded data, plain maximum likelihood on both sides, at sklearn's tolerance
     h = thetahat.mixture(path, 2, column="x", cov_prior=0, se=False, tol=TIGHT)
     sk = GaussianMixture(2, reg_covar=0, tol=1e-10, max_iter=2000, random_state=0).fit(x[:, None])
@@ -183,11 +186,30 @@ def test_refusals(univariate, tmp_path):
 
 def test_not_converged_says_so(univariate):
     x, path = univariate
-    f = thetahat.mixture(path, 2, column="x", start=START1, max_iter=3)
-    g = thetahat.mixture(x, 2, start=START1, max_iter=3)
+    f = thetahat.mixture(path, 2, column="x", start=START1, max_iter=3, newton_steps=0)
+    g = thetahat.mixture(x, 2, start=START1, max_iter=3, newton_steps=0)
     assert not f.converged and "max_iter = 3" in f.reason and f.iterations == 3
     np.testing.assert_allclose(f.params["mu"], g.params["mu"], rtol=RTOL)
     assert any("no standard errors" in n for n in f.notes)
+
+
+def test_newton_steps_match_in_memory(univariate):
+    """EM handed over early (tol 1e-4 per row), then Newton steps (one pass each): the same estimates and SEs as
+    the in-memory fit with the same rules, and as EM alone run to tol 1e-13 per row (linear convergence leaves
+    that ~1e-6 relative short in the weights: agreement to 1e-5)."""
+    x, path = univariate
+    f = thetahat.mixture(path, 2, column="x", start=START1, tol=1e-4)
+    g = thetahat.mixture(x, 2, start=START1, tol=1e-4)
+    h = thetahat.mixture(x, 2, start=START1, tol=TIGHT, newton_steps=0)
+    assert f.converged and g.converged and h.converged and "Newton step" in f.reason
+    assert f.iterations == g.iterations < h.iterations
+    for k in g.params:
+        np.testing.assert_allclose(f.params[k], g.params[k], rtol=1e-9, err_msg=k)
+        np.testing.assert_allclose(f.params[k], h.params[k], rtol=1e-5, err_msg=k)
+        np.testing.assert_allclose(f.se[k], g.se[k], rtol=1e-6, err_msg=k)
+    # EM alone at the same early stop fails the gradient test, streamed as in memory
+    e = thetahat.mixture(path, 2, column="x", start=START1, tol=1e-4, newton_steps=0, se=False)
+    assert not e.converged and e.reason.startswith("EM stopped (objective changed by less than tol = 0.0001")
 
 
 def test_dask_partition_nan_names_the_partition():

@@ -9,6 +9,7 @@ import numpy as np
 from .. import _jax  # noqa: F401  (float64)
 from ..errors import OptionError
 from . import _common as cm
+from . import polish as pl
 from .mixture_result import MixtureFit, MixtureSelection
 
 TOL = 1e-10  # per-observation change in the EM objective that counts as convergence
@@ -16,8 +17,17 @@ MAX_ITER = 1000
 
 
 def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_iter=MAX_ITER, tol=TOL,
-            start=None, cov_prior="auto", se=True, column=None, columns=None, dropna=False, dask=False):
-    """Fit a finite mixture of ``k`` components of one family by EM.
+            start=None, cov_prior="auto", se=True, column=None, columns=None, dropna=False, dask=False,
+            newton_steps=pl.NEWTON_STEPS):
+    """Fit a finite mixture of ``k`` components of one family by EM, finished by Newton steps.
+
+    EM converges linearly, and slowly where components overlap: its stopping rule (a small
+    change of the objective) is met while the estimates are still short of the maximum. So
+    after EM the fit takes damped Newton steps on the marginal (observed-data) objective,
+    with its exact gradient and Hessian, and ``converged`` is True
+    only if the gradient test then passes (:mod:`thetahat.em.polish`: the gain a further
+    Newton step predicts is at most 1e-12 of the objective, and the point is not a saddle);
+    ``reason`` gives the gradient either way.
 
     Parameters
     ----------
@@ -39,8 +49,13 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
     seed : int
         Seed of the initialisations.
     max_iter, tol : int, float
-        EM stops when the objective changes by less than ``tol`` per observation, or
-        after ``max_iter`` iterations (``converged`` is then False and ``reason`` says so).
+        EM stops when the objective changes by less than ``tol`` per observation, or after
+        ``max_iter`` iterations; either way the Newton steps follow, and the fit has
+        converged only if the gradient test passes after them.
+    newton_steps : int
+        At most this many Newton steps after EM. 0: none; the gradient is then still
+        tested if EM stopped by its rule, and a fit stopped at ``max_iter`` is not
+        converged (plain EM for a fixed number of iterations).
     start : dict, optional
         Starting values instead of k-means++: ``weights`` plus the per-component
         parameters as reported (``mu``, ``sigma``/``cov``/``var``, ``lam``, ``p``, ...),
@@ -82,7 +97,7 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
 
         return stream_mixture(data, k, family, column=column, columns=columns, cov_type=cov_type, starts=starts,
                               seed=seed, max_iter=max_iter, tol=tol, start=start, cov_prior=cov_prior, se=se,
-                              dropna=dropna, dask=dask)
+                              dropna=dropna, dask=dask, newton_steps=newton_steps)
     if dropna or dask:
         raise OptionError("dropna and dask apply to streamed data (files or a Dask collection); drop NaN rows "
                           "before an in-memory mixture")
@@ -93,10 +108,12 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
     if not isinstance(k, (int, np.integer)) and not isinstance(k, bool):
         ks = cm.check_ks(k)
         fits = {kk: mixture(data, kk, family, cov_type=cov_type, starts=starts, seed=seed, max_iter=max_iter,
-                            tol=tol, start=None, cov_prior=cov_prior, se=se) for kk in ks}
+                            tol=tol, start=None, cov_prior=cov_prior, se=se, newton_steps=newton_steps)
+                for kk in ks}
         return MixtureSelection.from_fits(fits)
     k = cm.check_k(k)
     starts = cm.check_run(starts, max_iter, tol)
+    newton_steps = pl.check_steps(newton_steps)
     key = cm.family_key(family)
     x = cm.as_data(data, key)
     model = cm.build_model(key, x, k, cov_type, cov_prior)
@@ -122,7 +139,7 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         counts = np.bincount(labels, minlength=k) + 1e-3
         runs.append(runner(xj, p0, jnp.log(jnp.asarray(counts / counts.sum())), float(tol) * n, scale))
     best = max(runs, key=_run_rank)
-    return _result(model, x, xj, best, len(runs), int(max_iter), float(tol), se)
+    return _result(model, x, xj, best, len(runs), int(max_iter), float(tol), se, scale, newton_steps)
 
 
 def _from_start(model, start, k):
@@ -194,14 +211,13 @@ def _runner(model, max_iter):
     return jax.jit(run)
 
 
-def _result(model, x, xj, run, n_runs, max_iter, tol, want_se):
+def _result(model, x, xj, run, n_runs, max_iter, tol, want_se, scale, newton_steps):
     import jax
     import jax.numpy as jnp
-    from jax.scipy.special import logsumexp
 
     it, p, logw, obj, ll, trace, r, bad = run
     it = int(it)
-    trace = np.asarray(trace)[: it + 1]
+    trace = [float(t) for t in np.asarray(trace)[: it + 1]]
     obj, ll = float(obj), float(ll)
     n = x.shape[0]
     r = np.asarray(r)
@@ -211,43 +227,93 @@ def _result(model, x, xj, run, n_runs, max_iter, tol, want_se):
     r = r[:, order]
     converged, reason, notes = cm.em_verdict(obj, trace, it, max_iter, tol, n)
     bad = np.flatnonzero(np.asarray(bad)[order])
+    H = None
     if bad.size:
         converged, reason = False, cm.collapse_reason(bad, r.sum(0), it, model)
+    elif np.isfinite(obj) and (converged or newton_steps):  # Newton steps and the gradient test decide
+        end = _newton_end(model, x, xj, p, logw, reason, scale, newton_steps, want_se)
+        converged, reason, H = end["converged"], end["reason"], end["H"]
+        if end["values"]:
+            p, logw, r, ll, obj = end["p"], end["logw"], end["r"], end["ll"], end["obj"]
+            trace += end["values"]
+            notes.append(f"{len(end['values'])} Newton step(s) on the marginal log-likelihood followed "
+                         f"the {it} EM iterations (their objectives end the trace)")
     weights = np.exp(logw)
     notes += cm.collapse_notes(weights, n)
     natural = {"weights": weights, **{kk: np.asarray(v) for kk, v in model.natural(p).items()}}
-    n_free = (model.k - 1) + model.n_free
     se = {kk: None for kk in natural}
     cov, labels, hnd = None, (), None
     if getattr(model, "prior", ()):
         notes.append("normal covariances carry the weak prior cov_prior (psi = "
                      f"{cm.fmt_array(model.prior, 3)}); loglik is the plain log-likelihood at these estimates")
     if want_se and converged:
-        u = np.concatenate([logw[:-1] - logw[-1], model.pack(p)])
-
-        def rows(uv, xc, wc):
-            z = jnp.concatenate([uv[: model.k - 1], jnp.zeros(1)])
-            lw = jax.nn.log_softmax(z)
-            lp = model.log_density(xc, model.unpack(uv[model.k - 1:])) + lw[None]
-            return jnp.sum(wc * logsumexp(lp, axis=1))
-
-        def nat_flat(uv):
-            z = jnp.concatenate([uv[: model.k - 1], jnp.zeros(1)])
-            d = {"weights": jax.nn.softmax(z), **model.natural(model.unpack(uv[model.k - 1:]))}
-            return jnp.concatenate([jnp.ravel(v) for v in d.values()])
-
-        se_flat, cov, note, hnd = cm.observed_se(rows, u, x, nat_flat, None)
+        se_flat, cov, note, hnd = _standard_errors(model, p, logw, H)
         if se_flat is not None:
             se = cm.unflatten(se_flat, natural)
             labels = tuple(cm.flat_labels(natural))
         else:
             notes.append(note)
     elif want_se:
-        notes.append("EM did not converge, so no standard errors are reported")
+        notes.append("the fit did not converge (see reason), so no standard errors are reported")
     return MixtureFit(family=model.family_name, k=model.k, cov_type=getattr(model, "cov_type", None)
                       if not getattr(model, "univariate", False) else None,
                       params=natural, se=se, cov=cov, cov_labels=labels, loglik=ll, objective=obj, nobs=n,
-                      n_estimated=n_free, converged=converged, reason=reason, trace=tuple(float(t) for t in trace),
-                      iterations=it, starts=n_runs, notes=tuple(notes), hessian_negative_definite=hnd,
-                      responsibilities=r, model=model, internal=p, log_weights=logw,
+                      n_estimated=(model.k - 1) + model.n_free, converged=converged, reason=reason,
+                      trace=tuple(trace), iterations=it, starts=n_runs, notes=tuple(notes),
+                      hessian_negative_definite=hnd, responsibilities=r, model=model, internal=p, log_weights=logw,
                       collapsed=tuple(int(j) for j in bad))
+
+
+def _standard_errors(model, p, logw, H):
+    """Delta-method standard errors from ``H``, the Hessian of the plain log-likelihood in the
+    unconstrained coordinates of :mod:`~thetahat.em.polish` at the estimates."""
+    import jax
+    import jax.numpy as jnp
+
+    u = pl.to_unconstrained(model, p, logw)
+
+    def nat_flat(uv):
+        q, lw = pl.from_unconstrained(model, uv)
+        d = {"weights": jnp.exp(lw), **model.natural(q)}
+        return jnp.concatenate([jnp.ravel(v) for v in d.values()])
+
+    return cm.se_from_hessian(H, np.asarray(jax.jacfwd(nat_flat)(jnp.asarray(u))))
+
+
+def _newton_end(model, x, xj, p, logw, em_reason, scale, newton_steps, want_se):
+    """After EM (stopped by its rule or at ``max_iter``): at most ``newton_steps`` Newton steps on
+    the marginal objective, the verdict of the gradient test, and the final estimates.
+
+    Returns a dict: ``converged``, ``reason``, ``H`` (Hessian of the plain log-likelihood at
+    the returned estimates), ``values`` (objective after each Newton step) and, when there
+    were steps, ``p``, ``logw``, ``r``, ``ll``, ``obj``."""
+    import jax.numpy as jnp
+    from jax.scipy.special import logsumexp
+
+    generic = isinstance(model, cm.GenericComponents)
+
+    def evaluate(u, hessian):
+        ll, g, H = pl.loglik_derivatives(model, x, u, hessian)
+        lp, gp, Hp = pl.prior_derivatives(model, u)
+        return ll + lp, g + gp, (H + Hp if hessian else None), (ll, H)
+
+    def valid(u, _):
+        q, _ = pl.from_unconstrained(model, u)
+        dens = model.log_density(xj, q) if generic else None
+        return not bool(np.any(np.asarray(cm.collapsed_components(model, q, scale, dens))))
+
+    u0 = pl.to_unconstrained(model, p, logw)
+    pol = pl.newton_polish(evaluate, u0, valid, max_steps=newton_steps, final_hessian=want_se)
+    converged, reason = pl.polish_verdict(em_reason, pol)
+    out = {"converged": converged, "reason": reason, "H": pol.parts[1], "values": pol.values}
+    if pol.values:
+        q, lw = pl.from_unconstrained(model, pol.u)
+        lp = np.asarray(model.log_density(xj, q)) + np.asarray(lw)[None]
+        r = np.exp(lp - np.asarray(logsumexp(jnp.asarray(lp), axis=1))[:, None])
+        order = cm.order_by_first_coordinate(x, r)
+        q = {kk: jnp.take(v, jnp.asarray(order), axis=0) for kk, v in q.items()}
+        lw, r = np.asarray(lw)[order], r[:, order]
+        if np.any(order != np.arange(model.k)):  # the Newton steps swapped two components' order
+            out["H"] = pl.loglik_derivatives(model, x, pl.to_unconstrained(model, q, lw))[2]
+        out.update(p=q, logw=lw, r=r, ll=pol.parts[0], obj=pol.value)
+    return out

@@ -13,7 +13,7 @@ from . import _common as cm
 
 @dataclass(frozen=True)
 class MixtureFit(InformationCriteria):
-    """A finite mixture fitted by EM.
+    """A finite mixture fitted by EM and finished by Newton steps.
 
     Attributes
     ----------
@@ -30,10 +30,16 @@ class MixtureFit(InformationCriteria):
     loglik : float
         The log-likelihood at the estimates. ``objective`` adds the log of the weak
         covariance prior (the quantity EM maximises); ``trace`` holds the objective at
-        each iteration and never decreases.
+        each EM iteration, then after each Newton step, and never decreases.
     responsibilities : numpy.ndarray
         (n, k) posterior component probabilities of the training rows.
-    converged, reason, iterations, starts, notes
+    converged, reason : bool, str
+        True only if, after EM and the Newton steps, the gradient test of
+        :mod:`thetahat.em.polish` passes (the gain a further Newton step predicts is at most
+        1e-12 of the objective, and the point is not a saddle); ``reason`` gives the
+        gradient and the predicted gain either way, and what failed.
+    iterations, starts, notes
+        EM iterations (Newton steps are counted in ``notes``), runs, remarks.
     collapsed : tuple of int
         Components that collapsed onto fewer points than dimensions + 1 (possible only
         without ``cov_prior``): the likelihood is unbounded there, so ``converged`` is

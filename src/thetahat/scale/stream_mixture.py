@@ -19,8 +19,11 @@ the batch size; the M-step runs on the merged statistics.
   changes by less than ``tol`` per observation, the weak covariance prior, component
   order), so from the same ``start=`` the streamed and in-memory fits agree to
   rounding.
-* Standard errors: one more pass sums the Hessian of the mixture log-likelihood over
-  batches (the observed information of the in-memory fit).
+* After EM, as in memory, damped Newton steps on the marginal log-likelihood
+  (:mod:`thetahat.em.polish`), one pass each: every batch adds its share of the gradient
+  and Hessian in the unconstrained coordinates. ``converged`` is True only if the gradient
+  test passes at the end; the standard errors come from the last pass's Hessian (the
+  observed information of the in-memory fit), with no pass of their own.
 
 Example
 -------
@@ -50,7 +53,6 @@ from .sources import BATCH_ROWS, FileSource, is_dask, open_source
 
 PILOT_ROWS = 1 << 16
 CHUNK = 1 << 17  # rows per compiled E-step call (the tail is padded to a power of two)
-HESS_CHUNK = 1 << 15
 FAMILIES = ("normal", "mvnormal", "poisson", "exponential")
 
 
@@ -216,45 +218,64 @@ def _shift(model, p):
     return np.asarray(p["mu"], dtype=float) if _gaussian(model) else np.zeros(model.k)
 
 
-# ---- standard errors -------------------------------------------------------------------------
-@lru_cache(maxsize=None)
-def _hessian_function(model):
-    import jax
-    import jax.numpy as jnp
-    from jax.scipy.special import logsumexp
+# ---- Newton steps and standard errors -------------------------------------------------------
+def derivs_batch(batch, spec, model, u, params, logw, shift, hessian):
+    """A batch's share of a Newton pass: the E-step statistics of :func:`em_batch` (for the
+    component order) and the log-likelihood's value ``dll``, gradient ``g`` and (with
+    ``hessian``) Hessian ``H`` in the unconstrained coordinates ``u`` of :mod:`thetahat.em.polish`."""
+    from ..em.polish import loglik_derivatives
 
-    def rows(uv, xc, wc):  # the in-memory mixture's log-likelihood in unconstrained coordinates
-        z = jnp.concatenate([uv[: model.k - 1], jnp.zeros(1)])
-        lw = jax.nn.log_softmax(z)
-        lp = model.log_density(xc, model.unpack(uv[model.k - 1:])) + lw[None]
-        return jnp.sum(wc * logsumexp(lp, axis=1))
-
-    return jax.jit(jax.hessian(rows))
-
-
-def hessian_batch(batch, spec, model, u):
-    """A batch's Hessian of the mixture log-likelihood in the unconstrained coordinates ``u``."""
+    out = em_batch(batch, spec, model, params, logw, shift)
     x, _ = _values(batch, spec, check=False)
-    hess = _hessian_function(model)
-    H = np.zeros((u.size, u.size))
-    for xc, w in _chunks(x, HESS_CHUNK):
-        H += np.asarray(hess(u, xc, w))
-    return {"H": H}
+    ll, g, H = loglik_derivatives(model, x, u, hessian)
+    out.update({"dll": np.asarray(ll), "g": g, **({"H": H} if hessian else {})})
+    return out
 
 
-def _standard_errors(model, source, spec, p, logw, natural, progress):
+def _evaluator(model, source, spec, progress):
+    """``evaluate(u)`` for :func:`~thetahat.em.polish.newton_polish`: one pass over the data."""
+    from ..em import polish as pl
+
+    def evaluate(u, hessian=True):
+        q, lw = pl.from_unconstrained(model, u)
+        q, lw = {kk: np.asarray(v, dtype=float) for kk, v in q.items()}, np.asarray(lw, dtype=float)
+        st = map_reduce(source, derivs_batch, (spec, model, np.asarray(u), q, lw, _shift(model, q), hessian),
+                        progress=progress, label="Newton pass")
+        lp, gp, Hp = pl.prior_derivatives(model, u)
+        ll, H = float(st["dll"]), (np.asarray(st["H"]) if hessian else None)
+        return ll + lp, np.asarray(st["g"]) + gp, (H + Hp if hessian else None), (ll, H, st, q, lw)
+
+    return evaluate
+
+
+def _newton_end(model, source, spec, p, logw, em_reason, scale, newton_steps, progress, want_se):
+    """After streamed EM: Newton steps (one pass each) and the gradient test, as in memory.
+
+    Returns ``(polish, converged, reason)``; ``polish.parts`` holds, at the final point, the
+    log-likelihood, its Hessian, the pass's statistics and the parameters ``(p, logw)``."""
+    from ..em import polish as pl
+
+    evaluate = _evaluator(model, source, spec, progress)
+    pol = pl.newton_polish(evaluate, pl.to_unconstrained(model, p, logw),
+                           lambda u, parts: not _collapsed(model, parts[3], scale).any(), max_steps=newton_steps,
+                           final_hessian=want_se)
+    converged, reason = pl.polish_verdict(em_reason, pol)
+    return pol, converged, reason
+
+
+def _standard_errors(model, H, p, logw, natural):
+    """Delta-method standard errors from the Hessian ``H`` of the log-likelihood at ``(p, logw)``."""
     import jax
     import jax.numpy as jnp
 
     from ..em import _common as cm
+    from ..em import polish as pl
 
-    u = np.concatenate([logw[:-1] - logw[-1], model.pack(p)])
-    H = np.asarray(map_reduce(source, hessian_batch, (spec, model, u), progress=progress,
-                              label="standard errors pass")["H"])
+    u = pl.to_unconstrained(model, p, logw)
 
     def nat_flat(uv):
-        z = jnp.concatenate([uv[: model.k - 1], jnp.zeros(1)])
-        d = {"weights": jax.nn.softmax(z), **model.natural(model.unpack(uv[model.k - 1:]))}
+        q, lw = pl.from_unconstrained(model, uv)
+        d = {"weights": jnp.exp(lw), **model.natural(q)}
         return jnp.concatenate([jnp.ravel(v) for v in d.values()])
 
     se, cov, note, negdef = cm.se_from_hessian(H, np.asarray(jax.jacfwd(nat_flat)(jnp.asarray(u))))
@@ -276,7 +297,7 @@ class StreamedMixtureFit(MixtureFit):
 
 def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_type="full", starts=1, seed=0,
                    max_iter=None, tol=None, start=None, cov_prior="auto", se=True, dropna=False,
-                   batch_rows=BATCH_ROWS, progress=None, dask=False):
+                   batch_rows=BATCH_ROWS, progress=None, dask=False, newton_steps=None):
     """:func:`thetahat.mixture` of files (Parquet/CSV, a glob, a folder, a list) or a Dask
     collection, by EM with one pass over the data per iteration.
 
@@ -307,6 +328,7 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
     from ..em import _common as cm
     from ..em.mixture import MAX_ITER, TOL
     from ..em.mixture_result import MixtureSelection
+    from ..em.polish import NEWTON_STEPS, check_steps
 
     max_iter = MAX_ITER if max_iter is None else max_iter
     tol = TOL if tol is None else tol
@@ -317,6 +339,7 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
                           f"{name} (its M-step needs the rows in memory): load the data to fit it")
     ks = cm.check_ks(k)
     starts = cm.check_run(starts, max_iter, tol)
+    newton_steps = check_steps(NEWTON_STEPS if newton_steps is None else newton_steps)
     if cov_type not in cm.COV_TYPES:
         raise OptionError(f"unknown cov_type {cov_type!r}; choose one of {', '.join(cm.COV_TYPES)}")
     names = _column_names(data, key, column, columns)
@@ -338,7 +361,8 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
     model = _model(key, vectors, len(names), ks[0], cov_type, cov_prior, var)
     scale = cm.data_scale(np.asarray(first.get("max:abs", 0.0)))
     ctx = dict(source=source, spec=spec, where=where, n=n, dropped=dropped, pilot=pilot, every=every, scale=scale,
-               starts=starts, seed=seed, max_iter=int(max_iter), tol=float(tol), se=se, progress=progress)
+               starts=starts, seed=seed, max_iter=int(max_iter), tol=float(tol), se=se, progress=progress,
+               newton_steps=newton_steps)
     if len(ks) == 1:
         return _fit_one(model, start, **ctx)
     if start is not None:
@@ -443,9 +467,10 @@ def _collapsed(model, p, scale):
 
 
 def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, scale, starts, seed, max_iter, tol, se,
-             progress):
+             progress, newton_steps):
     import jax.numpy as jnp
 
+    from ..em import _common as cm
     from ..em.mixture import _from_start
 
     notes = []
@@ -471,6 +496,20 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sca
             break
         p, logw = p_new, logw_new
         prev, it = obj, it + 1
+    em_passes = source.passes - passes0
+    converged, reason, verdict = cm.em_verdict(obj, np.asarray(trace), it, max_iter, tol, n)
+    notes += verdict
+    H = None
+    if np.isfinite(obj) and not bad.any() and (converged or newton_steps):  # Newton and the gradient test decide
+        pol, converged, reason = _newton_end(model, source, spec, p, logw, reason, scale, newton_steps, progress,
+                                             se)
+        H = pol.parts[1]
+        if pol.values:
+            ll, obj, st, p, logw = pol.parts[0], pol.value, pol.parts[2], pol.parts[3], pol.parts[4]
+            trace += pol.values
+            shift = _shift(model, p)
+            notes.append(f"{len(pol.values)} Newton step(s) on the marginal log-likelihood followed the {it} EM "
+                         "iterations (their objectives end the trace)")
     # component order: the responsibility-weighted mean of the first coordinate (as in memory)
     nk = np.asarray(st["nk"])
     first = (shift[:, 0] if _gaussian(model) else 0.0) + np.asarray(st["sx"]).reshape(model.k, -1)[:, 0] / \
@@ -478,22 +517,25 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sca
     order = np.argsort(first, kind="stable")
     p = {kk: v[order] for kk, v in p.items()}
     logw = logw[order]
-    bad = np.flatnonzero(bad[order])
-    return _finish(model, source, spec, where, n, dropped, p, logw, ll, obj, trace, it, max_iter, tol, se,
-                   progress, notes, source.passes - passes0, starts, bad, nk[order])
+    if bad.any():
+        bad = np.flatnonzero(bad[order])
+        converged, reason = False, cm.collapse_reason(bad, nk[order], it, model)
+    else:
+        bad = np.flatnonzero(bad)
+    if se and converged and np.any(order != np.arange(model.k)):  # the Hessian in the reported order
+        from ..em.polish import to_unconstrained
+
+        H = _evaluator(model, source, spec, progress)(to_unconstrained(model, p, logw))[3][1]
+    fit = dict(ll=ll, obj=obj, trace=trace, it=it, converged=converged, reason=reason, H=H, bad=bad)
+    return _finish(model, source, where, n, dropped, p, logw, fit, se, notes, em_passes, passes0, starts)
 
 
-def _finish(model, source, spec, where, n, dropped, p, logw, ll, obj, trace, it, max_iter, tol, want_se,
-            progress, notes, em_passes, starts, bad, nk):
+def _finish(model, source, where, n, dropped, p, logw, fit, want_se, notes, em_passes, passes0, starts):
     import jax.numpy as jnp
 
     from ..em import _common as cm
 
-    trace = np.asarray(trace)
-    converged, reason, verdict_notes = cm.em_verdict(obj, trace, it, max_iter, tol, n)
-    if bad.size:
-        converged, reason = False, cm.collapse_reason(bad, nk, it, model)
-    notes += verdict_notes
+    converged = fit["converged"]
     weights = np.exp(logw)
     notes += cm.collapse_notes(weights, n)
     pj = {kk: jnp.asarray(v) for kk, v in p.items()}
@@ -503,28 +545,28 @@ def _finish(model, source, spec, where, n, dropped, p, logw, ll, obj, trace, it,
     if getattr(model, "prior", ()):
         notes.append("normal covariances carry the weak prior cov_prior (psi = "
                      f"{cm.fmt_array(model.prior, 3)}); loglik is the plain log-likelihood at these estimates")
-    se_passes = 0
     if want_se and converged:
-        se_flat, cov, note, hnd = _standard_errors(model, source, spec, pj, logw, natural, progress)
-        se_passes = 1
+        se_flat, cov, note, hnd = _standard_errors(model, fit["H"], pj, logw, natural)
         if se_flat is not None:
             se, labels = se_flat, tuple(cm.flat_labels(natural))
         else:
             notes.append(note)
     elif want_se:
-        notes.append("EM did not converge, so no standard errors are reported")
+        notes.append("the fit did not converge (see reason), so no standard errors are reported")
     if dropped:
         notes.append(f"{dropped} rows holding NaN were dropped")
     total = source.passes
+    newton = total - passes0 - em_passes
     notes.append(f"streamed from {where} in {total} passes over the data (1 validating, {em_passes} EM"
-                 + (", 1 for standard errors" if se_passes else "") + ")")
+                 + (f", {newton} Newton" if newton else "") + ")")
     return StreamedMixtureFit(family=model.family_name, k=model.k,
                               cov_type=None if getattr(model, "univariate", True) else model.cov_type,
-                              params=natural, se=se, cov=cov, cov_labels=labels, loglik=ll, objective=obj, nobs=n,
-                              n_estimated=(model.k - 1) + model.n_free, converged=converged, reason=reason,
-                              trace=tuple(float(t) for t in trace), iterations=it, starts=starts,
-                              notes=tuple(notes), hessian_negative_definite=hnd, responsibilities=None,
-                              model=model, internal=pj, log_weights=logw, collapsed=tuple(int(j) for j in bad))
+                              params=natural, se=se, cov=cov, cov_labels=labels, loglik=fit["ll"],
+                              objective=fit["obj"], nobs=n, n_estimated=(model.k - 1) + model.n_free,
+                              converged=converged, reason=fit["reason"], trace=tuple(float(t) for t in fit["trace"]),
+                              iterations=fit["it"], starts=starts, notes=tuple(notes), hessian_negative_definite=hnd,
+                              responsibilities=None, model=model, internal=pj, log_weights=logw,
+                              collapsed=tuple(int(j) for j in fit["bad"]))
 
 
 def memory_columns(data, column=None, columns=None):
