@@ -156,7 +156,7 @@ def test_bad_input_errors():
         thetahat.mixture([1.0, 2.0, 1.0, 2.0], 3)
     with pytest.raises(NonFiniteDataError, match="data row 3"):
         thetahat.mixture([1.0, 2.0, float("nan"), 4.0], 2)
-    with pytest.raises(SupportError, match="row 1"):
+    with pytest.raises(SupportError, match="data row 2"):
         thetahat.mixture([1.0, -2.0, 3.0, 4.0], 2, family="poisson")
     with pytest.raises(OptionError, match="cov_type"):
         thetahat.mixture(FAITHFUL, 2, cov_type="banana")

@@ -130,7 +130,7 @@ def test_poisson_from_csv_and_exponential(tmp_path):
     _same(f, thetahat.mixture(waits, 2, "exponential", start=start, tol=TIGHT))
     counts[4000] = -1.0
     pq.write_table(pa.table({"n": counts}), tmp_path / "bad.parquet")
-    with pytest.raises(SupportError, match=r"bad\.parquet: value -1.0 at row 4000"):
+    with pytest.raises(SupportError, match=r"bad\.parquet: value -1.0 at data row 4001"):
         thetahat.mixture(str(tmp_path / "bad.parquet"), 2, "poisson", column="n")
 
 
@@ -142,7 +142,7 @@ def test_nan_in_a_file_names_file_and_row_and_dropna_counts(tmp_path):
     parts[1][1234] = np.nan
     parts[1][1500] = np.nan
     path = _write_parquet(str(tmp_path), parts, row_group_size=700)
-    with pytest.raises(NonFiniteDataError, match=r"part1\.parquet contains NaN at row 1234 of column 'x'"):
+    with pytest.raises(NonFiniteDataError, match=r"part1\.parquet contains NaN at data row 1235 of column 'x'"):
         thetahat.mixture(path, 2, column="x")
     f = stream_mixture(path, 2, column="x", dropna=True, start=START1, tol=TIGHT)
     kept = np.concatenate(parts)
@@ -152,7 +152,7 @@ def test_nan_in_a_file_names_file_and_row_and_dropna_counts(tmp_path):
     _same(f, thetahat.mixture(kept, 2, start=START1, tol=TIGHT))
     parts[2][77] = np.inf
     path = _write_parquet(str(tmp_path / "inf"), parts, row_group_size=700)
-    with pytest.raises(NonFiniteDataError, match=r"part2\.parquet contains an infinite value at row 77"):
+    with pytest.raises(NonFiniteDataError, match=r"part2\.parquet contains an infinite value at data row 78"):
         stream_mixture(path, 2, column="x", dropna=True)
 
 
@@ -216,7 +216,7 @@ def test_dask_partition_nan_names_the_partition():
     da = pytest.importorskip("dask.array")
     x = np.random.default_rng(0).normal(size=4000)
     x[2500] = np.nan
-    with pytest.raises(NonFiniteDataError, match="Dask partition 2 contains NaN at row 500"):
+    with pytest.raises(NonFiniteDataError, match="Dask partition 2 contains NaN at data row 501"):
         thetahat.mixture(da.from_array(x, chunks=1000), 2)
 
 

@@ -114,7 +114,7 @@ def build_model(fam_key, x, k, cov_type="full", cov_prior="auto", n_symbols=None
             n_symbols = top
         elif top > n_symbols:
             bad = np.argwhere(x >= n_symbols)[0]
-            raise SupportError(f"symbol {x[tuple(bad)]:g} at row {bad[0]} is outside the alphabet "
+            raise SupportError(f"symbol {x[tuple(bad)]:g} at data row {bad[0] + 1} is outside the alphabet "
                                f"0..{n_symbols - 1} (n_symbols={n_symbols})")
         return CategoricalComponents(k, 1 if x.ndim == 1 else x.shape[1], int(n_symbols))
     if x.ndim != fam.ndim + 1:
@@ -132,7 +132,7 @@ def _check(fam, x):
         ok = ok.all(axis=1)
     if not ok.all():
         i = int(np.argmin(ok))
-        raise SupportError(f"value {np.asarray(x[i]).tolist()} at row {i} is outside the support of {fam.name} "
+        raise SupportError(f"value {np.asarray(x[i]).tolist()} at data row {i + 1} is outside the support of {fam.name} "
                            f"({fam.support.name})")
 
 

@@ -90,8 +90,8 @@ def _values(batch, spec, check=True):
     if k and not spec.dropna:
         i = int(np.argmax(nan))
         col = next(c for c, v in zip(spec.columns, cols) if np.isnan(v[i]))
-        raise NonFiniteDataError(f"{batch.where} contains NaN at row {batch.offset + i} of column {col!r} (pass "
-                                 "dropna=True to drop and count NaN rows)")
+        raise NonFiniteDataError(f"{batch.where} contains NaN at data row {batch.offset + i + 1} of column {col!r} "
+                                 "(pass dropna=True / --dropna to drop and count NaN rows)")
     return (x[~nan] if k else x), k
 
 
@@ -101,8 +101,8 @@ def validate_batch(batch, spec):
     after = f" (counting rows after the {dropped} NaN rows dropped)" if dropped else ""
     finite = np.isfinite(x) if x.ndim == 1 else np.isfinite(x).all(axis=1)
     if not finite.all():
-        raise NonFiniteDataError(f"{batch.where} contains an infinite value at row "
-                                 f"{batch.offset + int(np.argmax(~finite))}{after}")
+        raise NonFiniteDataError(f"{batch.where} contains an infinite value at data row "
+                                 f"{batch.offset + int(np.argmax(~finite)) + 1}{after}")
     if spec.family in ("poisson", "exponential") and x.shape[0]:
         from ..em._common import _check
         from ..families import get_family
