@@ -48,10 +48,16 @@ def _injections(target):
         ("y ~ x.__class__", "x.__class__"),
         ("y ~ I(x[0])", "I(x[0])"),
         ("y ~ x + 'text'", "'text'"),
+        # code between two backticks that sit inside string literals: formulaic's sanitiser skips such
+        # backticks, so a check that took every backtick pair for a quoted name did not see the code
+        (f"y ~ x + C(g, levels=['`', __import__('pathlib').Path('{t}').touch(), '`'])",
+         f"C(g, levels=['`', __import__('pathlib').Path('{t}').touch(), '`'])"),
+        (f"y ~ x + C(g, levels=['a', 'b`', open('{t}','w').write('x'), '`'])",
+         f"C(g, levels=['a', 'b`', open('{t}','w').write('x'), '`'])"),
     ]
 
 
-@pytest.mark.parametrize("case", range(14))
+@pytest.mark.parametrize("case", range(16))
 def test_injection_refused_in_python_naming_the_term(tmp_path, case):
     target = tmp_path / "pwned"
     formula, term = _injections(target)[case]
@@ -224,6 +230,12 @@ def test_huge_constant_powers_are_refused_before_evaluation():
     """``10**10**10`` would have Python compute an integer of ten billion digits (a hang, not a fit)."""
     for formula in ["y ~ I(10**10**10)", "y ~ I(x + 2**(3**40))", "y ~ I(x**(9**9))"]:
         with pytest.raises(FormulaError, match="the exponent"):
+            thetahat.regress(formula, DF)
+    for formula in ["y ~ I(((10**1000)**1000)**1000)", "y ~ I(x + ((9**999)**999)**999)"]:  # nested powers
+        with pytest.raises(FormulaError, match="the base"):
+            thetahat.regress(formula, DF)
+    for formula in ["y ~ poly(x, 100000000)", "y ~ bs(x, df=10**8)", "y ~ bs(x, df=100000000)"]:
+        with pytest.raises(FormulaError, match="at most|not allowed"):
             thetahat.regress(formula, DF)
     f = thetahat.regress("y ~ I(x**-2) + I(2**x)", DF)
     X = np.column_stack([np.ones(N), DF.x ** -2.0, 2.0 ** DF.x])

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import ast
 import keyword
-import re
 
 import numpy as np
 
@@ -44,6 +43,7 @@ from ..errors import DegenerateDataError, FormulaError
 
 FUNCTIONS = ("log", "exp", "sqrt", "log1p", "abs")
 TRANSFORMS = ("poly", "center", "scale", "bs")
+MAX_BASIS = 100  # the most columns poly() or bs() may make (poly(x, 1e8) would allocate a design of 1e8 columns)
 CONTRASTS = ("treatment", "sum", "helmert", "poly", "diff")
 ALLOWED = ("column names, numbers, the operators + - : * ( ), I() of + - * / ** arithmetic, "
            "log/exp/sqrt/log1p/abs (or np.log, ...), C(column[, literal contrast or levels=[...]]) and "
@@ -142,13 +142,12 @@ def _dunder(name):
 
 
 def _check_python(text):
-    quoted = {}
+    # the expression exactly as formulaic will evaluate it: its own sanitiser turns `quoted names` into
+    # identifiers, and skips backticks inside string literals (a regex of our own that did not once let
+    # code between two quoted backticks through unchecked)
+    from formulaic.utils.code import sanitize_variable_names
 
-    def alias(m):
-        quoted[m.group(0)] = name = f"_q{len(quoted)}_"
-        return name
-
-    src = re.sub(r"`[^`]*`", alias, text)
+    src = sanitize_variable_names(text, {}, {})
     try:
         tree = ast.parse(src.strip(), mode="eval")
     except SyntaxError:
@@ -169,7 +168,7 @@ def _expr(node):
         if not isinstance(node.op, _BINOPS):
             raise _Refused(f"the operator {type(node.op).__name__} (only + - * / **)")
         if isinstance(node.op, ast.Pow):
-            _exponent(node.right)
+            _exponent(node.right, node.left)
         _expr(node.left)
         _expr(node.right)
     elif isinstance(node, ast.UnaryOp):
@@ -182,14 +181,18 @@ def _expr(node):
         raise _Refused(_DESCRIBE.get(type(node), f"the expression {ast.unparse(node)!r}"))
 
 
-def _exponent(node):
-    """An exponent without a column must be a number of at most 1000 in size: ``10**10**10`` would
-    compute a Python integer of ten billion digits."""
-    if any(isinstance(n, ast.Name) for n in ast.walk(node)):
-        return
-    v = node.operand if isinstance(node, ast.UnaryOp) else node
-    if not (isinstance(v, ast.Constant) and type(v.value) in (int, float) and abs(v.value) <= 1000):
-        raise _Refused(f"the exponent {ast.unparse(node)} (a number of at most 1000, or one with a column)")
+def _exponent(node, base):
+    """An exponent without a column must be a number of at most 1000 in size, and a base without a
+    column a plain number: ``10**10**10`` and ``((10**1000)**1000)**1000`` would compute Python integers
+    of billions of digits."""
+    if not any(isinstance(n, ast.Name) for n in ast.walk(node)):
+        v = node.operand if isinstance(node, ast.UnaryOp) else node
+        if not (isinstance(v, ast.Constant) and type(v.value) in (int, float) and abs(v.value) <= 1000):
+            raise _Refused(f"the exponent {ast.unparse(node)} (a number of at most 1000, or one with a column)")
+    if not any(isinstance(n, ast.Name) for n in ast.walk(base)):
+        v = base.operand if isinstance(base, ast.UnaryOp) else base
+        if not (isinstance(v, ast.Constant) and type(v.value) in (int, float)):
+            raise _Refused(f"the base {ast.unparse(base)} of a power (a plain number, or one with a column)")
 
 
 def _callee(func):
@@ -218,6 +221,10 @@ def _call(node):
         _expr(node.args[0])
         for a in node.args[1:] + [k.value for k in node.keywords]:
             _literal(a, strings=False)
+        sizes = node.args[1:2] + [k.value for k in node.keywords if k.arg in ("degree", "df")]
+        for a in sizes if name in ("poly", "bs") else ():
+            if isinstance(a, ast.Constant) and type(a.value) in (int, float) and not 0 <= a.value <= MAX_BASIS:
+                raise _Refused(f"{name}() with {ast.unparse(a)} columns (at most {MAX_BASIS})")
     else:
         raise _Refused(f"calls of {name!r}")
 
