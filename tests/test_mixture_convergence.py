@@ -3,6 +3,8 @@ marginal log-likelihood (scipy.optimize.minimize, L-BFGS-B with analytic gradien
 started from thetahat's answer and from scikit-learn's GaussianMixture), the gradient at the estimates
 (the known formula of a mixture's score), and fits that cannot converge saying so."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import optimize
@@ -305,7 +307,7 @@ def test_a_saddle_point_is_not_converged():
     bimodal data it is a saddle: moving the two means apart raises the log-likelihood (scipy's densities)."""
     from scipy import stats as st
 
-    x = np.loadtxt("tests/data/faithful.csv", delimiter=",", skiprows=1)[:, 0]
+    x = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", delimiter=",", skiprows=1)[:, 0]
     m, s = x.mean(), x.std()
     f = thetahat.mixture(x, 2, cov_prior=0, start={"weights": [0.5, 0.5], "mu": [m, m], "sigma": [s, s]})
     assert not f.converged and "saddle point" in f.reason and f.se["mu"] is None

@@ -30,7 +30,9 @@ def _write_parquet(folder, parts, names=("x",), row_group_size=2_000):
 
 
 def _same(f, g, se=True):
-    assert f.iterations == g.iterations
+    # EM's stopping rule compares a change in the log-likelihood with tol: a batched sum and an in-memory
+    # one differ in their last bits, so the two may stop one iteration apart on some CPUs
+    assert abs(f.iterations - g.iterations) <= 1
     assert f.converged and g.converged
     for k in g.params:
         np.testing.assert_allclose(f.params[k], g.params[k], rtol=RTOL, atol=0, err_msg=k)
@@ -202,9 +204,12 @@ def test_newton_steps_match_in_memory(univariate):
     g = thetahat.mixture(x, 2, start=START1, tol=1e-4)
     h = thetahat.mixture(x, 2, start=START1, tol=TIGHT, newton_steps=0)
     assert f.converged and g.converged and h.converged and "Newton step" in f.reason
-    assert f.iterations == g.iterations < h.iterations
+    assert abs(f.iterations - g.iterations) <= 1 and max(f.iterations, g.iterations) < h.iterations
+    np.testing.assert_allclose(f.loglik, g.loglik, rtol=1e-12)
     for k in g.params:
-        np.testing.assert_allclose(f.params[k], g.params[k], rtol=1e-9, err_msg=k)
+        # both pass the gradient test (a Newton step would gain < 1e-12 relative): that places the
+        # estimates to ~1e-7 relative, and their last digits follow the order of the sums
+        np.testing.assert_allclose(f.params[k], g.params[k], rtol=1e-7, err_msg=k)
         np.testing.assert_allclose(f.params[k], h.params[k], rtol=1e-5, err_msg=k)
         np.testing.assert_allclose(f.se[k], g.se[k], rtol=1e-6, err_msg=k)
     # EM alone at the same early stop fails the gradient test, streamed as in memory
@@ -270,7 +275,7 @@ def test_streamed_collapse_gives_the_in_memory_verdict(tmp_path):
     f = thetahat.mixture(path, 2, column="x", start=start, cov_prior=0)
     g = thetahat.mixture(x, 2, start=start, cov_prior=0)
     assert not f.converged and not g.converged
-    assert f.collapsed == g.collapsed == (1,) and f.iterations == g.iterations
+    assert f.collapsed == g.collapsed == (1,) and abs(f.iterations - g.iterations) <= 1
     assert f.reason == g.reason and "no MLE" in f.reason
     np.testing.assert_allclose(f.params["sigma"], g.params["sigma"], rtol=1e-8)
     # the responsibility-weighted variance of the next EM step (numpy, Bayes' rule) is below the floor
