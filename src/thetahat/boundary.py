@@ -68,7 +68,7 @@ def applies(fam, fixed, censored, streamed) -> bool:
     and no parameter that a limit moves or keeps held fixed."""
     if not fam.limits or censored or streamed is not None:
         return False
-    moved = {k for lim in fam.limits for k in (*lim.at, *lim.keep, *(fam.params if lim.prepare else ()))}
+    moved = {k for lim in fam.limits for k in (*lim.at, *(fam.params if lim.prepare else ()))}
     return not (moved & set(fixed))
 
 
@@ -90,11 +90,14 @@ def check(fam, x, w, fixed, loglik, converged, fit_limit):
     verdicts = []
     for lim in fam.limits:
         xl, extra = lim.prepare(x) if lim.prepare is not None else (x, {})
-        lf = fit_limit(lim.family, xl, w, {k: fixed[k] for k in lim.known})
-        higher = converged and np.isfinite(loglik) and loglik > lf.loglik + HIGHER_TOL * max(1.0, abs(lf.loglik))
-        if lim.score is None:  # a non-regular limit: the likelihoods alone decide
+        # known values pass through; a kept parameter held fixed is held in the limiting model too
+        fixed_l = {**{k: fixed[k] for k in lim.known}, **{lim.keep[k]: fixed[k] for k in lim.keep if k in fixed}}
+        lf = fit_limit(lim.family, xl, w, fixed_l)
+        margin = HIGHER_TOL * max(1.0, abs(lf.loglik))
+        higher = converged and np.isfinite(loglik) and loglik > lf.loglik + margin
+        if lim.score is None:  # a non-regular limit: the likelihoods alone decide, with the same margin
             slope = np.nan
-            on_boundary = not higher and not (np.isfinite(loglik) and loglik > lf.loglik)
+            on_boundary = not (np.isfinite(loglik) and loglik > lf.loglik + margin)
         else:
             slope = float(lim.score(x, w1, {**lf.params, **{k: float(fixed[k]) for k in lim.known}}))
             on_boundary = slope <= SLOPE_TOL * float(w1.sum()) and not higher
@@ -105,9 +108,13 @@ def check(fam, x, w, fixed, loglik, converged, fit_limit):
     return max(reached, key=lambda v: v.fit.loglik) if reached else verdicts[0]
 
 
-def limit_test(verdict, loglik_full, n_full) -> LRTResult:
-    """The likelihood-ratio test of the limiting model within the family, with the χ̄²
-    p-value of a restriction on the boundary (½χ²(df-1) + ½χ²(df))."""
+def limit_test(fam, verdict, loglik_full, n_full):
+    """The likelihood-ratio test of the limiting model within the family ``fam``, with the χ̄²
+    p-value of a restriction on the boundary (½χ²(df-1) + ½χ²(df)); ``None`` for a non-regular
+    limit (the skew normal's half-normal, whose location is a sample extreme), where neither
+    Wilks nor Chernoff applies."""
+    if verdict.limit.score is None:
+        return None
     lf = verdict.fit
     df = max(1, int(n_full) - int(lf.n_estimated))
     ll_r = float(lf.loglik)
@@ -117,7 +124,7 @@ def limit_test(verdict, loglik_full, n_full) -> LRTResult:
     note = (f"{lf.family.name} is the limit {where}, on the boundary of the parameter space: the p-value is from "
             f"the mixture ½χ²({df - 1}) + ½χ²({df}) (Chernoff 1954, Self & Liang 1987)")
     return LRTResult(stat, df, float(chi_bar_pvalue(stat, df)), "chi-bar-squared mixture", note, ll_r, ll_f,
-                     lf.family.name, None, tuple(verdict.limit.at))
+                     lf.family.name, fam.name, tuple(verdict.limit.at))
 
 
 def boundary_parts(fam, verdict, fixed):
@@ -127,6 +134,8 @@ def boundary_parts(fam, verdict, fixed):
     lim, lf = verdict.limit, verdict.fit
     params, se = {}, {}
     for k in fam.params:
+        if k in fixed:
+            continue
         if k in lim.at:
             params[k], se[k] = float(lim.at[k]), None
         elif k in verdict.extra:  # a sample extreme: no standard error
@@ -134,9 +143,9 @@ def boundary_parts(fam, verdict, fixed):
         else:
             params[k], se[k] = lf.params[lim.keep[k]], lf.se.get(lim.keep[k])
     for k, v in fixed.items():
-        if k not in params:
-            params[k] = float(np.asarray(v)) if np.ndim(v) == 0 else np.asarray(v)
-    kept = [k for k in fam.params if k in lim.keep]
+        params[k] = float(np.asarray(v)) if np.ndim(v) == 0 else np.asarray(v)
+    params = {k: params[k] for k in [*fam.params, *(k for k in fixed if k not in fam.params)]}
+    kept = [k for k in fam.params if k in lim.keep and k not in fixed]
     cov, labels = None, ()
     if lf.cov is not None and kept:
         idx = [list(lf.cov_labels).index(lim.keep[k]) for k in kept]

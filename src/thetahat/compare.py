@@ -12,7 +12,7 @@ from .engine.data import as_float_array, as_weights
 from .errors import OptionError, DataError, ThetahatError
 from .families import all_families, get_family
 from .fitting import fit
-from .result import Fit
+from .result import Fit, boundary_text
 
 OK, NOT_CONVERGED, NOT_IDENTIFIABLE, FAILED = "ok", "not converged", "not identifiable", "failed"
 
@@ -346,9 +346,7 @@ def _num(v):
     return int(v) if float(v) == int(v) else float(v)
 
 
-def boundary_text(b) -> str:
-    """``{"df": inf}`` as ``df = inf``: the parameters of a fit that sit at a limit of their space."""
-    return ", ".join(f"{k} = {float(v):g}" for k, v in b.items())
+
 
 
 def _json_row(r):

@@ -256,15 +256,10 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
             notes.append(f"Newton did not converge ({first.reason}); fell back to BFGS")
 
     res = _refuse_unbounded(fam, layout, res)
-    verdict = None
-    if res.method != "closed" and bd.applies(fam, fixed, censoring, streamed):
-        verdict = bd.check(fam, x, w, fixed, float(res.loglik), bool(res.converged), _fit_limit)
-        if verdict.on_boundary:
-            return _boundary_fit(fam, layout, verdict, fixed, x, w, nobs, dropped, sample, stats, weight_kind,
-                                 cov_type, notes)
-        if not res.converged and np.isfinite(verdict.slope):
-            notes.append(f"the likelihood rises from the limiting {verdict.fit.family.name} model into the "
-                         f"interior (slope {verdict.slope:.3g}), but the search did not reach its maximum")
+    verdict = _limits_verdict(fam, res, x, w, fixed, censoring, streamed, cov_type, weight_kind, notes)
+    if verdict is not None and verdict.on_boundary:
+        return _boundary_fit(fam, layout, verdict, fixed, Sample(x, w, nobs, dropped), sample, stats, weight_kind,
+                             cov_type, notes)
     edge = [k for k, v in fixed.items() if k in fam.params and _on_edge(fam.params[k], np.asarray(v, dtype=float))]
     if edge and not np.isfinite(res.loglik):
         raise OptionError(f"with {', '.join(f'{k} = {_py(fixed[k])}' for k in edge)} (the boundary of "
@@ -302,7 +297,7 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
                dropped=dropped, path=tuple(np.asarray(p) for p in res.path), context=ctx,
                limit=None if verdict is None else verdict.fit,
                limit_test=None if verdict is None or not res.converged else
-               bd.limit_test(verdict, res.loglik, layout.size))
+               bd.limit_test(fam, verdict, res.loglik, layout.size))
 
 
 def _refuse_unbounded(fam, layout, res):
@@ -317,24 +312,45 @@ def _refuse_unbounded(fam, layout, res):
     return res
 
 
-def _fit_limit(family, x, w, fixed):
-    """The limiting model of a boundary check, fitted to the same rows."""
-    return _fit(x, family, weights=w, fixed=fixed or None)
+def _limits_verdict(fam, res, x, w, fixed, censoring, streamed, cov_type, weight_kind, notes):
+    """The check of the family's limits (:mod:`thetahat.boundary`) after the search ``res``, or
+    ``None`` where it does not apply (a note says so for streamed and censored data)."""
+    if res.method == "closed" or not fam.limits:
+        return None
+    if not bd.applies(fam, fixed, censoring, streamed):
+        if censoring or streamed is not None:
+            notes.append(f"not checked against the limiting model{'s' if len(fam.limits) > 1 else ''} "
+                         f"({', '.join(lim.family for lim in fam.limits)}) of {fam.name}: the check needs the rows "
+                         "in memory and uncensored")
+        return None
+
+    def fit_limit(family, xl, wl, fixed_l):
+        return _fit(xl, family, weights=wl, fixed=fixed_l or None, cov_type=cov_type, weight_kind=weight_kind)
+
+    verdict = bd.check(fam, x, w, fixed, float(res.loglik), bool(res.converged), fit_limit)
+    if not verdict.on_boundary and not res.converged and np.isfinite(verdict.slope):
+        notes.append(f"the likelihood rises from the limiting {verdict.fit.family.name} model into the "
+                     f"interior (slope {verdict.slope:.3g}), but the search did not reach its maximum")
+    return verdict
 
 
-def _boundary_fit(fam, layout, verdict, fixed, x, w, nobs, dropped, sample, stats, weight_kind, cov_type, notes):
+def _boundary_fit(fam, layout, verdict, fixed, raw, sample, stats, weight_kind, cov_type, notes):
     """The :class:`Fit` of an estimate on the boundary: the limiting model's maximum."""
     lf = verdict.fit
     params, se, cov, labels, more = bd.boundary_parts(fam, verdict, fixed)
-    ctx = FitContext(family=fam, layout=layout, fixed=fixed, sample=sample, stats=stats,
-                     raw=Sample(x, w, nobs, dropped), weight_kind=weight_kind, cov_type=cov_type, censored=False)
+    ctx = FitContext(family=fam, layout=layout, fixed=fixed, sample=sample, stats=stats, raw=raw,
+                     weight_kind=weight_kind, cov_type=cov_type, censored=False)
     slope = (f"the slope of the profile likelihood at the limit is {verdict.slope:.3g}" if np.isfinite(verdict.slope)
              else f"no point inside reaches the limit's log-likelihood {lf.loglik:.10g}")
+    own = [n for n in notes if not n.startswith("Newton did not converge")]  # (the search's, not the answer's)
+    if raw.dropped:
+        own.append(f"{raw.dropped} rows with NaN were dropped")
     return Fit(family=fam, params=params, se=se, cov=cov, cov_labels=labels, cov_type=lf.cov_type,
-               loglik=float(lf.loglik), nobs=nobs, n_estimated=layout.size, converged=True,
+               loglik=float(lf.loglik), nobs=raw.nobs, n_estimated=layout.size, converged=True,
                reason=f"{verdict.limit.why} ({slope})", method="boundary", trace=(), diagnostics=lf.diagnostics,
-               fixed={k: _py(v) for k, v in fixed.items()}, notes=tuple(more), dropped=dropped, context=ctx,
-               boundary=dict(verdict.limit.at), limit=lf, limit_test=bd.limit_test(verdict, lf.loglik, layout.size))
+               fixed={k: _py(v) for k, v in fixed.items()}, notes=tuple(own + more), dropped=raw.dropped,
+               context=ctx, boundary=dict(verdict.limit.at), limit=lf,
+               limit_test=bd.limit_test(fam, verdict, lf.loglik, layout.size))
 
 
 @dataclass(frozen=True)
@@ -413,8 +429,11 @@ def _checked_options(options):
             raise OptionError(f"fit() got an unknown keyword {k!r}" + (f"; did you mean {near[0]!r}?" if near else
                                                                        f"; valid keywords: {', '.join(valid)}"))
     seed = options.get("seed", 0)
-    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed < 0:
-        raise OptionError(f"seed must be a non-negative integer, got {seed}")
+    if not (isinstance(seed, (int, np.integer, float, np.floating)) and not isinstance(seed, bool)
+            and math.isfinite(seed) and seed == int(seed) and 0 <= seed < 2**63):
+        raise OptionError(f"seed must be a whole number from 0 to 2^63 - 1, got {seed!r}")
+    if seed != int(seed) or not isinstance(seed, (int, np.integer)):
+        options = {**options, "seed": int(seed)}
     max_iter = options.get("max_iter")
     whole = isinstance(max_iter, (int, float, np.integer, np.floating)) and not isinstance(max_iter, bool) \
         and math.isfinite(max_iter) and max_iter == int(max_iter)
@@ -422,9 +441,12 @@ def _checked_options(options):
         raise OptionError(f"max_iter must be a positive integer, got {max_iter!r}")
     notes = []
     starts = options.get("starts", 1)
-    if isinstance(starts, (int, np.integer)) and starts > MAX_STARTS:
+    if not (isinstance(starts, (int, np.integer, float, np.floating)) and not isinstance(starts, bool)
+            and math.isfinite(starts) and starts == int(starts)):
+        raise OptionError(f"starts must be a whole number, got {starts!r}")
+    if starts > MAX_STARTS:
         options = {**options, "starts": MAX_STARTS}
-        notes.append(f"starts capped at {MAX_STARTS} (asked for {starts})")
+        notes.append(f"starts capped at {MAX_STARTS} (asked for {_n(starts)})")
     return options, notes
 
 

@@ -238,12 +238,17 @@ class Fit(InformationCriteria):
         return information(self, kind)
 
     def _refuse_at_boundary(self, what):
-        if self.boundary:
-            from .compare import boundary_text
-
-            raise OptionError(f"this {self.family.name} fit is on the boundary ({boundary_text(self.boundary)}): "
-                              f"its {what} is that of the limiting {self.limit.family.name} model; call "
-                              f"fit.limit.{what}(...) for it")
+        if not self.boundary:
+            return
+        lim = self.limit.family.name
+        head = f"this {self.family.name} fit is on the boundary ({boundary_text(self.boundary)}), "
+        limits = [m for m in self.family.limits if set(m.at) == set(self.boundary)]
+        if limits and limits[0].prepare is not None:
+            raise OptionError(head + f"where it is a {lim} of shifted data (fit.limit): its {what} is not "
+                                     "available here")
+        names = ", ".join(f"{k} is {v}" for k, v in (limits[0].keep if limits else {}).items())
+        raise OptionError(head + f"where it is the {lim} model: call fit.limit.{what}(...) for the {lim} fit"
+                          + (f" ({names} there)" if names else ""))
 
     # ---- the fitted distribution ------------------------------------------------
     def _limit_distribution(self, what):
@@ -288,11 +293,13 @@ class Fit(InformationCriteria):
     def to_dict(self, level: float = 0.95) -> dict:
         """A JSON-ready dict: family, params, se, ci, loglik, aic, bic, nobs, converged, ..."""
 
-        def clean(v):
+        def clean(v):  # JSON has no infinity or NaN: null (a limit of the space is in "boundary")
             if v is None:
                 return None
             a = np.asarray(v, dtype=float)
-            return float(a) if a.ndim == 0 else a.tolist()
+            if a.ndim == 0:
+                return float(a) if np.isfinite(a) else None
+            return np.where(np.isfinite(a), a, None).tolist()
 
         ci = self.confint(level)
         return {
@@ -351,8 +358,6 @@ class Fit(InformationCriteria):
         cond = "n/a" if d.hessian_condition is None else f"{d.hessian_condition:.3g}"
         lines.append(f"Stopped: {self.reason}")
         if self.boundary:
-            from .compare import boundary_text
-
             lines.append(f"Boundary: {boundary_text(self.boundary)}")
         if self.limit_test is not None:
             t = self.limit_test
@@ -371,6 +376,15 @@ class Fit(InformationCriteria):
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={_short(v)}" for k, v in self.params.items())
         return f"<Fit {self.family.name}({ps}) loglik={self.loglik:.6g} converged={self.converged}>"
+
+
+def boundary_text(b) -> str:
+    """``{"df": inf}`` as ``df = inf``: the parameters of a fit that sit at a limit of their space.
+
+    >>> boundary_text({"df": float("inf")})
+    'df = inf'
+    """
+    return ", ".join(f"{k} = {float(v):g}" for k, v in b.items())
 
 
 def _num(v):

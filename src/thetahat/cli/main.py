@@ -515,7 +515,7 @@ def _show_fit(f, info, intervals=None) -> None:
     con.print(f"log-likelihood: {_g(f.loglik, 10)}   AIC: {_g(f.aic, 10)}   BIC: {_g(f.bic, 10)}")
     con.print(f"converged: {verdict} ({_esc(f.reason)})", markup=True)
     if f.boundary:
-        from ..compare import boundary_text
+        from ..result import boundary_text
 
         con.print(f"boundary: {boundary_text(f.boundary)}", markup=False)
     if f.limit_test is not None:
@@ -552,7 +552,7 @@ def _show_compare(cmp, info) -> None:
                                                        for k, v in r["params"].items())
         status = r["status"] if r["status"] == "ok" else f"[red]{r['status']}[/red]: {_esc(r['reason'])}"
         if r.get("boundary"):
-            from ..compare import boundary_text
+            from ..result import boundary_text
 
             status += f" (boundary: {boundary_text(r['boundary'])})"
         gof = r.get("gof") or {}

@@ -44,7 +44,9 @@ def _nbinom_score(x, w, p):
 def _zip_score(x, w, p):
     """d loglik / d pi at pi = 0: (e^lam - 1) per zero, -1 per positive count."""
     zero = x == 0
-    return float(np.sum(w[zero]) * np.expm1(p["lam"]) - np.sum(w[~zero]))
+    n0 = float(np.sum(w[zero]))
+    # (no zeros: the slope is -n, also where e^lam overflows and 0 * inf would be NaN)
+    return (n0 * float(np.expm1(p["lam"])) if n0 > 0 else 0.0) - float(np.sum(w[~zero]))
 
 
 def _betabinom_score(x, w, p):

@@ -88,6 +88,10 @@ def profile(fit, level):
             out[k] = (lo, hi)
             notes.extend(nk)
             continue
+        if fit.boundary and k not in inside:  # a sample extreme of a non-regular limit (skew normal's loc)
+            out[k] = None
+            notes.append(f"{k}: no profile interval (a sample extreme of the limiting model: non-regular)")
+            continue
         if k in inside:  # a boundary fit: the limiting model's profile
             lo, hi, nk = profile_interval(fit.limit, inside[k], level)
             out[k] = (lo, hi)

@@ -38,7 +38,8 @@ def update(fit, more, *, column=None, dropna=False):
     if ctx.weight_kind != "frequency":
         raise OptionError("updating a fit with analytic weights is not supported: refit all the rows")
     fam = ctx.family
-    if ctx.stats is None:
+    # a family with limits (zip: pi = 0) is checked against them on rows: refit them where the fit has them
+    if ctx.stats is None or (fam.limits and ctx.raw is not None and ctx.raw.w is None):
         return _refit_rows(fit, ctx, more, column, dropna)
     stats, n_new, dropped_new, where = _statistics_of(more, fam, ctx.fixed, column, dropna)
     merged = fam.merge({k: np.asarray(v) for k, v in ctx.stats.items()}, stats)
@@ -91,8 +92,8 @@ def _from_statistics(fit, ctx, merged, n_new, dropped_new, where):
     fam, layout, fixed = ctx.family, ctx.layout, ctx.fixed
     obj = StatisticsObjective(fam, layout, fixed, merged)
     nobs = float(fit.nobs) + n_new
-    start = {k: np.asarray(fit.params[k]) for k in layout.names}
-    method = "auto" if fit.method in ("closed", "newton") else fit.method
+    start = None if fit.boundary else {k: np.asarray(fit.params[k]) for k in layout.names}
+    method = "auto" if fit.method in ("closed", "newton", "boundary") else fit.method
     old = ctx.streamed.get("source") if ctx.streamed else None
     info = {"source": old or "the fitted rows", "passes": 1, "open": lambda l2, f2: StatisticsObjective(
         fam, l2, f2, merged),
