@@ -357,7 +357,11 @@ PY_ERRORS = {
     "misspelt_keyword": (lambda: thetahat.fit([1.0, 2.0, 3.0], "normal", metod="newton"), errors.OptionError,
                          r"unknown keyword 'metod'; did you mean 'method'\?"),
     "seed_negative": (lambda: thetahat.fit(G, "gamma", seed=-1, starts=2), errors.OptionError,
-                      r"seed must be a non-negative integer"),
+                      r"seed must be a whole number from 0 to 2\^63 - 1, got -1"),
+    "seed_negative_float": (lambda: thetahat.fit(G, "gamma", seed=-1.0), errors.OptionError,
+                            r"seed must be a whole number from 0 to 2\^63 - 1, got -1.0"),
+    "starts_fraction": (lambda: thetahat.fit(G, "gamma", starts=2.5), errors.OptionError,
+                        r"starts must be a whole number, got 2.5"),
     "max_iter_zero": (lambda: thetahat.fit(G, "gamma", max_iter=0), errors.OptionError, r"max_iter must be"),
     "subnormal_weibull": (lambda: thetahat.fit(np.array([float(v) for v in SUBNORMAL]), "weibull"),
                           errors.NumericalRangeError, r"subnormal"),
@@ -461,8 +465,9 @@ def test_python_max_iter_is_honoured(family, method):
     assert full.converged and abs(full.loglik - f.loglik) > 0  # one step does not reach the optimum
 
 
-def test_python_starts_capped():
-    f = thetahat.fit(G, "normal", starts=10 ** 9)
+@pytest.mark.parametrize("starts", [10 ** 9, 1e9, np.float64(1e9)])
+def test_python_starts_capped(starts):
+    f = thetahat.fit(G, "normal", starts=starts)
     assert "starts capped at 1000 (asked for 1000000000)" in f.notes
     _same_fit(f, G)
 
