@@ -276,3 +276,15 @@ def test_zip_boundary_at_large_counts_and_after_update():
     assert u.boundary == v.boundary and u.loglik == pytest.approx(v.loglik, rel=1e-10)
     n0, lam = np.sum(np.r_[a, b] == 0), np.r_[a, b].mean()
     assert (n0 * np.expm1(lam) - (a.size + b.size - n0) <= 0) == bool(v.boundary)
+
+
+@pytest.mark.parametrize("family", ["t", "cauchy"])
+def test_tied_data_with_an_unbounded_likelihood_have_no_mle(family):
+    x = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0])  # five of six tied: the likelihood is unbounded (Copas 1975)
+    # scipy's log-likelihood keeps rising as the scale falls towards 0 at the tied value
+    dist = st.cauchy if family == "cauchy" else st.t(0.5).dist
+    lls = [dist.logpdf(x, *(() if family == "cauchy" else (0.5,)), loc=0.0, scale=s).sum()
+           for s in (1e-2, 1e-4, 1e-8)]
+    assert lls[0] < lls[1] < lls[2]
+    f = thetahat.fit(x, family)
+    assert not f.converged and "unbounded" in f.reason and "5 of 6 observations equal 0" in f.reason

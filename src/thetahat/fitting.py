@@ -255,7 +255,7 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
                            **({} if max_iter is None else {"max_iter": int(max_iter)}))
             notes.append(f"Newton did not converge ({first.reason}); fell back to BFGS")
 
-    res = _refuse_unbounded(fam, layout, res)
+    res = _refuse_unbounded(fam, layout, res, x)
     verdict = _limits_verdict(fam, res, x, w, fixed, censoring, streamed, cov_type, weight_kind, notes)
     if verdict is not None and verdict.on_boundary:
         return _boundary_fit(fam, layout, verdict, fixed, Sample(x, w, nobs, dropped), sample, stats, weight_kind,
@@ -300,15 +300,26 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
                bd.limit_test(fam, verdict, res.loglik, layout.size))
 
 
-def _refuse_unbounded(fam, layout, res):
-    """A search that ended past a value where the likelihood is unbounded (``Family.unbounded_below``)
-    found no MLE: it did not converge, and the reason says why."""
-    if not fam.unbounded_below or not np.all(np.isfinite(res.u)):
+def _refuse_unbounded(fam, layout, res, x):
+    """A search that ended where the likelihood is unbounded found no MLE: past a value of
+    ``Family.unbounded_below``, or with the scale of ``Family.collapses_on_ties`` run to 0 on tied
+    data. It did not converge, and the reason says why."""
+    if not (fam.unbounded_below or fam.collapses_on_ties) or not np.all(np.isfinite(res.u)):
         return res
     params = layout.to_params(np.asarray(res.u))
     for k, (value, why) in fam.unbounded_below.items():
         if k in params and float(np.asarray(params[k])) < value:
             res.converged, res.reason = False, why
+    k = fam.collapses_on_ties
+    if k in params and x.ndim == 1 and x.size:
+        spread = float(np.max(x) - np.min(x))
+        if float(np.asarray(params[k])) < 1e-8 * spread:
+            values, counts = np.unique(x, return_counts=True)
+            i = int(np.argmax(counts))
+            res.converged = False
+            res.reason = (f"the likelihood is unbounded: {counts[i]} of {x.size} observations equal {values[i]:g}, "
+                          f"and the {fam.name} density there grows without limit as {k} runs to 0 (tied values, "
+                          "e.g. rounded data); no MLE exists")
     return res
 
 

@@ -153,6 +153,9 @@ class Family:
     # {parameter: (value, why)}: past this value the likelihood is unbounded (GEV and generalized Pareto
     # with shape < -1), so only a local maximum above it is an MLE
     unbounded_below: dict = {}
+    # a scale parameter that can run to 0 on tied data with an unbounded likelihood (polynomial tails:
+    # the t, the Cauchy): a fit that ends there is no MLE
+    collapses_on_ties: str | None = None
 
     # ---- required -------------------------------------------------------------
     def logpdf(self, x, p):

@@ -63,6 +63,7 @@ class StudentT(Family):
     support = C.real
     limits = (Limit("normal", {"df": np.inf}, {"loc": "mu", "scale": "sigma"}, _t_score,
                     "the t's df runs to infinity: the normal fits as well"),)
+    collapses_on_ties = "scale"
 
     def logpdf(self, x, p):
         nu, mu, sigma = p["df"], p["loc"], p["scale"]
@@ -120,6 +121,7 @@ class Cauchy(Family):
     name = "cauchy"
     params = {"loc": C.real, "scale": C.positive}
     support = C.real
+    collapses_on_ties = "scale"  # more than half the data tied: unbounded (Copas 1975)
 
     def logpdf(self, x, p):
         z = (x - p["loc"]) / p["scale"]
