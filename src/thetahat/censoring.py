@@ -89,13 +89,27 @@ class Censored(Family):
 
     # ---- the likelihood ------------------------------------------------------------
     def _log_mass(self, p):
+        """log P(lo <= X <= hi). An end at or beyond the support's edge (or infinite) is
+        decided here, in Python, so the cdf is never evaluated there: a stand-in argument
+        at a support edge (0 for a weibull or lognormal) has a NaN derivative."""
         lo, hi = self.truncate
         b = self.base
         if b.discrete:  # P(lo <= X <= hi) = F(hi) - F(lo - 1)
             lo = lo - 1.0
-        F = lambda t: jnp.where(jnp.isfinite(t), b.cdf(jnp.where(jnp.isfinite(t), t, 0.0), p),  # noqa: E731
-                                jnp.where(t > 0, 1.0, 0.0))
-        return jnp.log(F(jnp.asarray(hi)) - F(jnp.asarray(lo)))
+            open_lo = lo < _support_lower(b)
+        else:
+            open_lo = lo <= _support_lower(b)
+        open_hi = hi >= _support_upper(b)
+        if open_lo and open_hi:
+            return jnp.zeros(())
+        if open_lo:
+            return jnp.log(b.cdf(jnp.asarray(hi), p))
+        if open_hi:
+            return jnp.log(b.sf(jnp.asarray(lo), p))
+        lo, hi = jnp.asarray(lo), jnp.asarray(hi)
+        cdf_lo = b.cdf(lo, p)
+        # F(hi) - F(lo) without cancellation: through the survival function in the upper tail
+        return jnp.log(jnp.where(cdf_lo > 0.5, b.sf(lo, p) - b.sf(hi, p), b.cdf(hi, p) - cdf_lo))
 
     def logpdf(self, row, p):
         a, b, kind, safe = row[0], row[1], row[2], row[3]
@@ -189,30 +203,7 @@ def censored_rows(base: Family, data=None, *, event=None, lower=None, upper=None
             raise OptionError("with lower=/upper= the data are the bounds: pass data=None")
         if lower is None or upper is None:
             raise OptionError("interval censoring needs both lower= and upper= (use -inf or inf for open ends)")
-        keep = None
-        a = _column(lower, "lower", allow_inf=True)
-        b = _column(upper, "upper", allow_inf=True)
-        if a.shape != b.shape:
-            raise DataError(f"lower has {a.size} rows but upper has {b.size}")
-        keep = ~(np.isnan(a) | np.isnan(b))
-        dropped = int((~keep).sum())
-        if dropped and not dropna:
-            i = int(np.argmax(~keep))
-            raise NonFiniteDataError(f"missing bound at row {i} (use -inf/inf for an open end, or dropna=True)")
-        a, b = a[keep], b[keep]
-        if a.size == 0:
-            raise DataError("no observations")
-        bad = a > b
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"interval bounds are reversed at row {i}: lower {a[i]:g} > upper {b[i]:g}")
-        kind = np.where(a == b, EXACT, np.where(np.isinf(b), RIGHT, INTERVAL)).astype(float)
-        lo_support = _support_lower(base)
-        left = (np.isinf(a) | (a <= lo_support)) & np.isfinite(b) & (kind == INTERVAL)
-        kind[left] = LEFT
-        if np.any(np.isinf(a) & np.isinf(b)):
-            i = int(np.argmax(np.isinf(a) & np.isinf(b)))
-            raise DataError(f"row {i} has both bounds infinite: it carries no information")
+        a, b, kind, keep, dropped = _interval_rows(base, lower, upper, dropna)
     else:
         x, dropped = as_float_array(data, dropna=False)
         if event is not None:
@@ -257,6 +248,47 @@ def censored_rows(base: Family, data=None, *, event=None, lower=None, upper=None
     return rows, Censored(base, truncate, censored=censored), dropped, (keep if dropped else None)
 
 
+def _interval_rows(base, lower, upper, dropna):
+    """Bounds, kinds, kept rows and the number dropped, from ``lower``/``upper``.
+
+    A missing bound (NaN, or None in an object array) is an open end, as in R's
+    ``Surv(type="interval2")``: a missing lower end is -inf (left-censored), a missing
+    upper end +inf (right-censored). A row missing both carries no information: an error,
+    or dropped with ``dropna``.
+    """
+    a = _column(lower, "lower", allow_inf=True)
+    b = _column(upper, "upper", allow_inf=True)
+    if a.shape != b.shape:
+        raise DataError(f"lower has {a.size} rows but upper has {b.size}")
+    both = np.isnan(a) & np.isnan(b)
+    if both.any() and not dropna:
+        i = int(np.argmax(both))
+        raise NonFiniteDataError(f"data row {i + 1} has neither a lower nor an upper bound (both missing): it "
+                                 "carries no information (give one bound, or pass dropna=True to drop such rows)")
+    a, b = np.where(np.isnan(a), -np.inf, a), np.where(np.isnan(b), np.inf, b)
+    lo_support, hi_support = _support_lower(base), _support_upper(base)
+    open_a, open_b = np.isinf(a) | (a <= lo_support), np.isinf(b) | (b >= hi_support)
+    bad = open_a & open_b & (a < b) & ~both
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"data row {i + 1} has both bounds open (lower {a[i]:g}, upper {b[i]:g}, the support "
+                        f"of {base.name} being {base.support.name}): it carries no information")
+    rev = a > b
+    if rev.any():
+        i = int(np.argmax(rev))
+        raise DataError(f"interval bounds are reversed at data row {i + 1}: lower {a[i]:g} > upper {b[i]:g}")
+    keep = ~both
+    dropped = int(both.sum())
+    a, b, open_a, open_b = a[keep], b[keep], open_a[keep], open_b[keep]
+    if a.size == 0:
+        raise DataError("no observations")
+    kind = np.where(a == b, EXACT, INTERVAL).astype(float)
+    right, left = (kind == INTERVAL) & open_b, (kind == INTERVAL) & open_a
+    kind[right], kind[left] = RIGHT, LEFT
+    b = np.where(right, np.inf, b)  # an upper end at the support's edge is no bound at all
+    return a, b, kind, keep, dropped
+
+
 def _column(v, name, allow_inf):
     try:
         arr = np.asarray(v, dtype=float).ravel()
@@ -272,6 +304,13 @@ def _support_lower(base):
     s = base.support
     return getattr(s, "lower", -np.inf) if isinstance(s, (C.GreaterThan, C.Interval, C.IntegerInterval)) \
         else -np.inf
+
+
+def _support_upper(base):
+    s = base.support
+    if isinstance(s, C.Interval) or (isinstance(s, C.IntegerInterval) and s.upper is not None):
+        return float(s.upper)
+    return np.inf
 
 
 def _in_closure(support, v):

@@ -317,14 +317,7 @@ class FitContext:
 
 @functools.wraps(_fit)
 def fit(data, family, **options) -> Fit:
-    try:
-        return _fit(data, family, **options)
-    except NotImplementedError as exc:
-        if any(options.get(k) is not None for k in ("event", "lower", "upper", "truncate")):
-            name = getattr(family, "name", family)
-            raise OptionError(f"{name} cannot be censored or truncated here: JAX has no derivative of its cdf "
-                              f"in a shape parameter ({exc})") from None
-        raise
+    return _fit(data, family, **options)
 
 
 fit.__module__ = __name__

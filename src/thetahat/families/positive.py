@@ -5,11 +5,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import betainc, betaln, gammainc, gammaincc, gammaln, polygamma, xlog1py, xlogy
+from jax.scipy.special import gammaln, polygamma, xlog1py, xlogy
 
 from .. import constraints as C
 from ._base import Family, register, weighted_moments
 from ._cont_util import EULER_GAMMA, masked
+from .special import betainc, betaincc, betaln, gammainc, gammaincc
 
 
 def _trigamma(k):
@@ -250,7 +251,7 @@ class Beta(Family):
         return betainc(p["a"], p["b"], jnp.clip(x, 0.0, 1.0))
 
     def sf(self, x, p):
-        return betainc(p["b"], p["a"], jnp.clip(1.0 - x, 0.0, 1.0))
+        return betaincc(p["a"], p["b"], jnp.clip(x, 0.0, 1.0))
 
     def to_scipy(self, p):
         from scipy import stats as st
