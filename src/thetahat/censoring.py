@@ -256,8 +256,7 @@ def _interval_rows(base, lower, upper, dropna):
     upper end +inf (right-censored). A row missing both carries no information: an error,
     or dropped with ``dropna``.
     """
-    a = _column(lower, "lower", allow_inf=True)
-    b = _column(upper, "upper", allow_inf=True)
+    a, b = as_bounds(lower, "lower"), as_bounds(upper, "upper")
     if a.shape != b.shape:
         raise DataError(f"lower has {a.size} rows but upper has {b.size}")
     both = np.isnan(a) & np.isnan(b)
@@ -287,6 +286,41 @@ def _interval_rows(base, lower, upper, dropna):
     kind[right], kind[left] = RIGHT, LEFT
     b = np.where(right, np.inf, b)  # an upper end at the support's edge is no bound at all
     return a, b, kind, keep, dropped
+
+
+def as_bounds(v, name="lower"):
+    """Censoring bounds as a float array, a missing cell (NaN, None, pandas' NA) as NaN.
+
+    Examples
+    --------
+    >>> from thetahat.censoring import as_bounds
+    >>> as_bounds([1.0, None, float("inf")]).tolist()
+    [1.0, nan, inf]
+    """
+    try:
+        return np.asarray(v, dtype=float).ravel()
+    except (TypeError, ValueError):
+        pass
+    cells = np.asarray(v, dtype=object).ravel()
+    out = np.empty(cells.size)
+    for i, c in enumerate(cells):
+        if c is None or (not isinstance(c, (str, bytes)) and _is_missing(c)):
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(c)
+        except (TypeError, ValueError):
+            raise DataError(f"{name} holds a non-numeric value {c!r} at data row {i + 1}") from None
+    return out
+
+
+def _is_missing(c):
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(c))
+    except (ImportError, TypeError, ValueError):
+        return False
 
 
 def _column(v, name, allow_inf):
