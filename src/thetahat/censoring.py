@@ -123,6 +123,8 @@ class Censored(Family):
             term = exact
         else:
             sf_a, cdf_b = base.sf(xa, p), base.cdf(xb, p)
+            # an infinite end: P(X > -inf) = P(X <= inf) = 1 (a right-censored row at the support's edge)
+            sf_a, cdf_b = jnp.where(jnp.isfinite(a), sf_a, 1.0), jnp.where(jnp.isfinite(b), cdf_b, 1.0)
             # F(b) - F(a) without cancellation: through the survival function in the upper tail
             cdf_a, sf_b = base.cdf(xa, p), base.sf(xb, p)
             width = jnp.where(cdf_a > 0.5, sf_a - sf_b, cdf_b - cdf_a)
@@ -243,6 +245,7 @@ def censored_rows(base: Family, data=None, *, event=None, lower=None, upper=None
             i = int(np.argmax(outside))
             raise SupportError(f"observation at row {i} lies outside the truncation range "
                                f"[{truncate[0]:g}, {truncate[1]:g}]")
+    a, b = _open_ends(base, a, b, kind)
     safe = _safe_points(base, a, b, kind)
     rows = np.column_stack([a, b, kind, safe])
     return rows, Censored(base, truncate, censored=censored), dropped, (keep if dropped else None)
@@ -265,13 +268,13 @@ def _interval_rows(base, lower, upper, dropna):
         raise NonFiniteDataError(f"data row {i + 1} has neither a lower nor an upper bound (both missing): it "
                                  "carries no information (give one bound, or pass dropna=True to drop such rows)")
     a, b = np.where(np.isnan(a), -np.inf, a), np.where(np.isnan(b), np.inf, b)
-    lo_support, hi_support = _support_lower(base), _support_upper(base)
-    open_a, open_b = np.isinf(a) | (a <= lo_support), np.isinf(b) | (b >= hi_support)
-    bad = open_a & open_b & (a < b) & ~both
+    bad = np.isinf(a) & np.isinf(b) & ~both
     if bad.any():
         i = int(np.argmax(bad))
-        raise DataError(f"data row {i + 1} has both bounds open (lower {a[i]:g}, upper {b[i]:g}, the support "
-                        f"of {base.name} being {base.support.name}): it carries no information")
+        raise DataError(f"data row {i + 1} has both bounds infinite (lower {a[i]:g}, upper {b[i]:g}): it "
+                        "carries no information")
+    lo_support, hi_support = _support_lower(base), _support_upper(base)
+    open_a, open_b = np.isinf(a) | (a <= lo_support), np.isinf(b) | (b >= hi_support)
     rev = a > b
     if rev.any():
         i = int(np.argmax(rev))
@@ -284,8 +287,17 @@ def _interval_rows(base, lower, upper, dropna):
     kind = np.where(a == b, EXACT, INTERVAL).astype(float)
     right, left = (kind == INTERVAL) & open_b, (kind == INTERVAL) & open_a
     kind[right], kind[left] = RIGHT, LEFT
-    b = np.where(right, np.inf, b)  # an upper end at the support's edge is no bound at all
     return a, b, kind, keep, dropped
+
+
+def _open_ends(base, a, b, kind):
+    """Bounds at or beyond the support's edges become infinite, so that no cdf is evaluated
+    there (a weibull's at 0 has a NaN derivative in its shape): X > (the lower edge) and
+    X <= (the upper edge) are certain, and their terms are 0."""
+    lo_support, hi_support = _support_lower(base), _support_upper(base)
+    a = np.where((kind != EXACT) & (a <= lo_support), -np.inf, a)
+    b = np.where((kind != EXACT) & (b >= hi_support), np.inf, b)
+    return a, b
 
 
 def as_bounds(v, name="lower"):
@@ -359,7 +371,8 @@ def _in_closure(support, v):
 def _safe_points(base, a, b, kind):
     """A point strictly inside the support for every row (exact values are their own)."""
     fa, fb = np.isfinite(a), np.isfinite(b)
-    mid = np.where(fa & fb, 0.5 * (a + b), np.where(fa, a, b))
+    with np.errstate(invalid="ignore"):  # (-inf + inf: a row open at both ends, replaced below)
+        mid = np.where(fa & fb, 0.5 * (a + b), np.where(fa, a, b))
     interior = _strictly_inside(base.support, mid)
     if not interior.all():
         ref = a[(kind == EXACT)] if np.any(kind == EXACT) else mid[interior]
@@ -372,7 +385,7 @@ def _safe_points(base, a, b, kind):
 
 def _strictly_inside(support, v):
     if isinstance(support, C.GreaterThan):
-        return v > support.lower
+        return np.isfinite(v) & (v > support.lower)
     if isinstance(support, C.Interval):
         return (v > support.lower) & (v < support.upper)
     return np.isfinite(v)
