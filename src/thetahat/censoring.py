@@ -158,6 +158,26 @@ class Censored(Family):
     def check_support(self, x, fixed=None):
         return None  # checked in ``censored_rows``
 
+    @property
+    def nonregular_mle(self):
+        """For a base family with non-regular parameters that can locate its censored MLE
+        itself (the uniform: :meth:`Uniform.censored_mle`), a function ``(x, w) ->
+        (estimates, the parameters non-regular at them)``; else None."""
+        find = getattr(self.base, "censored_mle", None)
+        if find is None or self.truncate is not None or not self.censored:
+            return None
+
+        def mle(x, w):
+            return find(x[:, 0], x[:, 1], np.ones(x.shape[0]) if w is None else w)
+
+        return mle
+
+    def with_nonregular(self, names):
+        """This family with ``names`` as its non-regular parameters (for one fit's data)."""
+        out = Censored(self.base, self.truncate, self.censored)
+        out.nonregular = tuple(names)
+        return out
+
     def check_degenerate(self, x, w):
         if not np.any(x[:, 2] != RIGHT):
             raise DataError("every observation is right-censored: the likelihood has no maximum")

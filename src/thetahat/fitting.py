@@ -220,8 +220,18 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
             res.profile_params = {k: np.asarray(v, dtype=float) for k, v in est.items()}
             res.converged = bool(res.converged and np.all(np.abs(res.grad) < 1e-6 * max(1.0, abs(res.loglik))))
             profile_ok = res.converged
+    nonregular_mle = getattr(fam, "nonregular_mle", None) if censoring and method == "auto" else None
     if profile_ok:
         n_starts, n_conv = 1, 1
+    elif nonregular_mle is not None and not (set(fixed) & set(fam.params)):
+        # a censored family whose non-regular ends the family locates itself (the uniform's
+        # kinks); which ends are non-regular depends on the data
+        est, names = nonregular_mle(x, w)
+        fam = fam.with_nonregular(names)
+        res = _closed_result(obj, layout, {k: np.asarray(v, dtype=float) for k, v in est.items()})
+        res.method, n_starts, n_conv = "coordinate", 1, int(res.converged)
+        res.reason = ("converged: exact coordinate-wise maxima over the pieces between the likelihood's kinks"
+                      if res.converged else "the estimate has zero likelihood")
     elif method in ("auto", "closed") and closed_ok:
         derivs = None
         if fam.statistics_closed_form_derivs is not None and stats is not None:
