@@ -172,6 +172,13 @@ class Censored(Family):
 
         return mle
 
+    @property
+    def nonregular_reason(self):
+        if self.nonregular_mle is None:
+            return None
+        return ("its MLE sits at a kink of the censored log-likelihood: an exact value, the sample's extreme, "
+                "or a censoring bound")
+
     def with_nonregular(self, names):
         """This family with ``names`` as its non-regular parameters (for one fit's data)."""
         out = Censored(self.base, self.truncate, self.censored)

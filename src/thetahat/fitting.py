@@ -72,9 +72,12 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
     lower, upper : array_like, optional
         Interval censoring (pass ``data=None``): each value lies in ``(lower, upper]``;
         ``lower == upper`` is exact, ``upper = inf`` right-censored, ``lower = -inf`` (or
-        the support's edge) left-censored.
+        the support's edge) left-censored. A missing bound (NaN, or None) is an open end,
+        as in R's ``Surv(type="interval2")``: NaN in ``lower`` means left-censored, NaN in
+        ``upper`` right-censored; a row missing both is an error (dropped with ``dropna``).
     truncate : (float, float), optional
-        The data were only observable within ``[lower, upper]`` (use ``inf`` for one side).
+        The data were only observable within ``[lower, upper]`` (use ``-inf``/``inf``, or
+        the support's edge, for an open side).
     column : str or list of str, optional
         The column of a table, file or Dask DataFrame to fit (several, comma-separated
         or a list, for a multivariate family).
@@ -224,14 +227,8 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
     if profile_ok:
         n_starts, n_conv = 1, 1
     elif nonregular_mle is not None and not (set(fixed) & set(fam.params)):
-        # a censored family whose non-regular ends the family locates itself (the uniform's
-        # kinks); which ends are non-regular depends on the data
-        est, names = nonregular_mle(x, w)
-        fam = fam.with_nonregular(names)
-        res = _closed_result(obj, layout, {k: np.asarray(v, dtype=float) for k, v in est.items()})
-        res.method, n_starts, n_conv = "coordinate", 1, int(res.converged)
-        res.reason = ("converged: exact coordinate-wise maxima over the pieces between the likelihood's kinks"
-                      if res.converged else "the estimate has zero likelihood")
+        fam, res = _censored_nonregular(fam, nonregular_mle, obj, layout, x, w)
+        n_starts, n_conv = 1, int(res.converged)
     elif method in ("auto", "closed") and closed_ok:
         derivs = None
         if fam.statistics_closed_form_derivs is not None and stats is not None:
@@ -288,6 +285,19 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
                reason=res.reason, method=res.method, trace=tuple(float(t) for t in res.trace),
                diagnostics=diag, fixed={k: _py(v) for k, v in fixed.items()}, notes=tuple(notes),
                dropped=dropped, path=tuple(np.asarray(p) for p in res.path), context=ctx)
+
+
+def _censored_nonregular(fam, nonregular_mle, obj, layout, x, w):
+    """A censored family whose non-regular ends the family locates itself (the uniform's
+    kinks): ``(family, result)``, the family marking the ends that are non-regular at
+    these data's estimates."""
+    est, names = nonregular_mle(x, w)
+    fam = fam.with_nonregular(names)
+    res = _closed_result(obj, layout, {k: np.asarray(v, dtype=float) for k, v in est.items()})
+    res.method = "coordinate"
+    res.reason = ("converged: exact coordinate-wise maxima over the pieces between the likelihood's kinks"
+                  if res.converged else "the estimate has zero likelihood")
+    return fam, res
 
 
 @dataclass(frozen=True)
@@ -624,8 +634,10 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample, cov_t
     regular = [k for k in layout.names if k not in fam.nonregular]
     for k in layout.names:
         if k in fam.nonregular:
-            notes.append(f"{k} is a non-regular parameter (its MLE is an extreme of the sample, on the edge of "
-                         "the support): Fisher-information standard errors do not apply to it")
+            why = getattr(fam, "nonregular_reason", None) or ("its MLE is an extreme of the sample, on the edge "
+                                                              "of the support")
+            notes.append(f"{k} is a non-regular parameter ({why}): Fisher-information standard errors do not "
+                         "apply to it")
     if not regular:
         res.grad = np.zeros(0)  # no regular parameter: no score equation to check
     if not res.converged or not regular:
