@@ -73,11 +73,11 @@ class StudentT(Family):
         z = (x - p["loc"]) / p["scale"]
         near = z * z < nu
         # z = 0 exactly: 1e-150 gives the centre's derivative its limit (the density at 0)
-        zc = jnp.where(near, jnp.where(z == 0, 1e-150, z), 0.5 * jnp.sqrt(nu))
-        zf = jnp.where(near, 2.0 * jnp.sqrt(nu), z)
-        centre = jnp.sign(zc) * 0.5 * betainc(0.5, 0.5 * nu, zc * zc / (nu + zc * zc))
-        tail = 0.5 * betainc(0.5 * nu, 0.5, nu / (nu + zf * zf))
-        return centre, tail, near, z
+        zc = jnp.where(z == 0, 1e-150, z)
+        # one incomplete beta per element, its arguments chosen by the branch
+        half = 0.5 * betainc(jnp.where(near, 0.5, 0.5 * nu), jnp.where(near, 0.5 * nu, 0.5),
+                             jnp.where(near, zc * zc, nu) / (nu + zc * zc))
+        return jnp.sign(zc) * half, half, near, z
 
     def cdf(self, x, p):
         centre, tail, near, z = self._halves(x, p)
