@@ -144,7 +144,7 @@ def test_cli_fits_right_censored_shape_families(capsys, tmp_path, name):
     e = (x <= c).astype(int)
     t = np.minimum(x, c)
     path = tmp_path / "surv.csv"
-    path.write_text("x,e\n" + "".join(f"{v!r},{k}\n" for v, k in zip(t, e)))
+    path.write_text("x,e\n" + "".join(f"{float(v)!r},{int(k)}\n" for v, k in zip(t, e)))
     code = main(["fit", str(path), "--column", "x", "--family", name, "--event-column", "e", "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err

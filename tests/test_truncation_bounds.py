@@ -40,7 +40,7 @@ SPECS = {
     "rayleigh": (lambda p: st.rayleigh(scale=p[0]), [1.3], [1], 0.0),
     "halfnormal": (lambda p: st.halfnorm(scale=p[0]), [1.3], [1], 0.0),
     "loglogistic": (lambda p: st.fisk(p[1], scale=p[0]), [2.0, 3.0], [1, 1], 0.0),
-    "skewnorm": (lambda p: st.skewnorm(p[2], p[0], p[1]), [0.0, 2.0, 2.0], [0, 1, 0], -INF),
+    "skewnorm": (lambda p: st.skewnorm(p[2], p[0], p[1]), [0.0, 2.0, 4.0], [0, 1, 0], -INF),
     "gev": (lambda p: st.genextreme(-p[2], p[0], p[1]), [0.0, 1.0, 0.1], [0, 1, 0], -INF),
     "genpareto": (lambda p: st.genpareto(p[1], scale=p[0]), [1.0, 0.2], [1, 0], 0.0),
 }
@@ -106,8 +106,9 @@ def _cases():
     out = []
     for name, (make, true, pos, edge) in SPECS.items():
         d = make(true)
-        qa, qb = (float(v) for v in d.ppf([0.2, 0.85]))
-        kinds = {"finite,+inf": (qa, INF), "edge,finite": (edge, qb), "finite,finite": (qa, qb)}
+        qa, qb, wa, wb = (float(v) for v in d.ppf([0.2, 0.85, 0.04, 0.96]))
+        # (both ends finite: a wide window, or a location-scale MLE can run off to infinity)
+        kinds = {"finite,+inf": (qa, INF), "edge,finite": (edge, qb), "finite,finite": (wa, wb)}
         if edge == 0.0:
             kinds["-inf,finite"] = (-INF, qb)
         if name == "beta":
