@@ -28,8 +28,11 @@ MAKE = {
 
 
 def _loglik(make, th, lower, upper, trunc=None):
-    """Sum over rows: logpdf (exact), logsf (right), logcdf (left), log(cdf(b) - cdf(a)) (interval)."""
+    """Sum over rows: logpdf (exact), logsf (right), logcdf (left), log(cdf(b) - cdf(a)) (interval);
+    with truncation to [lo, hi], minus n log(cdf(hi) - cdf(lo)), a right-censored value lying in (c, hi]."""
     d = make(th)
+    if trunc is not None:  # under truncation to [lo, hi], an open end is the window's end
+        lower, upper = np.where(np.isinf(lower), trunc[0], lower), np.where(np.isinf(upper), trunc[1], upper)
     with np.errstate(all="ignore"):
         exact, right, left = lower == upper, np.isinf(upper), np.isinf(lower)
         inter = ~(exact | right | left)

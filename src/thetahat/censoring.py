@@ -31,6 +31,25 @@ from .errors import DataError, NonFiniteDataError, OptionError, SupportError
 from .families._base import Family
 
 EXACT, RIGHT, LEFT, INTERVAL = 0, 1, 2, 3
+PROBABILITY_FLOOR = 1e-290  # below, a cdf difference has lost its relative precision (subnormal)
+
+
+def log_probability(v):
+    """``log(v)`` for a probability, -inf below :data:`PROBABILITY_FLOOR` (and with finite
+    derivatives there): a probability computed in float64 under about 1e-290 is near the
+    subnormal range, where its relative precision is gone; a log of it could make a
+    far-off parameter value look likely (a truncated gamma whose window mass underflows
+    gains ``-n log(mass)``). Such a value counts as impossible instead.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from thetahat.censoring import log_probability
+    >>> [float(v) for v in log_probability(jnp.array([1.0, 1e-300]))]
+    [0.0, -inf]
+    """
+    ok = v >= PROBABILITY_FLOOR
+    return jnp.where(ok, jnp.log(jnp.where(ok, v, 1.0)), -jnp.inf)
 
 
 class Censored(Family):
@@ -103,13 +122,13 @@ class Censored(Family):
         if open_lo and open_hi:
             return jnp.zeros(())
         if open_lo:
-            return jnp.log(b.cdf(jnp.asarray(hi), p))
+            return log_probability(b.cdf(jnp.asarray(hi), p))
         if open_hi:
-            return jnp.log(b.sf(jnp.asarray(lo), p))
+            return log_probability(b.sf(jnp.asarray(lo), p))
         lo, hi = jnp.asarray(lo), jnp.asarray(hi)
         cdf_lo = b.cdf(lo, p)
         # F(hi) - F(lo) without cancellation: through the survival function in the upper tail
-        return jnp.log(jnp.where(cdf_lo > 0.5, b.sf(lo, p) - b.sf(hi, p), b.cdf(hi, p) - cdf_lo))
+        return log_probability(jnp.where(cdf_lo > 0.5, b.sf(lo, p) - b.sf(hi, p), b.cdf(hi, p) - cdf_lo))
 
     def logpdf(self, row, p):
         a, b, kind, safe = row[0], row[1], row[2], row[3]
@@ -132,9 +151,9 @@ class Censored(Family):
             # would still poison the gradient with 0 * inf
             one = jnp.ones_like(sf_a)
             term = jnp.where(kind == EXACT, exact,
-                             jnp.where(kind == RIGHT, jnp.log(jnp.where(kind == RIGHT, sf_a, one)),
-                                       jnp.where(kind == LEFT, jnp.log(jnp.where(kind == LEFT, cdf_b, one)),
-                                                 jnp.log(jnp.where(kind == INTERVAL, width, one)))))
+                             jnp.where(kind == RIGHT, log_probability(jnp.where(kind == RIGHT, sf_a, one)),
+                                       jnp.where(kind == LEFT, log_probability(jnp.where(kind == LEFT, cdf_b, one)),
+                                                 log_probability(jnp.where(kind == INTERVAL, width, one)))))
         return term
 
     def loglik_chunk(self, x, w, p):
@@ -272,6 +291,8 @@ def censored_rows(base: Family, data=None, *, event=None, lower=None, upper=None
             i = int(np.argmax(outside))
             raise SupportError(f"observation at row {i} lies outside the truncation range "
                                f"[{truncate[0]:g}, {truncate[1]:g}]")
+    if truncate is not None:
+        a, b, kind = _within_window(base, a, b, kind, truncate)
     a, b = _open_ends(base, a, b, kind)
     safe = _safe_points(base, a, b, kind)
     rows = np.column_stack([a, b, kind, safe])
@@ -315,6 +336,23 @@ def _interval_rows(base, lower, upper, dropna):
     right, left = (kind == INTERVAL) & open_b, (kind == INTERVAL) & open_a
     kind[right], kind[left] = RIGHT, LEFT
     return a, b, kind, keep, dropped
+
+
+def _within_window(base, a, b, kind, truncate):
+    """Under truncation to [lo, hi] a censored row's open end is the window's: a value
+    right-censored at c lies in (c, hi], one left-censored at c in [lo, c]. (Its term is
+    then log(F(hi) - F(c)), not log S(c), before the common -log(F(hi) - F(lo)).)"""
+    lo, hi = truncate
+    kind = kind.copy()
+    if hi < _support_upper(base):
+        right = kind == RIGHT
+        b = np.where(right, hi, b)
+        kind[right] = INTERVAL
+    if lo > _support_lower(base):
+        left = kind == LEFT
+        a = np.where(left, lo, a)
+        kind[left] = INTERVAL
+    return a, b, kind
 
 
 def _open_ends(base, a, b, kind):
