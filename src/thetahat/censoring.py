@@ -141,11 +141,12 @@ class Censored(Family):
         if not self.censored:
             term = exact
         else:
-            sf_a, cdf_b = base.sf(xa, p), base.cdf(xb, p)
+            both = getattr(base, "cdf_sf", None)  # F and S from one evaluation, where a family has it
+            (cdf_a, sf_a), (cdf_b, sf_b) = ((both(xa, p), both(xb, p)) if both is not None else
+                                            ((base.cdf(xa, p), base.sf(xa, p)), (base.cdf(xb, p), base.sf(xb, p))))
             # an infinite end: P(X > -inf) = P(X <= inf) = 1 (a right-censored row at the support's edge)
             sf_a, cdf_b = jnp.where(jnp.isfinite(a), sf_a, 1.0), jnp.where(jnp.isfinite(b), cdf_b, 1.0)
             # F(b) - F(a) without cancellation: through the survival function in the upper tail
-            cdf_a, sf_b = base.cdf(xa, p), base.sf(xb, p)
             width = jnp.where(cdf_a > 0.5, sf_a - sf_b, cdf_b - cdf_a)
             # each log only sees its own rows (1 elsewhere): a log(0) in an unused branch
             # would still poison the gradient with 0 * inf
