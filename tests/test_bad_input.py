@@ -265,7 +265,6 @@ def test_cli_lognormal_across_float64_range(capsys, tmp_path):
     np.testing.assert_allclose(d["params"]["sigma"], lx.std(), rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=False, reason="needs the censor branch (NaN bounds as open ends in censored_rows)")
 def test_cli_blank_or_na_bound_is_an_open_end(capsys, tmp_path):
     """As R's Surv(type="interval2"): a blank/NA upper bound is right-censored, a blank/NA
     lower one left-censored; --dropna must not be needed (it would drop those rows)."""

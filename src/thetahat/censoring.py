@@ -31,6 +31,25 @@ from .errors import DataError, NonFiniteDataError, OptionError, SupportError
 from .families._base import Family
 
 EXACT, RIGHT, LEFT, INTERVAL = 0, 1, 2, 3
+PROBABILITY_FLOOR = 1e-290  # below, a cdf difference has lost its relative precision (subnormal)
+
+
+def log_probability(v):
+    """``log(v)`` for a probability, -inf below :data:`PROBABILITY_FLOOR` (and with finite
+    derivatives there): a probability computed in float64 under about 1e-290 is near the
+    subnormal range, where its relative precision is gone; a log of it could make a
+    far-off parameter value look likely (a truncated gamma whose window mass underflows
+    gains ``-n log(mass)``). Such a value counts as impossible instead.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from thetahat.censoring import log_probability
+    >>> [float(v) for v in log_probability(jnp.array([1.0, 1e-300]))]
+    [0.0, -inf]
+    """
+    ok = v >= PROBABILITY_FLOOR
+    return jnp.where(ok, jnp.log(jnp.where(ok, v, 1.0)), -jnp.inf)
 
 
 class Censored(Family):
@@ -89,13 +108,27 @@ class Censored(Family):
 
     # ---- the likelihood ------------------------------------------------------------
     def _log_mass(self, p):
+        """log P(lo <= X <= hi). An end at or beyond the support's edge (or infinite) is
+        decided here, in Python, so the cdf is never evaluated there: a stand-in argument
+        at a support edge (0 for a weibull or lognormal) has a NaN derivative."""
         lo, hi = self.truncate
         b = self.base
         if b.discrete:  # P(lo <= X <= hi) = F(hi) - F(lo - 1)
             lo = lo - 1.0
-        F = lambda t: jnp.where(jnp.isfinite(t), b.cdf(jnp.where(jnp.isfinite(t), t, 0.0), p),  # noqa: E731
-                                jnp.where(t > 0, 1.0, 0.0))
-        return jnp.log(F(jnp.asarray(hi)) - F(jnp.asarray(lo)))
+            open_lo = lo < _support_lower(b)
+        else:
+            open_lo = lo <= _support_lower(b)
+        open_hi = hi >= _support_upper(b)
+        if open_lo and open_hi:
+            return jnp.zeros(())
+        if open_lo:
+            return log_probability(b.cdf(jnp.asarray(hi), p))
+        if open_hi:
+            return log_probability(b.sf(jnp.asarray(lo), p))
+        lo, hi = jnp.asarray(lo), jnp.asarray(hi)
+        cdf_lo = b.cdf(lo, p)
+        # F(hi) - F(lo) without cancellation: through the survival function in the upper tail
+        return log_probability(jnp.where(cdf_lo > 0.5, b.sf(lo, p) - b.sf(hi, p), b.cdf(hi, p) - cdf_lo))
 
     def logpdf(self, row, p):
         a, b, kind, safe = row[0], row[1], row[2], row[3]
@@ -108,17 +141,20 @@ class Censored(Family):
         if not self.censored:
             term = exact
         else:
-            sf_a, cdf_b = base.sf(xa, p), base.cdf(xb, p)
+            both = getattr(base, "cdf_sf", None)  # F and S from one evaluation, where a family has it
+            (cdf_a, sf_a), (cdf_b, sf_b) = ((both(xa, p), both(xb, p)) if both is not None else
+                                            ((base.cdf(xa, p), base.sf(xa, p)), (base.cdf(xb, p), base.sf(xb, p))))
+            # an infinite end: P(X > -inf) = P(X <= inf) = 1 (a right-censored row at the support's edge)
+            sf_a, cdf_b = jnp.where(jnp.isfinite(a), sf_a, 1.0), jnp.where(jnp.isfinite(b), cdf_b, 1.0)
             # F(b) - F(a) without cancellation: through the survival function in the upper tail
-            cdf_a, sf_b = base.cdf(xa, p), base.sf(xb, p)
             width = jnp.where(cdf_a > 0.5, sf_a - sf_b, cdf_b - cdf_a)
             # each log only sees its own rows (1 elsewhere): a log(0) in an unused branch
             # would still poison the gradient with 0 * inf
             one = jnp.ones_like(sf_a)
             term = jnp.where(kind == EXACT, exact,
-                             jnp.where(kind == RIGHT, jnp.log(jnp.where(kind == RIGHT, sf_a, one)),
-                                       jnp.where(kind == LEFT, jnp.log(jnp.where(kind == LEFT, cdf_b, one)),
-                                                 jnp.log(jnp.where(kind == INTERVAL, width, one)))))
+                             jnp.where(kind == RIGHT, log_probability(jnp.where(kind == RIGHT, sf_a, one)),
+                                       jnp.where(kind == LEFT, log_probability(jnp.where(kind == LEFT, cdf_b, one)),
+                                                 log_probability(jnp.where(kind == INTERVAL, width, one)))))
         return term
 
     def loglik_chunk(self, x, w, p):
@@ -141,6 +177,33 @@ class Censored(Family):
 
     def check_support(self, x, fixed=None):
         return None  # checked in ``censored_rows``
+
+    @property
+    def nonregular_mle(self):
+        """For a base family with non-regular parameters that can locate its censored MLE
+        itself (the uniform: :meth:`Uniform.censored_mle`), a function ``(x, w) ->
+        (estimates, the parameters non-regular at them)``; else None."""
+        find = getattr(self.base, "censored_mle", None)
+        if find is None or self.truncate is not None or not self.censored:
+            return None
+
+        def mle(x, w):
+            return find(x[:, 0], x[:, 1], np.ones(x.shape[0]) if w is None else w)
+
+        return mle
+
+    @property
+    def nonregular_reason(self):
+        if self.nonregular_mle is None:
+            return None
+        return ("its MLE sits at a kink of the censored log-likelihood: an exact value, the sample's extreme, "
+                "or a censoring bound")
+
+    def with_nonregular(self, names):
+        """This family with ``names`` as its non-regular parameters (for one fit's data)."""
+        out = Censored(self.base, self.truncate, self.censored)
+        out.nonregular = tuple(names)
+        return out
 
     def check_degenerate(self, x, w):
         if not np.any(x[:, 2] != RIGHT):
@@ -189,30 +252,7 @@ def censored_rows(base: Family, data=None, *, event=None, lower=None, upper=None
             raise OptionError("with lower=/upper= the data are the bounds: pass data=None")
         if lower is None or upper is None:
             raise OptionError("interval censoring needs both lower= and upper= (use -inf or inf for open ends)")
-        keep = None
-        a = _column(lower, "lower", allow_inf=True)
-        b = _column(upper, "upper", allow_inf=True)
-        if a.shape != b.shape:
-            raise DataError(f"lower has {a.size} rows but upper has {b.size}")
-        keep = ~(np.isnan(a) | np.isnan(b))
-        dropped = int((~keep).sum())
-        if dropped and not dropna:
-            i = int(np.argmax(~keep))
-            raise NonFiniteDataError(f"missing bound at row {i} (use -inf/inf for an open end, or dropna=True)")
-        a, b = a[keep], b[keep]
-        if a.size == 0:
-            raise DataError("no observations")
-        bad = a > b
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"interval bounds are reversed at row {i}: lower {a[i]:g} > upper {b[i]:g}")
-        kind = np.where(a == b, EXACT, np.where(np.isinf(b), RIGHT, INTERVAL)).astype(float)
-        lo_support = _support_lower(base)
-        left = (np.isinf(a) | (a <= lo_support)) & np.isfinite(b) & (kind == INTERVAL)
-        kind[left] = LEFT
-        if np.any(np.isinf(a) & np.isinf(b)):
-            i = int(np.argmax(np.isinf(a) & np.isinf(b)))
-            raise DataError(f"row {i} has both bounds infinite: it carries no information")
+        a, b, kind, keep, dropped = _interval_rows(base, lower, upper, dropna)
     else:
         x, dropped = as_float_array(data, dropna=False)
         if event is not None:
@@ -252,9 +292,113 @@ def censored_rows(base: Family, data=None, *, event=None, lower=None, upper=None
             i = int(np.argmax(outside))
             raise SupportError(f"observation at row {i} lies outside the truncation range "
                                f"[{truncate[0]:g}, {truncate[1]:g}]")
+    if truncate is not None:
+        a, b, kind = _within_window(base, a, b, kind, truncate)
+    a, b = _open_ends(base, a, b, kind)
     safe = _safe_points(base, a, b, kind)
     rows = np.column_stack([a, b, kind, safe])
     return rows, Censored(base, truncate, censored=censored), dropped, (keep if dropped else None)
+
+
+def _interval_rows(base, lower, upper, dropna):
+    """Bounds, kinds, kept rows and the number dropped, from ``lower``/``upper``.
+
+    A missing bound (NaN, or None in an object array) is an open end, as in R's
+    ``Surv(type="interval2")``: a missing lower end is -inf (left-censored), a missing
+    upper end +inf (right-censored). A row missing both carries no information: an error,
+    or dropped with ``dropna``.
+    """
+    a, b = as_bounds(lower, "lower"), as_bounds(upper, "upper")
+    if a.shape != b.shape:
+        raise DataError(f"lower has {a.size} rows but upper has {b.size}")
+    both = np.isnan(a) & np.isnan(b)
+    if both.any() and not dropna:
+        i = int(np.argmax(both))
+        raise NonFiniteDataError(f"data row {i + 1} has neither a lower nor an upper bound (both missing): it "
+                                 "carries no information (give one bound, or pass dropna=True to drop such rows)")
+    a, b = np.where(np.isnan(a), -np.inf, a), np.where(np.isnan(b), np.inf, b)
+    bad = np.isinf(a) & np.isinf(b) & ~both
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"data row {i + 1} has both bounds infinite (lower {a[i]:g}, upper {b[i]:g}): it "
+                        "carries no information")
+    lo_support, hi_support = _support_lower(base), _support_upper(base)
+    open_a, open_b = np.isinf(a) | (a <= lo_support), np.isinf(b) | (b >= hi_support)
+    rev = a > b
+    if rev.any():
+        i = int(np.argmax(rev))
+        raise DataError(f"interval bounds are reversed at data row {i + 1}: lower {a[i]:g} > upper {b[i]:g}")
+    keep = ~both
+    dropped = int(both.sum())
+    a, b, open_a, open_b = a[keep], b[keep], open_a[keep], open_b[keep]
+    if a.size == 0:
+        raise DataError("no observations")
+    kind = np.where(a == b, EXACT, INTERVAL).astype(float)
+    right, left = (kind == INTERVAL) & open_b, (kind == INTERVAL) & open_a
+    kind[right], kind[left] = RIGHT, LEFT
+    return a, b, kind, keep, dropped
+
+
+def _within_window(base, a, b, kind, truncate):
+    """Under truncation to [lo, hi] a censored row's open end is the window's: a value
+    right-censored at c lies in (c, hi], one left-censored at c in [lo, c]. (Its term is
+    then log(F(hi) - F(c)), not log S(c), before the common -log(F(hi) - F(lo)).)"""
+    lo, hi = truncate
+    kind = kind.copy()
+    if hi < _support_upper(base):
+        right = kind == RIGHT
+        b = np.where(right, hi, b)
+        kind[right] = INTERVAL
+    if lo > _support_lower(base):
+        left = kind == LEFT
+        a = np.where(left, lo, a)
+        kind[left] = INTERVAL
+    return a, b, kind
+
+
+def _open_ends(base, a, b, kind):
+    """Bounds at or beyond the support's edges become infinite, so that no cdf is evaluated
+    there (a weibull's at 0 has a NaN derivative in its shape): X > (the lower edge) and
+    X <= (the upper edge) are certain, and their terms are 0."""
+    lo_support, hi_support = _support_lower(base), _support_upper(base)
+    a = np.where((kind != EXACT) & (a <= lo_support), -np.inf, a)
+    b = np.where((kind != EXACT) & (b >= hi_support), np.inf, b)
+    return a, b
+
+
+def as_bounds(v, name="lower"):
+    """Censoring bounds as a float array, a missing cell (NaN, None, pandas' NA) as NaN.
+
+    Examples
+    --------
+    >>> from thetahat.censoring import as_bounds
+    >>> as_bounds([1.0, None, float("inf")]).tolist()
+    [1.0, nan, inf]
+    """
+    try:
+        return np.asarray(v, dtype=float).ravel()
+    except (TypeError, ValueError):
+        pass
+    cells = np.asarray(v, dtype=object).ravel()
+    out = np.empty(cells.size)
+    for i, c in enumerate(cells):
+        if c is None or (not isinstance(c, (str, bytes)) and _is_missing(c)):
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(c)
+        except (TypeError, ValueError):
+            raise DataError(f"{name} holds a non-numeric value {c!r} at data row {i + 1}") from None
+    return out
+
+
+def _is_missing(c):
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(c))
+    except (ImportError, TypeError, ValueError):
+        return False
 
 
 def _column(v, name, allow_inf):
@@ -274,6 +418,13 @@ def _support_lower(base):
         else -np.inf
 
 
+def _support_upper(base):
+    s = base.support
+    if isinstance(s, C.Interval) or (isinstance(s, C.IntegerInterval) and s.upper is not None):
+        return float(s.upper)
+    return np.inf
+
+
 def _in_closure(support, v):
     if isinstance(support, (C.GreaterThan, C.Interval)):
         ok = v >= support.lower
@@ -286,7 +437,8 @@ def _in_closure(support, v):
 def _safe_points(base, a, b, kind):
     """A point strictly inside the support for every row (exact values are their own)."""
     fa, fb = np.isfinite(a), np.isfinite(b)
-    mid = np.where(fa & fb, 0.5 * (a + b), np.where(fa, a, b))
+    with np.errstate(invalid="ignore"):  # (-inf + inf: a row open at both ends, replaced below)
+        mid = np.where(fa & fb, 0.5 * (a + b), np.where(fa, a, b))
     interior = _strictly_inside(base.support, mid)
     if not interior.all():
         ref = a[(kind == EXACT)] if np.any(kind == EXACT) else mid[interior]
@@ -299,7 +451,7 @@ def _safe_points(base, a, b, kind):
 
 def _strictly_inside(support, v):
     if isinstance(support, C.GreaterThan):
-        return v > support.lower
+        return np.isfinite(v) & (v > support.lower)
     if isinstance(support, C.Interval):
         return (v > support.lower) & (v < support.upper)
     return np.isfinite(v)

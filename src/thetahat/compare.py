@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .censoring import as_bounds
 from .engine.data import as_float_array, as_weights
 from .errors import OptionError, DataError, ThetahatError
 from .families import all_families, get_family
@@ -214,8 +215,9 @@ def _censored_rows(data, design, dropna):
     if lo is not None or hi is not None:
         if lo is None or hi is None:
             raise OptionError("interval censoring needs both lower and upper")
-        lo, _ = as_float_array(lo, where="lower", scan=False)
-        hi, _ = as_float_array(hi, where="upper", scan=False)
+        # a missing bound (NaN, None) is an open end, as in fit
+        lo, hi = as_bounds(lo, "lower"), as_bounds(hi, "upper")
+        lo, hi = np.where(np.isnan(lo), -np.inf, lo), np.where(np.isnan(hi), np.inf, hi)
         if lo.shape != hi.shape:
             raise DataError(f"lower has {lo.shape[0]} rows and upper {hi.shape[0]}")
         # a value in (lo, hi]: hi where finite, else just above lo (lo itself may be the support's edge)

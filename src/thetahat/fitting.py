@@ -82,9 +82,12 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
     lower, upper : array_like, optional
         Interval censoring (pass ``data=None``): each value lies in ``(lower, upper]``;
         ``lower == upper`` is exact, ``upper = inf`` right-censored, ``lower = -inf`` (or
-        the support's edge) left-censored.
+        the support's edge) left-censored. A missing bound (NaN, or None) is an open end,
+        as in R's ``Surv(type="interval2")``: NaN in ``lower`` means left-censored, NaN in
+        ``upper`` right-censored; a row missing both is an error (dropped with ``dropna``).
     truncate : (float, float), optional
-        The data were only observable within ``[lower, upper]`` (use ``inf`` for one side).
+        The data were only observable within ``[lower, upper]`` (use ``-inf``/``inf``, or
+        the support's edge, for an open side).
     column : str or list of str, optional
         The column of a table, file or Dask DataFrame to fit (several, comma-separated
         or a list, for a multivariate family).
@@ -231,8 +234,12 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
             res.profile_params = {k: np.asarray(v, dtype=float) for k, v in est.items()}
             res.converged = bool(res.converged and np.all(np.abs(res.grad) < 1e-6 * max(1.0, abs(res.loglik))))
             profile_ok = res.converged
+    nonregular_mle = getattr(fam, "nonregular_mle", None) if censoring and method == "auto" else None
     if profile_ok:
         n_starts, n_conv = 1, 1
+    elif nonregular_mle is not None and not (set(fixed) & set(fam.params)):
+        fam, res = _censored_nonregular(fam, nonregular_mle, obj, layout, x, w)
+        n_starts, n_conv = 1, int(res.converged)
     elif method in ("auto", "closed") and closed_ok:
         derivs = None
         if fam.statistics_closed_form_derivs is not None and stats is not None:
@@ -364,6 +371,19 @@ def _boundary_fit(fam, layout, verdict, fixed, raw, sample, stats, weight_kind, 
                limit_test=bd.limit_test(fam, verdict, lf.loglik, layout.size))
 
 
+def _censored_nonregular(fam, nonregular_mle, obj, layout, x, w):
+    """A censored family whose non-regular ends the family locates itself (the uniform's
+    kinks): ``(family, result)``, the family marking the ends that are non-regular at
+    these data's estimates."""
+    est, names = nonregular_mle(x, w)
+    fam = fam.with_nonregular(names)
+    res = _closed_result(obj, layout, {k: np.asarray(v, dtype=float) for k, v in est.items()})
+    res.method = "coordinate"
+    res.reason = ("converged: exact coordinate-wise maxima over the pieces between the likelihood's kinks"
+                  if res.converged else "the estimate has zero likelihood")
+    return fam, res
+
+
 @dataclass(frozen=True)
 class FitContext:
     """What a fit keeps for later refits (profiles, the bootstrap, tests of fit): the
@@ -411,12 +431,6 @@ def fit(data, family, **options) -> Fit:
             f = _fit(data, family, **options)
     except SupportError as exc:
         raise _row_before_drop(exc, data, family, options, kept) from None
-    except NotImplementedError as exc:
-        if any(options.get(k) is not None for k in ("event", "lower", "upper", "truncate")):
-            name = getattr(family, "name", family)
-            raise OptionError(f"{name} cannot be censored or truncated here: JAX has no derivative of its cdf "
-                              f"in a shape parameter ({exc})") from None
-        raise
     _refuse_nonfinite(f)
     if dropped:
         notes.append(f"{dropped} rows with a missing weight or event were dropped")
@@ -820,8 +834,10 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample, cov_t
     regular = [k for k in layout.names if k not in fam.nonregular]
     for k in layout.names:
         if k in fam.nonregular:
-            notes.append(f"{k} is a non-regular parameter (its MLE is an extreme of the sample, on the edge of "
-                         "the support): Fisher-information standard errors do not apply to it")
+            why = getattr(fam, "nonregular_reason", None) or ("its MLE is an extreme of the sample, on the edge "
+                                                              "of the support")
+            notes.append(f"{k} is a non-regular parameter ({why}): Fisher-information standard errors do not "
+                         "apply to it")
     if not regular:
         res.grad = np.zeros(0)  # no regular parameter: no score equation to check
     if not res.converged or not regular:

@@ -25,6 +25,7 @@ from jax.scipy.special import betainc, gammaincc, gammaln, xlog1py, xlogy
 
 from .. import constraints as C
 from ..errors import DegenerateDataError, OptionError, SupportError
+from . import special
 from ._base import Family, Limit, _fmt, register, weighted_moments
 
 _EPS = 1e-6
@@ -399,11 +400,11 @@ class NegativeBinomial(Family):
 
     def cdf(self, x, p):
         k = jnp.floor(x)
-        return jnp.where(k < 0, 0.0, betainc(p["r"], jnp.maximum(k, 0.0) + 1.0, p["p"]))
+        return jnp.where(k < 0, 0.0, special.betainc(p["r"], jnp.maximum(k, 0.0) + 1.0, p["p"]))
 
     def sf(self, x, p):
         k = jnp.floor(x)
-        return jnp.where(k < 0, 1.0, betainc(jnp.maximum(k, 0.0) + 1.0, p["r"], 1.0 - p["p"]))
+        return jnp.where(k < 0, 1.0, special.betaincc(p["r"], jnp.maximum(k, 0.0) + 1.0, p["p"]))
 
     def check_degenerate(self, x, w):
         if _all_equal(x, w):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import betainc, expit, gammaln, polygamma
+from jax.scipy.special import expit, gammaln, polygamma
 
 from .. import constraints as C
 from ._base import Family, Limit, register, weighted_moments
 from ._cont_util import EULER_GAMMA, weighted_median, weighted_quantile
+from .special import betainc
 
 _LOGPI = float(np.log(np.pi))
 
@@ -89,19 +90,34 @@ class StudentT(Family):
         iss = 2.0 * nu / ((nu + 3.0) * sigma**2)
         return jnp.array([[inn, 0.0, ins], [0.0, imm, 0.0], [ins, 0.0, iss]])
 
-    def _tail(self, x, p):
+    def _halves(self, x, p):
+        """(centre, tail, near, z): for z^2 < nu, F(z) = 1/2 + sign(z) * centre with
+        centre = I_{z^2/(nu+z^2)}(1/2, nu/2) / 2; beyond, P(T > |z|) = tail =
+        I_{nu/(nu+z^2)}(nu/2, 1/2) / 2. Each form is accurate (and its derivatives finite)
+        where it is used; the other sees a stand-in argument."""
         nu = p["df"]
         z = (x - p["loc"]) / p["scale"]
-        # P(T > |z|) = I_{nu/(nu+z^2)}(nu/2, 1/2) / 2: accurate in both tails
-        return z, 0.5 * betainc(0.5 * nu, 0.5, nu / (nu + z * z))
+        near = z * z < nu
+        # z = 0 exactly: 1e-150 gives the centre's derivative its limit (the density at 0)
+        zc = jnp.where(z == 0, 1e-150, z)
+        # one incomplete beta per element, its arguments chosen by the branch
+        half = 0.5 * betainc(jnp.where(near, 0.5, 0.5 * nu), jnp.where(near, 0.5 * nu, 0.5),
+                             jnp.where(near, zc * zc, nu) / (nu + zc * zc))
+        return jnp.sign(zc) * half, half, near, z
+
+    def cdf_sf(self, x, p):
+        """(cdf, sf) from one incomplete beta per element (censored rows need both)."""
+        centre, tail, near, z = self._halves(x, p)
+        return (jnp.where(near, 0.5 + centre, jnp.where(z < 0, tail, 1.0 - tail)),
+                jnp.where(near, 0.5 - centre, jnp.where(z > 0, tail, 1.0 - tail)))
 
     def cdf(self, x, p):
-        z, tail = self._tail(x, p)
-        return jnp.where(z < 0, tail, 1.0 - tail)
+        centre, tail, near, z = self._halves(x, p)
+        return jnp.where(near, 0.5 + centre, jnp.where(z < 0, tail, 1.0 - tail))
 
     def sf(self, x, p):
-        z, tail = self._tail(x, p)
-        return jnp.where(z > 0, tail, 1.0 - tail)
+        centre, tail, near, z = self._halves(x, p)
+        return jnp.where(near, 0.5 - centre, jnp.where(z > 0, tail, 1.0 - tail))
 
     def to_scipy(self, p):
         from scipy import stats as st

@@ -149,11 +149,14 @@ class LogNormal(Family):
 
     def cdf(self, x, p):
         from jax.scipy.stats import norm
-        return norm.cdf(jnp.log(x), p["mu"], p["sigma"])
+        # x <= 0: a safe argument inside, then masked (log 0 gives the scale a NaN derivative)
+        ok = x > 0
+        return jnp.where(ok, norm.cdf(log_safe(x, ok), p["mu"], p["sigma"]), 0.0)
 
     def sf(self, x, p):
         from jax.scipy.stats import norm
-        return norm.sf(jnp.log(x), p["mu"], p["sigma"])
+        ok = x > 0
+        return jnp.where(ok, norm.sf(log_safe(x, ok), p["mu"], p["sigma"]), 1.0)
 
     def to_scipy(self, p):
         from scipy import stats as st

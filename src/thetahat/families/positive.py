@@ -5,11 +5,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import betainc, betaln, gammainc, gammaincc, gammaln, polygamma, xlog1py, xlogy
+from jax.scipy.special import gammaln, polygamma, xlog1py, xlogy
 
 from .. import constraints as C
 from ._base import Family, register, weighted_moments
 from ._cont_util import EULER_GAMMA, masked
+from .special import betainc, betaincc, betaln, gammainc, gammaincc
 
 
 def _trigamma(k):
@@ -186,11 +187,18 @@ class Weibull(Family):
         """:meth:`profile_mle` for every row of a padded batch at once (``fit_batch``)."""
         return _weibull_profile_batch(X, W)
 
+    def _power(self, x, p):
+        """(x/scale)^shape, 0 for x <= 0: evaluated at a safe x there (0 ** shape has a NaN
+        derivative in the shape), then masked."""
+        ok = x > 0
+        z = jnp.exp(p["shape"] * jnp.log(jnp.where(ok, x, 1.0) / p["scale"]))
+        return jnp.where(ok, z, 0.0)
+
     def cdf(self, x, p):
-        return -jnp.expm1(-((jnp.maximum(x, 0.0) / p["scale"]) ** p["shape"]))
+        return -jnp.expm1(-self._power(x, p))
 
     def sf(self, x, p):
-        return jnp.exp(-((jnp.maximum(x, 0.0) / p["scale"]) ** p["shape"]))
+        return jnp.exp(-self._power(x, p))
 
     def expected_information(self, p):
         c, s = p["shape"], p["scale"]
@@ -250,7 +258,7 @@ class Beta(Family):
         return betainc(p["a"], p["b"], jnp.clip(x, 0.0, 1.0))
 
     def sf(self, x, p):
-        return betainc(p["b"], p["a"], jnp.clip(1.0 - x, 0.0, 1.0))
+        return betaincc(p["a"], p["b"], jnp.clip(x, 0.0, 1.0))
 
     def to_scipy(self, p):
         from scipy import stats as st
