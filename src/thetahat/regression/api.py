@@ -57,8 +57,9 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     lam, l1_ratio : float
         Penalty strength, and the L1 share for ``elasticnet``.
     event : str or array_like, optional
-        AFT models: 1 where the time is an observed event, 0 where right-censored
-        (default: every row is an event).
+        AFT models and the gamma GLM: 1 where the time is an observed event, 0 where
+        right-censored (default: every row is an event). A censored gamma keeps the GLM's
+        mean and shape, with the survival function Q(shape, shape y / mu) for censored rows.
     trials : str or array_like
         binomial: the number of trials of each row (the response counts successes).
     left, right : float, optional
@@ -99,6 +100,8 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     if dask:
         raise OptionError("dask=True reads files on Dask workers: pass file paths or a Dask collection as data")
     fam, link = M.resolve(family, link)
+    if fam == "gamma" and event is not None:  # right-censored gamma: the GLM's density and survival function
+        fam, link = M.resolve("gamma_censored", link)
     extra = _roles(fam, weights, offset, trials, event, left, right)
     d = build(formula_or_X, data, y, extra=extra, dropna=dropna, allow_python=allow_python)
     w = d.columns.get("weights")
@@ -136,7 +139,7 @@ def _roles(fam, weights, offset, trials, event, left, right):
         extra["trials"] = trials
     elif trials is not None:
         raise OptionError(f"trials= applies to the binomial family, not {fam}")
-    if fam in AFT:
+    if fam in AFT or fam == "gamma_censored":
         extra["event"] = event
     elif event is not None:
         raise OptionError(f"event= applies to the survival (AFT) families {', '.join(AFT)}, not {fam}")

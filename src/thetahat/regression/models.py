@@ -154,6 +154,23 @@ def _gamma(link):
                  unit_deviance=lambda y, mu, aux: 2 * (-np.log(y / mu) + (y - mu) / mu))
 
 
+def _gamma_censored(link):
+    """The gamma GLM's density for observed times, its survival function Q(nu, nu y / mu) (exact
+    derivatives in the shape too: families.special) for right-censored ones; aux is the event."""
+    from ..families.special import gammaincc
+
+    def ll(eta, phi, y, aux):
+        nu = jnp.exp(phi[0])
+        lmu = _log_mu(eta[0], link)
+        dens = nu * (phi[0] - lmu) + (nu - 1) * jnp.log(y) - nu * y * jnp.exp(-lmu) - gammaln(nu)
+        surv = jnp.log(gammaincc(nu, nu * y * jnp.exp(-lmu)))
+        return jnp.where(aux > 0, dens, surv)
+
+    return Model("gamma", link, ll, lambda eta, phi: _mu_of(eta[..., 0], link), extra=("log_shape",),
+                 reported=(("shape", "exp"),), uses_aux="event",
+                 notes=("right-censored gamma: predict() gives the mean of the uncensored time",))
+
+
 def _inverse_gaussian(link):
     # phi = log lambda; Var(y) = mu^3 / lambda
     def ll(eta, phi, y, aux):
@@ -278,6 +295,7 @@ _FAMILIES = {
     "poisson": (_poisson, ("log",)),
     "negative_binomial": (_negbin, ("log",)),
     "gamma": (_gamma, ("log", "inverse", "identity")),
+    "gamma_censored": (_gamma_censored, ("log",)),
     "inverse_gaussian": (_inverse_gaussian, ("log", "inverse", "identity")),
     "tobit": (_tobit, ("identity",)),
     "weibull": (lambda link: _aft("weibull"), ("log",)),

@@ -110,7 +110,8 @@ def regress_stream(formula_or_X, data=None, y=None, *, family="normal", link=Non
     if fam != "binomial" and trials is not None:
         raise OptionError(f"trials= applies to the binomial family, not {fam}")
     if event is not None and M.get_model(fam, link).uses_aux != "event":
-        raise OptionError(f"event= applies to the survival (AFT) families, not {fam}")
+        where = " streamed: a censored gamma is fitted in memory (load the data)" if fam == "gamma" else ""
+        raise OptionError(f"event= applies to the survival (AFT) families, not {fam}{where}")
     roles = {k: v for k, v in (("weights", weights), ("offset", offset), ("trials", trials), ("event", event))
              if v is not None}
     if isinstance(formula_or_X, str):
