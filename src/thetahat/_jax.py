@@ -4,8 +4,10 @@ The cache means a second process (a second ``thetahat fit`` from the shell) load
 compiled code instead of compiling it again. Its folder is ``$THETAHAT_CACHE_DIR``,
 else ``$XDG_CACHE_HOME/thetahat/jax``, else ``~/.cache/thetahat/jax``.
 
-The cache is an optimisation only: a folder that cannot be created or written (a
-read-only home) leaves it off, and an entry that cannot be read (a corrupt or truncated
+The cache is an optimisation only: ``THETAHAT_CACHE_DIR=off`` turns it off (the test
+suite does: XLA has twice aborted a test process while serialising or deserialising a
+cached executable under two concurrent workers), a folder that cannot be created or
+written (a read-only home) leaves it off, and an entry that cannot be read (a corrupt or truncated
 file) is compiled again -- without JAX's warnings about either, which would only be noise
 on a user's stderr.
 """
@@ -31,6 +33,8 @@ def _cache_dir() -> str:
 
 
 try:
+    if os.environ.get("THETAHAT_CACHE_DIR", "").lower() == "off":
+        raise OSError("the compile cache is turned off")
     os.makedirs(_cache_dir(), exist_ok=True)
     if os.access(_cache_dir(), os.W_OK | os.X_OK):
         jax.config.update("jax_compilation_cache_dir", _cache_dir())
