@@ -29,7 +29,7 @@ test: $(STAMP)
 	THETAHAT_CACHE_DIR=off $(PY) -m pytest -n 2 -q $(CRASH_RERUN)
 
 # The numerically sensitive tests again under two older instruction sets, with the llvmlite loop off:
-# the same verdicts and the same answers on every CPU. Each run has its own compile cache.
+# the same verdicts and the same answers on every CPU.
 SENSITIVE := tests/test_families.py tests/test_continuous_facts.py tests/test_discrete_facts.py \
 	tests/test_closed_form_derivs.py tests/test_engine.py tests/test_batch.py tests/test_blocks.py \
 	tests/test_boundary.py tests/test_intervals.py tests/test_lrt.py tests/test_censoring.py \
