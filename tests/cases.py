@@ -38,7 +38,7 @@ CASES: list[Case] = [
          np.array([1e-12, 1e-6, 0.01, 0.5, 1.0, 3.0, 80.0, 1e6])),
 ]
 
-for _mod in ("cases_discrete", "cases_continuous", "cases_more"):
+for _mod in ("cases_discrete", "cases_continuous", "cases_lifetime_multivariate"):
     try:
         _m = __import__(_mod)
     except ModuleNotFoundError as exc:  # a group not written yet

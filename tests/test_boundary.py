@@ -8,7 +8,7 @@ from scipy import optimize as sopt
 from scipy import stats as st
 
 import thetahat
-from thetahat.inference.tests import chi_bar_pvalue
+from thetahat.inference.likelihood_ratio import chi_bar_pvalue
 
 
 def _check_boundary(f, at, limit_loglik):

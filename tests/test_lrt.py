@@ -9,7 +9,7 @@ from scipy import stats as st
 
 import thetahat
 from thetahat.errors import OptionError
-from thetahat.inference.tests import chi_bar_pvalue
+from thetahat.inference.likelihood_ratio import chi_bar_pvalue
 
 RIVERS = np.loadtxt("tests/data/rivers.csv", skiprows=1)
 

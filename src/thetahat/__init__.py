@@ -21,7 +21,7 @@ _LAZY = {
     "mixture": "thetahat.em", "hmm": "thetahat.em",
     "derive": "thetahat.theory", "fisher_information": "thetahat.theory", "kl": "thetahat.theory",
     "study": "thetahat.theory", "explain": "thetahat.theory",
-    "lrt": "thetahat.inference.tests", "fit_many": "thetahat.many", "plots": "thetahat.plots",
+    "lrt": "thetahat.inference.likelihood_ratio", "fit_many": "thetahat.grouped", "plots": "thetahat.plots",
 }
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .inference.tests import LRTResult, chi_bar_pvalue
+from .inference.likelihood_ratio import LRTResult, chi_bar_pvalue
 
 # a slope of at most this much per unit of weight counts as zero (rounding of the closed-form sums)
 SLOPE_TOL = 1e-10

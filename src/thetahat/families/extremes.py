@@ -14,7 +14,7 @@ import numpy as np
 from .. import constraints as C
 from ..errors import SupportError
 from ._base import Family, _fmt, log, register, weighted_moments
-from ._cont_util import EULER_GAMMA, log1p_ratio, masked
+from .numerics import EULER_GAMMA, log1p_ratio, masked
 
 
 def _t_of(z, xi):

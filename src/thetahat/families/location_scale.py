@@ -8,7 +8,7 @@ from jax.scipy.special import expit, gammaln, polygamma
 
 from .. import constraints as C
 from ._base import Family, Limit, register, weighted_moments
-from ._cont_util import EULER_GAMMA, weighted_median, weighted_quantile
+from .numerics import EULER_GAMMA, weighted_median, weighted_quantile
 from .special import betainc
 
 _LOGPI = float(np.log(np.pi))

@@ -9,7 +9,7 @@ from jax.scipy.special import gammaln, polygamma, xlog1py, xlogy
 
 from .. import constraints as C
 from ._base import Family, register, weighted_moments
-from ._cont_util import EULER_GAMMA, masked
+from .numerics import EULER_GAMMA, masked
 from .special import betainc, betaincc, betaln, gammainc, gammaincc
 
 

@@ -10,7 +10,7 @@ n/Sum(x[i], (i, 1, n))
 
 from . import study
 from .derive import Derivation, derive
-from .information import Information, cramer_rao, efficiency, fisher_information, fisher_information_of_fit
+from .cramer_rao import Information, cramer_rao, efficiency, fisher_information, fisher_information_of_fit
 from .kl import Divergence, kl, kl_to_empirical, mle_by_kl
 
 __all__ = ["Derivation", "Divergence", "Information", "cramer_rao", "derive", "efficiency", "fisher_information",

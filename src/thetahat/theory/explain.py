@@ -223,7 +223,7 @@ def explain(data, family, *, fixed=None, source: str = "") -> Explanation:
     from ..families import get_family
     from . import symbolic
     from .derive import derive
-    from .information import fisher_information_of_fit
+    from .cramer_rao import fisher_information_of_fit
 
     fam = get_family(family)
     if fam.ndim:

@@ -235,7 +235,7 @@ def _estimated(fam, fixed):
 
 def _crb(fam, truth, fixed):
     """Per-observation Cramér–Rao bound of each regular estimated parameter (others estimated too)."""
-    from .information import fisher_information
+    from .cramer_rao import fisher_information
 
     if fam.nonregular or fam.expected_information is None:
         return {}

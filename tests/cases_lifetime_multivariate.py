@@ -1,4 +1,4 @@
-"""Family table rows for the families in families/more.py and families/multivariate.py."""
+"""Family table rows for the families in families/lifetime.py, uniform.py, circular.py, skew_normal.py and families/multivariate.py."""
 
 from __future__ import annotations
 

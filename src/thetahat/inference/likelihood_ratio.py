@@ -177,7 +177,7 @@ def chi_bar_pvalue(statistic, df):
 
     Examples
     --------
-    >>> from thetahat.inference.tests import chi_bar_pvalue
+    >>> from thetahat.inference.likelihood_ratio import chi_bar_pvalue
     >>> round(float(chi_bar_pvalue(2.705543454095404, 1)), 6)   # the 90 % point of χ²(1)
     0.05
     """
