@@ -248,7 +248,7 @@ def test_cli_starts_are_capped_with_a_note(capsys, tmp_path):
     code, out, err = _cli(capsys, "fit", p, "-f", "normal", "--starts", "1000000000", "--json")
     assert code == 0 and err == "", err
     assert "starts capped at 1000 (asked for 1000000000)" in json.loads(out)["notes"]
-    from thetahat.fitting import MAX_STARTS
+    from thetahat.fitting.api import MAX_STARTS
 
     assert MAX_STARTS == 1000  # the cap the CLI help and this note document
 

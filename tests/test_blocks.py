@@ -1,5 +1,5 @@
 """Large 2-D fits whose statistics and validation come from one read by blocks
-(engine.blocks, Family.statistics_validated): against math.fsum, np.cov, scipy.stats and the
+(kernels.blocks, Family.statistics_validated): against math.fsum, np.cov, scipy.stats and the
 generic compiled path, with every kind of bad row still named."""
 
 import math
@@ -11,7 +11,7 @@ from scipy import stats as st
 
 import thetahat
 from thetahat import errors
-from thetahat.engine import blocks, fused
+from thetahat.kernels import blocks, fused
 
 ROWS = (1 << 20) + 77  # above the size where fits take the one-read statistics
 BAD_ROW = 876_543

@@ -10,7 +10,7 @@ import thetahat
 from thetahat import constraints as C
 from thetahat.engine.layout import Layout
 from thetahat.engine.objective import compute_statistics
-from thetahat.engine.data import Sample
+from thetahat.scale.arrays import Sample
 from thetahat.families import get_family
 
 DRAWS = {

@@ -86,7 +86,7 @@ def test_laplace_closed_form_derivatives_match_autodiff(x, w):
     # the closed form reports the log-likelihood and its scale derivatives itself: JAX's on the
     # rows agree; in loc, ell is not differentiable, and the reported 0 is a subgradient: the
     # one-sided difference quotients of scipy's log-likelihood bracket it
-    from thetahat.engine.data import Sample
+    from thetahat.scale.arrays import Sample
     from thetahat.engine.layout import Layout
     from thetahat.engine.objective import ChunkObjective
 

@@ -116,7 +116,7 @@ def test_weights_equal_repeated_rows():
 
 
 def test_large_n_uses_several_chunks_and_matches_numpy():
-    from thetahat.engine.data import CHUNK
+    from thetahat.scale.arrays import CHUNK
 
     x = np.random.default_rng(5).normal(-2.0, 0.5, size=CHUNK + 12345)
     f = thetahat.fit(x, "normal")

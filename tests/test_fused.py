@@ -1,4 +1,4 @@
-"""The fused sum-and-minimum loop (engine.fused) against NumPy's own reductions and math.fsum."""
+"""The fused sum-and-minimum loop (kernels.fused) against NumPy's own reductions and math.fsum."""
 
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import thetahat
 from scipy import stats as sst
-from thetahat.engine import fused
+from thetahat.kernels import fused
 
 needs_kernel = pytest.mark.skipif(fused._kernel() is None, reason="llvmlite cannot compile for this machine")
 

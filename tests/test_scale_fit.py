@@ -90,7 +90,7 @@ def test_streamed_gamma_and_weibull_agree_with_scipy(tmp_path, data):
 
 def test_small_batches_give_the_same_answer(tmp_path, data):
     """Batch boundaries must not matter: 1000-row batches against one in-memory pass."""
-    from thetahat.scale.stream_fit import fit_stream
+    from thetahat.fitting.streamed import fit_stream
 
     x = data["weibull"][:20_000]
     path = _write_parts(tmp_path / "w", x, parts=3, row_group_size=3000)

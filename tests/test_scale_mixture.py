@@ -1,4 +1,4 @@
-"""Streamed and Dask mixtures (thetahat.scale.stream_mixture) against the in-memory
+"""Streamed and Dask mixtures (thetahat.em.streamed) against the in-memory
 thetahat.mixture from the same starting values (the same EM iterations, so agreement to
 rounding), scikit-learn's GaussianMixture on the loaded data, and known counts/rows of
 planted bad values."""
@@ -15,7 +15,7 @@ from sklearn.mixture import GaussianMixture
 import thetahat
 from thetahat.em import MixtureFit
 from thetahat.errors import MissingColumnError, NonFiniteDataError, OptionError, SupportError
-from thetahat.scale.stream_mixture import stream_mixture
+from thetahat.em.streamed import stream_mixture
 
 RTOL = 1e-10
 TIGHT = 1e-13  # EM tolerance per observation: both fits stop at the same, well-converged iteration

@@ -4,7 +4,7 @@ from . import _jax  # noqa: F401  (float64 + compilation cache, before anything 
 from . import errors
 from .families import Family, all_families, get_family
 from .custom import custom
-from .fitting import fit
+from .fitting.api import fit
 from .compare import Comparison, compare
 from .io import read_column, read_columns
 from .result import Fit

@@ -233,7 +233,7 @@ def censored_rows(base: Family, data=None, *, event=None, lower=None, upper=None
     Returns ``(rows, family, dropped, keep)``: ``keep`` marks the input rows kept (None
     when none were dropped), so that weights can follow.
     """
-    from .engine.data import as_float_array
+    from .scale.arrays import as_float_array
 
     if truncate is not None:
         try:

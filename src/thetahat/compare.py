@@ -9,10 +9,10 @@ from types import MappingProxyType
 import numpy as np
 
 from .censoring import as_bounds
-from .engine.data import as_float_array, as_weights
+from .scale.arrays import as_float_array, as_weights
 from .errors import OptionError, DataError, ThetahatError
 from .families import all_families, get_family
-from .fitting import fit
+from .fitting.api import fit
 from .result import Fit, boundary_text
 
 OK, NOT_CONVERGED, NOT_IDENTIFIABLE, FAILED = "ok", "not converged", "not identifiable", "failed"

@@ -273,3 +273,17 @@ def interval(lower: float, upper: float) -> Interval:
 def greater_than(lower: float) -> GreaterThan:
     """The half-line ``(lower, inf)``."""
     return GreaterThan(float(lower))
+
+
+def on_edge(constraint, arr):
+    """A finite scalar on the boundary of an open constraint (a zero-inflation probability
+    of 0): allowed as a *fixed* value, the restricted model of a boundary test. The fit
+    refuses it later if the log-likelihood is not finite there."""
+    if arr.ndim or not np.isfinite(arr):
+        return False
+    v = float(arr)
+    if isinstance(constraint, GreaterThan):
+        return v == constraint.lower
+    if isinstance(constraint, Interval):
+        return v in (constraint.lower, constraint.upper)
+    return False

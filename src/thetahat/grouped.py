@@ -13,9 +13,10 @@ from collections import defaultdict
 import numpy as np
 
 from .engine.batch import fit_batch
-from .engine.data import aligned_empty
+from .kernels.aligned import aligned_empty
 from .errors import MissingColumnError, OptionError, ThetahatError
 from .families import get_family
+from .families.fixed import check_fixed
 
 
 class ManyFit(dict):
@@ -126,9 +127,8 @@ def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dro
                 raise MissingColumnError(f"no column {c!r}; the columns are {', '.join(map(repr, cols))}")
             groups.append((c, None))
 
-    from .fitting import _check_fixed
 
-    fixed_v = _check_fixed(fam, fixed)
+    fixed_v = check_fixed(fam, fixed)
     bound = fam.bind({k: fixed_v[k] for k in fam.known})
     G = len(groups)
     out = _empty(G, fam, [g[0] for g in groups])
@@ -300,7 +300,7 @@ def _pack_clean(vals, inverse, order, sizes, clean, out, grouped):
 
 
 def _validate(fam, raw, dropna, fixed):
-    from .engine.data import as_float_array
+    from .scale.arrays import as_float_array
 
     x, dropped = as_float_array(raw, dropna=dropna, where="group")
     if x.size < fam.min_obs:

@@ -211,7 +211,7 @@ class Fit(InformationCriteria):
         read, their statistics merge with this fit's, and the estimate is recomputed
         from the merged statistics -- equal to a fit of all the rows. Other families
         refit the old and new rows, warm-started here (this fit must hold its rows).
-        See :mod:`thetahat.scale.update`.
+        See :mod:`thetahat.fitting.update`.
 
         Examples
         --------
@@ -221,9 +221,9 @@ class Fit(InformationCriteria):
         >>> bool(np.isclose(f.params["lam"], 6 / (a.sum() + b.sum()), rtol=1e-14))
         True
         """
-        from .scale.update import update
-
-        return update(self, more, column=column, dropna=dropna)
+        if self.context is None:
+            raise OptionError("this fit keeps no data context to update")
+        return self.context.update(self, more, column=column, dropna=dropna)
 
     def fisher_information(self, kind: str = "observed") -> np.ndarray:
         """The information matrix of the estimated parameters, in ``cov_labels`` order.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.data import as_float_array
+from ..scale.arrays import as_float_array
 from ..errors import DataError, OptionError, SupportError
 from ..families import get_family
 from ..families._base import _in_support

@@ -63,7 +63,7 @@ def _standard_errors(model, x, is_start, p, pi, A, params, notes):
     import jax
     import jax.numpy as jnp
 
-    from .hmm import forward_loglik, pad
+    from .hmm_algorithms import forward_loglik, pad
 
     k = model.k
     free_pi = bool(np.all(pi > BOUNDARY))

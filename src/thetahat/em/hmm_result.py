@@ -64,7 +64,7 @@ class HMMFit(InformationCriteria):
     def _prepare(self, sequences):
         if sequences is None:
             return self.data, self.is_start, list(self.lengths)
-        from .hmm import split_sequences
+        from .hmm_algorithms import split_sequences
 
         key = "mvnormal" if self.emission == "mvnormal" else self.emission
         seqs = split_sequences(sequences, None, key)
@@ -87,7 +87,7 @@ class HMMFit(InformationCriteria):
         """Posterior state probabilities P(state_t = j | sequence), one (T_i, k) array per sequence."""
         import jax.numpy as jnp
 
-        from .hmm import forward_backward, pad
+        from .hmm_algorithms import forward_backward, pad
 
         x, st, lens = self._prepare(sequences)
         if sequences is None:
@@ -102,7 +102,7 @@ class HMMFit(InformationCriteria):
         """Log-likelihood of new sequences under the fitted model (forward algorithm)."""
         import jax.numpy as jnp
 
-        from .hmm import forward_loglik, pad
+        from .hmm_algorithms import forward_loglik, pad
 
         x, st, _ = self._prepare(sequences)
         xp, sp, wp = pad(x, st)
@@ -113,7 +113,7 @@ class HMMFit(InformationCriteria):
         """The most probable state path of each sequence (Viterbi), as a list of int arrays."""
         import jax.numpy as jnp
 
-        from .hmm import viterbi_fn
+        from .hmm_algorithms import viterbi_fn
 
         x, st, lens = self._prepare(sequences)
         logb, lpi, lA = self._logs(x)

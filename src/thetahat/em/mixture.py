@@ -70,7 +70,7 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
     column, columns : str or list of str, optional
         The column(s) to fit when ``data`` names Parquet/CSV files (a path, glob, folder
         or list) or is a Dask collection -- then the data are streamed, one pass per EM
-        iteration (see :mod:`thetahat.scale.stream_mixture`) -- or is a pandas DataFrame.
+        iteration (see :mod:`thetahat.em.streamed`) -- or is a pandas DataFrame.
     dropna : bool
         Streamed data only: drop (and count) rows with NaN instead of raising.
     dask : bool
@@ -93,7 +93,7 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
     from ..scale.sources import is_stream_input
 
     if is_stream_input(data):
-        from ..scale.stream_mixture import stream_mixture
+        from .streamed import stream_mixture
 
         return stream_mixture(data, k, family, column=column, columns=columns, cov_type=cov_type, starts=starts,
                               seed=seed, max_iter=max_iter, tol=tol, start=start, cov_prior=cov_prior, se=se,
@@ -102,7 +102,7 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         raise OptionError("dropna and dask apply to streamed data (files or a Dask collection); drop NaN rows "
                           "before an in-memory mixture")
     if column is not None or columns is not None:
-        from ..scale.stream_mixture import memory_columns
+        from .streamed import memory_columns
 
         data = memory_columns(data, column, columns)
     if not isinstance(k, (int, np.integer)) and not isinstance(k, bool):

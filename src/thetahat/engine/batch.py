@@ -29,7 +29,8 @@ import numpy as np
 from .. import _jax  # noqa: F401
 from ..errors import DataError, NonFiniteDataError, OptionError
 from ..families import get_family
-from .data import as_jax
+from ..families.fixed import check_fixed
+from ..kernels.aligned import as_jax
 from .layout import Layout
 from .objective import _value_grad_hess
 
@@ -102,12 +103,11 @@ def fit_batch(family, data, *, weights=None, fixed=None, start=None, max_iter=10
     >>> bool(np.allclose(b.params["lam"], 1 / x.mean(axis=1)))
     True
     """
-    from ..fitting import _check_fixed
 
     fam = get_family(family)
     if method not in ("auto", "newton"):
         raise OptionError(f"fit_batch method must be 'auto' or 'newton', got {method!r}")
-    fixed = _check_fixed(fam, fixed)
+    fixed = check_fixed(fam, fixed)
     fam = fam.bind({k: fixed[k] for k in fam.known})
     X = np.asarray(data, dtype=float)
     shared = X.ndim == 1 + fam.ndim and weights is not None and np.ndim(weights) == 2

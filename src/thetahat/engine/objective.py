@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _jax  # noqa: F401  (float64 and the compilation cache)
-from .fused import pool as _pool, summarize
+from ..kernels.fused import pool as _pool, summarize
 
 
 def _weights(x, w, n_valid):
@@ -172,7 +172,7 @@ def compute_statistics(family, sample, fast_summary=False):
 
     ``fast_summary``: for a family whose statistics come from the fused summary
     (``statistics_from_summary``) and an unweighted 1-D sample of any size, one compiled read
-    (:mod:`thetahat.engine.fused`: at 1,000 rows 0.2 ms a fit against 0.45-0.55 ms through a
+    (:mod:`thetahat.kernels.fused`: at 1,000 rows 0.2 ms a fit against 0.45-0.55 ms through a
     JAX call); for a family with NumPy statistics (``statistics_np``) and a large
     unweighted 1-D sample, the statistics and the minimum are taken by NumPy side by side on
     two threads; the maximum only where the support has an upper end
@@ -204,10 +204,10 @@ def _numpy_statistics(family, x, big=True):
     the whole costs about one pass: the compiled pass plus a NumPy min and max measured
     three. Where the statistics are functions of the fused summary
     (``family.statistics_from_summary``), they and the validation come from one read
-    (:mod:`thetahat.engine.fused`). ``None`` where neither path applies."""
+    (:mod:`thetahat.kernels.fused`). ``None`` where neither path applies."""
     pool = _pool()
     s = summarize(x, pool, family.discrete) if family.statistics_from_summary is not None else None
-    if s is not None:  # one read of memory for the statistics and the validation (engine.fused)
+    if s is not None:  # one read of memory for the statistics and the validation (kernels.fused)
         stats = {k: np.asarray(v, dtype=float) for k, v in family.statistics_from_summary(s).items()}
         # (the sum shows a NaN or an infinity even where the family's statistics do not use it)
         return stats, {"min": s["min"], "max": s["max"], "integral": s["integral"],

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .data import aligned_empty
+from ..kernels.aligned import aligned_empty
 
 PART = 1 << 20  # values per task: big enough to amortise the call, small enough to share out
 

@@ -175,11 +175,11 @@ class Family:
     # "n", "mean", "m2": where NumPy, beside a min on another thread, beats the compiled pass
     # (see engine.objective.compute_statistics)
     statistics_np = None
-    # (s) -> the statistics, from the one-read summary of a large unweighted sample (engine.fused:
+    # (s) -> the statistics, from the one-read summary of a large unweighted sample (kernels.fused:
     # "n", "sum", "sum_sq", "min", "max", "integral"), where they are functions of it
     statistics_from_summary = None
     # (x, fixed) -> the statistics of a large unweighted sample (at least 2^20 rows, C-contiguous
-    # float64), computed with its validation in one read (NumPy by blocks, engine.fused), or None
+    # float64), computed with its validation in one read (NumPy by blocks, kernels.fused), or None
     # unless they also show every row inside the support and the data not degenerate: then the fit
     # runs its row-by-row checks, which name the bad row
     statistics_validated = None
@@ -247,7 +247,7 @@ class Family:
 
     def nondegenerate_by_summary(self, s) -> bool:
         """Whether the fused summary ``s`` of unweighted 1-D data (``min``, ``max``: see
-        :mod:`thetahat.engine.fused`) already shows that :meth:`check_degenerate` would
+        :mod:`thetahat.kernels.fused`) already shows that :meth:`check_degenerate` would
         pass; ``False`` where it cannot tell, and the check runs."""
         return type(self).check_degenerate is Family.check_degenerate and (self.discrete or s["min"] != s["max"])
 

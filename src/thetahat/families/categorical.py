@@ -18,8 +18,8 @@ import numpy as np
 from jax.scipy.special import gammaln, xlogy
 
 from .. import constraints as C
-from ..engine.blocks import map_row_blocks
-from ..engine.fused import count_integers, pool, summarize
+from ..kernels.blocks import map_row_blocks
+from ..kernels.fused import count_integers, pool, summarize
 from ..errors import DegenerateDataError, OptionError, SupportError
 from ._base import Family, _fmt, register
 

@@ -6,8 +6,8 @@ from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import gammaln
 
 from .. import constraints as C
-from ..engine.blocks import centred_moments, map_row_blocks
-from ..engine.fused import pool
+from ..kernels.blocks import centred_moments, map_row_blocks
+from ..kernels.fused import pool
 from ..errors import DegenerateDataError, SupportError
 from ._base import Family, _fmt, log_safe, register
 
@@ -112,7 +112,7 @@ class MultivariateNormal(Family):
         self._check_covariance((w[:, None] * r).T @ r / w.sum(), x)
 
     def statistics_validated(self, x, fixed=None):
-        # one read (engine.blocks): a NaN or an infinity anywhere shows in the sums
+        # one read (kernels.blocks): a NaN or an infinity anywhere shows in the sums
         n, mean, m2 = centred_moments(x, pool())
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(m2))):
             return None
@@ -212,7 +212,7 @@ class Dirichlet(Family):
                                       "variation in the data")
 
     def statistics_validated(self, x, fixed=None):
-        # one read (engine.blocks): the column sums of log x, and whether any row's sum is off 1;
+        # one read (kernels.blocks): the column sums of log x, and whether any row's sum is off 1;
         # an entry <= 0, a NaN or an infinity shows in the sums of logs
         if x.shape[1] < 2:
             return None

@@ -173,7 +173,7 @@ class Weibull(Family):
         whether the iteration converged, and (log-likelihood, gradient, Hessian) in
         (shape, scale) from the last pass's sums, so no further pass is needed.
         """
-        from ..engine.data import aligned_empty, bucket
+        from ..kernels.aligned import aligned_empty, bucket
 
         n = x.shape[0]
         b = bucket(n)

@@ -72,7 +72,7 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         not finite (``np.log`` of a negative number), instead of raising.
     dask : bool
         With files as ``data``: the Dask workers of the active scheduler read them (see
-        :func:`thetahat.scale.stream_regress.regress_stream`). Files, globs, folders and
+        :func:`thetahat.regression.streamed.regress_stream`). Files, globs, folders and
         Dask collections as ``data`` are always streamed, never loaded whole.
     allow_python : bool
         Let the formula evaluate any Python expression (formulaic's full language,
@@ -91,7 +91,7 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     >>> f.converged, [round(v, 4) for v in f.params.values()]
     (True, [-2.7232, 0.8148])
     """
-    from ..scale.stream_regress import is_streamed_regression, regress_stream
+    from .streamed import is_streamed_regression, regress_stream
 
     if is_streamed_regression(formula_or_X, data):  # files or Dask: streamed, never loaded whole
         return regress_stream(formula_or_X, data, y, family=family, link=link, weights=weights, offset=offset,

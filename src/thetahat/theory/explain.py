@@ -217,8 +217,8 @@ def explain(data, family, *, fixed=None, source: str = "") -> Explanation:
     >>> e.to_markdown().splitlines()[0]
     '# Maximum likelihood, step by step: exponential'
     """
-    import thetahat
-
+    from ..errors import ThetahatError
+    from ..fitting import fit
     from ..engine.layout import Layout
     from ..families import get_family
     from . import symbolic
@@ -229,17 +229,17 @@ def explain(data, family, *, fixed=None, source: str = "") -> Explanation:
     if fam.ndim:
         raise OptionError(f"explain handles univariate families; {fam.name} is multivariate")
     x = np.asarray(data, dtype=float)
-    f = thetahat.fit(x, fam, fixed=fixed)
+    f = fit(x, fam, fixed=fixed)
     nonreg_fixed = {k: f.params[k] for k in fam.nonregular if k not in (fixed or {})}
     rough = _rough_start(f, x) if f.method == "closed" else None
     try:
-        nt = thetahat.fit(x, fam, fixed=fixed, method="newton", start=rough)
-    except thetahat.errors.ThetahatError:
+        nt = fit(x, fam, fixed=fixed, method="newton", start=rough)
+    except ThetahatError:
         nt = None
     if nt is None or (not nt.converged and nonreg_fixed):
         # the support moves with non-regular parameters: show Newton for the regular ones
         rough = None if rough is None else {k: v for k, v in rough.items() if k not in nonreg_fixed}
-        nt = thetahat.fit(x, fam, fixed={**(fixed or {}), **nonreg_fixed}, method="newton", start=rough or None)
+        nt = fit(x, fam, fixed={**(fixed or {}), **nonreg_fixed}, method="newton", start=rough or None)
     layout = Layout.build(nt.family, nt.family.param_shapes(x), nt.estimated)
     iters, prev = [], None
     import jax.numpy as jnp
@@ -267,7 +267,7 @@ def explain(data, family, *, fixed=None, source: str = "") -> Explanation:
         num["observed"] = fisher_information_of_fit(f, "observed").tolist()
         try:
             num["expected"] = fisher_information_of_fit(f, "expected").tolist()
-        except thetahat.errors.ThetahatError:
+        except ThetahatError:
             num["expected"] = None
     return Explanation(f, nt, d, num, iters, source, rough is not None)
 

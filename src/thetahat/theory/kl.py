@@ -103,15 +103,16 @@ def mle_by_kl(data, family) -> dict:
     >>> round(r["kl_minimiser"]["lam"], 5), r["mle"]["lam"]
     (2.0, 2.0)
     """
-    import thetahat
     from scipy.optimize import minimize
+
+    from ..fitting import fit
 
     from ..engine.layout import Layout
     from ..families import get_family
 
     fam = get_family(family)
     x = np.asarray(data, dtype=float)
-    f = thetahat.fit(x, fam)
+    f = fit(x, fam)
     free = [k for k in fam.params if k not in fam.nonregular]
     layout = Layout.build(fam, {k: () for k in free}, free)
     fixed = {k: f.params[k] for k in fam.params if k in fam.nonregular}

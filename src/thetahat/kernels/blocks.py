@@ -9,7 +9,7 @@ the first half of the blocks runs on a worker thread while this one does the sec
 Examples
 --------
 >>> import numpy as np
->>> from thetahat.engine.blocks import centred_moments
+>>> from thetahat.kernels.blocks import centred_moments
 >>> n, mean, m2 = centred_moments(np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 8.0]]))
 >>> n, mean.tolist(), m2.tolist()
 (3, [3.0, 4.0], [[8.0, 12.0], [12.0, 24.0]])

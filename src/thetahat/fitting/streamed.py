@@ -32,8 +32,8 @@ import numpy as np
 
 from ..errors import DegenerateDataError, EmptyDataError, OptionError
 from .passes import StreamSpec, derivs_batch, validate_batch
-from .reduce import file_source_on_dask, map_reduce
-from .sources import BATCH_ROWS, FileSource, is_dask, open_source
+from ..scale.reduce import file_source_on_dask, map_reduce
+from ..scale.sources import BATCH_ROWS, FileSource, is_dask, open_source
 
 PILOT_ROWS = 1 << 16
 
@@ -85,10 +85,10 @@ def stream_columns(data, family, column):
 
 def fit_stream(data, fam, fixed, *, column=None, method="auto", start=None, dropna=False, max_iter=None,
                cov_type="observed", seed=0, progress=None, batch_rows=BATCH_ROWS, dask=False):
-    """Fit a bound family to streamed data (see :mod:`thetahat.scale.stream_fit`)."""
+    """Fit a bound family to streamed data (see :mod:`thetahat.fitting.streamed`)."""
     from ..engine.layout import Layout
     from ..engine.objective import StatisticsObjective
-    from ..fitting import _estimate, _overflow, fit as fit_memory
+    from .api import _estimate, _overflow, fit as fit_memory
 
     has_stats = fam.statistics is not None and fam.loglik_from_statistics is not None
     if cov_type not in ("observed", "expected"):

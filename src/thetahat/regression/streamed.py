@@ -37,10 +37,10 @@ import re
 import numpy as np
 
 from ..errors import DataError, EmptyDataError, OptionError
-from ..regression.result import RegressionFit
-from .reduce import file_source_on_dask, map_reduce
-from .sources import FileSource, is_dask, open_source, partition_batches
-from .stream_regress_batch import RegressPlan, derivs_pass, first_pass, residual_pass, tsqr_merge
+from .result import RegressionFit
+from ..scale.reduce import file_source_on_dask, map_reduce
+from ..scale.sources import FileSource, is_dask, open_source, partition_batches
+from .streamed_batch import RegressPlan, derivs_pass, first_pass, residual_pass, tsqr_merge
 
 PILOT_ROWS = 1 << 15  # rows of the pilot subsample (the in-memory fit's subsample start uses as many)
 STREAMABLE = ("normal", "bernoulli", "binomial", "poisson", "negative_binomial", "gamma", "inverse_gaussian",
@@ -73,7 +73,7 @@ class StreamedRegressionFit(RegressionFit):
 
 def is_streamed_regression(formula_or_X, data) -> bool:
     """Whether ``regress(formula_or_X, data, ...)`` streams (files or Dask), not loads."""
-    from .sources import is_stream_input
+    from ..scale.sources import is_stream_input
 
     if is_dask(formula_or_X):
         return True
@@ -93,7 +93,7 @@ def regress_stream(formula_or_X, data=None, y=None, *, family="normal", link=Non
     checked as in memory (:func:`thetahat.regression.formula.check_formula`) unless
     ``allow_python=True``.
     """
-    from ..regression import models as M
+    from . import models as M
 
     fam, link = M.resolve(family, link)
     if penalty is not None or lam is not None or l1_ratio is not None:
@@ -163,7 +163,7 @@ def _formula_source(formula, data, y, roles, batch_rows, allow_python):
 
     import formulaic
 
-    from ..regression.formula import check_formula, check_terms, eval_context
+    from .formula import check_formula, check_terms, eval_context
 
     if y is not None:
         raise OptionError("give the response either in the formula or as y=, not both")
@@ -312,8 +312,8 @@ def _pilot_every(source, data, cols):
 def _fit_linear(ctx, first):
     import scipy.linalg as sla
 
-    from ..regression.checks import check_rank
-    from ..regression.linear import pivoted_qr
+    from .checks import check_rank
+    from .linear import pivoted_qr
 
     plan, nobs = ctx["plan"], ctx["nobs"]
     p = len(plan.names)
@@ -351,7 +351,7 @@ def _fit_linear(ctx, first):
         prev, bound = bound, float(np.max(np.abs(db) / np.maximum(np.abs(b), 1e-300)))
         if bound > 0.5 * prev:  # at the rounding floor of the corrections
             break
-    from ..regression.api import linear_ml
+    from .api import linear_ml
 
     scale_y = max(abs(float(first["min:y"])), abs(float(first["max:y"])))
     theta, cov_theta, loglik, extra, notes = linear_ml(b, rss, xtx_inv, nobs, plan.names, scale_y)
@@ -365,9 +365,9 @@ def _fit_linear(ctx, first):
 # ---- GLMs: Newton, one pass per iteration ---------------------------------------------------
 def _pilot_start(ctx, pilot):
     """The in-memory MLE of the pilot subsample (the in-memory ``_start`` if that fails)."""
-    from ..regression._design import Design
-    from ..regression._newton import newton
-    from ..regression.api import _start
+    from ._design import Design
+    from ._newton import newton
+    from .api import _start
 
     plan, model = ctx["plan"], ctx["model"]
     p = len(plan.names)
@@ -385,8 +385,8 @@ def _pilot_start(ctx, pilot):
 
 
 def _fit_glm(ctx, pilot, max_iter):
-    from ..regression._newton import _newton_step
-    from ..regression.checks import check_rank, gram_is_singular
+    from ._newton import _newton_step
+    from .checks import check_rank, gram_is_singular
 
     plan, source = ctx["plan"], ctx["source"]
     p = len(plan.names)
@@ -451,7 +451,7 @@ def _newton(st, derivs, last, max_iter, newton_step):
 
 # ---- the result --------------------------------------------------------------------------
 def _result(ctx, theta, H, loglik, deviance, converged, reason, method, iters, notes, cov_theta=None, extra=None):
-    from ..regression.api import reported_estimates
+    from .api import reported_estimates
 
     plan, model, source = ctx["plan"], ctx["model"], ctx["source"]
     extra_names, est, cov, se = reported_estimates(model, theta, len(plan.names) * model.k, cov_theta, H, notes)

@@ -5,7 +5,7 @@ picklable arguments, so Dask ships them to workers by reference.
 Example
 -------
 >>> import numpy as np, thetahat
->>> from thetahat.scale.passes import StreamSpec, validate_batch
+>>> from thetahat.fitting.passes import StreamSpec, validate_batch
 >>> from thetahat.scale.sources import Batch
 >>> spec = StreamSpec.build(thetahat.family("normal"), ("x",), {}, dropna=False, pilot_every=1)
 >>> out = validate_batch(Batch({"x": np.array([1.0, 2.0, 6.0])}, "demo", 0), spec)
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine.data import Sample
+from ..scale.arrays import Sample
 from ..errors import NonFiniteDataError, SupportError
 
 _CANON: dict = {}  # per process: one family/layout object per key, so compiled code is reused
@@ -100,7 +100,7 @@ def validate_batch(batch, spec):
     family's sufficient statistics when it has them (all from one read of the batch)."""
     from ..engine.objective import compute_statistics
     from ..families._base import Family
-    from ..fitting import _inside
+    from .api import _inside
 
     fam, _ = spec.canonical()
     x, nan_rows = batch_values(batch, spec)
@@ -144,7 +144,7 @@ def validate_batch(batch, spec):
 
 def _as_sample(x, fam):
     if fam.discrete:
-        from ..engine.data import reduce_discrete
+        from ..scale.arrays import reduce_discrete
 
         xs, w = reduce_discrete(x, None)
         return Sample(xs, w, float(x.shape[0]))

@@ -49,17 +49,17 @@ def update(fit, more, *, column=None, dropna=False):
 def _statistics_of(more, fam, fixed, column, dropna):
     """Validated sufficient statistics of new data (in memory, files or Dask)."""
     from .passes import StreamSpec, validate_batch
-    from .reduce import map_reduce
-    from .sources import Batch, is_stream_input, open_source
-    from .stream_fit import stream_columns
+    from ..scale.reduce import map_reduce
+    from ..scale.sources import Batch, is_stream_input, open_source
+    from .streamed import stream_columns
 
     if is_stream_input(more):
         cols = stream_columns(more, fam, column)
         source = open_source(more, cols)
         where = source.describe()
     else:
-        from ..engine.data import as_float_array
-        from ..fitting import _column_of
+        from ..scale.arrays import as_float_array
+        from .api import _column_of
 
         if column is not None:
             more = _column_of(more, column, fam)
@@ -87,7 +87,7 @@ class _InMemory:
 
 def _from_statistics(fit, ctx, merged, n_new, dropped_new, where):
     from ..engine.objective import StatisticsObjective
-    from ..fitting import _estimate
+    from .api import _estimate
 
     fam, layout, fixed = ctx.family, ctx.layout, ctx.fixed
     obj = StatisticsObjective(fam, layout, fixed, merged)
@@ -121,9 +121,9 @@ def _pilot(ctx, fam, start):
 
 
 def _refit_rows(fit, ctx, more, column, dropna):
-    from ..engine.data import as_float_array
-    from ..fitting import _column_of, fit as fit_rows
-    from .sources import is_stream_input
+    from ..scale.arrays import as_float_array
+    from .api import _column_of, fit as fit_rows
+    from ..scale.sources import is_stream_input
 
     fam = ctx.family
     if ctx.raw is None or is_stream_input(more):

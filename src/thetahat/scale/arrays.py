@@ -7,12 +7,12 @@ chunks there are and how much of the last one is padding (weight 0).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from .fused import count_integers, pool
+from ..kernels.aligned import MIN_BUCKET, align_rows, aligned_empty, bucket
+from ..kernels.fused import count_integers, pool
 from ..errors import (
     DataError,
     EmptyDataError,
@@ -22,13 +22,7 @@ from ..errors import (
 )
 
 CHUNK = 1 << 20  # rows per full chunk
-MIN_BUCKET = 256
 ONE_PIECE = 1 << 14  # rows up to which Sample.pieces gives one padded piece
-
-
-def bucket(n: int) -> int:
-    """The padded size of a chunk holding ``n`` rows."""
-    return max(MIN_BUCKET, 1 << int(np.ceil(np.log2(max(n, 1)))))
 
 
 @dataclass
@@ -48,7 +42,7 @@ class Sample:
         last full chunk are copied into one padded chunk.
         """
         n = self.x.shape[0]
-        head = _align_rows(self.x)
+        head = align_rows(self.x)
         if n - head < CHUNK:
             head = 0
         start = head
@@ -77,7 +71,7 @@ class Sample:
         if 0 < n <= ONE_PIECE:
             yield self._padded(np.arange(n), bucket(n))
             return
-        head = _align_rows(self.x)
+        head = align_rows(self.x)
         if n - head < MIN_BUCKET:
             head = 0
         start = head
@@ -106,43 +100,6 @@ class Sample:
             wp[k:] = 0.0
         return xp, wp
 
-
-ALIGN = 64  # bytes: JAX's CPU client reads NumPy buffers aligned to this in place
-
-
-def _align_rows(x) -> int:
-    """Leading rows to skip so that ``x[k:]`` starts on an ALIGN-byte boundary (0 when
-    no such k exists, or for a non-contiguous array)."""
-    if not x.flags.c_contiguous or x.shape[0] == 0:
-        return 0
-    row = x.strides[0]
-    addr = x.ctypes.data
-    for k in range(ALIGN // math.gcd(row, ALIGN) + 1):
-        if (addr + k * row) % ALIGN == 0:
-            return k
-    return 0
-
-
-def as_jax(a):
-    """``a`` as a JAX array, read in place when its buffer is aligned, else through one
-    aligned NumPy copy (JAX's own copy of a misaligned buffer measured several times
-    slower than ``np.copyto``). The caller must not modify ``a`` afterwards."""
-    import jax
-
-    a = np.asarray(a)
-    if not (a.flags.c_contiguous and a.ctypes.data % ALIGN == 0):
-        buf = aligned_empty(a.shape, a.dtype)
-        np.copyto(buf, a)
-        a = buf
-    return jax.device_put(a)  # (jnp.asarray copies even an aligned buffer)
-
-
-def aligned_empty(shape, dtype=np.float64):
-    """An uninitialised array whose buffer starts on an ALIGN-byte boundary."""
-    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    raw = np.empty(size + ALIGN, dtype=np.uint8)
-    off = (-raw.ctypes.data) % ALIGN
-    return raw[off:off + size].view(dtype).reshape(shape)
 
 
 def row_name(i: int) -> str:

@@ -8,17 +8,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import optimize as opt
-from . import boundary as bd
-from . import constraints as C
-from .engine.data import Sample, as_float_array, as_weights, find_nonfinite, reduce_discrete
-from .engine.layout import Layout
-from .engine.fused import pool, summarize, usable as fused_usable
-from .engine.objective import NUMPY_MIN_ROWS, ChunkObjective, StatisticsObjective, compute_statistics
-from .errors import EmptyDataError, NumericalRangeError, OptionError, SupportError
-from .families import Family, get_family
-from .inference import covariance as cv
-from .result import Diagnostics, Fit
+from ..engine import optimize as opt
+from .. import boundary as bd
+from .. import constraints as C
+from ..scale.arrays import Sample, as_float_array, as_weights, find_nonfinite, reduce_discrete
+from ..engine.layout import Layout
+from ..kernels.fused import pool, summarize, usable as fused_usable
+from ..engine.objective import NUMPY_MIN_ROWS, ChunkObjective, StatisticsObjective, compute_statistics
+from ..errors import EmptyDataError, NumericalRangeError, OptionError, SupportError
+from ..families import Family, get_family
+from ..families.fixed import check_fixed
+from ..inference import covariance as cv
+from ..result import Diagnostics, Fit
 
 BOUNDARY_U = 30.0  # |u| beyond this means the estimate sits at the edge of its space
 
@@ -118,9 +119,9 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         raise OptionError(f"unknown cov_type {cov_type!r}; choose one of {', '.join(COV_TYPES)}")
     if weight_kind not in WEIGHT_KINDS:
         raise OptionError(f"unknown weight_kind {weight_kind!r}; choose one of {', '.join(WEIGHT_KINDS)}")
-    fixed = _check_fixed(fam, fixed)
+    fixed = check_fixed(fam, fixed)
     fam = fam.bind({k: fixed[k] for k in fam.known})
-    from .scale.sources import is_stream_input
+    from ..scale.sources import is_stream_input
 
     if is_stream_input(data):
         return _fit_streamed(data, fam, fixed, weights=weights, event=event, lower=lower, upper=upper,
@@ -135,7 +136,7 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
     checked = None  # a fused summary of data it showed finite and inside the support
     validated = None  # statistics of the family's own that showed the data valid
     if censoring:
-        from .censoring import censored_rows
+        from ..censoring import censored_rows
 
         x, fam, dropped, keep = censored_rows(fam, data, event=event, lower=lower, upper=upper,
                                               truncate=truncate, dropna=dropna)
@@ -267,7 +268,7 @@ def _estimate(fam, layout, obj, fixed, x, w, nobs, dropped, sample, stats, *, me
     if verdict is not None and verdict.on_boundary:
         return _boundary_fit(fam, layout, verdict, fixed, Sample(x, w, nobs, dropped), sample, stats, weight_kind,
                              cov_type, notes)
-    edge = [k for k, v in fixed.items() if k in fam.params and _on_edge(fam.params[k], np.asarray(v, dtype=float))]
+    edge = [k for k, v in fixed.items() if k in fam.params and C.on_edge(fam.params[k], np.asarray(v, dtype=float))]
     if edge and not np.isfinite(res.loglik):
         raise OptionError(f"with {', '.join(f'{k} = {_py(fixed[k])}' for k in edge)} (the boundary of "
                           f"{'its' if len(edge) == 1 else 'their'} space) the {fam.name} log-likelihood of these "
@@ -410,6 +411,12 @@ class FitContext:
             return self.streamed["open"](layout, fixed)
         return ChunkObjective(self.family, layout, fixed, self.sample)
 
+    def update(self, fit, more, *, column=None, dropna=False):
+        """``fit`` with the observations ``more`` added (see :func:`thetahat.fitting.update.update`)."""
+        from .update import update
+
+        return update(fit, more, column=column, dropna=dropna)
+
     def rows(self, what="this"):
         """The fitted rows, ``Sample(x, w, ...)``; a clear error for a streamed fit."""
         if self.raw is None:
@@ -542,8 +549,8 @@ fit.__module__ = __name__
 
 # ---------------------------------------------------------------------------------
 def _fit_streamed(data, fam, fixed, *, weights, event, lower, upper, truncate, starts, weight_kind, **kw):
-    from .scale.sources import expand_paths, is_dask
-    from .scale.stream_fit import fit_stream
+    from ..scale.sources import expand_paths, is_dask
+    from .streamed import fit_stream
 
     if not is_dask(data):
         expand_paths(data)  # a missing file, an empty folder, a glob matching nothing: said first
@@ -560,7 +567,7 @@ def _fit_streamed(data, fam, fixed, *, weights, event, lower, upper, truncate, s
 
 
 def _column_of(data, column, fam):
-    from .errors import MissingColumnError
+    from ..errors import MissingColumnError
 
     names = [c.strip() for c in column.split(",")] if isinstance(column, str) and fam.ndim else \
         ([column] if isinstance(column, str) else list(column))
@@ -583,46 +590,6 @@ def _py(v):
     return float(a) if a.ndim == 0 else a
 
 
-def _check_fixed(fam, fixed):
-    fixed = dict(fixed or {})
-    allowed = set(fam.params) | set(fam.known)
-    for k in fixed:
-        if k not in allowed:
-            raise OptionError(f"{fam.name} has no parameter {k!r}; its parameters are "
-                              f"{', '.join(list(fam.params) + list(fam.known))}")
-    for k, default in fam.known.items():
-        if k not in fixed:
-            if default is None:
-                raise OptionError(f"{fam.name} needs the known value of {k!r}: pass fixed={{{k!r}: ...}} "
-                                  f"(CLI: --fix {k}=...)")
-            fixed[k] = default
-    for k, v in fixed.items():
-        try:
-            arr = np.asarray(v, dtype=float)
-        except (TypeError, ValueError):
-            raise OptionError(f"fixed value of {k!r} is not a number: {v!r}") from None
-        if k in fam.params and not fam.params[k].check(arr) and not _on_edge(fam.params[k], arr):
-            raise OptionError(f"fixed value {v!r} of {k!r} is outside its constraint ({fam.params[k].name})")
-        if k in fam.known and hasattr(fam, "check_known"):
-            fam.check_known(k, arr)
-        fixed[k] = arr
-    return fixed
-
-
-def _on_edge(constraint, arr):
-    """A finite scalar on the boundary of an open constraint (a zero-inflation probability
-    of 0): allowed as a *fixed* value, the restricted model of a boundary test. The fit
-    refuses it later if the log-likelihood is not finite there."""
-    if arr.ndim or not np.isfinite(arr):
-        return False
-    v = float(arr)
-    if isinstance(constraint, C.GreaterThan):
-        return v == constraint.lower
-    if isinstance(constraint, C.Interval):
-        return v in (constraint.lower, constraint.upper)
-    return False
-
-
 def _one_pass_ok(fam, dropna, weights):
     """Whether the data can be validated inside the statistics pass (see ``fit``): for a
     discrete family only through the fused summary, which also says whether all are integers."""
@@ -643,7 +610,7 @@ def _early_summary_ok(fam, dropna, weights):
 
 
 def _checked_summary(fam, x):
-    """The fused summary of a large sample (:mod:`thetahat.engine.fused`) when it shows every
+    """The fused summary of a large sample (:mod:`thetahat.kernels.fused`) when it shows every
     value finite, inside the support and (discrete family) a whole number; else ``None``, and
     the caller's row-by-row scans find and name the bad value."""
     if not _fused_summary_ok(x):
@@ -888,7 +855,7 @@ def _covariance(fam, layout, fixed, params, res, obj, nobs, stats, sample, cov_t
         if fam.information == "expected" and cov_type == "sandwich":
             raise OptionError(f"{fam.name}'s log-likelihood has no Hessian at the optimum: the sandwich needs one; "
                               "use cov_type='opg' or 'expected'")
-        from .engine.objective import score_outer
+        from ..engine.objective import score_outer
 
         B = score_outer(fam, lay, sub_fixed, sample, u, weight_power)
         J = getattr(res, "jacobian", None) if lay is layout else None

@@ -11,7 +11,7 @@ Example
 -------
 >>> import numpy as np
 >>> from thetahat.scale.sources import Batch
->>> from thetahat.scale.stream_regress_batch import RegressPlan, batch_design
+>>> from thetahat.regression.streamed_batch import RegressPlan, batch_design
 >>> plan = RegressPlan.build("poisson", "log", names=("Intercept", "x"), fast=("1", "x"), response="y",
 ...                         roles={}, dropna=False, pilot_every=1)
 >>> d = batch_design(Batch({"x": np.array([0.0, 1, 2]), "y": np.array([1.0, 0, 3])}, "demo", 0), plan)
@@ -63,7 +63,7 @@ class RegressPlan:
         """(model, rhs spec, lhs spec) shared by every task of this process with the same key."""
         got = _CANON.get(self.key)
         if got is None:
-            from ..regression.models import get_model
+            from .models import get_model
 
             got = _CANON[self.key] = (get_model(self.family, self.link),
                                       pickle.loads(self.spec) if self.spec else None,
@@ -76,7 +76,7 @@ def _from_spec(spec, frame, batch, what):
     """The model matrix of ``frame`` by ``spec``; a level the first batch did not have is an error."""
     import formulaic
 
-    from ..regression.formula import eval_context
+    from .formula import eval_context
 
     with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
         warnings.simplefilter("always")
@@ -168,7 +168,7 @@ def _relocated(exc, batch, d):
 
 def check_batch(batch, plan, d):
     """The response, trials, event and weights checks of the in-memory ``regress``, per batch."""
-    from ..regression import models as M
+    from . import models as M
 
     model, _, _ = plan.canonical()
     y, aux, w = d["y"], d["aux"], d["w"]
@@ -245,7 +245,7 @@ def derivs_pass(batch, plan, theta):
     smallest fitted ``min(p, 1 - p)`` (binary models) of a batch at ``theta``."""
     import jax.numpy as jnp
 
-    from ..regression._newton import Data, bucket, derivatives
+    from ._newton import Data, bucket, derivatives
 
     model, _, _ = plan.canonical()
     d = batch_design(batch, plan)

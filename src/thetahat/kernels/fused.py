@@ -26,7 +26,7 @@ returns ``None`` and the caller keeps its NumPy path.
 Examples
 --------
 >>> import numpy as np
->>> from thetahat.engine.fused import summarize
+>>> from thetahat.kernels.fused import summarize
 >>> s = summarize(np.arange(1.0, 10_001.0))
 >>> s is None or (s["sum"], s["min"], s["max"], s["integral"]) == (50005000.0, 1.0, 10000.0, True)
 True

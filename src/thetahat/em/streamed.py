@@ -46,10 +46,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..em.mixture_result import MixtureFit
+from .mixture_result import MixtureFit
 from ..errors import EmptyDataError, NonFiniteDataError, OptionError, SupportError, ThetahatError
-from .reduce import file_source_on_dask, map_reduce
-from .sources import BATCH_ROWS, FileSource, is_dask, open_source
+from ..scale.reduce import file_source_on_dask, map_reduce
+from ..scale.sources import BATCH_ROWS, FileSource, is_dask, open_source
 
 PILOT_ROWS = 1 << 16
 CHUNK = 1 << 17  # rows per compiled E-step call (the tail is padded to a power of two)
@@ -104,7 +104,7 @@ def validate_batch(batch, spec):
         raise NonFiniteDataError(f"{batch.where} contains an infinite value at data row "
                                  f"{batch.offset + int(np.argmax(~finite)) + 1}{after}")
     if spec.family in ("poisson", "exponential") and x.shape[0]:
-        from ..em._common import _check
+        from ._common import _check
         from ..families import get_family
 
         try:
@@ -182,7 +182,7 @@ def em_batch(batch, spec, model, params, logw, shift):
 def _m_step(model, st, shift):
     """The closed-form M-step of ``model`` from merged statistics (the same formulas as
     ``model.m_step`` on the rows, rewritten in sums)."""
-    from ..em.components import TINY
+    from .components import TINY
 
     nk_raw = np.asarray(st["nk"], dtype=float)
     nk = nk_raw + TINY
@@ -223,7 +223,7 @@ def derivs_batch(batch, spec, model, u, params, logw, shift, hessian):
     """A batch's share of a Newton pass: the E-step statistics of :func:`em_batch` (for the
     component order) and the log-likelihood's value ``dll``, gradient ``g`` and (with
     ``hessian``) Hessian ``H`` in the unconstrained coordinates ``u`` of :mod:`thetahat.em.polish`."""
-    from ..em.polish import loglik_derivatives
+    from .polish import loglik_derivatives
 
     out = em_batch(batch, spec, model, params, logw, shift)
     x, _ = _values(batch, spec, check=False)
@@ -234,7 +234,7 @@ def derivs_batch(batch, spec, model, u, params, logw, shift, hessian):
 
 def _evaluator(model, source, spec, progress):
     """``evaluate(u)`` for :func:`~thetahat.em.polish.newton_polish`: one pass over the data."""
-    from ..em import polish as pl
+    from . import polish as pl
 
     def evaluate(u, hessian=True):
         q, lw = pl.from_unconstrained(model, u)
@@ -253,7 +253,7 @@ def _newton_end(model, source, spec, p, logw, em_reason, scale, newton_steps, pr
 
     Returns ``(polish, converged, reason)``; ``polish.parts`` holds, at the final point, the
     log-likelihood, its Hessian, the pass's statistics and the parameters ``(p, logw)``."""
-    from ..em import polish as pl
+    from . import polish as pl
 
     evaluate = _evaluator(model, source, spec, progress)
     pol = pl.newton_polish(evaluate, pl.to_unconstrained(model, p, logw),
@@ -268,8 +268,8 @@ def _standard_errors(model, H, p, logw, natural):
     import jax
     import jax.numpy as jnp
 
-    from ..em import _common as cm
-    from ..em import polish as pl
+    from . import _common as cm
+    from . import polish as pl
 
     u = pl.to_unconstrained(model, p, logw)
 
@@ -317,7 +317,7 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
     --------
     >>> import os, tempfile
     >>> import numpy as np, pyarrow as pa, pyarrow.parquet as pq
-    >>> from thetahat.scale.stream_mixture import stream_mixture
+    >>> from thetahat.em.streamed import stream_mixture
     >>> path = os.path.join(tempfile.mkdtemp(), "counts.parquet")
     >>> x = np.r_[np.zeros(60), np.ones(40), np.full(50, 9.0), np.full(50, 11.0)]
     >>> pq.write_table(pa.table({"n": x}), path)
@@ -325,10 +325,10 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
     >>> np.round(f.params["lam"], 3).tolist(), f.converged
     ([0.4, 9.993], True)
     """
-    from ..em import _common as cm
-    from ..em.mixture import MAX_ITER, TOL
-    from ..em.mixture_result import MixtureSelection
-    from ..em.polish import NEWTON_STEPS, check_steps
+    from . import _common as cm
+    from .mixture import MAX_ITER, TOL
+    from .mixture_result import MixtureSelection
+    from .polish import NEWTON_STEPS, check_steps
 
     max_iter = MAX_ITER if max_iter is None else max_iter
     tol = TOL if tol is None else tol
@@ -411,8 +411,8 @@ def _pilot_every(source, data, ncol):
 
 
 def _model(key, vectors, d, k, cov_type, cov_prior, var):
-    from ..em import _common as cm
-    from ..em.components import ExponentialComponents, GaussianComponents, PoissonComponents
+    from . import _common as cm
+    from .components import ExponentialComponents, GaussianComponents, PoissonComponents
 
     if key == "poisson":
         return PoissonComponents(k)
@@ -427,7 +427,7 @@ def _model(key, vectors, d, k, cov_type, cov_prior, var):
 
 def _pilot_start(model, pilot, starts, seed, max_iter, tol, every):
     """Starting values: the in-memory mixture (k-means++ starts) fitted to the pilot subsample."""
-    from ..em.mixture import mixture
+    from .mixture import mixture
 
     fam = model.family_name
     prior = np.asarray(model.prior) if getattr(model, "prior", ()) else None
@@ -440,7 +440,7 @@ def _pilot_start(model, pilot, starts, seed, max_iter, tol, every):
         raise type(exc)(f"starting values from {what}: {exc}") from None
     params = {**f.params}
     if f.collapsed:  # a covariance at (or below) the collapse floor, kept positive definite as a start
-        from ..em import _common as cm
+        from . import _common as cm
 
         floor = cm.collapse_floor(cm.data_scale(pilot)) ** 2
         for name in ("sigma", "var", "cov"):
@@ -461,7 +461,7 @@ def _pilot_start(model, pilot, starts, seed, max_iter, tol, every):
 def _collapsed(model, p, scale):
     import jax.numpy as jnp
 
-    from ..em import _common as cm
+    from . import _common as cm
 
     return np.asarray(cm.collapsed_components(model, {kk: jnp.asarray(v) for kk, v in p.items()}, scale))
 
@@ -470,8 +470,8 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sca
              progress, newton_steps):
     import jax.numpy as jnp
 
-    from ..em import _common as cm
-    from ..em.mixture import _from_start
+    from . import _common as cm
+    from .mixture import _from_start
 
     notes = []
     passes0 = source.passes
@@ -523,7 +523,7 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sca
     else:
         bad = np.flatnonzero(bad)
     if se and converged and np.any(order != np.arange(model.k)):  # the Hessian in the reported order
-        from ..em.polish import to_unconstrained
+        from .polish import to_unconstrained
 
         H = _evaluator(model, source, spec, progress)(to_unconstrained(model, p, logw))[3][1]
     fit = dict(ll=ll, obj=obj, trace=trace, it=it, converged=converged, reason=reason, H=H, bad=bad)
@@ -533,7 +533,7 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sca
 def _finish(model, source, where, n, dropped, p, logw, fit, want_se, notes, em_passes, passes0, starts):
     import jax.numpy as jnp
 
-    from ..em import _common as cm
+    from . import _common as cm
 
     converged = fit["converged"]
     weights = np.exp(logw)

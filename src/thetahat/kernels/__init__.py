@@ -1,0 +1,1 @@
+"""Numerical kernels below the families: aligned buffers, row-block reductions, fused summaries."""
