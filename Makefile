@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-isa bench clean venv
+.PHONY: demo test test-isa lint bench clean venv
 
 venv: $(STAMP)
 
@@ -24,9 +24,16 @@ CRASH_RERUN := --reruns 1 --only-rerun "crashed while running"
 
 # (a compile cache of the run's own: no entry from another run, version or machine is read; with the cache
 # off the suite takes twice as long, and XLA crashed all the same: see docs/design/determinism.md)
-test: $(STAMP)
-	$(PY) -m pip install --quiet -e ".[dev]"
+test: $(STAMP) lint
 	THETAHAT_CACHE_DIR=$$(mktemp -d) $(PY) -m pytest -n 2 -q $(CRASH_RERUN)
+
+# The structure: the layers and no import circles (import-linter contracts in pyproject.toml), no private
+# name taken across sub-packages, no function over 80 lines (see ARCHITECTURE.md).
+lint: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) tools/check_private_imports.py
+	$(PY) tools/check_function_length.py
 
 # The numerically sensitive tests again under two older instruction sets, with the llvmlite loop off:
 # the same verdicts and the same answers on every CPU.

@@ -115,9 +115,9 @@ class Censored(Family):
         b = self.base
         if b.discrete:  # P(lo <= X <= hi) = F(hi) - F(lo - 1)
             lo = lo - 1.0
-            open_lo = lo < _support_lower(b)
+            open_lo = lo < support_lower(b)
         else:
-            open_lo = lo <= _support_lower(b)
+            open_lo = lo <= support_lower(b)
         open_hi = hi >= _support_upper(b)
         if open_lo and open_hi:
             return jnp.zeros(())
@@ -295,7 +295,7 @@ def censored_rows(base: Family, data=None, *, event=None, lower=None, upper=None
     if truncate is not None:
         a, b, kind = _within_window(base, a, b, kind, truncate)
     a, b = _open_ends(base, a, b, kind)
-    safe = _safe_points(base, a, b, kind)
+    safe = safe_points(base, a, b, kind)
     rows = np.column_stack([a, b, kind, safe])
     return rows, Censored(base, truncate, censored=censored), dropped, (keep if dropped else None)
 
@@ -322,7 +322,7 @@ def _interval_rows(base, lower, upper, dropna):
         i = int(np.argmax(bad))
         raise DataError(f"data row {i + 1} has both bounds infinite (lower {a[i]:g}, upper {b[i]:g}): it "
                         "carries no information")
-    lo_support, hi_support = _support_lower(base), _support_upper(base)
+    lo_support, hi_support = support_lower(base), _support_upper(base)
     open_a, open_b = np.isinf(a) | (a <= lo_support), np.isinf(b) | (b >= hi_support)
     rev = a > b
     if rev.any():
@@ -349,7 +349,7 @@ def _within_window(base, a, b, kind, truncate):
         right = kind == RIGHT
         b = np.where(right, hi, b)
         kind[right] = INTERVAL
-    if lo > _support_lower(base):
+    if lo > support_lower(base):
         left = kind == LEFT
         a = np.where(left, lo, a)
         kind[left] = INTERVAL
@@ -360,7 +360,7 @@ def _open_ends(base, a, b, kind):
     """Bounds at or beyond the support's edges become infinite, so that no cdf is evaluated
     there (a weibull's at 0 has a NaN derivative in its shape): X > (the lower edge) and
     X <= (the upper edge) are certain, and their terms are 0."""
-    lo_support, hi_support = _support_lower(base), _support_upper(base)
+    lo_support, hi_support = support_lower(base), _support_upper(base)
     a = np.where((kind != EXACT) & (a <= lo_support), -np.inf, a)
     b = np.where((kind != EXACT) & (b >= hi_support), np.inf, b)
     return a, b
@@ -412,7 +412,7 @@ def _column(v, name, allow_inf):
     return arr
 
 
-def _support_lower(base):
+def support_lower(base):
     s = base.support
     return getattr(s, "lower", -np.inf) if isinstance(s, (C.GreaterThan, C.Interval, C.IntegerInterval)) \
         else -np.inf
@@ -434,7 +434,7 @@ def _in_closure(support, v):
     return np.isfinite(v)
 
 
-def _safe_points(base, a, b, kind):
+def safe_points(base, a, b, kind):
     """A point strictly inside the support for every row (exact values are their own)."""
     fa, fb = np.isfinite(a), np.isfinite(b)
     with np.errstate(invalid="ignore"):  # (-inf + inf: a row open at both ends, replaced below)

@@ -17,7 +17,7 @@ import numpy as np
 from ..scale.arrays import as_float_array
 from ..errors import DataError, OptionError, SupportError
 from ..families import get_family
-from ..families._base import _in_support
+from ..families._base import in_support
 from ..inference import covariance as cv
 from .components import (BernoulliComponents, CategoricalComponents, ExponentialComponents,
                          GaussianComponents, PoissonComponents)
@@ -127,7 +127,7 @@ def build_model(fam_key, x, k, cov_type="full", cov_prior="auto", n_symbols=None
 
 
 def _check(fam, x):
-    ok = _in_support(fam.support, x)
+    ok = in_support(fam.support, x)
     if ok.ndim > 1:
         ok = ok.all(axis=1)
     if not ok.all():

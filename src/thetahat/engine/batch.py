@@ -13,7 +13,7 @@ runs as one compiled ``lax.while_loop`` under ``jax.vmap``:
   a start where the likelihood is zero) is marked ``converged=False`` and never
   disturbs the others.
 
-The step is the same damped Newton as :func:`thetahat.engine.optimize.newton`: a step
+The step is the same damped Newton as :func:`thetahat.engine.newton.damped_newton`: a step
 is accepted only if it does not lower the log-likelihood, so each trace rises.
 """
 

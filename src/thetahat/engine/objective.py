@@ -236,18 +236,18 @@ def _maybe_constant(stats, lo):
     return True
 
 
-def _fixed_jax(fixed: dict) -> dict:
+def fixed_jax(fixed: dict) -> dict:
     return {k: jnp.asarray(v, dtype=jnp.float64) for k, v in fixed.items()}
 
 
 class ChunkObjective:
     """Sum over chunks of the weighted log-density."""
 
-    costly_passes = True  # each derivative call reads all the data (see optimize.newton)
+    costly_passes = True  # each derivative call reads all the data (see engine.newton)
 
     def __init__(self, family, layout, fixed, sample):
         self.family, self.layout = family, layout
-        self.fixed = _fixed_jax(fixed)
+        self.fixed = fixed_jax(fixed)
         self._sample = sample
         self._chunks = None
         self._value, self._vgh, self._ll_theta = chunk_functions(family, layout)
@@ -292,7 +292,7 @@ class StatisticsObjective:
     # (made on first use: a closed-form fit with NumPy derivatives never calls them)
     @cached_property
     def fixed(self):
-        return _fixed_jax(self._fixed)
+        return fixed_jax(self._fixed)
 
     @cached_property
     def _compiled(self):
@@ -342,7 +342,7 @@ def score_outer(family, layout, fixed, sample, u, weight_power=1):
     ``u`` coordinates and ``c_i = w_i ** weight_power`` (1 for frequency weights, which
     count repeated observations; 2 for analytic weights, which scale a term)."""
     fn = _score_outer_function(family, layout)
-    fixed = _fixed_jax(fixed)
+    fixed = fixed_jax(fixed)
     u = jnp.asarray(u)
     out = 0.0
     for x, w, nv in sample.chunks():

@@ -227,7 +227,7 @@ class Family:
     # ---- data checks (NumPy, before anything compiles) -------------------------
     def check_support(self, x, fixed=None) -> None:
         """Raise :class:`SupportError` naming the first observation outside the support."""
-        bad = ~_in_support(self.support, x)
+        bad = ~in_support(self.support, x)
         if bad.ndim > 1:
             bad = bad.any(axis=tuple(range(1, bad.ndim)))
         if bad.any():
@@ -272,7 +272,7 @@ def _bound(family, key):
     return out
 
 
-def _in_support(support, x):
+def in_support(support, x):
     x = np.asarray(x, dtype=float)
     if isinstance(support, C.IntegerInterval):
         ok = (x == np.floor(x)) & (x >= support.lower)

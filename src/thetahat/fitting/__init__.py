@@ -5,6 +5,7 @@ builds the objective and calls the estimation core; :mod:`.streamed` and
 :mod:`.passes` hold the streamed objective, :mod:`.update` refits with more data.
 """
 
-from .api import FitContext, fit
+from .api import fit
+from .estimate import FitContext
 
 __all__ = ["FitContext", "fit"]

@@ -100,7 +100,7 @@ def validate_batch(batch, spec):
     family's sufficient statistics when it has them (all from one read of the batch)."""
     from ..engine.objective import compute_statistics
     from ..families._base import Family
-    from .api import _inside
+    from .checks import _inside
 
     fam, _ = spec.canonical()
     x, nan_rows = batch_values(batch, spec)
@@ -155,7 +155,7 @@ def derivs_batch(batch, spec, u, want="vgh"):
     """Log-likelihood (``want="v"``) or log-likelihood, gradient and Hessian of a batch."""
     import jax.numpy as jnp
 
-    from ..engine.objective import _fixed_jax, chunk_functions
+    from ..engine.objective import fixed_jax, chunk_functions
 
     fam, layout = spec.canonical()
     x, nan_rows = batch_values(batch, spec)
@@ -165,7 +165,7 @@ def derivs_batch(batch, spec, u, want="vgh"):
         return {"v": np.asarray(0.0)} if want == "v" else \
             {"v": np.asarray(0.0), "g": np.zeros(k), "H": np.zeros((k, k))}
     ll, vgh, _ = chunk_functions(fam, layout)
-    fixed = _fixed_jax(spec.fixed)
+    fixed = fixed_jax(spec.fixed)
     u = jnp.asarray(u)
     sample = _as_sample(x, fam)
     if want == "v":

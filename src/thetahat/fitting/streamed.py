@@ -31,6 +31,10 @@ import os
 import numpy as np
 
 from ..errors import DegenerateDataError, EmptyDataError, OptionError
+from ..engine.layout import Layout
+from ..engine.objective import StatisticsObjective
+from .checks import _overflow
+from .estimate import estimate_fit
 from .passes import StreamSpec, derivs_batch, validate_batch
 from ..scale.reduce import file_source_on_dask, map_reduce
 from ..scale.sources import BATCH_ROWS, FileSource, is_dask, open_source
@@ -83,12 +87,9 @@ def stream_columns(data, family, column):
     return cols
 
 
-def fit_stream(data, fam, fixed, *, column=None, method="auto", start=None, dropna=False, max_iter=None,
+def fit_stream(data, fam, fixed, *, front, column=None, method="auto", start=None, dropna=False, max_iter=None,
                cov_type="observed", seed=0, progress=None, batch_rows=BATCH_ROWS, dask=False):
     """Fit a bound family to streamed data (see :mod:`thetahat.fitting.streamed`)."""
-    from ..engine.layout import Layout
-    from ..engine.objective import StatisticsObjective
-    from .api import _estimate, _overflow, fit as fit_memory
 
     has_stats = fam.statistics is not None and fam.loglik_from_statistics is not None
     if cov_type not in ("observed", "expected"):
@@ -144,16 +145,16 @@ def fit_stream(data, fam, fixed, *, column=None, method="auto", start=None, drop
     else:
         obj = StreamObjective(source, spec.with_layout(layout), info, progress)
         if start is None and method in ("auto", "newton", "scoring"):
-            start = _pilot_start(fit_memory, pilot, fam, fixed, free)
+            start = _pilot_start(front.fit, pilot, fam, fixed, free)
 
         def reopen(layout2, fixed2):
             raise OptionError(f"this {fam.name} fit was streamed from {where}: refits on the same data "
                               "(profiles, likelihood surfaces) would each take several passes over it; "
                               "use Wald intervals, or fit the data in memory")
     info["open"] = reopen
-    return _estimate(fam, layout, obj, fixed, pilot, None, n, dropped, None, stats, method=method, start=start,
-                     starts=1, seed=seed, max_iter=max_iter, cov_type=cov_type, weight_kind="frequency",
-                     censoring=False, streamed=info)
+    return estimate_fit(fam, layout, obj, fixed, pilot, None, n, dropped, None, stats, method=method, start=start,
+                        starts=1, seed=seed, max_iter=max_iter, cov_type=cov_type, weight_kind="frequency",
+                        censoring=False, streamed=info, front=front)
 
 
 def _pilot_start(fit_memory, pilot, fam, fixed, free):

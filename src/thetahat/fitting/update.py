@@ -25,7 +25,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine.objective import StatisticsObjective
 from ..errors import OptionError
+from ..scale.arrays import as_float_array
+from ..scale.reduce import map_reduce
+from ..scale.sources import Batch, is_stream_input, open_source
+from .checks import _column_of
+from .estimate import estimate_fit
+from .passes import StreamSpec, validate_batch
+from .streamed import stream_columns
 
 
 def update(fit, more, *, column=None, dropna=False):
@@ -48,19 +56,11 @@ def update(fit, more, *, column=None, dropna=False):
 
 def _statistics_of(more, fam, fixed, column, dropna):
     """Validated sufficient statistics of new data (in memory, files or Dask)."""
-    from .passes import StreamSpec, validate_batch
-    from ..scale.reduce import map_reduce
-    from ..scale.sources import Batch, is_stream_input, open_source
-    from .streamed import stream_columns
-
     if is_stream_input(more):
         cols = stream_columns(more, fam, column)
         source = open_source(more, cols)
         where = source.describe()
     else:
-        from ..scale.arrays import as_float_array
-        from .api import _column_of
-
         if column is not None:
             more = _column_of(more, column, fam)
         x, _ = as_float_array(more, ndim=fam.ndim, scan=False)
@@ -86,9 +86,6 @@ class _InMemory:
 
 
 def _from_statistics(fit, ctx, merged, n_new, dropped_new, where):
-    from ..engine.objective import StatisticsObjective
-    from .api import _estimate
-
     fam, layout, fixed = ctx.family, ctx.layout, ctx.fixed
     obj = StatisticsObjective(fam, layout, fixed, merged)
     nobs = float(fit.nobs) + n_new
@@ -100,10 +97,9 @@ def _from_statistics(fit, ctx, merged, n_new, dropped_new, where):
         "note": f"updated with {_n(n_new)} observations from {where} by merging sufficient statistics "
                 f"({_n(fit.nobs)} + {_n(n_new)} = {_n(nobs)} observations)"}
     pilot = _pilot(ctx, fam, start)
-    out = _estimate(fam, layout, obj, fixed, pilot, None, nobs, int(fit.dropped) + dropped_new, None, merged,
-                    method=method, start=start, starts=1, seed=0, max_iter=None, cov_type=ctx.cov_type,
-                    weight_kind="frequency", censoring=False, streamed=info)
-    return out
+    return estimate_fit(fam, layout, obj, fixed, pilot, None, nobs, int(fit.dropped) + dropped_new, None, merged,
+                        method=method, start=start, starts=1, seed=0, max_iter=None, cov_type=ctx.cov_type,
+                        weight_kind="frequency", censoring=False, streamed=info, front=ctx.front)
 
 
 def _pilot(ctx, fam, start):
@@ -121,10 +117,6 @@ def _pilot(ctx, fam, start):
 
 
 def _refit_rows(fit, ctx, more, column, dropna):
-    from ..scale.arrays import as_float_array
-    from .api import _column_of, fit as fit_rows
-    from ..scale.sources import is_stream_input
-
     fam = ctx.family
     if ctx.raw is None or is_stream_input(more):
         raise OptionError(f"{fam.name} has no sufficient statistics, so an update must refit every row; "
@@ -139,7 +131,7 @@ def _refit_rows(fit, ctx, more, column, dropna):
     rows = np.concatenate([ctx.raw.x, x])
     # (a fit on the boundary, df = inf, is no start: the family's own start is)
     start = None if fit.boundary else {k: np.asarray(fit.params[k]) for k in ctx.layout.names}
-    f = fit_rows(rows, fam, fixed=ctx.fixed, start=start, cov_type=ctx.cov_type)
+    f = ctx.front.fit(rows, fam, fixed=ctx.fixed, start=start, cov_type=ctx.cov_type)
     note = (f"updated by refitting all {rows.shape[0]} rows ({fam.name} has no sufficient statistics)"
             + ("" if start is None else ", warm started at the previous estimate"))
     import dataclasses

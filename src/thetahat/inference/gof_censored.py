@@ -53,7 +53,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..censoring import EXACT, INTERVAL, LEFT, RIGHT, Censored, _safe_points, _support_lower
+from ..censoring import EXACT, INTERVAL, LEFT, RIGHT, Censored, safe_points, support_lower
 from ..errors import OptionError
 from .gof_npmle import EM_ACCEPT, EM_MAX_ITER, EM_TOL, grid_of, kaplan_meier, km_cdf, turnbull_masses
 
@@ -343,7 +343,7 @@ def simulate_design(design, params, rng, m, draw_c=None):
     a, b, kind = _observe(design, X, draw_c, rng)
     W = None if design.unit_w is None else np.broadcast_to(design.unit_w, (m, n))
     if design.wrapped:
-        safe = _safe_points(design.base, a.ravel(), b.ravel(), kind.ravel()).reshape(m, n)
+        safe = safe_points(design.base, a.ravel(), b.ravel(), kind.ravel()).reshape(m, n)
         data = np.stack([a, b, kind, safe], axis=-1)
     else:
         data = a
@@ -442,7 +442,7 @@ def _inspections(design, rng, m):
         gap = widths[rng.integers(widths.size, size=(m, n))]
         left, right = kind == LEFT, kind == RIGHT
         i2[:, left] = i1[:, left] + gap[:, left]
-        floor = max(_support_lower(design.base), -np.inf if design.truncate is None else design.truncate[0])
+        floor = max(support_lower(design.base), -np.inf if design.truncate is None else design.truncate[0])
         first = i2[:, right] - gap[:, right]
         i1[:, right] = np.where(first > floor, first, -np.inf)
     return i1, i2, np.broadcast_to(kind == EXACT, (m, n))

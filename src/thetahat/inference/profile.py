@@ -28,7 +28,7 @@ from scipy import optimize as sopt
 from scipy import stats as sst
 
 from .. import constraints as C
-from ..engine import optimize as opt
+from ..engine.solvers import BFGS, Newton
 from ..engine.layout import Layout
 from ..errors import OptionError
 
@@ -117,9 +117,9 @@ class _Scalar:
         near = min(self.solved, key=lambda k: abs(k - s))
         u0 = self.solved[near][1]
         obj = self.ctx.objective(self.layout, {**self.ctx.fixed, self.name: np.asarray(t)})
-        res = opt.newton(obj, u0)
+        res = Newton().run(obj, u0)
         if not res.converged:
-            res2 = opt.bfgs(obj, res.u if np.isfinite(res.loglik) else u0)
+            res2 = BFGS().run(obj, res.u if np.isfinite(res.loglik) else u0)
             res = res2 if res2.loglik >= res.loglik else res
         return float(res.loglik), res.u
 
