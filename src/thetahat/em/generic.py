@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..engine.newton import newton_step
 from ..engine.layout import Layout
 from ..errors import OptionError
 
@@ -72,7 +73,7 @@ class GenericComponents:
             lo = jnp.linalg.eigvalsh(neg)[0]
             scale = 1.0 + jnp.max(jnp.abs(jnp.diag(neg)))
             lam = jnp.where(lo > 1e-10 * scale, 0.0, -lo + 1e-6 * scale)
-            step = jnp.linalg.solve(neg + lam * jnp.eye(u.shape[0]), g)
+            step, _ = newton_step(g, neg, lam, jnp)  # the estimation core's step, compiled
             step = jnp.where(jnp.all(jnp.isfinite(step)), step, g / scale)
 
             def cond(c):

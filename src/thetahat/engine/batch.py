@@ -32,6 +32,7 @@ from ..families import get_family
 from ..families.fixed import check_fixed
 from ..kernels.aligned import as_jax
 from .layout import Layout
+from .newton import cap, newton_step
 from .objective import _value_grad_hess
 
 
@@ -417,15 +418,11 @@ def _solver(fam, layout, use_stats, max_iter, tol, closed, shared=False):
             u, v, g, H, mu = s["u"], s["v"], s["g"], s["H"], s["mu"]
             A = -H
             scale = jnp.maximum(1.0, jnp.max(jnp.abs(jnp.diag(A))))
-            L0 = jnp.linalg.cholesky(A)
-            pd = jnp.all(jnp.isfinite(L0))
-            dec = g @ jax.scipy.linalg.cho_solve((L0, True), g)
-            at_opt = pd & (dec < tol)
-            L = jnp.where(at_opt, L0, jnp.linalg.cholesky(A + mu * scale * eye))
-            good = jnp.all(jnp.isfinite(L))
-            step = jax.scipy.linalg.cho_solve((L, True), g)
-            big = jnp.max(jnp.abs(step))
-            step = jnp.where(big > 20.0, step * (20.0 / big), step)
+            s0, pd = newton_step(g, A, None, jnp)  # the host loops' step function, compiled
+            at_opt = pd & (g @ s0 < tol)
+            s1, ok1 = newton_step(g, A, mu * scale, jnp)
+            good = jnp.where(at_opt, pd, ok1)
+            step = cap(jnp.where(at_opt, s0, s1), xp=jnp)
             v2, g2, H2 = vgh(u + step, fixed, data)
             # at the optimum the pure Newton step is still taken when it does not go downhill:
             # the decrement test resolves the log-likelihood, one more step the parameters

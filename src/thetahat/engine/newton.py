@@ -29,6 +29,34 @@ RADIUS = 20.0  # the trust region in u: never a step longer than this (a factor 
 DAMPED_TRIES = 60
 
 
+def newton_step(g, A, mu, xp=np):
+    """The damped Newton step ``(A + mu I)^-1 g``, and whether ``A + mu I`` is positive
+    definite (where it is not, the step is not finite).
+
+    Written once for both array libraries: NumPy in the loops that run on the host (a
+    fit, a regression, a streamed model) and ``jax.numpy`` in the compiled ones (the
+    vmapped batch of ``fit_many``, the bootstrap and studies; the mixture M-step).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s, ok = newton_step(np.array([1.0, 2.0]), np.diag([2.0, 4.0]), 0.0)
+    >>> np.allclose(s, [0.5, 0.5]), bool(ok)
+    (True, True)
+    >>> bool(newton_step(np.ones(2), -np.eye(2), 0.0)[1])
+    False
+    """
+    M = A + mu * xp.eye(A.shape[0]) if mu is not None else A
+    if xp is np:
+        L = cholesky(M)
+        if L is None:
+            return np.full_like(g, np.nan), False
+        return solve_cholesky(L, g), True
+    L = xp.linalg.cholesky(M)
+    ok = xp.all(xp.isfinite(L))
+    return xp.linalg.solve(L.T, xp.linalg.solve(L, g)), ok
+
+
 def cholesky(m):
     """The lower Cholesky factor of ``m``, or None where ``m`` is not positive definite."""
     try:
@@ -42,8 +70,11 @@ def solve_cholesky(L, g):
     return np.linalg.solve(L.T, np.linalg.solve(L, g))
 
 
-def cap(s, radius=RADIUS):
+def cap(s, radius=RADIUS, xp=np):
     """The step ``s``, shortened to at most ``radius`` in its largest coordinate."""
+    if xp is not np:
+        big = xp.max(xp.abs(s))
+        return xp.where(big > radius, s * (radius / big), s)
     big = np.max(np.abs(s)) if s.size else 0.0
     return s * (radius / big) if big > radius else s
 
@@ -70,7 +101,6 @@ class _Ascent:
         # the early last step costs ~1e-10 relative in the estimate: taken only where a pass over the
         # data is what an iteration costs (on sufficient statistics an iteration is O(1))
         self.early = bool(getattr(obj, "costly_passes", False))
-        self.eye = np.eye(len(self.u))
 
     def done(self, it, result, message):
         return Solution(self.u, self.v, self.g, self.H, it, result, message, self.method, tuple(self.trace),
@@ -84,11 +114,11 @@ class _Ascent:
         self.trace.append(v)
         self.path.append(u.copy())
 
-    def pure_step(self, it, L0):
-        """The undamped Newton step, tried with the derivative pass itself (which the next
-        iteration needs anyway), so an accepted step costs one pass over the data. Returns
+    def pure_step(self, it, s0):
+        """The undamped Newton step ``s0``, tried with the derivative pass itself (which the
+        next iteration needs anyway), so an accepted step costs one pass over the data. Returns
         a finished Solution, ``"next"`` (accepted, go on) or ``"damp"`` (rejected)."""
-        s = cap(solve_cholesky(L0, self.g))
+        s = cap(s0)
         # the decrement is the gain still to come; below the rounding of the value it cannot be seen.
         # Quadratic convergence predicts the next one from the last two, d_k^3 / d_(k-1)^2: when that
         # lies a million times below rounding, this step is made the last (the pass that would only
@@ -110,24 +140,24 @@ class _Ascent:
         if final:  # at the optimum up to rounding: the value cannot tell the last step apart,
             # the gradient can -- take the step when it shrinks the Newton decrement
             if np.isfinite(v2) and v2 >= self.v - 1e-12 * max(1.0, abs(self.v)) and self.information is None:
-                L2 = cholesky(-H2)
-                if L2 is not None and float(g2 @ solve_cholesky(L2, g2)) < float(self.g @ s):
+                s2, ok2 = newton_step(g2, -H2, None)
+                if ok2 and float(g2 @ s2) < float(self.g @ s):
                     self.u, self.g, self.H = self.u + s, g2, H2  # v kept: the two values agree to rounding
                     self.path.append(self.u.copy())
             return self.done(it - 1, Result.CONVERGED, "converged: Newton decrement below tolerance")
         return "damp"
 
-    def damped_step(self, A, L0, scale):
+    def damped_step(self, A, s0, scale):
         """Raise ``mu`` until the damped step goes uphill, judged by the value alone (cheaper
         than a derivative pass; values are compared within one compiled function, which can
         differ from ``derivs``' in the last bit). Returns whether a step was taken."""
         v_ref = self.obj.value(self.u)
         for _ in range(DAMPED_TRIES):
-            L = L0 if self.mu == 0.0 else cholesky(A + self.mu * self.eye)
-            if L is None:
+            s, ok = (s0, s0 is not None) if self.mu == 0.0 else newton_step(self.g, A, self.mu)
+            if not ok:
                 self.mu = max(10 * self.mu, 1e-8 * scale)
                 continue
-            s = cap(solve_cholesky(L, self.g))
+            s = cap(s)
             v_new = self.obj.value(self.u + s)
             if np.isfinite(v_new) and v_new >= v_ref:
                 self.move(self.u + s, *self.obj.derivs(self.u + s))
@@ -166,22 +196,22 @@ def damped_newton(obj, u0, *, max_iter=200, tol=1e-10, information=None, method=
         if not (np.all(np.isfinite(A)) and np.all(np.isfinite(a.g))):
             return a.done(it - 1, Result.NONFINITE_DERIVATIVES, "non-finite gradient or Hessian at the current point")
         scale = max(1.0, float(np.max(np.abs(np.diag(A)))) if A.size else 1.0)
-        L0 = cholesky(A)
+        s0, pd = newton_step(a.g, A, None)  # the pure Newton step (None where A is not positive definite)
+        s0 = s0 if pd else None
         a.mu = a.mu / 10 if a.mu > 1e-12 * scale else 0.0
-        if a.mu > 0.0 and L0 is not None and information is None and \
-                float(a.g @ solve_cholesky(L0, a.g)) < a.rounding():
+        if a.mu > 0.0 and pd and information is None and float(a.g @ s0) < a.rounding():
             # at the optimum up to rounding: drop the damping left over from earlier steps, so the
             # pure step below ends the run (rounding could otherwise reject one damped step and
             # accept the next, forever)
             a.mu = 0.0
-        if L0 is not None and a.mu == 0.0:
-            outcome = a.pure_step(it, L0)
+        if pd and a.mu == 0.0:
+            outcome = a.pure_step(it, s0)
             if isinstance(outcome, Solution):
                 return outcome
             if outcome == "next":
                 continue
             a.mu = 1e-6 * scale
-        if not a.damped_step(A, L0, scale):
+        if not a.damped_step(A, s0, scale):
             return a.done(it - 1, Result.NO_ASCENT, "no step along the damped Newton direction increased the "
                                                     "log-likelihood (flat or ill-conditioned surface)")
     return a.done(max_iter, Result.MAX_ITERATIONS, f"iteration limit ({max_iter}) reached before convergence")

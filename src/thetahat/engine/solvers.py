@@ -30,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from .newton import cholesky, damped_newton, solve_cholesky, stationary
+from .newton import damped_newton, newton_step, stationary
 from .solution import Result, Solution
 
 METHODS = ("auto", "closed", "newton", "bfgs", "scoring", "gradient")
@@ -183,8 +183,8 @@ def _gradient_ascent(obj, u0, *, max_iter=20000, tol=1e-10):
         if it % 10 == 0 or it < 50:
             path.append(u.copy())
         step *= 2
-        L = cholesky(-H)
-        if L is not None and float(g @ solve_cholesky(L, g)) < tol:
+        s, ok = newton_step(g, -H, None)
+        if ok and float(g @ s) < tol:
             path.append(u.copy())
             return done(it, Result.CONVERGED, "converged: Newton decrement below tolerance")
         if abs(v - v_old) < 1e-15 * max(1, abs(v)) and np.linalg.norm(g) < 1e-6:

@@ -32,6 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..engine.newton import newton_step
 from ._canonical import fused_pass, terms_for
 
 def bucket(n: int, pad_all: bool = False) -> int:
@@ -244,11 +245,27 @@ class NewtonResult:
     converged: bool
     reason: str
     trace: list
+    info: object = None  # what the evaluation of the accepted point gave besides its derivatives
 
 
 def newton(model, X, y, aux, w, off, theta0, *, ridge=None, max_iter=100, data=None, first_hessian=None,
            chord=False):
-    """Maximise the log-likelihood from ``theta0`` by damped Newton.
+    """Maximise the log-likelihood of rows in memory from ``theta0`` by damped Newton
+    (:func:`newton_search` with the derivatives of ``model`` on the data)."""
+    data = data if data is not None else Data.build(X, y, aux, w, off)
+
+    def evaluate(theta, hessian):
+        if hessian:
+            return derivatives(model, data, theta, ridge) + (None,)
+        return value_grad(model, data, theta, ridge) + (None, None)
+
+    return newton_search(evaluate, theta0, max_iter=max_iter, first_hessian=first_hessian, chord=chord)
+
+
+def newton_search(evaluate, theta0, *, max_iter=100, first_hessian=None, chord=False) -> NewtonResult:
+    """Maximise a regression log-likelihood from ``theta0`` by damped Newton, wherever its
+    data live: ``evaluate(theta, hessian)`` returns ``(value, gradient, Hessian or None,
+    info)`` -- from rows in memory, or from one pass over streamed files.
 
     Every accepted step raises the objective (up to rounding); a Hessian that is not
     negative definite is shifted (Levenberg) until it is. Convergence: the Newton
@@ -261,81 +278,90 @@ def newton(model, X, y, aux, w, off, theta0, *, ridge=None, max_iter=100, data=N
     step must be a true Newton step). The Hessian reported
     (for standard errors) is always recomputed at the final estimate.
     """
-    data = data if data is not None else Data.build(X, y, aux, w, off)
-    theta = np.asarray(theta0, dtype=float).copy()
-    v, g, H = derivatives(model, data, theta, ridge)
-    fresh = True
+    st = _Walk(evaluate, theta0)
     if first_hessian is not None:
-        first_hessian(H)
-    trace = [v]
-    if not np.isfinite(v):
-        return NewtonResult(theta, v, g, H, 0, False, "the log-likelihood is not finite at the starting point",
-                            trace)
-    last_dec = np.inf
+        first_hessian(st.H)
+    if not np.isfinite(st.v):
+        return st.result(0, False, "the log-likelihood is not finite at the starting point")
     for it in range(1, max_iter + 1):
-        step, shifted = _newton_step(g, H)
+        step, shifted = regression_step(st.g, st.H)
         if step is None:
-            return NewtonResult(theta, v, g, H, it, False, "the Hessian could not be made negative definite", trace)
-        dec = float(g @ step)
-        tol = 1e-12 * (1.0 + abs(v))
-        if chord and not fresh and (dec > 0.05 * last_dec or shifted or dec < tol):
+            return st.result(it, False, "the Hessian could not be made negative definite")
+        dec = float(st.g @ step)
+        tol = 1e-12 * (1.0 + abs(st.v))
+        if chord and not st.fresh and (dec > 0.05 * st.last_dec or shifted or dec < tol):
             # refresh when the chord is not contracting, and before the last step, which must be a true
             # Newton step: a chord step only shrinks the error by a constant factor (~1e-7 relative
             # left at 4e5 rows), a Newton step squares it
-            v, g, H = derivatives(model, data, theta, ridge)
-            fresh = True
-            step, shifted = _newton_step(g, H)
+            st.refresh()
+            step, shifted = regression_step(st.g, st.H)
             if step is None:
-                return NewtonResult(theta, v, g, H, it, False, "the Hessian could not be made negative definite",
-                                    trace)
-            dec = float(g @ step)
+                return st.result(it, False, "the Hessian could not be made negative definite")
+            dec = float(st.g @ step)
+        failed = st.line_search(step, dec, tol, shifted, chord)
+        if failed is not None:
+            done = dec < 1e3 * tol and not shifted
+            return st.result(it, done, "converged (no further improvement possible in float64)" if done else
+                             "the line search failed to find a step that increases the log-likelihood")
+        if dec < tol and not shifted:
+            if not st.fresh:
+                st.refresh()
+            return st.result(it, True, f"converged: Newton decrement {dec:.2g} below {tol:.2g}")
+    return st.result(max_iter, False, f"no convergence in {max_iter} Newton iterations")
+
+
+class _Walk:
+    """The state of one regression Newton run."""
+
+    def __init__(self, evaluate, theta0):
+        self.evaluate = evaluate
+        self.theta = np.asarray(theta0, dtype=float).copy()
+        self.v, self.g, self.H, self.info = evaluate(self.theta, True)
+        self.fresh, self.last_dec, self.trace = True, np.inf, [self.v]
+
+    def refresh(self):
+        self.v, self.g, self.H, self.info = self.evaluate(self.theta, True)
+        self.fresh = True
+
+    def result(self, it, converged, reason):
+        return NewtonResult(self.theta, self.v, self.g, self.H, it, converged, reason, self.trace, self.info)
+
+    def line_search(self, step, dec, tol, shifted, chord):
+        """Backtrack along ``step`` until the value does not fall (by more than rounding at
+        the optimum); move there and return None, or return "failed"."""
         t = 1.0
         while True:
-            cand = theta + t * step
+            cand = self.theta + t * step
             # the last step brings its Hessian; so does a step after which the chord's contraction so far
             # predicts a decrement below tol (the Hessian is refreshed there anyway: compute it at once)
-            last = (dec < tol and not shifted) or (np.isfinite(last_dec) and dec * dec < tol * last_dec)
-            if chord and t == 1.0 and not last:
-                v2, g2 = value_grad(model, data, cand, ridge)
-                H2 = None
-            else:
-                v2, g2, H2 = derivatives(model, data, cand, ridge)
-            slack = 1e-13 * (1.0 + abs(v)) if dec < tol else 0.0
-            if np.isfinite(v2) and v2 >= v - slack and np.all(np.isfinite(g2)):
+            last = (dec < tol and not shifted) or (np.isfinite(self.last_dec) and dec * dec < tol * self.last_dec)
+            v2, g2, H2, info = self.evaluate(cand, not (chord and t == 1.0 and not last))
+            slack = 1e-13 * (1.0 + abs(self.v)) if dec < tol else 0.0
+            if np.isfinite(v2) and v2 >= self.v - slack and np.all(np.isfinite(g2)):
                 break
             t *= 0.25
             if t < 1e-12:
-                done = dec < 1e3 * tol and not shifted
-                return NewtonResult(theta, v, g, H, it, done,
-                                    "converged (no further improvement possible in float64)" if done else
-                                    "the line search failed to find a step that increases the log-likelihood",
-                                    trace)
-        theta, v, g = cand, v2, g2
-        fresh = H2 is not None
-        if fresh:
-            H = H2
-        last_dec = dec
-        trace.append(v)
-        if dec < tol and not shifted:
-            if not fresh:
-                v, g, H = derivatives(model, data, theta, ridge)
-            return NewtonResult(theta, v, g, H, it, True,
-                                f"converged: Newton decrement {dec:.2g} below {tol:.2g}", trace)
-    return NewtonResult(theta, v, g, H, max_iter, False, f"no convergence in {max_iter} Newton iterations", trace)
+                return "failed"
+        self.theta, self.v, self.g, self.info = cand, v2, g2, info
+        self.fresh = H2 is not None
+        if self.fresh:
+            self.H = H2
+        self.last_dec = dec
+        self.trace.append(self.v)
+        return None
 
 
-def _newton_step(g, H):
+def regression_step(g, H):
+    """The Newton step of a regression: the core's damped step (:func:`newton_step`) on the
+    Hessian scaled to a unit diagonal, its shift raised from 0 until it is positive
+    definite. Returns ``(step, shifted)``; ``(None, True)`` where no shift helped."""
     A = -H
     scale = np.sqrt(np.clip(np.abs(np.diag(A)), 1e-300, None))
     As = A / scale[:, None] / scale[None, :]
     mu = 0.0
     for _ in range(40):
-        try:
-            L = np.linalg.cholesky(As + mu * np.eye(len(g)))
-            if not np.all(np.isfinite(L)):
-                raise np.linalg.LinAlgError
-            z = np.linalg.solve(L.T, np.linalg.solve(L, g / scale))
+        z, ok = newton_step(g / scale, As, mu)
+        if ok and np.all(np.isfinite(z)):
             return z / scale, mu > 0
-        except np.linalg.LinAlgError:
-            mu = 1e-10 if mu == 0 else mu * 10
+        mu = 1e-10 if mu == 0 else mu * 10
     return None, True

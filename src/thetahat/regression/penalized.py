@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import DataError
 from . import models as M
-from ._newton import Data, derivatives
+from ._newton import Data, derivatives, newton
 
 PENALTY_NOTE_L1 = ("L1/elastic-net MAP estimate: no standard errors (the Laplace prior's mode has no Gaussian "
                    "approximation at coefficients that are exactly zero)")
@@ -67,7 +67,11 @@ def fit_penalized(d, model, y, aux, w, off, pen, max_iter=100):
         from .api import _start
 
         b = _start(work if model.name != "normal" else model, model.name, model.link, d, y, aux, w)[:p]
-    b, H, iters, converged, reason = prox_newton(work, data, b, l1, l2, max_iter)
+    if np.any(l1):  # the lasso's direction solves a small lasso problem (proximal Newton)
+        b, H, iters, converged, reason = prox_newton(work, data, b, l1, l2, max_iter)
+    else:  # a ridge alone is smooth: the regression Newton, with the penalty in its derivatives
+        res = newton(work, None, None, None, None, None, b, ridge=l2, data=data, max_iter=max_iter)
+        b, H, iters, converged, reason = res.theta, res.hess, res.iterations, res.converged, res.reason
     v, _, _ = derivatives(work, data, b)
     notes = []
     nobs = float(len(y) if w is None else np.sum(w))

@@ -385,68 +385,36 @@ def _pilot_start(ctx, pilot):
 
 
 def _fit_glm(ctx, pilot, max_iter):
-    from ._newton import _newton_step
+    from ._newton import newton_search
     from .checks import check_rank, gram_is_singular
 
     plan, source = ctx["plan"], ctx["source"]
     p = len(plan.names)
-    last = {}
 
-    def derivs(theta):
+    def evaluate(theta, hessian):  # one pass over the data (X'WX costs no extra pass: always computed)
         out = map_reduce(source, derivs_pass, (plan, np.asarray(theta, dtype=float)), progress=ctx["progress"],
                          label="Newton pass")
-        last.update(out)
-        return float(out["v"]), np.asarray(out["g"], dtype=float), np.asarray(out["H"], dtype=float)
+        return (float(out["v"]), np.asarray(out["g"], dtype=float), np.asarray(out["H"], dtype=float),
+                {"dev": float(out.get("dev", np.nan)), "tail": out.get("min:tail")})
+
+    def check_first(H):
+        if gram_is_singular(H[:p, :p]):
+            # X'WX = (W^1/2 X)'(W^1/2 X): its symmetric square root has X's column relations
+            ev, V = np.linalg.eigh(-(H[:p, :p] + H[:p, :p].T) / 2)
+            check_rank((V * np.sqrt(np.clip(ev, 0, None))) @ V.T, plan.names)
 
     theta = np.asarray(_pilot_start(ctx, pilot), dtype=float)
-    v, g, H = derivs(theta)
-    if gram_is_singular(H[:p, :p]):
-        # X'WX = (W^1/2 X)'(W^1/2 X): its symmetric square root has X's column relations
-        ev, V = np.linalg.eigh(-(H[:p, :p] + H[:p, :p].T) / 2)
-        check_rank((V * np.sqrt(np.clip(ev, 0, None))) @ V.T, plan.names)
-    state = dict(theta=theta, v=v, g=g, H=H, dev=float(last.get("dev", np.nan)), tail=last.get("min:tail"))
-    converged, reason, it = _newton(state, derivs, last, max_iter, _newton_step)
-    if not np.isfinite(state["v"]) and it == 0:
-        converged, reason = False, "the log-likelihood is not finite at the starting point"
+    r = newton_search(evaluate, theta, max_iter=max_iter, first_hessian=check_first)
     notes = []
-    tail = state["tail"]
+    tail = r.info["tail"]
     if ctx["model"].binary and tail is not None and float(tail) < 1e-10:
         notes.append(f"some fitted probabilities are within {float(tail):.1g} of 0 or 1: the outcome may be "
                      "(quasi-)separated by a column, in which case the MLE does not exist; check on a sample "
                      "in memory (regress raises a SeparationError naming the columns)")
-    if not converged:
-        notes.append(f"the fit did not converge ({reason}); no standard errors are reported")
-    return _result(ctx, state["theta"], state["H"] if converged else None, state["v"], state["dev"], converged,
-                   reason, "newton", it, notes)
-
-
-def _newton(st, derivs, last, max_iter, newton_step):
-    """The in-memory damped Newton of :func:`thetahat.regression._newton.newton`, each
-    evaluation one pass (no chord steps: a pass costs the same with or without X'WX)."""
-    if not np.isfinite(st["v"]):
-        return False, "the log-likelihood is not finite at the starting point", 0
-    for it in range(1, max_iter + 1):
-        step, shifted = newton_step(st["g"], st["H"])
-        if step is None:
-            return False, "the Hessian could not be made negative definite", it
-        dec = float(st["g"] @ step)
-        tol = 1e-12 * (1.0 + abs(st["v"]))
-        t = 1.0
-        while True:
-            cand = st["theta"] + t * step
-            v2, g2, H2 = derivs(cand)
-            slack = 1e-13 * (1.0 + abs(st["v"])) if dec < tol else 0.0
-            if np.isfinite(v2) and v2 >= st["v"] - slack and np.all(np.isfinite(g2)):
-                break
-            t *= 0.25
-            if t < 1e-12:
-                done = dec < 1e3 * tol and not shifted
-                return done, ("converged (no further improvement possible in float64)" if done else
-                              "the line search failed to find a step that increases the log-likelihood"), it
-        st.update(theta=cand, v=v2, g=g2, H=H2, dev=float(last.get("dev", np.nan)), tail=last.get("min:tail"))
-        if dec < tol and not shifted:
-            return True, f"converged: Newton decrement {dec:.2g} below {tol:.2g}", it
-    return False, f"no convergence in {max_iter} Newton iterations", max_iter
+    if not r.converged:
+        notes.append(f"the fit did not converge ({r.reason}); no standard errors are reported")
+    return _result(ctx, r.theta, r.hess if r.converged else None, r.loglik, r.info["dev"], r.converged,
+                   r.reason, "newton", r.iterations, notes)
 
 
 # ---- the result --------------------------------------------------------------------------
