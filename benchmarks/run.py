@@ -24,8 +24,12 @@ MODULES = CORE + sorted(f[:-3] for f in os.listdir(os.path.dirname(os.path.abspa
 COLUMNS = ("workload", "thetahat", "cold", "peer", "peer time", "ratio", "target", "agree", "met")
 
 
+def _ratio(x: float) -> str:
+    return f"{x:.0f}x" if x >= 100 else f"{x:.3g}x"
+
+
 def _cells(r) -> tuple:
-    return (r.workload, seconds(r.ours_s), seconds(r.cold_s), r.peer, seconds(r.peer_s), f"{r.ratio:.3g}x",
+    return (r.workload, seconds(r.ours_s), seconds(r.cold_s), r.peer, seconds(r.peer_s), _ratio(r.ratio),
             r.target, "yes" if r.agree else "NO", "yes" if r.met else "NO")
 
 
