@@ -58,10 +58,11 @@ def test_readme_scipy_equivalents_exist():
 @pytest.mark.parametrize("mutation", ["drop a row", "rename a parameter"])
 def test_the_check_fails_on_a_wrong_table(mutation):
     text = README.read_text(encoding="utf-8")
+    row = re.search(r"^\| gamma \|.*$", text, flags=re.M).group(0)
     if mutation == "drop a row":
-        bad = re.sub(r"^\| gamma \|.*\n", "", text, flags=re.M)
+        bad = text.replace(row + "\n", "")
     else:
-        bad = text.replace("| gamma | `shape` > 0, `rate` > 0", "| gamma | `shape` > 0, `scale` > 0")
+        bad = text.replace(row, re.sub(r"`[^`]+`", "`not_a_parameter`", row, count=1))
     assert bad != text
     rows = _table_rows(bad)
     registry = {fam.name: list(fam.params) for fam in thetahat.all_families()}
