@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-isa lint bench clean venv
+.PHONY: demo test test-isa lint bench bench-gpu clean venv
 
 venv: $(STAMP)
 
@@ -56,8 +56,14 @@ test-isa: $(STAMP)
 			$(PY) -m pytest -n 2 -q -p no:cacheprovider $(CRASH_RERUN) $(SENSITIVE) || exit 1; \
 	done
 
+# Each prints its tables and rewrites its own section of docs/benchmarks.md (the other section is kept).
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# fit_many, the bootstrap and a study on JAX's default device and on the CPU (CPU only without an accelerator);
+# BENCH_GPU_FLAGS=--quick for small sizes
+bench-gpu: $(STAMP)
+	$(PY) benchmarks/bench_gpu.py $(BENCH_GPU_FLAGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

@@ -1,4 +1,4 @@
-"""Scale (issue 7): 10^8 rows of gamma data in Parquet, written to a temporary folder.
+"""Scale: 10^8 rows of gamma data in Parquet, written to a temporary folder.
 
 * gamma, streamed: rows per second against pyarrow's raw scan of the same column
   (target: at least 50 %), peak resident memory of the fitting process <= 1 GB, and

@@ -2,7 +2,7 @@
 
 Two scipy calls are timed for each family:
 
-* ``scipy.stats.<dist>.fit(x)``, the call the issue names and users make: scipy frees
+* ``scipy.stats.<dist>.fit(x)``, the call users make and the targets name: scipy frees
   every parameter, loc and scale included (3 parameters for gamma and weibull, 4 for
   beta). The speed target is against this call.
 * the same model as thetahat's (``floc=0`` etc.), against which the log-likelihoods are
