@@ -1,7 +1,7 @@
 """thetahat.nls: the NIST StRD nonlinear suite (certified values), statsmodels OLS/WLS, scipy curve_fit.
 
 The NIST table is computed here, in the test, from both starting points of all 27 problems;
-``docs/nls.md`` shows the same table as printed by ``python tests/test_nls.py``.
+``docs/design/accuracy.md`` shows the same table as printed by ``python tests/test_nls.py``.
 """
 
 import json
@@ -18,7 +18,7 @@ from thetahat.regression.nls import ModelFunctionError, nls
 
 import _nist_nonlinear as nist
 
-# Float64 data only: known shortfalls, with the reason (see docs/nls.md), checked to fail here, not skipped.
+# Float64 data only: known shortfalls, with the reason (see docs/design/accuracy.md), checked to fail here, not skipped.
 # With the data read as long double (``nist.load(name, extended=True)``) every problem meets the targets.
 FLOAT64_LIMITED = {
     "Lanczos1": "residuals ~1e-13 are ~300 float64 spacings of y (~4e-16); turning the file's decimals into "

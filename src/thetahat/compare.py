@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 
 import numpy as np
@@ -151,50 +152,81 @@ def compare(data, families=None, *, dropna=False, weights=None, weight_kind="fre
     """
     design = {k: v for k, v in (("event", event), ("lower", lower), ("upper", upper), ("truncate", truncate))
               if v is not None}
+    x, w, dropped, nobs = _sample(data, weights, weight_kind, design, dropna)
     if design:
-        x, dropped, nrows = _censored_rows(data, design, dropna)
-        design["dropna"] = dropna
-        w = None if weights is None else as_weights(weights, nrows)
-    else:
-        x, w, dropped = _validate(data, weights, dropna)
-        nrows = x.shape[0]
-    nobs = float(nrows if w is None or weight_kind != "frequency" else w.sum())
-    explicit = families is not None
+        design["dropna"] = dropna  # for the fits, which see the full design
     entries = _entries(families)
-    fits, rows, skipped, errors, notes = {}, [], {}, [], []
-    discrete = None if explicit else _looks_discrete(x)
-    for fam, fixed in entries:
-        why = _skip_reason(fam, fixed, x, nobs, discrete)
-        if why is not None:
-            skipped[fam.name] = why
-            continue
-        try:
-            if design:
-                f = fit(data, fam, fixed=fixed or None, weights=weights, weight_kind=weight_kind, **design)
-            else:
-                f = fit(x, fam, fixed=fixed or None, weights=w, weight_kind=weight_kind)
-        except ThetahatError as exc:
-            errors.append(exc)
-            rows.append(_failed_row(fam, _one_line(exc)))
-            continue
-        except Exception as exc:  # a bug in one family must not sink the comparison
-            rows.append(_failed_row(fam, f"{type(exc).__name__}: {_one_line(exc)}"))
-            continue
-        fits[fam.name] = f
-        row = _fit_row(f)
-        if gof:
-            row["gof"] = _gof_columns(f, n_boot, seed, notes)
-        rows.append(row)
-    if not rows:
-        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
-        raise DataError(f"no family could be fitted to these data ({reasons})")
-    if errors and len(errors) == len(rows):  # every fit refused the data: that is the user's error
-        raise errors[0]
+    discrete = None if families is not None else _looks_discrete(x)
+    notes = []
+    fit_one = partial(_try_fit, data=data, x=x, w=w, weights=weights, weight_kind=weight_kind, design=design)
+    tests_of_fit = partial(_gof_columns, n_boot=n_boot, seed=seed, notes=notes) if gof else None
+    fits, rows, skipped, errors = _fit_each(entries, x, nobs, discrete, fit_one, tests_of_fit)
+    _check_fitted(rows, skipped, errors)
     kinds = {fam.discrete for fam, _ in entries if fam.name in fits}
     if len(kinds) == 2:
         notes.append("discrete and continuous families are ranked together: a probability mass and a density "
                      "are on different scales, so their AICs are not comparable")
     return _rank(rows, fits, skipped, nobs, dropped, tuple(notes))
+
+
+def _fit_each(entries, x, nobs, discrete, fit_one, tests_of_fit):
+    """``(fits, rows, skipped, errors)``: each ``(family, fixed)`` entry skipped with its reason
+    (:func:`_skip_reason`) or fitted by ``fit_one`` (:func:`_try_fit`); ``tests_of_fit``, when
+    given, adds the ``gof`` column of each fit's row."""
+    fits, rows, skipped, errors = {}, [], {}, []
+    for fam, fixed in entries:
+        why = _skip_reason(fam, fixed, x, nobs, discrete)
+        if why is not None:
+            skipped[fam.name] = why
+            continue
+        f, row, exc = fit_one(fam, fixed)
+        if exc is not None:
+            errors.append(exc)
+        if f is not None:
+            fits[fam.name] = f
+            if tests_of_fit is not None:
+                row["gof"] = tests_of_fit(f)
+        rows.append(row)
+    return fits, rows, skipped, errors
+
+
+def _sample(data, weights, weight_kind, design, dropna):
+    """``(x, w, dropped, nobs)``: the values the support checks see (with a censoring or
+    truncation ``design``, the finite ends of its rows), the weights, the rows with NaN
+    dropped, and the number of observations (the weights' sum for frequency weights)."""
+    if design:
+        x, dropped, nrows = _censored_rows(data, design, dropna)
+        w = None if weights is None else as_weights(weights, nrows)
+    else:
+        x, w, dropped = _validate(data, weights, dropna)
+        nrows = x.shape[0]
+    nobs = float(nrows if w is None or weight_kind != "frequency" else w.sum())
+    return x, w, dropped, nobs
+
+
+def _try_fit(fam, fixed, data, x, w, weights, weight_kind, design):
+    """``(fit, row, error)``: the family's fit and its table row; or no fit, a failed row, and
+    the error when it was a :class:`ThetahatError` (the data or options refused)."""
+    try:
+        if design:
+            f = fit(data, fam, fixed=fixed or None, weights=weights, weight_kind=weight_kind, **design)
+        else:
+            f = fit(x, fam, fixed=fixed or None, weights=w, weight_kind=weight_kind)
+    except ThetahatError as exc:
+        return None, _failed_row(fam, _one_line(exc)), exc
+    except Exception as exc:  # a bug in one family must not sink the comparison
+        return None, _failed_row(fam, f"{type(exc).__name__}: {_one_line(exc)}"), None
+    return f, _fit_row(f), None
+
+
+def _check_fitted(rows, skipped, errors):
+    """An error when no family was fitted, or when every fit refused the data (then the
+    first refusal is the user's error)."""
+    if not rows:
+        reasons = "; ".join(f"{k}: {v}" for k, v in skipped.items())
+        raise DataError(f"no family could be fitted to these data ({reasons})")
+    if errors and len(errors) == len(rows):
+        raise errors[0]
 
 
 # ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ power of two, weight 0), so a thousand groups cost a few compiled calls.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 import numpy as np
 
@@ -99,93 +100,136 @@ def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dro
     cols = _as_columns(data)
     if (by is None) == (columns is None):
         raise OptionError("give either by= (a group column) or columns= (one fit per column)")
-    groups = []  # (label, values)
-    if by is not None:
-        if by not in cols:
-            raise MissingColumnError(f"no column {by!r}; the columns are {', '.join(map(repr, cols))}")
-        if value is None:
-            others = [c for c in cols if c != by and _numeric(cols[c])]
-            if len(others) != 1:
-                raise OptionError(f"say which column holds the observations (value=); candidates: "
-                                  f"{', '.join(map(repr, others)) or 'none'}")
-            value = others[0]
-        if value not in cols:
-            raise MissingColumnError(f"no column {value!r}; the columns are {', '.join(map(repr, cols))}")
-        keys = np.asarray(cols[by])
-        vals = np.asarray(cols[value])
-        if vals.dtype.kind not in "iufb":
-            vals = vals.astype(object)
-        labels, inverse = _group_codes(keys)
-        order = np.argsort(inverse, kind="stable")
-        sizes = np.bincount(inverse, minlength=len(labels))
-        starts = np.r_[0, np.cumsum(sizes)[:-1]]
-        # a group's rows are order[start:start + size]; sliced only for groups validated one by one
-        groups = [(_py(k), (int(a), int(a + m))) for k, a, m in zip(labels, starts, sizes)]
-    else:
-        for c in columns:
-            if c not in cols:
-                raise MissingColumnError(f"no column {c!r}; the columns are {', '.join(map(repr, cols))}")
-            groups.append((c, None))
+    layout = _split_by(cols, by, value) if by is not None else None
+    groups = layout.groups if layout is not None else _column_groups(cols, columns)
 
 
     fixed_v = check_fixed(fam, fixed)
     bound = fam.bind({k: fixed_v[k] for k in fam.known})
-    G = len(groups)
-    out = _empty(G, fam, [g[0] for g in groups])
-    clean = np.zeros(G, bool)
-    if by is not None:
-        grouped = _in_order(order)  # rows already in group order: no gathers below
-        clean = _clean_groups(bound, vals, inverse, order, sizes, fixed_v, grouped)
-    ready = []
-    for gi, (label, rows) in enumerate(groups):
-        if clean[gi]:
-            continue
-        raw = vals[order[rows[0]:rows[1]]] if by is not None else np.asarray(cols[label])
-        try:
-            x, dropped = _validate(bound, raw, dropna, fixed_v)
-            out["n"][gi], out["dropped"][gi] = x.size, dropped
-            ready.append((gi, x))
-        except ThetahatError as exc:
-            out["status"][gi], out["reason"][gi] = "error", str(exc)
-    batches = []  # (group indices, X, W)
-    if clean.any():
-        batches += _pack_clean(vals, inverse, order, sizes, clean, out, grouped)
-    by_bucket = defaultdict(list)
-    for gi, x in ready:
-        by_bucket[_bucket(x.size)].append((gi, x))
-    for size, items in sorted(by_bucket.items()):
-        X = np.zeros((len(items), size))
-        W = np.zeros((len(items), size))
-        for j, (_, x) in enumerate(items):
-            X[j, :x.size], W[j, :x.size] = x, 1.0
-        batches.append(([gi for gi, _ in items], X, W))
-    for members, X, W in batches:
+    out = _empty(len(groups), fam, [g[0] for g in groups])
+    for members, X, W in _batches(bound, cols, groups, layout, out, dropna, fixed_v):
         try:
             b = fit_batch(bound, X, weights=W, fixed=fixed, max_iter=max_iter, _checked=True)
         except ThetahatError as exc:
             for gi in members:
                 out["status"][gi], out["reason"][gi] = "error", str(exc)
             continue
-        k = len(b.se)
-        idx = np.asarray(members)
-        ok = np.asarray(b.converged, dtype=bool)
-        out["converged"][idx] = ok
-        out["status"][idx] = np.where(ok, "ok", "failed")
-        out["reason"][idx] = np.where(ok, "converged" if b.method != "closed" else "closed form",
-                                      "did not converge (no maximum found within the iteration limit; the "
-                                      "estimate may run to a boundary)")
-        out["loglik"][idx] = np.where(ok, b.loglik, np.nan)
-        out["aic"][idx] = np.where(ok, -2 * b.loglik + 2 * k, np.nan)
-        out["bic"][idx] = np.where(ok, -2 * b.loglik + k * np.log(b.nobs), np.nan)
-        for name in fam.params:
-            out[name][idx] = np.where(ok, b.params[name], np.nan)
-            if name in b.se and f"se_{name}" in out:
-                out[f"se_{name}"][idx] = np.where(ok, b.se[name], np.nan)
+        _store_batch(out, fam, members, b)
     notes = []
     bad = int(np.sum(out["status"] != "ok"))
     if bad:
-        notes.append(f"{bad} of {G} groups have no fit (see status and reason)")
+        notes.append(f"{bad} of {len(groups)} groups have no fit (see status and reason)")
     return ManyFit(out, fam, notes)
+
+
+class _Layout(NamedTuple):
+    """A table split by its group column: group ``i``'s rows are
+    ``order[start:stop]`` with ``(start, stop) = groups[i][1]``."""
+
+    vals: np.ndarray  # the observations, in table order
+    inverse: np.ndarray  # each row's group index
+    order: np.ndarray  # rows sorted by group (stable)
+    sizes: np.ndarray  # rows per group
+    groups: list  # (label, (start, stop)) per group
+    grouped: bool  # rows already in group order: no gathers needed
+
+
+def _missing(name, cols):
+    return MissingColumnError(f"no column {name!r}; the columns are {', '.join(map(repr, cols))}")
+
+
+def _split_by(cols, by, value) -> _Layout:
+    """Check the ``by`` and ``value`` columns (``value`` defaults to the only other
+    numeric column) and group the rows."""
+    if by not in cols:
+        raise _missing(by, cols)
+    if value is None:
+        others = [c for c in cols if c != by and _numeric(cols[c])]
+        if len(others) != 1:
+            raise OptionError(f"say which column holds the observations (value=); candidates: "
+                              f"{', '.join(map(repr, others)) or 'none'}")
+        value = others[0]
+    if value not in cols:
+        raise _missing(value, cols)
+    keys = np.asarray(cols[by])
+    vals = np.asarray(cols[value])
+    if vals.dtype.kind not in "iufb":
+        vals = vals.astype(object)
+    labels, inverse = _group_codes(keys)
+    order = np.argsort(inverse, kind="stable")
+    sizes = np.bincount(inverse, minlength=len(labels))
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    # a group's rows are order[start:start + size]; sliced only for groups validated one by one
+    groups = [(_py(k), (int(a), int(a + m))) for k, a, m in zip(labels, starts, sizes)]
+    return _Layout(vals, inverse, order, sizes, groups, _in_order(order))
+
+
+def _column_groups(cols, columns):
+    """One group per named column: ``(name, None)``."""
+    for c in columns:
+        if c not in cols:
+            raise _missing(c, cols)
+    return [(c, None) for c in columns]
+
+
+def _batches(fam, cols, groups, layout, out, dropna, fixed):
+    """The usable groups as padded ``(group indices, X, W)`` batches. Groups that pass the
+    whole-column checks are packed at once; the others are validated one by one, and a
+    group that fails is marked ``error`` in ``out``."""
+    clean = np.zeros(len(groups), bool)
+    if layout is not None:
+        clean = _clean_groups(fam, layout.vals, layout.inverse, layout.order, layout.sizes, fixed,
+                              layout.grouped)
+    ready = []  # (group index, validated values)
+    for gi, (label, rows) in enumerate(groups):
+        if clean[gi]:
+            continue
+        raw = layout.vals[layout.order[rows[0]:rows[1]]] if layout is not None else np.asarray(cols[label])
+        try:
+            x, dropped = _validate(fam, raw, dropna, fixed)
+            out["n"][gi], out["dropped"][gi] = x.size, dropped
+            ready.append((gi, x))
+        except ThetahatError as exc:
+            out["status"][gi], out["reason"][gi] = "error", str(exc)
+    batches = []
+    if clean.any():
+        batches += _pack_clean(layout.vals, layout.inverse, layout.order, layout.sizes, clean, out,
+                               layout.grouped)
+    return batches + _pack_ready(ready)
+
+
+def _pack_ready(ready):
+    """Groups validated one by one, as padded batches: one per size bucket."""
+    by_bucket = defaultdict(list)
+    for gi, x in ready:
+        by_bucket[_bucket(x.size)].append((gi, x))
+    batches = []
+    for size, items in sorted(by_bucket.items()):
+        X = np.zeros((len(items), size))
+        W = np.zeros((len(items), size))
+        for j, (_, x) in enumerate(items):
+            X[j, :x.size], W[j, :x.size] = x, 1.0
+        batches.append(([gi for gi, _ in items], X, W))
+    return batches
+
+
+def _store_batch(out, fam, members, b):
+    """Write one batch's fits into the rows ``members`` of ``out``."""
+    k = len(b.se)
+    idx = np.asarray(members)
+    ok = np.asarray(b.converged, dtype=bool)
+    out["converged"][idx] = ok
+    out["status"][idx] = np.where(ok, "ok", "failed")
+    out["reason"][idx] = np.where(ok, "converged" if b.method != "closed" else "closed form",
+                                  "did not converge (no maximum found within the iteration limit; the "
+                                  "estimate may run to a boundary)")
+    out["loglik"][idx] = np.where(ok, b.loglik, np.nan)
+    out["aic"][idx] = np.where(ok, -2 * b.loglik + 2 * k, np.nan)
+    out["bic"][idx] = np.where(ok, -2 * b.loglik + k * np.log(b.nobs), np.nan)
+    for name in fam.params:
+        out[name][idx] = np.where(ok, b.params[name], np.nan)
+        if name in b.se and f"se_{name}" in out:
+            out[f"se_{name}"][idx] = np.where(ok, b.se[name], np.nan)
 
 
 def _empty(G, fam, labels):

@@ -61,7 +61,7 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         parameters as reported (``mu``, ``sigma``/``cov``/``var``, ``lam``, ``p``, ...),
         each with the component axis first.
     cov_prior : "auto", float, array or None
-        Weak prior ψ on normal covariances (see ``docs/em.md``): the M-step becomes
+        Weak prior ψ on normal covariances (see ``docs/design/em.md``): the M-step becomes
         (scatter + diag ψ) / N_j, which keeps a component from collapsing onto a point.
         ``"auto"`` is 1e-6 times each column's variance; ``0``/``None`` is plain
         maximum likelihood.
@@ -90,14 +90,21 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
     >>> f.converged
     True
     """
+    run = dict(cov_type=cov_type, starts=starts, seed=seed, max_iter=max_iter, tol=tol, start=start,
+               cov_prior=cov_prior, se=se, newton_steps=newton_steps)
+    return _route(data, k, family, run, column=column, columns=columns, dropna=dropna, dask=dask)
+
+
+def _route(data, k, family, run, *, column, columns, dropna, dask):
+    """Streamed data to :func:`~thetahat.em.streamed.stream_mixture`; in-memory data
+    to :func:`_fit_k`, once for an int ``k`` or for each of several (chosen by BIC).
+    ``run`` holds the options both routes share."""
     from ..scale.sources import is_stream_input
 
     if is_stream_input(data):
         from .streamed import stream_mixture
 
-        return stream_mixture(data, k, family, column=column, columns=columns, cov_type=cov_type, starts=starts,
-                              seed=seed, max_iter=max_iter, tol=tol, start=start, cov_prior=cov_prior, se=se,
-                              dropna=dropna, dask=dask, newton_steps=newton_steps)
+        return stream_mixture(data, k, family, column=column, columns=columns, dropna=dropna, dask=dask, **run)
     if dropna or dask:
         raise OptionError("dropna and dask apply to streamed data (files or a Dask collection); drop NaN rows "
                           "before an in-memory mixture")
@@ -107,10 +114,14 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         data = memory_columns(data, column, columns)
     if not isinstance(k, (int, np.integer)) and not isinstance(k, bool):
         ks = cm.check_ks(k)
-        fits = {kk: mixture(data, kk, family, cov_type=cov_type, starts=starts, seed=seed, max_iter=max_iter,
-                            tol=tol, start=None, cov_prior=cov_prior, se=se, newton_steps=newton_steps)
-                for kk in ks}
+        fits = {kk: _fit_k(data, kk, family, **dict(run, start=None)) for kk in ks}
         return MixtureSelection.from_fits(fits)
+    return _fit_k(data, k, family, **run)
+
+
+def _fit_k(data, k, family, *, cov_type, starts, seed, max_iter, tol, start, cov_prior, se, newton_steps):
+    """A mixture of ``k`` components fitted to in-memory data: the options and data checked,
+    every EM run made, and the best one finished (:func:`_result`)."""
     k = cm.check_k(k)
     starts = cm.check_run(starts, max_iter, tol)
     newton_steps = pl.check_steps(newton_steps)
@@ -121,15 +132,25 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         raise OptionError(f"a mixture of {key} distributions of one variable is again a {key} distribution: "
                           "its components are not identifiable; give several columns (items)")
     cm.check_distinct(x, k)
-    n = x.shape[0]
 
     import jax.numpy as jnp
 
     xj = jnp.asarray(x)
+    scale = cm.data_scale(x)
+    runs = _em_runs(model, x, xj, k, starts, seed, max_iter, tol, start, scale)
+    best = max(runs, key=_run_rank)
+    return _result(model, x, xj, best, len(runs), int(max_iter), float(tol), se, scale, newton_steps)
+
+
+def _em_runs(model, x, xj, k, starts, seed, max_iter, tol, start, scale):
+    """``starts`` EM runs: the first from ``start`` when it is given, the others from
+    k-means++ labels drawn with ``seed``."""
+    import jax.numpy as jnp
+
+    n = x.shape[0]
     runner = _runner(model, int(max_iter))
     rng = np.random.default_rng(seed)
     runs = []
-    scale = cm.data_scale(x)
     if start is not None:
         p0, logw0 = _from_start(model, start, k)
         runs.append(runner(xj, p0, logw0, float(tol) * n, scale))
@@ -138,8 +159,7 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         p0 = model.init_from_labels(x, labels)
         counts = np.bincount(labels, minlength=k) + 1e-3
         runs.append(runner(xj, p0, jnp.log(jnp.asarray(counts / counts.sum())), float(tol) * n, scale))
-    best = max(runs, key=_run_rank)
-    return _result(model, x, xj, best, len(runs), int(max_iter), float(tol), se, scale, newton_steps)
+    return runs
 
 
 def _from_start(model, start, k):

@@ -74,6 +74,12 @@ def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, blo
         Results are reproducible from it.
     progress : bool, optional
         Show a progress bar (default: when stderr is a terminal and the run is long).
+    block : int, optional
+        Refits per compiled call (default: as many as keep a block near 4·10⁶ values).
+
+    Returns
+    -------
+    Bootstrap
 
     Examples
     --------
@@ -84,6 +90,36 @@ def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, blo
     >>> b.replicates["lam"].shape, b.n_failed
     ((500,), 0)
     """
+    n_boot, ctx = _check_request(fit, kind, n_boot)
+    rng = np.random.default_rng(seed)
+    free = list(ctx.layout.names)
+    x, w = _resample_base(ctx)
+    n = x.shape[0]
+    # blocks of about 4 10^6 values (memory stays bounded); their draws run ahead on two threads
+    per_block = block or max(1, min(n_boot, int(4e6 // max(n, 1))))
+    sizes = [min(per_block, n_boot - i) for i in range(0, n_boot, per_block)]
+    reps = {k: [] for k in free}
+    ses = {k: [] for k in free}
+    failed = 0
+    bar = _progress(progress, n_boot, n)
+    for m, b in zip(sizes, _refit_blocks(fit, ctx, kind, x, w, sizes, rng)):
+        ok = b.converged
+        failed += int((~ok).sum())
+        for k in free:
+            reps[k].append(b.params[k][ok])
+            ses[k].append(b.se[k][ok])
+        if bar is not None:
+            bar[0].update(bar[1], advance=m)
+    if bar is not None:
+        bar[0].stop()
+    reps = {k: np.concatenate(v) for k, v in reps.items()}
+    ses = {k: np.concatenate(v) for k, v in ses.items()}
+    return Bootstrap(kind, reps, n_boot, failed, int(seed), fit, ses)
+
+
+def _check_request(fit, kind, n_boot):
+    """``(n_boot, context)`` once the options and the fit are checked: a converged fit that
+    carries its data."""
     if kind not in KINDS:
         raise OptionError(f"unknown bootstrap kind {kind!r}; choose parametric or nonparametric")
     n_boot = int(n_boot)
@@ -94,50 +130,34 @@ def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, blo
         raise OptionError("this fit carries no data: it cannot be bootstrapped")
     if not fit.converged:
         raise OptionError("the fit did not converge: bootstrap a converged fit")
-    fam = ctx.family
-    rng = np.random.default_rng(seed)
-    free = list(ctx.layout.names)
-    start = {k: np.asarray(fit.params[k]) for k in free}
-    fixed = {k: v for k, v in ctx.fixed.items()}
-    x, w = _resample_base(ctx)
-    n = x.shape[0]
-    # blocks of about 4 10^6 values (memory stays bounded); their draws run ahead on two threads
-    per_block = block or max(1, min(n_boot, int(4e6 // max(n, 1))))
-    reps = {k: [] for k in free}
-    ses = {k: [] for k in free}
-    failed = 0
-    bar = _progress(progress, n_boot, n)
-    done = 0
-    sizes = [min(per_block, n_boot - i) for i in range(0, n_boot, per_block)]
-    nobs = int(round(fit.nobs))
+    return n_boot, ctx
+
+
+def _refit_blocks(fit, ctx, kind, x, w, sizes, rng):
+    """The batched refits (:func:`~thetahat.engine.batch.fit_batch`), one per block of
+    ``sizes``: to rows ``x`` reweighted by multinomial counts (nonparametric), to samples
+    drawn from the fit and censored or truncated as the data were, or to plain draws from
+    the fit (parametric). Each refit starts from the estimates."""
+    fam, fixed = ctx.family, {k: v for k, v in ctx.fixed.items()}
+    start = {k: np.asarray(fit.params[k]) for k in ctx.layout.names}
     design = _censoring_design(ctx) if kind == "parametric" else None
     draws = None
     if kind == "parametric" and design is None:
-        draws = draw_blocks(fam, fit.params, [(m, nobs) for m in sizes], rng)
-    for m in sizes:
-        if kind == "nonparametric":
-            W = _counts(rng, w, m, ctx)
-            b = fit_batch(fam, x, weights=W, fixed=fixed, start=start)
-        elif design is not None:  # censored or truncated: redraw the design, not just the values
-            from .gof_censored import simulate_design
+        draws = draw_blocks(fam, fit.params, [(m, int(round(fit.nobs))) for m in sizes], rng)
 
-            data, W, _ = simulate_design(design, fit.params, rng, m)
-            b = fit_batch(fam, data, weights=None if W is None else np.asarray(W), fixed=fixed, start=start)
-        else:
-            b = fit_batch(fam, next(draws), fixed=fixed, start=start)
-        ok = b.converged
-        failed += int((~ok).sum())
-        for k in free:
-            reps[k].append(b.params[k][ok])
-            ses[k].append(b.se[k][ok])
-        done += m
-        if bar is not None:
-            bar[0].update(bar[1], advance=m)
-    if bar is not None:
-        bar[0].stop()
-    reps = {k: np.concatenate(v) for k, v in reps.items()}
-    ses = {k: np.concatenate(v) for k, v in ses.items()}
-    return Bootstrap(kind, reps, n_boot, failed, int(seed), fit, ses)
+    def blocks():
+        for m in sizes:
+            if kind == "nonparametric":
+                yield fit_batch(fam, x, weights=_counts(rng, w, m, ctx), fixed=fixed, start=start)
+            elif design is not None:  # censored or truncated: redraw the design, not just the values
+                from .gof_censored import simulate_design
+
+                data, W, _ = simulate_design(design, fit.params, rng, m)
+                yield fit_batch(fam, data, weights=None if W is None else np.asarray(W), fixed=fixed, start=start)
+            else:
+                yield fit_batch(fam, next(draws), fixed=fixed, start=start)
+
+    return blocks()
 
 
 def _censoring_design(ctx):

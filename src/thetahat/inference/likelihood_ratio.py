@@ -119,57 +119,59 @@ def lrt(restricted, full, df=None, boundary=None) -> LRTResult:
     >>> r.df, r.distribution, bool(r.pvalue > 0.05)
     (1, 'chi2', True)
     """
-    for role, f in (("restricted", restricted), ("full", full)):
-        if not hasattr(f, "loglik") or not hasattr(f, "n_estimated"):
-            raise OptionError(f"lrt expects two Fit results; the {role} argument is a {type(f).__name__}")
-        if not f.converged:
-            raise OptionError(f"the {role} {f.family.name} fit did not converge ({f.reason}): the likelihood-ratio "
-                              "test needs both maxima")
+    _check_fits(restricted, full)
     _check_same_data(restricted, full)
-    name_f = full.family.name
     restriction = _restriction(restricted, full, df)
-    k_diff = int(full.n_estimated) - int(restricted.n_estimated)
-    if df is None:
-        if k_diff < 1:
-            raise OptionError(f"the restricted fit estimates {restricted.n_estimated} parameters and the full fit "
-                              f"{full.n_estimated}: pass the smaller model first, lrt(restricted, full)")
-        df = k_diff
-    else:
-        if int(df) != df or int(df) < 1:
-            raise OptionError(f"df must be a positive integer, got {df!r}")
-        df = int(df)
+    df = _degrees_of_freedom(restricted, full, df)
     at_edge = tuple(k for k, v in restriction.items() if _on_boundary(full.family.params.get(k), v))
     if boundary is None:
         use_mixture = len(at_edge) == 1
     else:
         use_mixture = bool(boundary)
     ll_r, ll_f = float(restricted.loglik), float(full.loglik)
+    stat = _statistic(ll_r, ll_f)
+    desc_r, desc_f = _describe(restricted), _describe(full)
+    if use_mixture:
+        pval, dist, note = _mixture_test(stat, df, restriction, at_edge, full.family.name)
+    else:
+        pval, dist, note = _wilks_test(stat, df, at_edge, boundary)
+    return LRTResult(stat, df, pval, dist, note, ll_r, ll_f, desc_r, desc_f, at_edge)
+
+
+def _statistic(ll_r, ll_f):
+    """``2 (ℓ_full - ℓ_restricted)``, 0 when the two agree to rounding; an error when the
+    restricted fit is above the full one by more than rounding."""
     tol = 1e-6 + 1e-9 * max(abs(ll_r), abs(ll_f))
     if ll_r > ll_f + tol:
         raise OptionError(f"the restricted log-likelihood ({ll_r:.10g}) is above the full one ({ll_f:.10g}) by "
                           f"{ll_r - ll_f:.3g}: the models are not nested, or the full fit stopped short of its "
                           "maximum (refit it, e.g. with starts=5)")
-    stat = max(0.0, 2.0 * (ll_f - ll_r))
+    return max(0.0, 2.0 * (ll_f - ll_r))
+
+
+def _mixture_test(stat, df, restriction, at_edge, name_f):
+    """``(pvalue, distribution, note)`` from the χ̄² mixture ``½ χ²_{df-1} + ½ χ²_df``."""
+    pval = float(chi_bar_pvalue(stat, df))
+    where = ", ".join(f"{k} = {restriction[k]:g}" for k in at_edge) or "a parameter"
+    note = (f"the restriction holds {where} on the boundary of its space in {name_f}: Wilks' χ²({df}) does not "
+            f"apply; the p-value is from the mixture ½χ²({df - 1}) + ½χ²({df}) (Chernoff 1954, Self & Liang "
+            f"1987{'; χ²(0) is a point mass at 0' if df == 1 else ''})")
+    return pval, "chi-bar-squared mixture", note
+
+
+def _wilks_test(stat, df, at_edge, boundary):
+    """``(pvalue, distribution, note)`` from Wilks' χ²(df), the note saying when boundary
+    parameters make it conservative."""
     from scipy import stats as sst
 
-    desc_r, desc_f = _describe(restricted), _describe(full)
-    if use_mixture:
-        pval = float(chi_bar_pvalue(stat, df))
-        where = ", ".join(f"{k} = {restriction[k]:g}" for k in at_edge) or "a parameter"
-        note = (f"the restriction holds {where} on the boundary of its space in {name_f}: Wilks' χ²({df}) does not "
-                f"apply; the p-value is from the mixture ½χ²({df - 1}) + ½χ²({df}) (Chernoff 1954, Self & Liang "
-                f"1987{'; χ²(0) is a point mass at 0' if df == 1 else ''})")
-        dist = "chi-bar-squared mixture"
-    else:
-        pval = float(sst.chi2.sf(stat, df))
-        dist = "chi2"
-        note = f"Wilks: 2(ℓ_full - ℓ_restricted) ~ χ²({df}) under the restricted model"
-        if len(at_edge) > 1:
-            note += (f"; {', '.join(at_edge)} sit on the boundary of their space, so this χ²({df}) p-value is "
-                     "conservative (the exact mixture weights depend on the information matrix)")
-        elif boundary is False and at_edge:
-            note += f"; {at_edge[0]} is on the boundary, so this p-value is conservative (boundary=False was asked)"
-    return LRTResult(stat, df, pval, dist, note, ll_r, ll_f, desc_r, desc_f, at_edge)
+    pval = float(sst.chi2.sf(stat, df))
+    note = f"Wilks: 2(ℓ_full - ℓ_restricted) ~ χ²({df}) under the restricted model"
+    if len(at_edge) > 1:
+        note += (f"; {', '.join(at_edge)} sit on the boundary of their space, so this χ²({df}) p-value is "
+                 "conservative (the exact mixture weights depend on the information matrix)")
+    elif boundary is False and at_edge:
+        note += f"; {at_edge[0]} is on the boundary, so this p-value is conservative (boundary=False was asked)"
+    return pval, "chi2", note
 
 
 def chi_bar_pvalue(statistic, df):
@@ -189,6 +191,29 @@ def chi_bar_pvalue(statistic, df):
 
 
 # ---- checks ----------------------------------------------------------------------
+def _check_fits(restricted, full):
+    """Both arguments are converged fits."""
+    for role, f in (("restricted", restricted), ("full", full)):
+        if not hasattr(f, "loglik") or not hasattr(f, "n_estimated"):
+            raise OptionError(f"lrt expects two Fit results; the {role} argument is a {type(f).__name__}")
+        if not f.converged:
+            raise OptionError(f"the {role} {f.family.name} fit did not converge ({f.reason}): the likelihood-ratio "
+                              "test needs both maxima")
+
+
+def _degrees_of_freedom(restricted, full, df):
+    """``df`` checked, or by default the difference in the numbers of estimated parameters."""
+    if df is not None:
+        if int(df) != df or int(df) < 1:
+            raise OptionError(f"df must be a positive integer, got {df!r}")
+        return int(df)
+    k_diff = int(full.n_estimated) - int(restricted.n_estimated)
+    if k_diff < 1:
+        raise OptionError(f"the restricted fit estimates {restricted.n_estimated} parameters and the full fit "
+                          f"{full.n_estimated}: pass the smaller model first, lrt(restricted, full)")
+    return k_diff
+
+
 def _check_same_data(a, b):
     if not np.isclose(float(a.nobs), float(b.nobs), rtol=1e-12, atol=0.0):
         raise OptionError(f"the two fits use different data: {a.nobs:g} observations in the restricted fit, "

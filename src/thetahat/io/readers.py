@@ -97,26 +97,8 @@ def read_column(path, column=None, *, columns=None, ndim=0):
     >>> x.tolist(), info["columns"], info["missing"]
     ([1.62, 1.8, nan], ['height'], 1)
     """
-    if ndim not in (0, 1):
-        raise OptionError(f"ndim must be 0 or 1, got {ndim!r}")
-    if columns is not None and ndim == 0:
-        if len(columns) != 1:
-            raise OptionError("several columns were asked for, but the family takes one value per observation")
-        column, columns = columns[0], None
-    if column is not None and ndim == 1:
-        columns = [column]
-    raw, source, name = _read_bytes(path)
-    fmt = _sniff(raw, name)
-    try:
-        table = _PARSERS[fmt](raw, source)
-    except (FileFormatError, EmptyDataError, NonNumericDataError):
-        raise
-    except Exception as exc:  # pyarrow and json raise many kinds; all mean "cannot parse"
-        raise FileFormatError(f"cannot read {source} as {_FORMAT_NAMES[fmt]}: {_one_line(exc)}") from None
-    names = list(table)
-    if not names or table.nrows == 0:
-        raise EmptyDataError(f"{source} has no data rows")
-
+    column, columns = _column_options(column, columns, ndim)
+    table, source, fmt, names = _read_table(path)
     if ndim == 0:
         chosen = [_choose_one(table, column, source)]
     else:
@@ -145,17 +127,7 @@ def read_columns(path, numeric=(), labels=()):
     >>> cols["x"].tolist(), cols["g"].tolist()
     ([1.0, 2.0, 3.0], ['a', 'b', 'a'])
     """
-    raw, source, name = _read_bytes(path)
-    fmt = _sniff(raw, name)
-    try:
-        table = _PARSERS[fmt](raw, source)
-    except (FileFormatError, EmptyDataError, NonNumericDataError):
-        raise
-    except Exception as exc:
-        raise FileFormatError(f"cannot read {source} as {_FORMAT_NAMES[fmt]}: {_one_line(exc)}") from None
-    names = list(table)
-    if not names or table.nrows == 0:
-        raise EmptyDataError(f"{source} has no data rows")
+    table, source, fmt, names = _read_table(path)
     out = {}
     for c in list(numeric) + list(labels):
         if str(c) not in names:
@@ -174,6 +146,37 @@ def read_columns(path, numeric=(), labels=()):
         out[str(c)] = np.array(vals, dtype=object)
     return out, {"source": source, "format": fmt, "columns": list(out), "available": names,
                  "rows": int(table.nrows), "line_of": table.line_of}
+
+
+def _column_options(column, columns, ndim):
+    """``(column, columns)`` as the reader uses them: ``column`` for one value per
+    observation (``ndim=0``), ``columns`` for several (``ndim=1``)."""
+    if ndim not in (0, 1):
+        raise OptionError(f"ndim must be 0 or 1, got {ndim!r}")
+    if columns is not None and ndim == 0:
+        if len(columns) != 1:
+            raise OptionError("several columns were asked for, but the family takes one value per observation")
+        column, columns = columns[0], None
+    if column is not None and ndim == 1:
+        columns = [column]
+    return column, columns
+
+
+def _read_table(path):
+    """``(table, source, format, column names)`` of a file or stdin, its format recognised by
+    content; an error when it cannot be parsed or holds no data rows."""
+    raw, source, name = _read_bytes(path)
+    fmt = _sniff(raw, name)
+    try:
+        table = _PARSERS[fmt](raw, source)
+    except (FileFormatError, EmptyDataError, NonNumericDataError):
+        raise
+    except Exception as exc:  # pyarrow and json raise many kinds; all mean "cannot parse"
+        raise FileFormatError(f"cannot read {source} as {_FORMAT_NAMES[fmt]}: {_one_line(exc)}") from None
+    names = list(table)
+    if not names or table.nrows == 0:
+        raise EmptyDataError(f"{source} has no data rows")
+    return table, source, fmt, names
 
 
 # ---- getting the bytes ---------------------------------------------------------------

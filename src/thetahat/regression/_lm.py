@@ -116,90 +116,137 @@ def levenberg_marquardt(resid, resjac, theta0, *, ftol=1e-15, xtol=1e-15, gtol=1
 
 def _lm(resid, resjac, theta, ftol, xtol, gtol, max_iter, factor, polish, noise):
     r, J = resjac(theta)
-    fnorm = float(np.linalg.norm(r))
-    nfev = 1
-    trace = [fnorm ** 2]
+    st = _Iterate(theta, r, float(np.linalg.norm(r)))
     D = None
-    delta = xnorm = 0.0
     reason, converged = None, False
     it = 0
-    gcos = float("nan")
-    first = True
     while it < max_iter:
         it += 1
         colnorm = np.linalg.norm(J, axis=0)
-        if D is None:
-            D = np.where(colnorm > 0, colnorm, 1.0)
-            xnorm = float(np.linalg.norm(D * theta))
-            delta = factor * xnorm if xnorm > 0 else factor
-        else:
-            D = np.maximum(D, colnorm)
-        gcos = _gradient_cosine(J, r, colnorm, fnorm)
+        D = _scaling(st, D, colnorm, factor)
+        gcos = _gradient_cosine(J, st.r, colnorm, st.fnorm)
         if gcos <= gtol:
             reason, converged = f"gradient orthogonal to the residuals (cosine {gcos:.1e} <= gtol {gtol:g})", True
             break
-        U, s, Vt = np.linalg.svd(J / D, full_matrices=False)
-        c = -(U.T @ r)
-        rank_tol = (s[0] if s.size else 0.0) * EPS * max(J.shape)
-        while True:  # inner loop: shrink Δ until a step is accepted or a test stops us
-            lam, q = _secular(s, c, delta, rank_tol)
-            z = Vt.T @ q
-            step = z / D
-            pnorm = float(np.linalg.norm(z))
-            if first:  # MINPACK: on the first step, bound Δ by the first step's length
-                delta, first = min(delta, pnorm), False
-            trial = theta + step
-            r1 = np.asarray(resid(trial), dtype=float)
-            nfev += 1
-            fnorm1 = float(np.linalg.norm(r1)) if np.all(np.isfinite(r1)) else np.inf
-            actred = 1.0 - (fnorm1 / fnorm) ** 2 if 0.1 * fnorm1 < fnorm else -1.0
-            jnorm = float(np.linalg.norm(s * q))  # ||J step|| = ||S q||
-            t1 = jnorm / fnorm if fnorm > 0 else 0.0
-            t2 = np.sqrt(lam) * pnorm / fnorm if fnorm > 0 else 0.0
-            prered = t1 * t1 + 2.0 * t2 * t2
-            dirder = -(t1 * t1 + t2 * t2)
-            ratio = actred / prered if prered != 0 else 0.0
-            if ratio <= 0.25:
-                temp = 0.5 if actred >= 0 else 0.5 * dirder / (dirder + 0.5 * actred)
-                if 0.1 * fnorm1 >= fnorm or temp < 0.1:
-                    temp = 0.1
-                delta = temp * min(delta, pnorm / 0.1)
-            elif lam == 0.0 or ratio >= 0.75:
-                delta = pnorm / 0.5
-            accepted = ratio >= 1e-4
-            if accepted:
-                theta, r, fnorm = trial, r1, fnorm1
-                xnorm = float(np.linalg.norm(D * theta))
-                trace.append(fnorm ** 2)
-            if abs(actred) <= ftol and prered <= ftol and 0.5 * ratio <= 1:
-                reason, converged = (f"relative reduction of the sum of squares below ftol ({ftol:g})", True)
-            elif delta <= xtol * xnorm:
-                reason, converged = f"relative step size below xtol ({xtol:g})", True
-            elif fnorm == 0.0:
-                reason, converged = "the residuals are exactly zero", True
-            elif abs(actred) <= EPS and prered <= EPS and 0.5 * ratio <= 1:
-                reason, converged = "no further reduction possible at machine precision", True
-            elif delta <= EPS * xnorm:
-                # the trust region collapsed: a minimum only if the gradient is negligible there
-                reason = "the trust region shrank to machine precision"
-                converged = gcos <= 1e-6
-                if not converged:
-                    reason += f" away from a stationary point (gradient cosine {gcos:.1e})"
-            if reason is not None or accepted:
-                break
+        reason, converged = _trials(resid, st, J, D, gcos, ftol, xtol)
         if reason is not None:
             break
-        r, J = resjac(theta)
-        nfev += 1
+        st.r, J = resjac(st.theta)
+        st.nfev += 1
     else:
         reason = f"reached max_iter = {max_iter} Jacobian evaluations"
+    theta, r, fnorm, nfev = st.theta, st.r, st.fnorm, st.nfev
     if converged and polish:
-        theta, r, J, fnorm, nfev = _polish(resid, resjac, theta, r, fnorm, nfev, trace, polish, noise)
+        theta, r, J, fnorm, nfev = _polish(resid, resjac, theta, r, fnorm, nfev, st.trace, polish, noise)
     else:
         r, J = resjac(theta)
     colnorm = np.linalg.norm(J, axis=0)
     gcos = _gradient_cosine(J, r, colnorm, fnorm)
-    return LMResult(theta, r, J, fnorm ** 2, converged, reason, it, nfev, trace, gcos)
+    return LMResult(theta, r, J, fnorm ** 2, converged, reason, it, nfev, st.trace, gcos)
+
+
+@dataclass
+class _Iterate:
+    """The trust region's running state: the current point and its residuals, the trust radius
+    Δ, ``||D θ||``, the function evaluations so far and the trace of sums of squares."""
+
+    theta: np.ndarray
+    r: np.ndarray
+    fnorm: float
+    delta: float = 0.0
+    xnorm: float = 0.0
+    first: bool = True  # no trial step taken yet
+    nfev: int = 1
+    trace: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.trace.append(self.fnorm ** 2)
+
+
+def _scaling(st, D, colnorm, factor):
+    """Moré's scaling: the running maximum of the column norms. On the first iteration (``D``
+    None) it also sets ``||D θ||`` and the initial trust radius ``factor·||D θ||``."""
+    if D is not None:
+        return np.maximum(D, colnorm)
+    D = np.where(colnorm > 0, colnorm, 1.0)
+    st.xnorm = float(np.linalg.norm(D * st.theta))
+    st.delta = factor * st.xnorm if st.xnorm > 0 else factor
+    return D
+
+
+def _trials(resid, st, J, D, gcos, ftol, xtol):
+    """Trial steps for one Jacobian, each on a smaller Δ, until one is accepted or a test
+    stops the fit: ``(reason, converged)``, reason None when the fit goes on."""
+    U, s, Vt = np.linalg.svd(J / D, full_matrices=False)
+    c = -(U.T @ st.r)
+    rank_tol = (s[0] if s.size else 0.0) * EPS * max(J.shape)
+    while True:
+        accepted, reason, converged = _trial(resid, st, D, s, c, Vt, rank_tol, gcos, ftol, xtol)
+        if reason is not None or accepted:
+            return reason, converged
+
+
+def _trial(resid, st, D, s, c, Vt, rank_tol, gcos, ftol, xtol):
+    """One trial step of length Δ, taken into ``st`` when MINPACK's ratio of actual to predicted
+    reduction is at least 1e-4: ``(accepted, reason, converged)`` after the convergence tests."""
+    lam, q = _secular(s, c, st.delta, rank_tol)
+    z = Vt.T @ q
+    step = z / D
+    pnorm = float(np.linalg.norm(z))
+    if st.first:  # MINPACK: on the first step, bound Δ by the first step's length
+        st.delta, st.first = min(st.delta, pnorm), False
+    trial = st.theta + step
+    r1 = np.asarray(resid(trial), dtype=float)
+    st.nfev += 1
+    fnorm1 = float(np.linalg.norm(r1)) if np.all(np.isfinite(r1)) else np.inf
+    actred, prered, ratio, st.delta = _reduction(s, q, lam, pnorm, st.fnorm, fnorm1, st.delta)
+    accepted = ratio >= 1e-4
+    if accepted:
+        st.theta, st.r, st.fnorm = trial, r1, fnorm1
+        st.xnorm = float(np.linalg.norm(D * st.theta))
+        st.trace.append(st.fnorm ** 2)
+    reason, converged = _stop_reason(actred, prered, ratio, st.delta, st.xnorm, st.fnorm, gcos, ftol, xtol)
+    return accepted, reason, converged
+
+
+def _reduction(s, q, lam, pnorm, fnorm, fnorm1, delta):
+    """MINPACK's actual and predicted relative reductions of ``||r||²`` for the scaled step
+    ``q`` (norm ``pnorm``, Levenberg parameter ``lam``), their ratio, and the updated Δ."""
+    actred = 1.0 - (fnorm1 / fnorm) ** 2 if 0.1 * fnorm1 < fnorm else -1.0
+    jnorm = float(np.linalg.norm(s * q))  # ||J step|| = ||S q||
+    t1 = jnorm / fnorm if fnorm > 0 else 0.0
+    t2 = np.sqrt(lam) * pnorm / fnorm if fnorm > 0 else 0.0
+    prered = t1 * t1 + 2.0 * t2 * t2
+    dirder = -(t1 * t1 + t2 * t2)
+    ratio = actred / prered if prered != 0 else 0.0
+    if ratio <= 0.25:
+        temp = 0.5 if actred >= 0 else 0.5 * dirder / (dirder + 0.5 * actred)
+        if 0.1 * fnorm1 >= fnorm or temp < 0.1:
+            temp = 0.1
+        delta = temp * min(delta, pnorm / 0.1)
+    elif lam == 0.0 or ratio >= 0.75:
+        delta = pnorm / 0.5
+    return actred, prered, ratio, delta
+
+
+def _stop_reason(actred, prered, ratio, delta, xnorm, fnorm, gcos, ftol, xtol):
+    """MINPACK's convergence tests after a trial step: ``(reason, converged)``, or
+    ``(None, False)`` when none holds."""
+    if abs(actred) <= ftol and prered <= ftol and 0.5 * ratio <= 1:
+        return f"relative reduction of the sum of squares below ftol ({ftol:g})", True
+    if delta <= xtol * xnorm:
+        return f"relative step size below xtol ({xtol:g})", True
+    if fnorm == 0.0:
+        return "the residuals are exactly zero", True
+    if abs(actred) <= EPS and prered <= EPS and 0.5 * ratio <= 1:
+        return "no further reduction possible at machine precision", True
+    if delta <= EPS * xnorm:
+        # the trust region collapsed: a minimum only if the gradient is negligible there
+        reason = "the trust region shrank to machine precision"
+        if gcos <= 1e-6:
+            return reason, True
+        return reason + f" away from a stationary point (gradient cosine {gcos:.1e})", False
+    return None, False
 
 
 def _gradient_cosine(J, r, colnorm, fnorm):

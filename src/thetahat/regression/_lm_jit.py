@@ -123,98 +123,18 @@ def unpack(v, n, p):
 
 
 def _solve(resid, resjac, theta0, args, ftol, xtol, gtol, factor, noise, *, max_iter, polish):
-    theta0 = jnp.asarray(theta0, dtype=jnp.float64)
-    r, J = resjac(theta0, args)
-    bad_start = ~(jnp.all(jnp.isfinite(r)) & jnp.all(jnp.isfinite(J)))
-    fnorm = jnp.linalg.norm(r)
-    trace = jnp.full(max_iter + polish + 1, jnp.nan).at[0].set(fnorm ** 2)
-    m = max(J.shape)
-    st = dict(theta=theta0, r=r, J=J, fnorm=fnorm, D=jnp.ones_like(theta0), delta=0.0, xnorm=0.0,
-              first=True, it=0, nfev=1, code=jnp.where(bad_start, BAD_START, RUNNING), gcos=jnp.nan,
-              trace=trace, ntr=1)
+    """The whole fit, traced: Levenberg–Marquardt iterations from ``theta0`` (none from a start
+    whose residuals or Jacobian are not finite), then the Gauss–Newton polish of a converged
+    fit. Returns the final state, a dict holding every entry of :data:`PACKED`."""
+    st = _start_state(resjac, theta0, args, max_iter + polish + 1)
+    bad_start = st["code"] == BAD_START
+    m = max(st["J"].shape)
+    iteration = partial(_iteration, resid, resjac, args, ftol, xtol, gtol, factor, m)
 
     def outer_cond(st):
         return (st["code"] == RUNNING) & (st["it"] < max_iter)
 
-    def outer_body(st):
-        st = dict(st)
-        st["it"] = st["it"] + 1
-        J, r, theta = st["J"], st["r"], st["theta"]
-        colnorm = jnp.linalg.norm(J, axis=0)
-        init = st["it"] == 1
-        D = jnp.where(init, jnp.where(colnorm > 0, colnorm, 1.0), jnp.maximum(st["D"], colnorm))
-        xnorm0 = jnp.linalg.norm(D * theta)
-        st["xnorm"] = jnp.where(init, xnorm0, st["xnorm"])
-        st["delta"] = jnp.where(init, jnp.where(xnorm0 > 0, factor * xnorm0, factor), st["delta"])
-        st["D"] = D
-        gcos = _gradient_cosine(J, r, colnorm, st["fnorm"])
-        st["gcos"] = gcos
-        st["code"] = jnp.where(gcos <= gtol, GTOL, RUNNING)
-        U, s, Vt = jnp.linalg.svd(J / D, full_matrices=False)
-        c = -(U.T @ r)
-        rank_tol = s[0] * EPS * m
-
-        def inner_cond(it):
-            return (it["code"] == RUNNING) & ~it["accepted"] & (it["n"] < INNER_CAP)
-
-        def inner_body(it):
-            it = dict(it)
-            lam, q = _secular(s, c, it["delta"], rank_tol)
-            z = Vt.T @ q
-            step = z / D
-            pnorm = jnp.linalg.norm(z)
-            delta = jnp.where(it["first"], jnp.minimum(it["delta"], pnorm), it["delta"])
-            it["first"] = False
-            trial = it["theta"] + step
-            r1 = resid(trial, args)
-            it["nfev"] = it["nfev"] + 1
-            fnorm = it["fnorm"]
-            fnorm1 = jnp.where(jnp.all(jnp.isfinite(r1)), jnp.linalg.norm(r1), jnp.inf)
-            actred = jnp.where(0.1 * fnorm1 < fnorm, 1.0 - (fnorm1 / fnorm) ** 2, -1.0)
-            jnorm = jnp.linalg.norm(s * q)
-            t1 = jnp.where(fnorm > 0, jnorm / fnorm, 0.0)
-            t2 = jnp.where(fnorm > 0, jnp.sqrt(lam) * pnorm / fnorm, 0.0)
-            prered = t1 * t1 + 2.0 * t2 * t2
-            dirder = -(t1 * t1 + t2 * t2)
-            ratio = jnp.where(prered != 0, actred / prered, 0.0)
-            temp = jnp.where(actred >= 0, 0.5, 0.5 * dirder / (dirder + 0.5 * actred))
-            temp = jnp.where((0.1 * fnorm1 >= fnorm) | (temp < 0.1), 0.1, temp)
-            delta = jnp.where(ratio <= 0.25, temp * jnp.minimum(delta, pnorm / 0.1),
-                              jnp.where((lam == 0.0) | (ratio >= 0.75), pnorm / 0.5, delta))
-            acc = ratio >= 1e-4
-            it["theta"] = jnp.where(acc, trial, it["theta"])
-            it["r"] = jnp.where(acc, r1, it["r"])
-            fnorm = jnp.where(acc, fnorm1, fnorm)
-            it["fnorm"] = fnorm
-            xnorm = jnp.where(acc, jnp.linalg.norm(D * it["theta"]), it["xnorm"])
-            small = (0.5 * ratio <= 1)
-            code = jnp.select(
-                [(jnp.abs(actred) <= ftol) & (prered <= ftol) & small, delta <= xtol * xnorm, fnorm == 0.0,
-                 (jnp.abs(actred) <= EPS) & (prered <= EPS) & small, delta <= EPS * xnorm],
-                [FTOL, XTOL, ZERO, EPSF, COLLAPSE], RUNNING)
-            it.update(delta=delta, xnorm=xnorm, code=code, accepted=acc, n=it["n"] + 1)
-            return it
-
-        # the trace stays out of the trial loop: a loop that carries a buffer of more than ~50
-        # entries ran ~1.5x slower (NIST Misra1a: 0.18 against 0.12 ms), and a trial loop accepts
-        # one step at most, so its entry is written here
-        keys = ("theta", "r", "fnorm", "delta", "xnorm", "first", "nfev", "code")
-        it = {k: st[k] for k in keys}
-        it.update(accepted=False, n=0)
-        it = jax.lax.while_loop(inner_cond, inner_body, it)
-        for k in keys:
-            st[k] = it[k]
-        acc = it["accepted"]
-        st["trace"] = st["trace"].at[st["ntr"]].set(jnp.where(acc, it["fnorm"] ** 2, st["trace"][st["ntr"]]))
-        st["ntr"] = st["ntr"] + acc.astype(int)
-        st["code"] = jnp.where((it["code"] == RUNNING) & ~it["accepted"], MAXITER, st["code"])
-        go = st["code"] == RUNNING
-        r2, J2 = jax.lax.cond(go, lambda th: resjac(th, args), lambda th: (st["r"], st["J"]), st["theta"])
-        st["r"], st["J"] = r2, J2
-        st["nfev"] = st["nfev"] + go.astype(int)
-        return st
-
-    st = jax.lax.cond(st["code"] == RUNNING, lambda s: jax.lax.while_loop(outer_cond, outer_body, s), lambda s: s,
+    st = jax.lax.cond(st["code"] == RUNNING, lambda s: jax.lax.while_loop(outer_cond, iteration, s), lambda s: s,
                       st)
     st["code"] = jnp.where(st["code"] == RUNNING, MAXITER, st["code"])
     converged = jnp.isin(st["code"], jnp.array(CONVERGED)) | ((st["code"] == COLLAPSE) & (st["gcos"] <= 1e-6))
@@ -227,6 +147,132 @@ def _solve(resid, resjac, theta0, args, ftol, xtol, gtol, factor, noise, *, max_
     st["gcos_final"] = _gradient_cosine(st["J"], st["r"], colnorm, st["fnorm"])
     st["bad_start"] = bad_start
     return st
+
+
+def _start_state(resjac, theta0, args, trace_size):
+    """The loop's state at ``theta0``: residuals, Jacobian, the trace buffer holding the first
+    sum of squares, and the code ``BAD_START`` when either is not finite."""
+    theta0 = jnp.asarray(theta0, dtype=jnp.float64)
+    r, J = resjac(theta0, args)
+    bad_start = ~(jnp.all(jnp.isfinite(r)) & jnp.all(jnp.isfinite(J)))
+    fnorm = jnp.linalg.norm(r)
+    trace = jnp.full(trace_size, jnp.nan).at[0].set(fnorm ** 2)
+    return dict(theta=theta0, r=r, J=J, fnorm=fnorm, D=jnp.ones_like(theta0), delta=0.0, xnorm=0.0,
+                first=True, it=0, nfev=1, code=jnp.where(bad_start, BAD_START, RUNNING), gcos=jnp.nan,
+                trace=trace, ntr=1)
+
+
+def _iteration(resid, resjac, args, ftol, xtol, gtol, factor, m, st):
+    """One Jacobian: the scaling, the gradient test, the SVD of ``J D⁻¹``, trial steps until
+    one is accepted, then the Jacobian at the new point (while the fit runs on)."""
+    st = dict(st)
+    st["it"] = st["it"] + 1
+    J, r = st["J"], st["r"]
+    colnorm = jnp.linalg.norm(J, axis=0)
+    st.update(_scaling(st, colnorm, factor))
+    gcos = _gradient_cosine(J, r, colnorm, st["fnorm"])
+    st["gcos"] = gcos
+    st["code"] = jnp.where(gcos <= gtol, GTOL, RUNNING)
+    U, s, Vt = jnp.linalg.svd(J / st["D"], full_matrices=False)
+    c = -(U.T @ r)
+    rank_tol = s[0] * EPS * m
+    st = _trials(st, partial(_trial, resid, args, s, c, Vt, st["D"], rank_tol, ftol, xtol))
+    go = st["code"] == RUNNING
+    r2, J2 = jax.lax.cond(go, lambda th: resjac(th, args), lambda th: (st["r"], st["J"]), st["theta"])
+    st["r"], st["J"] = r2, J2
+    st["nfev"] = st["nfev"] + go.astype(int)
+    return st
+
+
+def _scaling(st, colnorm, factor):
+    """Moré's scaling ``D`` (the largest column norms seen), and at the first iteration the
+    initial ``||D θ||`` and trust radius ``Δ = factor ||D θ||`` (``factor`` when that is 0)."""
+    init = st["it"] == 1
+    D = jnp.where(init, jnp.where(colnorm > 0, colnorm, 1.0), jnp.maximum(st["D"], colnorm))
+    xnorm0 = jnp.linalg.norm(D * st["theta"])
+    return dict(D=D, xnorm=jnp.where(init, xnorm0, st["xnorm"]),
+                delta=jnp.where(init, jnp.where(xnorm0 > 0, factor * xnorm0, factor), st["delta"]))
+
+
+TRIAL_KEYS = ("theta", "r", "fnorm", "delta", "xnorm", "first", "nfev", "code")  # what a trial step changes
+
+
+def _trials(st, trial):
+    """Trial steps (``trial``: one of them) for one Jacobian, until one is accepted, a test
+    stops the fit, or ``INNER_CAP`` trials (then ``MAXITER``); the accepted step's sum of
+    squares is appended to the trace."""
+
+    def cond(it):
+        return (it["code"] == RUNNING) & ~it["accepted"] & (it["n"] < INNER_CAP)
+
+    # the trace stays out of the trial loop: a loop that carries a buffer of more than ~50
+    # entries ran ~1.5x slower (NIST Misra1a: 0.18 against 0.12 ms), and a trial loop accepts
+    # one step at most, so its entry is written here
+    it = {k: st[k] for k in TRIAL_KEYS}
+    it.update(accepted=False, n=0)
+    it = jax.lax.while_loop(cond, trial, it)
+    st = dict(st)
+    for k in TRIAL_KEYS:
+        st[k] = it[k]
+    acc = it["accepted"]
+    st["trace"] = st["trace"].at[st["ntr"]].set(jnp.where(acc, it["fnorm"] ** 2, st["trace"][st["ntr"]]))
+    st["ntr"] = st["ntr"] + acc.astype(int)
+    st["code"] = jnp.where((it["code"] == RUNNING) & ~it["accepted"], MAXITER, st["code"])
+    return st
+
+
+def _trial(resid, args, s, c, Vt, D, rank_tol, ftol, xtol, it):
+    """One trial step: the trust-region step for Δ from the SVD ``(s, c = -Uᵀr, Vt)``, accepted
+    when MINPACK's ratio of actual to predicted reduction is at least 1e-4, with the new Δ and
+    the convergence tests."""
+    it = dict(it)
+    lam, q = _secular(s, c, it["delta"], rank_tol)
+    z = Vt.T @ q
+    step = z / D
+    pnorm = jnp.linalg.norm(z)
+    delta = jnp.where(it["first"], jnp.minimum(it["delta"], pnorm), it["delta"])
+    it["first"] = False
+    trial = it["theta"] + step
+    r1 = resid(trial, args)
+    it["nfev"] = it["nfev"] + 1
+    fnorm = it["fnorm"]
+    fnorm1 = jnp.where(jnp.all(jnp.isfinite(r1)), jnp.linalg.norm(r1), jnp.inf)
+    actred, prered, ratio, delta = _reduction(s, q, lam, pnorm, fnorm, fnorm1, delta)
+    acc = ratio >= 1e-4
+    it["theta"] = jnp.where(acc, trial, it["theta"])
+    it["r"] = jnp.where(acc, r1, it["r"])
+    fnorm = jnp.where(acc, fnorm1, fnorm)
+    it["fnorm"] = fnorm
+    xnorm = jnp.where(acc, jnp.linalg.norm(D * it["theta"]), it["xnorm"])
+    code = _stop_code(actred, prered, ratio, delta, xnorm, fnorm, ftol, xtol)
+    it.update(delta=delta, xnorm=xnorm, code=code, accepted=acc, n=it["n"] + 1)
+    return it
+
+
+def _reduction(s, q, lam, pnorm, fnorm, fnorm1, delta):
+    """MINPACK's actual and predicted relative reductions of ``||r||²`` for the scaled step
+    ``q`` (norm ``pnorm``, Levenberg parameter ``lam``), their ratio, and the updated Δ."""
+    actred = jnp.where(0.1 * fnorm1 < fnorm, 1.0 - (fnorm1 / fnorm) ** 2, -1.0)
+    jnorm = jnp.linalg.norm(s * q)
+    t1 = jnp.where(fnorm > 0, jnorm / fnorm, 0.0)
+    t2 = jnp.where(fnorm > 0, jnp.sqrt(lam) * pnorm / fnorm, 0.0)
+    prered = t1 * t1 + 2.0 * t2 * t2
+    dirder = -(t1 * t1 + t2 * t2)
+    ratio = jnp.where(prered != 0, actred / prered, 0.0)
+    temp = jnp.where(actred >= 0, 0.5, 0.5 * dirder / (dirder + 0.5 * actred))
+    temp = jnp.where((0.1 * fnorm1 >= fnorm) | (temp < 0.1), 0.1, temp)
+    delta = jnp.where(ratio <= 0.25, temp * jnp.minimum(delta, pnorm / 0.1),
+                      jnp.where((lam == 0.0) | (ratio >= 0.75), pnorm / 0.5, delta))
+    return actred, prered, ratio, delta
+
+
+def _stop_code(actred, prered, ratio, delta, xnorm, fnorm, ftol, xtol):
+    """MINPACK's convergence tests after a trial step, as a code (``RUNNING`` if none holds)."""
+    small = (0.5 * ratio <= 1)
+    return jnp.select(
+        [(jnp.abs(actred) <= ftol) & (prered <= ftol) & small, delta <= xtol * xnorm, fnorm == 0.0,
+         (jnp.abs(actred) <= EPS) & (prered <= EPS) & small, delta <= EPS * xnorm],
+        [FTOL, XTOL, ZERO, EPSF, COLLAPSE], RUNNING)
 
 
 def _refresh(resjac, args, st):

@@ -91,28 +91,39 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     >>> f.converged, [round(v, 4) for v in f.params.values()]
     (True, [-2.7232, 0.8148])
     """
+    options = dict(family=family, link=link, weights=weights, offset=offset, penalty=penalty, lam=lam,
+                   l1_ratio=l1_ratio, event=event, trials=trials, left=left, right=right, dropna=dropna,
+                   max_iter=max_iter, allow_python=allow_python)
+    return _route(formula_or_X, data, y, options, dask=dask)
+
+
+def _route(formula_or_X, data, y, options, *, dask):
+    """Files, globs, folders and Dask collections to
+    :func:`~thetahat.regression.streamed.regress_stream` (streamed, never loaded whole);
+    anything else to :func:`_fit_in_memory`. ``options`` holds the rest of ``regress``'s."""
     from .streamed import is_streamed_regression, regress_stream
 
-    if is_streamed_regression(formula_or_X, data):  # files or Dask: streamed, never loaded whole
-        return regress_stream(formula_or_X, data, y, family=family, link=link, weights=weights, offset=offset,
-                              penalty=penalty, lam=lam, l1_ratio=l1_ratio, event=event, trials=trials, left=left,
-                              right=right, dropna=dropna, max_iter=max_iter, dask=dask, allow_python=allow_python)
+    if is_streamed_regression(formula_or_X, data):
+        return regress_stream(formula_or_X, data, y, dask=dask, **options)
     if dask:
         raise OptionError("dask=True reads files on Dask workers: pass file paths or a Dask collection as data")
+    return _fit_in_memory(formula_or_X, data, y, **options)
+
+
+def _fit_in_memory(formula_or_X, data, y, *, family, link, weights, offset, penalty, lam, l1_ratio, event,
+                   trials, left, right, dropna, max_iter, allow_python):
+    """``regress`` on data in memory: the design built and checked, then the penalised (MAP),
+    least-squares or Newton fit."""
     fam, link = M.resolve(family, link)
     if fam == "gamma" and event is not None:  # right-censored gamma: the GLM's density and survival function
         fam, link = M.resolve("gamma_censored", link)
     extra = _roles(fam, weights, offset, trials, event, left, right)
     d = build(formula_or_X, data, y, extra=extra, dropna=dropna, allow_python=allow_python)
-    w = d.columns.get("weights")
-    if w is not None and (w < 0).any():
-        i = int(np.flatnonzero(w < 0)[0])
-        raise DataError(f"weights must be non-negative; the weight at data row {i + 1} is {w[i]:g}")
+    w = _checked_weights(d)
     off = d.columns.get("offset")
     d, model, yv, classes = _model_and_response(d, fam, link, off)
     aux = _aux(model, fam, d, yv, left, right)
     M.check_response(model, yv, aux, repr(d.y_name))
-    n_rows, p = d.X.shape
     if penalty is not None:
         from .penalized import fit_penalized
 
@@ -120,13 +131,30 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         return fit_penalized(d, model, yv, aux, w, off, pen, max_iter)
     if lam is not None or l1_ratio is not None:
         raise OptionError("lam= and l1_ratio= need penalty='l1', 'l2' or 'elasticnet'")
+    nobs = _identified_nobs(d, model, w)
+    if fam == "normal":
+        return _fit_linear(d, model, yv, w, off, nobs)
+    return _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter)
+
+
+def _checked_weights(d):
+    """The design's frequency weights (None without them); an error for a negative one."""
+    w = d.columns.get("weights")
+    if w is not None and (w < 0).any():
+        i = int(np.flatnonzero(w < 0)[0])
+        raise DataError(f"weights must be non-negative; the weight at data row {i + 1} is {w[i]:g}")
+    return w
+
+
+def _identified_nobs(d, model, w):
+    """The number of observations (the weights' sum, with weights); an error when they are
+    too few for the model's parameters."""
+    n_rows, p = d.X.shape
     n_par = p * model.k + len(model.extra)
     nobs = float(n_rows if w is None else w.sum())
     if nobs <= n_par:
         raise DataError(f"{nobs:g} observations cannot identify {n_par} parameters")
-    if fam == "normal":
-        return _fit_linear(d, model, yv, w, off, nobs)
-    return _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter)
+    return nobs
 
 
 def _roles(fam, weights, offset, trials, event, left, right):

@@ -238,34 +238,56 @@ def nls(f, x, y, start, *, weights=None, method="lm", names=None, max_iter=2000,
     >>> fit.converged, fit.reason[:45]
     (True, 'relative reduction of the sum of squares belo')
     """
-    if method not in METHODS:
-        raise OptionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if int(max_iter) < 1:
-        raise OptionError(f"max_iter must be at least 1, got {max_iter}")
+    _check_options(method, max_iter)
     named = isinstance(start, dict)
     names, theta0 = _start(start, names, named)
     xa, ya, wa = _data(x, y, weights)
     n, p = ya.size, theta0.size
     if n <= p:
         raise EmptyDataError(f"nls needs more observations than parameters: {n} observations, {p} parameters")
-    model_fn, resjac_fn, solve, shapes_checked = _compiled(f, names if named else None)
+    compiled = _compiled(f, names if named else None)
+    out = _solve(compiled, names, theta0, xa, ya, wa, ftol, xtol, gtol, int(max_iter))
+    out, notes = _data_precision(out, compiled, x, y, weights, xa, ya, wa)
+    return _result(out, names, named, f, xa, ya, wa, n, p, notes)
+
+
+def _check_options(method, max_iter):
+    if method not in METHODS:
+        raise OptionError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if int(max_iter) < 1:
+        raise OptionError(f"max_iter must be at least 1, got {max_iter}")
+
+
+def _solve(compiled, names, theta0, xa, ya, wa, ftol, xtol, gtol, max_iter) -> LMResult:
+    """The compiled Levenberg–Marquardt fit (``compiled`` from :func:`_compiled`); the model's
+    output shape checked once per shape, and a non-finite start explained."""
+    model_fn, resjac_fn, solve, shapes_checked = compiled
+    n, p = ya.size, theta0.size
     sw = np.sqrt(wa)
     key = (xa.shape, theta0.shape)
     if key not in shapes_checked:  # once per shape; the solver reports a non-finite start itself
         _check_model(model_fn, xa, theta0, n)  # NumPy straight into jit: its C++ path converts fastest
         shapes_checked.add(key)
     noise = 16 * np.finfo(float).eps * float(np.linalg.norm(sw * ya))
-    st = unpack(solve(theta0, (xa, ya, sw), ftol, xtol, gtol, 1.0, noise, max_iter=int(max_iter), polish=8), n, p)
+    st = unpack(solve(theta0, (xa, ya, sw), ftol, xtol, gtol, 1.0, noise, max_iter=max_iter, polish=8), n, p)
     if st["bad_start"]:
         _check_model(model_fn, xa, theta0, n)
         _check_jacobian(names, xa, theta0, resjac_fn, ya, sw)
-    out = _lm_result(st, ftol, xtol, gtol, int(max_iter))
-    notes = []
+    return _lm_result(st, ftol, xtol, gtol, max_iter)
+
+
+def _data_precision(out, compiled, x, y, weights, xa, ya, wa):
+    """``(out, notes)``: for long double data, the residuals at the estimate redone in extended
+    precision (:func:`_extended_polish`); for float64 data, a note when rounding the data to
+    float64 limits the RSS."""
+    model_fn, resjac_fn, _, _ = compiled
+    sw = np.sqrt(wa)
     ext = _extended_data(x, y, weights, wa)
     if ext is not None:
         out, note = _extended_polish(out, model_fn, resjac_fn, xa, ya, sw, ext)
-        notes.append(note)
-    elif out.rss > 0:
+        return out, [note]
+    notes = []
+    if out.rss > 0:
         # float64 data: the RSS cannot be better than the rounding of y (half a spacing per row)
         rel = 0.5 * np.finfo(float).eps * float(np.linalg.norm(sw * ya)) / np.sqrt(out.rss)
         if rel > 1e-5:
@@ -273,7 +295,7 @@ def nls(f, x, y, start, *, weights=None, method="lm", names=None, max_iter=2000,
                          f"data to float64 limits the RSS, s and the standard errors to about "
                          f"{max(-np.log10(rel), 0):.0f} significant digits; pass x and y as numpy.longdouble (parsed "
                          "from the source text) to have the residuals at the estimate evaluated in extended precision")
-    return _result(out, names, named, f, xa, ya, wa, n, p, notes)
+    return out, notes
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,10 +1,12 @@
-"""Scale: fits of data larger than memory (streamed from Parquet/CSV files in bounded
-batches) and on Dask clusters, with the same answers as in memory.
+"""Data sources: rows in memory (:mod:`.arrays`), Parquet and CSV files read in bounded
+batches and Dask collections (:mod:`.sources`), and the reduction of partial sums over
+their batches (:mod:`.reduce`), on this process or on a Dask cluster.
 
 Everything here rests on one fact: a log-likelihood, its gradient and Hessian, and
 an exponential family's sufficient statistics are sums over observations, so partial
-sums from batches, files or Dask partitions merge by addition. See the README's
-"Scale" design note.
+sums from batches, files or Dask partitions merge by addition. The models (``fit``,
+``regress``, ``mixture``) read any source through this one protocol: batches in,
+mergeable partial sums out. See docs/design/scale.md.
 """
 
 from .sources import is_dask, is_stream_input, open_source

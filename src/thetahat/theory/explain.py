@@ -41,10 +41,15 @@ class Explanation:
     rough_start: bool = False
 
     def _blocks(self):
-        """(title, [paragraph or ('table', header, rows) or ('math', latex, text)])."""
+        """(title, [paragraph or ('table', header, rows) or ('math', latex, text)]), one per section."""
+        sections = [self._model_section(), _likelihood_section(), self._logarithms_section(),
+                    self._derivation_section(), self._iterations_section(), self._information_section(),
+                    self._estimates_section()]
+        return [sec for sec in sections if sec is not None]
+
+    def _model_section(self):
         f, num = self.fit, self.numbers
         fam = f.family
-        out = []
         est = [k for k in f.estimated]
         model = [f"The data are {num['n']} observations{self.source}, modelled as independent draws from the "
                  f"**{fam.name}** family with parameters {', '.join(est)}"
@@ -55,14 +60,11 @@ class Explanation:
                           "f(x | θ) = " + _sstr(self.derivation.density)))
         else:
             model.append(_first_line(fam))
-        out.append(("The model", model))
-        out.append(("The likelihood and the log-likelihood", [
-            "The likelihood is the probability (density) of the whole sample as a function of θ:",
-            ("math", "L(\\theta) = \\prod_{i=1}^{n} f(x_i \\mid \\theta), \\qquad "
-                     "\\ell(\\theta) = \\log L(\\theta) = \\sum_{i=1}^{n} \\log f(x_i \\mid \\theta)",
-             "L(θ) = ∏ f(x_i | θ),   ℓ(θ) = log L(θ) = Σ log f(x_i | θ)"),
-            "The maximum likelihood estimate θ̂ maximises L, and so ℓ: the logarithm is increasing, "
-            "so both have the same maximiser."]))
+        return ("The model", model)
+
+    def _logarithms_section(self):
+        """Why ℓ and not L: the product of the densities at θ̂, and when it underflows."""
+        num = self.numbers
         why = [f"At θ̂ the {num['n']} densities f(x_i | θ̂) range from {_g(num['min_density'], 4)} to "
                f"{_g(num['max_density'], 4)}. Their product computed in float64 is "
                f"**{_g(num['product'], 4)}**"]
@@ -76,29 +78,36 @@ class Explanation:
                        f"{num['n_underflow']} observations like these would underflow it to 0.")
         why.append("Sums of logs also turn the derivative of a product into a sum of simple terms, and "
                    "their derivatives (the score) are what the optimiser needs.")
-        out.append(("Why logarithms", why))
+        return ("Why logarithms", why)
+
+    def _derivation_section(self):
+        """The closed form from the score equations, or why there is none (None without a derivation)."""
         d = self.derivation
-        if d is not None and d.regular and d.closed_form:
-            blk = ["Setting the score (the derivative of ℓ) to zero:"]
-            for p, s in zip(d.params, d.score):
-                blk.append(("math", f"\\frac{{\\partial \\ell}}{{\\partial {_latex(p)}}} = {_latex(s)} = 0",
-                            f"dℓ/d{p} = {_sstr(s)} = 0"))
-            blk.append("gives the closed form")
-            vals = num["closed_form"]
-            for k, e in d.estimators.items():
-                blk.append(("math", f"\\hat{{{_tex_name(k)}}} = {_latex(e)} = {_g(vals.get(k), SIG)}",
-                            f"{k}-hat = {_sstr(e)} = {_g(vals.get(k), SIG)}"))
-            for k, (desc, _) in d._boundary.items():
-                blk.append(f"{k}-hat = {desc} = {_g(vals.get(k), SIG)} (a boundary maximum, not a root of the "
-                           "score).")
-            for k in d._derived:
-                blk.append(f"and by invariance {k}-hat = {_g(vals.get(k), SIG)}.")
-            out.append(("The derivation", blk))
-        elif d is not None and not d.regular:
-            out.append(("The derivation (non-regular)", [d.reason + "."]))
-        elif d is not None:
-            out.append(("No closed form", [d.reason[0].upper() + d.reason[1:] + "."]))
-        nt = self.newton
+        if d is None:
+            return None
+        if not d.regular:
+            return ("The derivation (non-regular)", [d.reason + "."])
+        if not d.closed_form:
+            return ("No closed form", [d.reason[0].upper() + d.reason[1:] + "."])
+        blk = ["Setting the score (the derivative of ℓ) to zero:"]
+        for p, s in zip(d.params, d.score):
+            blk.append(("math", f"\\frac{{\\partial \\ell}}{{\\partial {_latex(p)}}} = {_latex(s)} = 0",
+                        f"dℓ/d{p} = {_sstr(s)} = 0"))
+        blk.append("gives the closed form")
+        vals = self.numbers["closed_form"]
+        for k, e in d.estimators.items():
+            blk.append(("math", f"\\hat{{{_tex_name(k)}}} = {_latex(e)} = {_g(vals.get(k), SIG)}",
+                        f"{k}-hat = {_sstr(e)} = {_g(vals.get(k), SIG)}"))
+        for k, (desc, _) in d._boundary.items():
+            blk.append(f"{k}-hat = {desc} = {_g(vals.get(k), SIG)} (a boundary maximum, not a root of the "
+                       "score).")
+        for k in d._derived:
+            blk.append(f"and by invariance {k}-hat = {_g(vals.get(k), SIG)}.")
+        return ("The derivation", blk)
+
+    def _iterations_section(self):
+        """Newton's iterations as a table, ℓ rising at each."""
+        f, nt = self.fit, self.newton
         rows = [[str(r["iteration"]), ", ".join(f"{k} = {_g(v, 8)}" for k, v in r["params"].items()),
                  _g(r["loglik"], SIG), "" if r["increase"] is None else _g(r["increase"], 3)]
                 for r in self.iterations]
@@ -112,7 +121,11 @@ class Explanation:
             agree = max(abs(float(np.asarray(f.params[k])) - float(np.asarray(nt.params[k])))
                         / max(1.0, abs(float(np.asarray(f.params[k])))) for k in f.estimated)
             it.append(f"Newton reaches the closed-form estimate to a relative {agree:.1e}.")
-        out.append(("The optimiser's iterations", it))
+        return ("The optimiser's iterations", it)
+
+    def _information_section(self):
+        """The gradient and Hessian at θ̂, and the observed and expected information."""
+        f, num = self.fit, self.numbers
         hnd = f.diagnostics.hessian_negative_definite
         chk = [f"At θ̂ the gradient of ℓ is {_g(f.diagnostics.grad_norm, 3)} (max |component|) and the Hessian "
                + {True: "is negative definite: θ̂ is a maximum, not a minimum or saddle.",
@@ -127,7 +140,11 @@ class Explanation:
                            if num.get("expected") is not None else [])))
             chk.append("The observed information is minus the Hessian of ℓ at θ̂; the expected (Fisher) "
                        "information is n times E[−∂² log f] at θ̂. Its inverse estimates the covariance of θ̂.")
-        out.append(("Second-derivative check and Fisher information", chk))
+        return ("Second-derivative check and Fisher information", chk)
+
+    def _estimates_section(self):
+        """Estimates, standard errors, Wald intervals, ℓ(θ̂), AIC and BIC."""
+        f = self.fit
         ci = f.confint(0.95)
         rows = []
         for k in f.estimated:
@@ -140,8 +157,7 @@ class Explanation:
                f"Log-likelihood ℓ(θ̂) = {_g(f.loglik, SIG)}; AIC = −2ℓ + 2k = {_g(f.aic, SIG)} "
                f"(k = {f.n_estimated}); BIC = {_g(f.bic, SIG)}."]
         res += [f"Note: {n}" for n in f.notes]
-        out.append(("Standard errors, intervals and AIC", res))
-        return out
+        return ("Standard errors, intervals and AIC", res)
 
     def to_markdown(self) -> str:
         """The explanation as Markdown (maths in ``$$ ... $$``)."""
@@ -190,6 +206,17 @@ class Explanation:
 
     def __str__(self) -> str:
         return self.to_markdown()
+
+
+def _likelihood_section():
+    """What L and ℓ are, and why they share a maximiser (the same for every fit)."""
+    return ("The likelihood and the log-likelihood", [
+        "The likelihood is the probability (density) of the whole sample as a function of θ:",
+        ("math", "L(\\theta) = \\prod_{i=1}^{n} f(x_i \\mid \\theta), \\qquad "
+                 "\\ell(\\theta) = \\log L(\\theta) = \\sum_{i=1}^{n} \\log f(x_i \\mid \\theta)",
+         "L(θ) = ∏ f(x_i | θ),   ℓ(θ) = log L(θ) = Σ log f(x_i | θ)"),
+        "The maximum likelihood estimate θ̂ maximises L, and so ℓ: the logarithm is increasing, "
+        "so both have the same maximiser."])
 
 
 def explain(data, family, *, fixed=None, source: str = "") -> Explanation:
