@@ -46,6 +46,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import _common as cm
+from . import polish as pl
+from .mixture_memory import MAX_ITER, TOL, fit_in_memory, from_start
 from .mixture_result import MixtureFit
 from ..errors import EmptyDataError, NonFiniteDataError, OptionError, SupportError, ThetahatError
 from ..scale.reduce import file_source_on_dask, map_reduce
@@ -234,7 +237,6 @@ def derivs_batch(batch, spec, model, u, params, logw, shift, hessian):
 
 def _evaluator(model, source, spec, progress):
     """``evaluate(u)`` for :func:`~thetahat.em.polish.newton_polish`: one pass over the data."""
-    from . import polish as pl
 
     def evaluate(u, hessian=True):
         q, lw = pl.from_unconstrained(model, u)
@@ -253,7 +255,6 @@ def _newton_end(model, source, spec, p, logw, em_reason, scale, newton_steps, pr
 
     Returns ``(polish, converged, reason)``; ``polish.parts`` holds, at the final point, the
     log-likelihood, its Hessian, the pass's statistics and the parameters ``(p, logw)``."""
-    from . import polish as pl
 
     evaluate = _evaluator(model, source, spec, progress)
     pol = pl.newton_polish(evaluate, pl.to_unconstrained(model, p, logw),
@@ -268,8 +269,6 @@ def _standard_errors(model, H, p, logw, natural):
     import jax
     import jax.numpy as jnp
 
-    from . import _common as cm
-    from . import polish as pl
 
     u = pl.to_unconstrained(model, p, logw)
 
@@ -325,8 +324,6 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
     >>> np.round(f.params["lam"], 3).tolist(), f.converged
     ([0.4, 9.993], True)
     """
-    from . import _common as cm
-    from .mixture import MAX_ITER, TOL
     from .mixture_result import MixtureSelection
     from .polish import NEWTON_STEPS, check_steps
 
@@ -411,7 +408,6 @@ def _pilot_every(source, data, ncol):
 
 
 def _model(key, vectors, d, k, cov_type, cov_prior, var):
-    from . import _common as cm
     from .components import ExponentialComponents, GaussianComponents, PoissonComponents
 
     if key == "poisson":
@@ -427,20 +423,19 @@ def _model(key, vectors, d, k, cov_type, cov_prior, var):
 
 def _pilot_start(model, pilot, starts, seed, max_iter, tol, every):
     """Starting values: the in-memory mixture (k-means++ starts) fitted to the pilot subsample."""
-    from .mixture import mixture
 
     fam = model.family_name
     prior = np.asarray(model.prior) if getattr(model, "prior", ()) else None
     try:
-        f = mixture(pilot, model.k, fam, cov_type=getattr(model, "cov_type", "full"), starts=starts, seed=seed,
-                    max_iter=max_iter, tol=tol, cov_prior=prior if fam in ("normal", "mvnormal") else "auto",
-                    se=False)
+        f = fit_in_memory(pilot, model.k, fam, cov_type=getattr(model, "cov_type", "full"), starts=starts,
+                          seed=seed, max_iter=max_iter, tol=tol, start=None,
+                          cov_prior=prior if fam in ("normal", "mvnormal") else "auto", se=False,
+                          newton_steps=pl.NEWTON_STEPS)
     except ThetahatError as exc:
         what = "the data" if every == 1 else f"the pilot subsample of {pilot.shape[0]} rows"
         raise type(exc)(f"starting values from {what}: {exc}") from None
     params = {**f.params}
     if f.collapsed:  # a covariance at (or below) the collapse floor, kept positive definite as a start
-        from . import _common as cm
 
         floor = cm.collapse_floor(cm.data_scale(pilot)) ** 2
         for name in ("sigma", "var", "cov"):
@@ -461,7 +456,6 @@ def _pilot_start(model, pilot, starts, seed, max_iter, tol, every):
 def _collapsed(model, p, scale):
     import jax.numpy as jnp
 
-    from . import _common as cm
 
     return np.asarray(cm.collapsed_components(model, {kk: jnp.asarray(v) for kk, v in p.items()}, scale))
 
@@ -470,8 +464,6 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sca
              progress, newton_steps):
     import jax.numpy as jnp
 
-    from . import _common as cm
-    from .mixture import _from_start
 
     notes = []
     passes0 = source.passes
@@ -479,7 +471,7 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sca
         start = _pilot_start(model, pilot, starts, seed, max_iter, tol, every)
         notes.append(f"started from the in-memory EM fit ({starts} k-means++ start{'s' if starts > 1 else ''}) "
                      f"of {'all' if every == 1 else 'a pilot subsample of'} {pilot.shape[0]} rows")
-    p, logw = _from_start(model, start, model.k)
+    p, logw = from_start(model, start, model.k)
     p = {kk: np.asarray(v, dtype=float) for kk, v in p.items()}
     logw = np.asarray(logw, dtype=float)
     trace, prev, it = [], -np.inf, 0
@@ -533,7 +525,6 @@ def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, sca
 def _finish(model, source, where, n, dropped, p, logw, fit, want_se, notes, em_passes, passes0, starts):
     import jax.numpy as jnp
 
-    from . import _common as cm
 
     converged = fit["converged"]
     weights = np.exp(logw)
@@ -569,24 +560,3 @@ def _finish(model, source, where, n, dropped, p, logw, fit, want_se, notes, em_p
                               collapsed=tuple(int(j) for j in fit["bad"]))
 
 
-def memory_columns(data, column=None, columns=None):
-    """``data[column]`` / ``data[columns]`` of an in-memory table (a pandas DataFrame or a
-    dict of arrays), for :func:`thetahat.mixture`'s ``column=``/``columns=``."""
-    if column is not None and columns is not None:
-        raise OptionError("give column= or columns=, not both")
-    names = columns if column is None else ([c.strip() for c in column.split(",")] if isinstance(column, str)
-                                            else list(column))
-    names = [names] if isinstance(names, str) else list(names)
-    if not hasattr(data, "__getitem__") or isinstance(data, np.ndarray) or not (hasattr(data, "columns")
-                                                                              or isinstance(data, dict)):
-        raise OptionError("column=/columns= name columns of files, a Dask DataFrame, a pandas DataFrame or a dict; "
-                          "pass an array as it is")
-    have = list(data.columns) if hasattr(data, "columns") else list(data)
-    missing = [c for c in names if c not in have]
-    if missing:
-        from ..errors import MissingColumnError
-
-        raise MissingColumnError(f"column {missing[0]!r} is not in the data; its columns are "
-                                 f"{', '.join(map(str, have))}")
-    cols = [np.asarray(data[c], dtype=float) for c in names]
-    return cols[0] if len(cols) == 1 else np.column_stack(cols)

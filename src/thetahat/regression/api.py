@@ -12,9 +12,8 @@ from ._design import build, encode_classes
 from ._newton import Data, linear_predictor, newton
 from .checks import SeparationError, check_rank, gram_is_singular, separating_columns, separation_message
 from .linear import least_squares
+from .estimates import AFT, build_result, linear_ml, start_values
 from .result import RegressionFit
-
-AFT = ("weibull", "exponential", "lognormal", "loglogistic")
 
 
 def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weights=None, offset=None,
@@ -196,7 +195,7 @@ def _model_and_response(d, fam, link, off):
 def _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter):
     n_rows, p = d.X.shape
     notes = []
-    theta0 = _start(model, fam, link, d, yv, aux, w)
+    theta0 = start_values(model, fam, link, d, yv, aux, w)
     data_dev = Data.build(d.X, yv, aux, w, off)
 
     def first_hessian(H):
@@ -205,7 +204,7 @@ def _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter):
 
     big = n_rows > SUBSAMPLE_ABOVE
     if big:
-        theta0 = _subsample_start(model, d, yv, aux, w, off, theta0)
+        theta0 = _subsamplestart_values(model, d, yv, aux, w, off, theta0)
     res = newton(model, None, None, None, None, None, theta0, data=data_dev, max_iter=max_iter,
                  first_hessian=first_hessian, chord=big)
     if model.binary:
@@ -215,7 +214,7 @@ def _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter):
         notes.append(f"the fit did not converge ({res.reason}); no standard errors are reported")
     terms = terms_for(model)
     dev = None if terms is None else canonical_deviance(terms, yv, aux, w, res.loglik)
-    return _result(d, model, fam, link, res.theta, res.hess if res.converged else None, res.loglik, nobs, yv, aux,
+    return build_result(d, model, fam, link, res.theta, res.hess if res.converged else None, res.loglik, nobs, yv, aux,
                    w, off, classes, res.converged, res.reason, "newton", res.iterations, notes, eta=eta,
                    deviance=dev)
 
@@ -225,7 +224,7 @@ SUBSAMPLE_ABOVE = 1 << 17  # rows; larger fits start from the MLE of a systemati
 SUBSAMPLE_ROWS = 1 << 15
 
 
-def _subsample_start(model, d, y, aux, w, off, theta0):
+def _subsamplestart_values(model, d, y, aux, w, off, theta0):
     """The MLE on every k-th row: a start within a few standard errors of the full MLE, so the
     full-data Newton needs 2-3 Hessians. Any trouble there (separation in the subsample, no
     convergence) just falls back to the ordinary start."""
@@ -314,36 +313,6 @@ def _penalty(penalty, lam, l1_ratio, model):
     return {"kind": kind, "lam": float(lam), "l1_ratio": float(r)}
 
 
-def linear_ml(b, rss, xtx_inv, nobs, names, scale_y):
-    """The normal linear model's ML quantities from a least-squares solution: ``theta``
-    (coefficients, log sigma), its covariance (sigma^2 by MLE, divisor n), the
-    log-likelihood, ``extra`` (both sigma^2, the RSS, the classical OLS standard errors)
-    and notes. Shared by the in-memory and the streamed (TSQR) fits."""
-    p = b.shape[0]
-    s2_mle, s2_unb = rss / nobs, rss / (nobs - p)
-    exact = s2_mle <= (1e-15 * scale_y) ** 2
-    notes = []
-    if exact:
-        # y is an exact linear function of X (NIST Wampler1-2): the coefficients are exact, but
-        # the likelihood is unbounded as sigma -> 0, so sigma's MLE is 0 and loglik is +inf
-        notes.append("the model fits every row exactly (residuals at rounding level): the likelihood is "
-                     "unbounded as sigma -> 0; loglik is reported as inf and sigma has no standard error")
-        loglik = float("inf")
-    else:
-        loglik = -0.5 * nobs * (np.log(2 * np.pi * s2_mle) + 1.0)
-    sigma = np.sqrt(s2_mle)
-    cov_theta = np.zeros((p + 1, p + 1))
-    cov_theta[:p, :p] = s2_mle * xtx_inv
-    cov_theta[p, p] = 0.0 if exact else 1.0 / (2 * nobs)  # var of log sigma-hat
-    theta = np.concatenate([b, [np.log(sigma) if sigma > 0 else -np.inf]])
-    se_unb = np.sqrt(s2_unb * np.diag(xtx_inv))
-    extra = {"sigma2_mle": s2_mle, "sigma2_unbiased": s2_unb, "rss": rss,
-             "se_unbiased": dict(zip(names, se_unb.tolist())), "residual_sd_unbiased": float(np.sqrt(s2_unb))}
-    notes.append("standard errors use sigma^2 by MLE (divisor n); info['se_unbiased'] holds the classical OLS "
-                 "ones (divisor n - p)")
-    return theta, cov_theta, loglik, extra, notes
-
-
 def _fit_linear(d, model, yv, w, off, nobs):
     b, info = least_squares(d.X, yv if off is None else yv - off, w)
     if b is None:
@@ -352,61 +321,9 @@ def _fit_linear(d, model, yv, w, off, nobs):
     theta, cov_theta, loglik, extra, notes = linear_ml(b.astype(np.float64), float(info["rss"]), info["xtx_inv"],
                                                         nobs, d.names, float(np.max(np.abs(yv))) if yv.size else 0.0)
     extra["qr_refinements"] = info["refinements"]
-    return _result(d, model, "normal", "identity", theta, None, loglik, nobs, yv, None, w, off, None, True,
+    return build_result(d, model, "normal", "identity", theta, None, loglik, nobs, yv, None, w, off, None, True,
                    "exact least-squares solution (pivoted QR with iterative refinement)", "qr", 0, notes,
                    cov_theta=cov_theta, extra=extra)
-
-
-def _start(model, fam, link, d, y, aux, w):
-    p, k = d.X.shape[1], model.k
-    beta = np.zeros((k, p))
-    phi = np.zeros(len(model.extra))
-    ww = np.ones(len(y)) if w is None else w
-    mean = lambda v: float(np.sum(ww * v) / np.sum(ww))  # noqa: E731
-    ybar = mean(y)
-    var = max(mean((y - ybar) ** 2), 1e-12)
-    target = None  # the start value of the linear predictor
-    if model.binary:
-        pbar = min(max(ybar / (1 if aux is None else mean(aux)) if fam == "binomial" else ybar, 1e-3), 1 - 1e-3)
-        if fam == "binomial":
-            pbar = min(max(float(np.sum(ww * y) / np.sum(ww * aux)), 1e-3), 1 - 1e-3)
-        from scipy.special import logit, ndtri
-
-        target = {"logit": logit(pbar), "probit": ndtri(pbar), "cloglog": np.log(-np.log1p(-pbar))}[link]
-    elif fam in ("poisson", "negative_binomial"):
-        target = np.log(max(ybar, 1e-3))
-        if fam == "negative_binomial":
-            phi[0] = np.log(min(max((var - ybar) / max(ybar, 1e-3) ** 2, 0.05), 20.0))
-    elif fam in ("gamma", "inverse_gaussian"):
-        target = {"log": np.log(ybar), "inverse": 1 / ybar, "identity": ybar}[link]
-        phi[0] = np.log(ybar ** 2 / var) if fam == "gamma" else np.log(ybar ** 3 / var)
-    elif fam == "tobit":
-        target, phi[0] = ybar, 0.5 * np.log(var)
-    elif fam in AFT:
-        lt = np.log(y)
-        m = mean(lt)
-        target = m
-        if model.extra:
-            phi[0] = 0.5 * np.log(max(mean((lt - m) ** 2), 1e-4))
-    elif fam == "multinomial":
-        props = np.array([np.sum(ww * (y == j)) for j in range(k + 1)]) / np.sum(ww)
-        if d.intercept is not None:
-            beta[:, d.intercept] = np.log(np.maximum(props[1:], 1e-6) / max(props[0], 1e-6))
-    elif fam == "ordered":
-        from scipy.special import logit, ndtri
-
-        props = np.array([np.sum(ww * (y == j)) for j in range(len(model.extra) + 1)]) / np.sum(ww)
-        cum = np.clip(np.cumsum(props)[:-1], 1e-4, 1 - 1e-4)
-        phi = logit(cum) if link == "logit" else ndtri(cum)
-        phi = np.maximum.accumulate(phi + 1e-3 * np.arange(len(phi)))
-    if target is not None:
-        if d.intercept is not None:
-            beta[0, d.intercept] = target
-        elif link in ("inverse", "identity") or fam in AFT or fam == "tobit":
-            # no intercept: least squares of the linearised response gives a valid start
-            z = {"inverse": 1 / y, "identity": y}.get(link, np.log(y) if fam in AFT else y)
-            beta[0] = np.linalg.lstsq(d.X, z, rcond=None)[0]
-    return np.concatenate([beta.reshape(-1), phi])
 
 
 def _check_separation(res, model, data_dev, d, y, aux):
@@ -420,85 +337,3 @@ def _check_separation(res, model, data_dev, d, y, aux):
             raise SeparationError(separation_message(cols, model.name))
 
 
-def reported_estimates(model, theta, nb, cov_theta, H, notes):
-    """The reported parameters from the internal vector ``theta`` (coefficients first, ``nb``
-    of them, then the model's extra parameters on their internal scale: log alpha, log
-    sigma, ...), with their covariance by the delta method. Returns ``(extra names,
-    estimates, cov or None, se)``; a note is appended when the information is singular.
-    Shared by the in-memory and the streamed regression."""
-    est = np.array(theta, dtype=float)
-    J = np.eye(len(est))
-    names = []
-    for i, (name, tr) in enumerate(model.reported):
-        names.append(name)
-        u = theta[nb + i]
-        if tr == "exp":
-            est[nb + i] = J[nb + i, nb + i] = np.exp(u)
-        elif tr == "exp_neg":
-            est[nb + i] = np.exp(-u)
-            J[nb + i, nb + i] = -np.exp(-u)
-    if cov_theta is None and H is not None:
-        cov_theta, note = inverse_information(H)
-        if note:
-            notes.append(note)
-    cov = None if cov_theta is None else J @ cov_theta @ J.T
-    se = np.full(len(est), np.nan) if cov is None else np.sqrt(np.clip(np.diag(cov), 0, None))
-    return names, est, cov, se
-
-
-def _result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, classes, converged, reason, method, iters,
-            notes, cov_theta=None, extra=None, penalty=None, n_params=None, eta=None, deviance=None):
-    p, k = d.X.shape[1], model.k
-    names = list(d.names) if k == 1 else [f"{classes[j + 1]}:{nm}" for j in range(k) for nm in d.names]
-    extra_names, est, cov, se = reported_estimates(model, theta, p * k, cov_theta, H, notes)
-    names += extra_names
-    state = {"model": model, "theta": np.asarray(theta, dtype=float), "X": d.X, "y": y, "aux": aux, "w": w,
-             "off": off, "spec": d.spec, "design_names": d.names, "classes": classes}
-    info = dict(extra or {})
-    if classes is not None:
-        info["classes"] = [c if isinstance(c, (str, int, float)) else str(c) for c in
-                           (c.item() if hasattr(c, "item") else c for c in classes)]
-    if penalty is not None:
-        info["penalty"] = penalty
-    for n in model.notes:
-        notes.append(n)
-    dev = _deviance(model, state, loglik, eta) if deviance is None else deviance
-    return RegressionFit(family=fam, link=link, names=tuple(names), estimates=est, se=se, cov=cov,
-                         loglik=float(loglik), nobs=nobs, n_params=int(n_params if n_params is not None else len(est)),
-                         deviance=dev, converged=bool(converged), reason=reason, method=method, iterations=int(iters),
-                         notes=tuple(notes), info=info, dropped=d.dropped, _state=state)
-
-
-def _deviance(model, state, loglik, eta=None):
-    if not model.glm:
-        return float(-2 * loglik)
-    from ._predict import fitted_mean
-
-    if eta is None:
-        mu = fitted_mean(state)
-    else:  # the fit's own linear predictor: no second pass over X
-        import jax.numpy as jnp
-
-        p = state["X"].shape[1] * model.k
-        mu = np.asarray(model.mean(jnp.asarray(eta), jnp.asarray(state["theta"][p:])))
-    dev = model.unit_deviance(state["y"], mu, state["aux"])
-    w = state["w"]
-    return float(np.sum(dev if w is None else w * dev))
-
-
-def inverse_information(H):
-    """(−H)⁻¹ after diagonal scaling (columns of very different scales are no problem), or a note."""
-    A = -(np.asarray(H) + np.asarray(H).T) / 2
-    dg = np.diag(A)
-    if not np.all(np.isfinite(A)) or np.any(dg <= 0):
-        return None, "the Hessian at the estimate is not negative definite: no standard errors"
-    s = 1 / np.sqrt(dg)
-    As = A * np.outer(s, s)
-    ev = np.linalg.eigvalsh(As)
-    if ev[0] <= 0:
-        return None, "the Hessian at the estimate is not negative definite: no standard errors"
-    if ev[-1] / ev[0] > 1e14:
-        return None, (f"the observed information is numerically singular (scaled condition number "
-                      f"{ev[-1] / ev[0]:.2g}): standard errors would be meaningless")
-    cov = np.linalg.inv(As) * np.outer(s, s)
-    return (cov + cov.T) / 2, None

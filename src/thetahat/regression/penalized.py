@@ -31,6 +31,7 @@ import numpy as np
 from ..errors import DataError
 from . import models as M
 from ._newton import Data, derivatives, newton
+from .estimates import build_result, inverse_information, start_values
 
 PENALTY_NOTE_L1 = ("L1/elastic-net MAP estimate: no standard errors (the Laplace prior's mode has no Gaussian "
                    "approximation at coefficients that are exactly zero)")
@@ -51,8 +52,6 @@ def _unit_normal():
 
 
 def fit_penalized(d, model, y, aux, w, off, pen, max_iter=100):
-    from .api import _result, inverse_information
-
     p = d.X.shape[1]
     lam, r = pen["lam"], pen["l1_ratio"]
     mask = np.ones(p)
@@ -64,9 +63,7 @@ def fit_penalized(d, model, y, aux, w, off, pen, max_iter=100):
     data = Data.build(d.X, y, aux, w, off)
     b = np.zeros(p)
     if d.intercept is not None:
-        from .api import _start
-
-        b = _start(work if model.name != "normal" else model, model.name, model.link, d, y, aux, w)[:p]
+        b = start_values(work if model.name != "normal" else model, model.name, model.link, d, y, aux, w)[:p]
     if np.any(l1):  # the lasso's direction solves a small lasso problem (proximal Newton)
         b, H, iters, converged, reason = prox_newton(work, data, b, l1, l2, max_iter)
     else:  # a ridge alone is smooth: the regression Newton, with the penalty in its derivatives
@@ -105,7 +102,7 @@ def fit_penalized(d, model, y, aux, w, off, pen, max_iter=100):
     objective = loglik - (pen_value / s2 if model.name == "normal" else pen_value)
     extra["objective"] = float(objective)
     nonzero = int(np.sum((b != 0) & (mask > 0)))
-    return _result(d, model, model.name, model.link, theta, None, loglik, nobs, y, aux, w, off, None, converged,
+    return build_result(d, model, model.name, model.link, theta, None, loglik, nobs, y, aux, w, off, None, converged,
                    reason, f"map-{pen['kind']}", iters, notes, cov_theta=cov, extra=extra, penalty=dict(pen),
                    n_params=nonzero + int(np.sum(mask == 0)) + (1 if model.name == "normal" else 0))
 

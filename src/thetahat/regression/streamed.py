@@ -41,6 +41,7 @@ from .result import RegressionFit
 from ..scale.reduce import file_source_on_dask, map_reduce
 from ..scale.sources import FileSource, is_dask, open_source, partition_batches
 from .streamed_batch import RegressPlan, derivs_pass, first_pass, residual_pass, tsqr_merge
+from .estimates import linear_ml, reported_estimates, start_values
 
 PILOT_ROWS = 1 << 15  # rows of the pilot subsample (the in-memory fit's subsample start uses as many)
 STREAMABLE = ("normal", "bernoulli", "binomial", "poisson", "negative_binomial", "gamma", "inverse_gaussian",
@@ -351,8 +352,6 @@ def _fit_linear(ctx, first):
         prev, bound = bound, float(np.max(np.abs(db) / np.maximum(np.abs(b), 1e-300)))
         if bound > 0.5 * prev:  # at the rounding floor of the corrections
             break
-    from .api import linear_ml
-
     scale_y = max(abs(float(first["min:y"])), abs(float(first["max:y"])))
     theta, cov_theta, loglik, extra, notes = linear_ml(b, rss, xtx_inv, nobs, plan.names, scale_y)
     extra.update(qr_refinements=refined, condition=cond)
@@ -367,8 +366,6 @@ def _pilot_start(ctx, pilot):
     """The in-memory MLE of the pilot subsample (the in-memory ``_start`` if that fails)."""
     from ._design import Design
     from ._newton import newton
-    from .api import _start
-
     plan, model = ctx["plan"], ctx["model"]
     p = len(plan.names)
     X, y = pilot[:, :p], pilot[:, p]
@@ -376,7 +373,7 @@ def _pilot_start(ctx, pilot):
     w = pilot[:, p + 2] if "weights" in plan.roles else None
     off = pilot[:, p + 3] if "offset" in plan.roles else None
     d = Design(X, y, plan.names, plan.response, None, ctx["intercept"], {}, 0)
-    theta0 = _start(model, ctx["fam"], ctx["link"], d, y, aux, w)
+    theta0 = start_values(model, ctx["fam"], ctx["link"], d, y, aux, w)
     try:
         r = newton(model, X, y, aux, w, off, theta0, max_iter=50)
     except (FloatingPointError, np.linalg.LinAlgError):
@@ -419,8 +416,6 @@ def _fit_glm(ctx, pilot, max_iter):
 
 # ---- the result --------------------------------------------------------------------------
 def _result(ctx, theta, H, loglik, deviance, converged, reason, method, iters, notes, cov_theta=None, extra=None):
-    from .api import reported_estimates
-
     plan, model, source = ctx["plan"], ctx["model"], ctx["source"]
     extra_names, est, cov, se = reported_estimates(model, theta, len(plan.names) * model.k, cov_theta, H, notes)
     names = list(plan.names) + extra_names
