@@ -53,19 +53,8 @@ PREFETCH = 4096  # values (32 KiB) ahead of the loop that it asks the cache for,
 NARROW_LANES, NARROW_SETS = 4, 2
 
 
-def _summary_ir(name, whole, lanes=LANES, sets=SETS, prefetch=PREFETCH):
-    """LLVM IR of the summary loop over ``nb`` blocks of ``BLOCK`` values, written in explicit
-    vectors: each of ``sets`` sets keeps ``lanes`` partial sums, sums of squares, minima, maxima (and
-    whole-number bits), so that no chain of dependent additions holds back the loads, and a
-    prefetch ``PREFETCH`` values on asks for each cache line before the loop reaches it. For 10^7
-    values on one thread: LLVM's vectorisation of a scalar loop 4.3 ms, these vectors 2.7 ms,
-    with a prefetch 8 KiB ahead 1.7 ms (np.dot 2.0 ms) (8 x 4, AVX-512). At the end of a block
-    the partials are added as a tree. The minimum and maximum are a compare and a select, which
-    keep the old value against a NaN; the whole-number test ORs the bits of ``v - floor(v)``,
-    which are all zero only for a whole number (a NaN or an infinity gives a NaN)."""
-    # The distance, for 10^7 values: on one thread 8 KiB ahead was best (1.7 ms; 2 KiB 2.2, 32 KiB
-    # 2.0); on the two threads that every large fit uses, 32 KiB (1.33-1.51 ms against np.dot's
-    # 1.28-1.40 ms on two threads; 8 KiB 1.53-1.74, 16 KiB 1.38-1.78, 64 KiB 1.45-1.69).
+def _loop_lines(lanes, sets, prefetch, whole):
+    """``(phis, body)``: the inner loop's partials and its reads, updates and prefetches."""
     vec, ivec, mask = f"<{lanes} x double>", f"<{lanes} x i64>", f"<{lanes} x i1>"
 
     def splat(bits):
@@ -96,6 +85,13 @@ def _summary_ir(name, whole, lanes=LANES, sets=SETS, prefetch=PREFETCH):
         body += [f"  %ap{line} = add i64 %at, {prefetch + line * 8}",
                  f"  %pp{line} = getelementptr double, ptr %x, i64 %ap{line}",
                  f"  call void @llvm.prefetch.p0(ptr %pp{line}, i32 0, i32 3, i32 1)"]
+    return phis, body
+
+
+def _tail_lines(lanes, sets, whole):
+    """The end of a block: each accumulator's partials as a tree over the sets, then over the lanes."""
+    vec, ivec, mask = f"<{lanes} x double>", f"<{lanes} x i64>", f"<{lanes} x i1>"
+
     def tree(acc, combine):
         """The sets' partials of ``acc`` combined pairwise into ``%{acc}t`` (``sets`` a power of 2)."""
         lines, level, depth = [], [f"%{acc}{c}.n" for c in range(sets)], 0
@@ -125,6 +121,24 @@ def _summary_ir(name, whole, lanes=LANES, sets=SETS, prefetch=PREFETCH):
             f"  %fi = call i64 @llvm.vector.reduce.or.v{lanes}i64({ivec} %ft)", "  %fr = uitofp i64 %fi to double"]
     else:
         tail.append("  %fr = fadd double 0.0, 0.0")
+    return tail
+
+
+def _summary_ir(name, whole, lanes=LANES, sets=SETS, prefetch=PREFETCH):
+    """LLVM IR of the summary loop over ``nb`` blocks of ``BLOCK`` values, written in explicit
+    vectors: each of ``sets`` sets keeps ``lanes`` partial sums, sums of squares, minima, maxima (and
+    whole-number bits), so that no chain of dependent additions holds back the loads, and a
+    prefetch ``PREFETCH`` values on asks for each cache line before the loop reaches it. For 10^7
+    values on one thread: LLVM's vectorisation of a scalar loop 4.3 ms, these vectors 2.7 ms,
+    with a prefetch 8 KiB ahead 1.7 ms (np.dot 2.0 ms) (8 x 4, AVX-512). At the end of a block
+    the partials are added as a tree. The minimum and maximum are a compare and a select, which
+    keep the old value against a NaN; the whole-number test ORs the bits of ``v - floor(v)``,
+    which are all zero only for a whole number (a NaN or an infinity gives a NaN)."""
+    # The distance, for 10^7 values: on one thread 8 KiB ahead was best (1.7 ms; 2 KiB 2.2, 32 KiB
+    # 2.0); on the two threads that every large fit uses, 32 KiB (1.33-1.51 ms against np.dot's
+    # 1.28-1.40 ms on two threads; 8 KiB 1.53-1.74, 16 KiB 1.38-1.78, 64 KiB 1.45-1.69).
+    phis, body = _loop_lines(lanes, sets, prefetch, whole)
+    tail = _tail_lines(lanes, sets, whole)
     stores = [f"""  %o{j} = add i64 %o, {j}
   %po{j} = getelementptr double, ptr %out, i64 %o{j}
   store double %{v}r, ptr %po{j}, align 8""" for j, v in enumerate(["s", "q", "lo", "hi", "f"])]
