@@ -62,6 +62,65 @@ def _converge(step, init, max_steps=_MAX_STEPS):
     return lax.while_loop(cond, body, (jnp.zeros(()), quiet0, init))[2]
 
 
+def _guard(v):
+    """``v`` kept at least _TINY away from 0: the divisions of a continued fraction (Lentz)."""
+    return jnp.where(jnp.abs(v) < _TINY, _TINY, v)
+
+
+def _floats(*args):
+    """The arguments as float arrays of one broadcast shape."""
+    return jnp.broadcast_arrays(*(jnp.asarray(v, float) for v in args))
+
+
+def _tails(direct, small, inside, below):
+    """(lower, upper) tails from ``small``: the lower tail where ``direct``, else the upper
+    one (so each tail is accurate where it is the smaller). Outside the open support the
+    limits: (0, 1) where ``below``, else (1, 0)."""
+    lower = jnp.where(direct, small, 1.0 - small)
+    upper = jnp.where(direct, 1.0 - small, small)
+    lower = jnp.where(below, 0.0, jnp.where(inside, lower, 1.0))
+    upper = jnp.where(below, 1.0, jnp.where(inside, upper, 0.0))
+    return lower, upper
+
+
+def _d_shape(fun, a, *rest):
+    """Derivative of ``fun(a, *rest)`` in ``a`` by forward differentiation of its recurrences."""
+    return jax.jvp(lambda s: fun(s, *rest), (a,), (jnp.ones_like(a),))[1]
+
+
+def _incomplete(name, tails, density, upper, doc):
+    """A regularized incomplete function ``f(*shapes, x)`` as a ``jax.custom_jvp``: the lower
+    tail ``tails(*shapes, x)[0]``, or with ``upper`` the upper one. Its derivative in each
+    shape is the forward derivative of the series or fraction (:func:`_d_shape`); in ``x``
+    it is ``density(*shapes, x)``, negated for the upper tail."""
+    which, sign = (1, -1.0) if upper else (0, 1.0)
+
+    def value(*args):
+        return tails(*_floats(*args))[which]
+
+    value.__name__ = value.__qualname__ = name
+    value.__doc__ = doc
+    fun = jax.custom_jvp(value)
+
+    @fun.defjvp
+    def _jvp(primals, tangents):
+        args = _floats(*primals)
+        dot = None
+        for i in range(len(args) - 1):  # the shapes
+            d = _d_shape(lambda s, i=i: value(*args[:i], s, *args[i + 1:]), args[i]) * tangents[i]
+            dot = d if dot is None else dot + d
+        return fun(*args), dot + sign * density(*args) * tangents[-1]
+
+    return fun
+
+
+def _docstring(summary, parameters, value, examples):
+    """A numpydoc docstring from its parts: the ``Parameters`` entries, the returned ``value``."""
+    return (f"{summary}\n\n    Parameters\n    ----------\n{parameters}\n    Returns\n    -------\n"
+            f"    jax.Array\n        {value}, broadcast over the arguments.\n\n    Examples\n    --------\n{examples}"
+            "    ")
+
+
 # ---- the incomplete gamma ---------------------------------------------------------
 def _p_series(a, x):
     """P(a, x) by its power series (accurate for x < a + 1, x > 0)."""
@@ -85,10 +144,8 @@ def _q_fraction(a, x):
         b, c, d, h = carry
         an = -i * (i - a)
         b = b + 2.0
-        d = an * d + b
-        d = jnp.where(jnp.abs(d) < _TINY, _TINY, d)
-        c = b + an / c
-        c = jnp.where(jnp.abs(c) < _TINY, _TINY, c)
+        d = _guard(an * d + b)
+        c = _guard(b + an / c)
         d = 1.0 / d
         delta = d * c
         return (b, c, d, h * delta), jnp.abs(delta - 1.0)
@@ -101,17 +158,13 @@ def _q_fraction(a, x):
 
 def _gamma_pq(a, x):
     """(P, Q), each with full relative precision where it is the smaller."""
-    a, x = jnp.broadcast_arrays(jnp.asarray(a, float), jnp.asarray(x, float))
+    a, x = _floats(a, x)
     inside = (x > 0) & jnp.isfinite(x)
     low = x < a + 1.0
     # each branch sees only arguments where it converges (and is finite): a safe stand-in elsewhere
     p = _p_series(a, jnp.where(inside & low, x, 0.5))
     q = _q_fraction(a, jnp.where(inside & ~low, x, a + 2.0))
-    P = jnp.where(low, p, 1.0 - q)
-    Q = jnp.where(low, 1.0 - p, q)
-    P = jnp.where(x <= 0, 0.0, jnp.where(inside, P, 1.0))
-    Q = jnp.where(x <= 0, 1.0, jnp.where(inside, Q, 0.0))
-    return P, Q
+    return _tails(low, jnp.where(low, p, q), inside, x <= 0)
 
 
 def _gamma_density(a, x):
@@ -121,33 +174,19 @@ def _gamma_density(a, x):
     return jnp.where(inside, jnp.exp((a - 1.0) * jnp.log(xs) - xs - gammaln(a)), 0.0)
 
 
-def _d_shape(fun, a, *rest):
-    """Derivative of ``fun(a, *rest)`` in ``a`` by forward differentiation of its recurrences."""
-    return jax.jvp(lambda s: fun(s, *rest), (a,), (jnp.ones_like(a),))[1]
-
-
-@jax.custom_jvp
-def gammainc(a, x):
-    r"""Regularized lower incomplete gamma function :math:`P(a, x)`.
-
-    :math:`P(a, x) = \frac{1}{\Gamma(a)} \int_0^x t^{a-1} e^{-t}\, dt`, with
-    derivatives in both ``a`` and ``x`` (to any order), for ``a > 0`` and ``x >= 0``
-    (``x = inf`` gives 1).
-
-    Parameters
-    ----------
+_GAMMA_PARAMETERS = """\
     a : array_like
         Shape, positive.
     x : array_like
         Argument, non-negative.
+"""
 
-    Returns
-    -------
-    jax.Array
-        P(a, x), broadcast over the arguments.
+gammainc = _incomplete("gammainc", _gamma_pq, _gamma_density, upper=False, doc=_docstring(
+    r"""Regularized lower incomplete gamma function :math:`P(a, x)`.
 
-    Examples
-    --------
+    :math:`P(a, x) = \frac{1}{\Gamma(a)} \int_0^x t^{a-1} e^{-t}\, dt`, with
+    derivatives in both ``a`` and ``x`` (to any order), for ``a > 0`` and ``x >= 0``
+    (``x = inf`` gives 1).""", _GAMMA_PARAMETERS, "P(a, x)", """\
     >>> import jax
     >>> from thetahat.families.special import gammainc
     >>> round(float(gammainc(1.0, 2.0)), 12)  # 1 - exp(-2)
@@ -157,56 +196,19 @@ def gammainc(a, x):
     True
     >>> float(jax.grad(gammainc)(1.0, 2.0)) < 0  # P falls as the shape grows
     True
-    """
-    a, x = jnp.broadcast_arrays(jnp.asarray(a, float), jnp.asarray(x, float))
-    return _gamma_pq(a, x)[0]
+"""))
 
-
-@gammainc.defjvp
-def _gammainc_jvp(primals, tangents):
-    a, x = jnp.broadcast_arrays(*(jnp.asarray(v, float) for v in primals))
-    ta, tx = tangents
-    dpda = _d_shape(lambda s, y: _gamma_pq(s, y)[0], a, x)
-    return gammainc(a, x), dpda * ta + _gamma_density(a, x) * tx
-
-
-@jax.custom_jvp
-def gammaincc(a, x):
+gammaincc = _incomplete("gammaincc", _gamma_pq, _gamma_density, upper=True, doc=_docstring(
     r"""Regularized upper incomplete gamma function :math:`Q(a, x) = 1 - P(a, x)`.
 
     Computed directly (not as ``1 - P``) in the upper tail, so it keeps full relative
-    precision there; derivatives in both arguments, to any order.
-
-    Parameters
-    ----------
-    a : array_like
-        Shape, positive.
-    x : array_like
-        Argument, non-negative.
-
-    Returns
-    -------
-    jax.Array
-        Q(a, x), broadcast over the arguments.
-
-    Examples
-    --------
+    precision there; derivatives in both arguments, to any order.""", _GAMMA_PARAMETERS, "Q(a, x)", """\
     >>> from thetahat.families.special import gammaincc
     >>> import math
     >>> q = float(gammaincc(2.0, 50.0))  # (1 + x) e^-x, about 1e-20: no 1 - P cancellation
     >>> abs(q / (51.0 * math.exp(-50.0)) - 1.0) < 1e-13
     True
-    """
-    a, x = jnp.broadcast_arrays(jnp.asarray(a, float), jnp.asarray(x, float))
-    return _gamma_pq(a, x)[1]
-
-
-@gammaincc.defjvp
-def _gammaincc_jvp(primals, tangents):
-    a, x = jnp.broadcast_arrays(*(jnp.asarray(v, float) for v in primals))
-    ta, tx = tangents
-    dqda = _d_shape(lambda s, y: _gamma_pq(s, y)[1], a, x)
-    return gammaincc(a, x), dqda * ta - _gamma_density(a, x) * tx
+"""))
 
 
 # ---- the incomplete beta ----------------------------------------------------------
@@ -228,86 +230,61 @@ def _beta_fraction(a, b, x, y):
     """I_x(a, b) by its continued fraction (y = 1 - x); converges fast for x < (a+1)/(a+b+2)."""
     qab, qap, qam = a + b, a + 1.0, a - 1.0
 
-    def guard(v):
-        return jnp.where(jnp.abs(v) < _TINY, _TINY, v)
-
     def step(carry, m):
         c, d, h = carry
         m2 = 2.0 * m
         aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 / guard(1.0 + aa * d)
-        c = guard(1.0 + aa / c)
+        d = 1.0 / _guard(1.0 + aa * d)
+        c = _guard(1.0 + aa / c)
         h = h * d * c
         aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 / guard(1.0 + aa * d)
-        c = guard(1.0 + aa / c)
+        d = 1.0 / _guard(1.0 + aa * d)
+        c = _guard(1.0 + aa / c)
         delta = d * c
         return (c, d, h * delta), jnp.abs(delta - 1.0)
 
-    d = 1.0 / guard(1.0 - qab * x / qap)
+    d = 1.0 / _guard(1.0 - qab * x / qap)
     _, _, h = _converge(step, (jnp.ones_like(d), d, d))
     return jnp.exp(a * jnp.log(x) + b * jnp.log(y) - jnp.log(a) - betaln(a, b)) * h
 
 
-def _beta_pair(a, b, x, y):
-    """(I_x(a, b), 1 - I_x(a, b)) with y = 1 - x given, each accurate where it is the smaller.
+def _beta_pair(a, b, x):
+    """(I_x(a, b), 1 - I_x(a, b)), each accurate where it is the smaller.
 
     One continued fraction per element: of I_x(a, b) below (a+1)/(a+b+2), else of
-    I_y(b, a) = 1 - I_x(a, b) (the arguments swapped elementwise)."""
-    a, b, x, y = jnp.broadcast_arrays(*(jnp.asarray(v, float) for v in (a, b, x, y)))
+    I_y(b, a) = 1 - I_x(a, b) with y = 1 - x (the arguments swapped elementwise)."""
+    a, b, x = _floats(a, b, x)
+    y = 1.0 - x
     inside = (x > 0) & (y > 0)
     direct = x * (a + b + 2.0) < a + 1.0
     p, q = jnp.where(direct, a, b), jnp.where(direct, b, a)
     u, v = jnp.where(direct, x, y), jnp.where(direct, y, x)
     stand_in = 0.5 * (p + 1.0) / (p + q + 2.0)  # where the fraction converges, for the ends 0 and 1
     u, v = jnp.where(inside, u, stand_in), jnp.where(inside, v, 1.0 - stand_in)
-    small = _beta_fraction(p, q, u, v)
-    lower = jnp.where(direct, small, 1.0 - small)
-    upper = jnp.where(direct, 1.0 - small, small)
-    lower = jnp.where(x <= 0, 0.0, jnp.where(inside, lower, 1.0))
-    upper = jnp.where(x <= 0, 1.0, jnp.where(inside, upper, 0.0))
-    return lower, upper
+    return _tails(direct, _beta_fraction(p, q, u, v), inside, x <= 0)
 
 
-def _beta_density(a, b, x, y):
+def _beta_density(a, b, x):
+    """x^(a-1) (1-x)^(b-1) / B(a, b) inside (0, 1); 0 elsewhere (no NaN, no inf)."""
+    y = 1.0 - x
     inside = (x > 0) & (y > 0)
     xs, ys = jnp.where(inside, x, 0.5), jnp.where(inside, y, 0.5)
     return jnp.where(inside, jnp.exp((a - 1.0) * jnp.log(xs) + (b - 1.0) * jnp.log(ys) - betaln(a, b)), 0.0)
 
 
-def _beta_jvp(which, primals, tangents, sign):
-    a, b, x = jnp.broadcast_arrays(*(jnp.asarray(v, float) for v in primals))
-    ta, tb, tx = tangents
-    y = 1.0 - x
-    val = lambda s, t: _beta_pair(s, t, x, y)[which]  # noqa: E731
-    dda = _d_shape(lambda s: val(s, b), a)
-    ddb = _d_shape(lambda t: val(a, t), b)
-    out = betainc(a, b, x) if which == 0 else betaincc(a, b, x)
-    return out, dda * ta + ddb * tb + sign * _beta_density(a, b, x, y) * tx
-
-
-@jax.custom_jvp
-def betainc(a, b, x):
-    r"""Regularized incomplete beta function :math:`I_x(a, b)`.
-
-    :math:`I_x(a, b) = \frac{1}{B(a, b)} \int_0^x t^{a-1} (1-t)^{b-1}\, dt`, with
-    derivatives in ``a``, ``b`` and ``x`` (to any order), for ``a, b > 0`` and
-    ``0 <= x <= 1``.
-
-    Parameters
-    ----------
+_BETA_PARAMETERS = """\
     a, b : array_like
         Shapes, positive.
     x : array_like
         Argument in [0, 1].
+"""
 
-    Returns
-    -------
-    jax.Array
-        I_x(a, b), broadcast over the arguments.
+betainc = _incomplete("betainc", _beta_pair, _beta_density, upper=False, doc=_docstring(
+    r"""Regularized incomplete beta function :math:`I_x(a, b)`.
 
-    Examples
-    --------
+    :math:`I_x(a, b) = \frac{1}{B(a, b)} \int_0^x t^{a-1} (1-t)^{b-1}\, dt`, with
+    derivatives in ``a``, ``b`` and ``x`` (to any order), for ``a, b > 0`` and
+    ``0 <= x <= 1``.""", _BETA_PARAMETERS, "I_x(a, b)", """\
     >>> import jax
     >>> from thetahat.families.special import betainc
     >>> round(float(betainc(2.0, 1.0, 0.3)), 12)  # x^2
@@ -315,46 +292,15 @@ def betainc(a, b, x):
     >>> import math
     >>> abs(float(jax.grad(betainc)(2.0, 1.0, 0.3)) - 0.09 * math.log(0.3)) < 1e-14  # d/da x^a
     True
-    """
-    a, b, x = jnp.broadcast_arrays(*(jnp.asarray(v, float) for v in (a, b, x)))
-    return _beta_pair(a, b, x, 1.0 - x)[0]
+"""))
 
-
-@betainc.defjvp
-def _betainc_jvp(primals, tangents):
-    return _beta_jvp(0, primals, tangents, 1.0)
-
-
-@jax.custom_jvp
-def betaincc(a, b, x):
+betaincc = _incomplete("betaincc", _beta_pair, _beta_density, upper=True, doc=_docstring(
     r"""Complement of the regularized incomplete beta function, :math:`1 - I_x(a, b)`.
 
     Equal to :math:`I_{1-x}(b, a)`; computed directly where it is small, so that it keeps
-    full relative precision in the upper tail. Derivatives in every argument.
-
-    Parameters
-    ----------
-    a, b : array_like
-        Shapes, positive.
-    x : array_like
-        Argument in [0, 1].
-
-    Returns
-    -------
-    jax.Array
-        1 - I_x(a, b), broadcast over the arguments.
-
-    Examples
-    --------
+    full relative precision in the upper tail. Derivatives in every argument.""", _BETA_PARAMETERS,
+    "1 - I_x(a, b)", """\
     >>> from thetahat.families.special import betaincc
     >>> round(float(betaincc(1.0, 3.0, 0.9)) / 1e-3, 12)  # (1 - x)^3
     1.0
-    """
-    a, b, x = jnp.broadcast_arrays(*(jnp.asarray(v, float) for v in (a, b, x)))
-    return _beta_pair(a, b, x, 1.0 - x)[1]
-
-
-@betaincc.defjvp
-def _betaincc_jvp(primals, tangents):
-    return _beta_jvp(1, primals, tangents, -1.0)
-
+"""))
