@@ -22,6 +22,7 @@ Example
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import partial
 
 import jax
@@ -32,6 +33,21 @@ EPS = float(np.finfo(float).eps)
 RUNNING, GTOL, FTOL, XTOL, ZERO, EPSF, COLLAPSE, MAXITER, BAD_START = range(9)
 CONVERGED = (GTOL, FTOL, XTOL, ZERO, EPSF)
 INNER_CAP = 10_000  # trial steps for one Jacobian (MINPACK has no cap: Δ shrinks ≥ 10-fold per trial)
+
+
+@dataclass
+class LMResult:
+    theta: np.ndarray
+    r: np.ndarray
+    J: np.ndarray
+    rss: float
+    converged: bool
+    reason: str
+    iterations: int
+    nfev: int
+    rss_trace: list = field(default_factory=list)  # after each accepted step, the start first
+    gradient_cosine: float = float("nan")
+
 
 
 def reason_text(code, gcos, ftol, xtol, gtol, max_iter):
@@ -62,7 +78,7 @@ def _gradient_cosine(J, r, colnorm, fnorm):
 
 
 def _secular(s, c, delta, rank_tol):
-    """λ ≥ 0 and the scaled step q with ``||q|| ≈ Δ`` (10 %): :func:`._lm._secular` as a loop."""
+    """λ ≥ 0 and the scaled step q with ``||q|| ≈ Δ`` (10 %): the secular equation of MINPACK's lmpar, as a loop."""
     sc = s * c
     keep = s > rank_tol
     s2 = s * s

@@ -28,8 +28,7 @@ import numpy as np
 
 from ..errors import DataError, EmptyDataError, NonFiniteDataError, OptionError
 from ..result import InformationCriteria
-from ._lm import LMResult
-from ._lm_jit import make_solver, reason_text, unpack
+from ._lm_jit import LMResult, make_solver, reason_text, unpack
 
 METHODS = ("lm",)
 
