@@ -1,6 +1,5 @@
 """thetahat: maximum likelihood estimation with exact derivatives and honest uncertainty."""
 
-from . import _jax  # noqa: F401  (float64 + compilation cache, before anything else)
 from . import errors
 from .families import Family, all_families, get_family
 from .custom import custom

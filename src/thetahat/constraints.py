@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import jax.numpy as jnp
 import numpy as np
-from jax.nn import softmax
+
+from ._jax import jax, jnp
 
 
 class Constraint:
@@ -185,7 +185,7 @@ class _Simplex(Constraint):
         return int(shape[-1]) - 1
 
     def forward(self, u):
-        return softmax(jnp.concatenate([u, jnp.zeros(1)]))
+        return jax.nn.softmax(jnp.concatenate([u, jnp.zeros(1)]))
 
     def inverse(self, value):
         v = jnp.asarray(value, dtype=jnp.float64)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .engine import optimize as opt
 from . import boundary as bd
+from . import closed_fit
 from . import constraints as C
 from .engine.data import Sample, as_float_array, as_weights, find_nonfinite, reduce_discrete
 from .engine.layout import Layout
@@ -132,6 +133,10 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
     if column is not None:
         data = _column_of(data, column, fam)
     censoring = any(v is not None for v in (event, lower, upper, truncate))
+    closed = closed_fit.fit_closed(fam, data, fixed, method=method, cov_type=cov_type, weights=weights,
+                                   weight_kind=weight_kind, dropna=dropna, censored=censoring)
+    if closed is not None:  # (NumPy alone: no JAX is imported)
+        return closed
     checked = None  # a fused summary of data it showed finite and inside the support
     validated = None  # statistics of the family's own that showed the data valid
     if censoring:

@@ -20,13 +20,11 @@ is accepted only if it does not lower the log-likelihood, so each trace rises.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
+from .._jax import jax, jit, jnp
 from ..errors import DataError, NonFiniteDataError, OptionError
 from ..families import get_family
 from .data import as_jax
@@ -220,7 +218,7 @@ def _profile_run(fam, layout, Xj, Wj, nobs, fixed):
     return _assemble(fam, layout, params, se_flat, v, nobs, ok, np.zeros(B, dtype=int), False, fixed)
 
 
-@jax.jit
+@jit
 def _inverse_diag_sqrt(h):
     def one(hh):
         L = jnp.linalg.cholesky(-hh)
@@ -362,7 +360,7 @@ def _to_params(layout):
     return jax.jit(jax.vmap(layout.to_params))
 
 
-@partial(jax.jit, static_argnums=0)
+@jit(static_argnums=0)
 def _ones(shape):
     return jnp.ones(shape)
 

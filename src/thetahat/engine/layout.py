@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import jax
-import jax.numpy as jnp
 import numpy as np
+
+from .._jax import jax, jnp
 
 
 @lru_cache(maxsize=None)

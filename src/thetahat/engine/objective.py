@@ -15,11 +15,9 @@ from __future__ import annotations
 
 from functools import cached_property, lru_cache
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401  (float64 and the compilation cache)
+from .._jax import jax, jnp
 from .fused import pool as _pool, summarize
 
 

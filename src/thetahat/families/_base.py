@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import constraints as C
+from .._jax import jax, jnp
+from .._xp import namespace
 from ..errors import DegenerateDataError, SupportError, UnknownFamilyError
 
 _REGISTRY: dict[str, "Family"] = {}
@@ -291,18 +291,15 @@ def _fmt(v) -> str:
     return f"{float(a):g}"
 
 
-def _numpy_or_jax(numpy_fn, jax_fn):
-    """``numpy_fn`` on NumPy input, ``jax_fn`` on JAX arrays and tracers: a closed form called on
+def sqrt(v):
+    """NumPy's ``sqrt`` on NumPy input, JAX's on JAX arrays and tracers: a closed form called on
     NumPy statistics (one fit) costs no eager JAX dispatch, and stays traceable for a batch."""
-    def fn(v):
-        return numpy_fn(v) if isinstance(v, (np.ndarray, np.generic, float, int)) else jax_fn(v)
-
-    fn.__name__ = numpy_fn.__name__
-    return fn
+    return namespace(v).sqrt(v)
 
 
-sqrt = _numpy_or_jax(np.sqrt, jnp.sqrt)
-log = _numpy_or_jax(np.log, jnp.log)
+def log(v):
+    """``log`` in the namespace of ``v`` (see :func:`sqrt`)."""
+    return namespace(v).log(v)
 
 
 def weighted_moments(x, w):

@@ -1,10 +1,9 @@
 """The von Mises family of angles (the circular normal)."""
 
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import i0e
 
 from .. import constraints as C
+from .._jax import jnp, jsp
 from ._base import Family, register
 
 _LOG2PI = float(np.log(2 * np.pi))
@@ -54,8 +53,8 @@ class VonMises(Family):
     def logpdf(self, x, p):
         mu, k = p["mu"], p["kappa"]
         ok = (x >= -np.pi) & (x <= np.pi)
-        # log I0(k) = log(i0e(k)) + k: i0e stays finite for large kappa
-        val = k * (jnp.cos(x - mu) - 1) - jnp.log(i0e(k)) - _LOG2PI
+        # log I0(k) = log(jsp.i0e(k)) + k: i0e stays finite for large kappa
+        val = k * (jnp.cos(x - mu) - 1) - jnp.log(jsp.i0e(k)) - _LOG2PI
         return jnp.where(ok, val, -jnp.inf)
 
     def start(self, x, w):
@@ -71,13 +70,13 @@ class VonMises(Family):
     def loglik_from_statistics(self, s, p):
         mu, k, n = p["mu"], p["kappa"], s["n"]
         proj = s["sum_cos"] * jnp.cos(mu) + s["sum_sin"] * jnp.sin(mu)
-        return k * (proj - n) - n * (jnp.log(i0e(k)) + _LOG2PI)
+        return k * (proj - n) - n * (jnp.log(jsp.i0e(k)) + _LOG2PI)
 
     def expected_information(self, p):
         from jax.scipy.special import i1e
 
         k = p["kappa"]
-        a = i1e(k) / i0e(k)  # A(kappa) = I1/I0
+        a = i1e(k) / jsp.i0e(k)  # A(kappa) = I1/I0
         return jnp.array([[k * a, 0.0], [0.0, 1 - a / k - a * a]])
 
     def sample(self, key, p, size):

@@ -7,11 +7,10 @@ through ``xi = 0``, the Gumbel / exponential limit.
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import constraints as C
+from .._jax import jax, jnp
 from ..errors import SupportError
 from ._base import Family, _fmt, log, register, weighted_moments
 from .numerics import EULER_GAMMA, log1p_ratio, masked

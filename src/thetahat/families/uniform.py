@@ -1,12 +1,11 @@
 """The uniform family on [a, b] (a non-regular MLE: the sample's extremes)."""
 
-import jax.numpy as jnp
 import numpy as np
 
 from .. import constraints as C
+from .._jax import jnp
 from ..errors import DegenerateDataError
 from ._base import Family, log_safe, register
-
 
 
 def _uniform_ll(n, lo, hi, a, b):

@@ -11,11 +11,10 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy import stats as sst
 
+from .._jax import jax, jnp
 from ..engine.batch import fit_batch
 from ..engine.simulate import draw_blocks
 from ..errors import OptionError

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from .._jax import jax, jnp
 from ..errors import OptionError
 from .intervals import check_level
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from .._jax import jax, jnp
 from ..errors import OptionError
 
 

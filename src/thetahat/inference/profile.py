@@ -21,12 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy import optimize as sopt
 from scipy import stats as sst
 
+from .._jax import jax, jnp
 from .. import constraints as C
 from ..engine import optimize as opt
 from ..engine.layout import Layout
