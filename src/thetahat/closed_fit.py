@@ -115,17 +115,42 @@ def fit_closed(fam, data, fixed, *, method, cov_type, weights, weight_kind, drop
     x, w, nobs, dropped = rows
     sample = Sample(x, w, nobs, dropped)
     reduced = Sample(*reduce_discrete(x, w), nobs, dropped) if fam.discrete else sample
-    ones = np.ones(reduced.x.shape[0]) if reduced.w is None else reduced.w
-    stats = {k: np.asarray(v, dtype=float) for k, v in fam.statistics(reduced.x, ones).items()}
+    try:
+        with np.errstate(all="ignore"):
+            parts = _estimate(fam, reduced, nobs, cov_type)
+    except ArithmeticError:  # (Python floats that overflow: data near 1e-160 or 1e200)
+        return None
+    if parts is None:
+        return None
+    stats, est, layout, u, loglik, c = parts
+    se = layout.unflatten(np.sqrt(np.maximum(c.cov.diagonal(), 0.0)))
+    from .fitting import FitContext  # (fitting calls this module: imported here, not at the top)
+
+    notes = (f"{dropped} rows with NaN were dropped",) if dropped else ()
+    ctx = FitContext(family=fam, layout=layout, fixed=fixed, sample=reduced, stats=stats, raw=sample,
+                     weight_kind=weight_kind, cov_type=cov_type, censored=False)
+    return Fit(family=fam, params={k: est[k] for k in fam.params}, se=se, cov=c.cov, cov_labels=tuple(layout.flat_labels()),
+               cov_type=cov_type, loglik=loglik, nobs=nobs, n_estimated=layout.size, converged=True,
+               reason=REASON, method="closed", trace=(loglik,),
+               diagnostics=Diagnostics(grad_norm=0.0, hessian_negative_definite=c.negative_definite,
+                                       hessian_condition=c.condition, iterations=0, starts=1, starts_converged=1),
+               fixed={}, notes=notes, dropped=dropped, path=(np.asarray(u),), context=ctx)
+
+
+def _estimate(fam, sample, nobs, cov_type):
+    """``(statistics, estimates, layout, u, log-likelihood, CovarianceResult)`` of the rows
+    ``sample``, or ``None`` where any of them is not finite or sits on an edge."""
+    ones = np.ones(sample.x.shape[0]) if sample.w is None else sample.w
+    stats = {k: np.asarray(v, dtype=float) for k, v in fam.statistics(sample.x, ones).items()}
     if not all(np.all(np.isfinite(v)) for v in stats.values()):
         return None
-    est = {k: float(v) for k, v in fam.closed_form(stats).items()}
-    names = list(fam.params)
-    layout = Layout.build(fam, fam.param_shapes(x), names)
+    est = {k: np.float64(v) for k, v in fam.closed_form(stats).items()}
+    layout = Layout.build(fam, fam.param_shapes(sample.x), list(fam.params))
     u = layout.to_unconstrained(est)
     loglik = float(fam.loglik_from_statistics(stats, est))
     chain = layout.chain_np(est)
-    if not (math.isfinite(loglik) and np.all(np.isfinite(u)) and chain is not None):
+    if not (math.isfinite(loglik) and np.all(np.isfinite(u)) and chain is not None
+            and all(math.isfinite(v) for v in est.values())):
         return None
     if any(isinstance(s.constraint, C.Interval) and abs(u[s.start]) > BOUNDARY_U for s in layout.slots):
         return None  # (an estimate at the edge of its interval: the general route's note says so)
@@ -139,20 +164,9 @@ def fit_closed(fam, data, fixed, *, method, cov_type, weights, weight_kind, drop
         c.negative_definite, c.condition = cv.hessian_check(H)
     else:
         c = cv.observed(H, J)
-    if c.cov is None or c.note or not np.all(np.isfinite(c.cov)):
+    if c.cov is None or c.note or not np.all(np.isfinite(c.cov)) or not np.all(np.isfinite(H)):
         return None
-    se = layout.unflatten(np.sqrt(np.maximum(c.cov.diagonal(), 0.0)))
-    from .fitting import FitContext  # (fitting calls this module: imported here, not at the top)
-
-    notes = (f"{dropped} rows with NaN were dropped",) if dropped else ()
-    ctx = FitContext(family=fam, layout=layout, fixed=fixed, sample=reduced, stats=stats, raw=sample,
-                     weight_kind=weight_kind, cov_type=cov_type, censored=False)
-    return Fit(family=fam, params={k: est[k] for k in names}, se=se, cov=c.cov, cov_labels=tuple(layout.flat_labels()),
-               cov_type=cov_type, loglik=loglik, nobs=nobs, n_estimated=layout.size, converged=True,
-               reason=REASON, method="closed", trace=(loglik,),
-               diagnostics=Diagnostics(grad_norm=0.0, hessian_negative_definite=c.negative_definite,
-                                       hessian_condition=c.condition, iterations=0, starts=1, starts_converged=1),
-               fixed={}, notes=notes, dropped=dropped, path=(np.asarray(u),), context=ctx)
+    return stats, {k: float(v) for k, v in est.items()}, layout, u, loglik, c
 
 
 def _rows(fam, data, weights, weight_kind, dropna):
