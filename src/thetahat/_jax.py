@@ -42,22 +42,34 @@ _ready = False
 _lock = threading.RLock()
 
 
-def load():
-    """The ``jax`` module, imported and set up (compile cache, float64) on the first call."""
-    global _ready
-    if _ready:
-        return sys.modules["jax"]
-    with _lock:
-        import jax
+# float64: within thetahat's own calls (``jax.enable_x64``, thread-local), or -- with
+# THETAHAT_GLOBAL_X64=1 -- for the whole process from thetahat's first use of JAX on
+GLOBAL_X64 = os.environ.get("THETAHAT_GLOBAL_X64", "0").strip().lower() not in ("", "0", "false", "no")
+_pending = threading.local()  # a deferred float64 scope (see scope): depth, and the context load() opened
 
-        if not _ready:
-            _configure(jax)
-            _ready = True
+
+def load():
+    """The ``jax`` module, imported and set up (compile cache, float64) on the first call;
+    inside a deferred :func:`scope` of this thread, also its float64."""
+    global _ready
+    if not _ready:
+        with _lock:
+            import jax
+
+            if not _ready:
+                _configure(jax)
+                _ready = True
+    jax = sys.modules["jax"]
+    if getattr(_pending, "depth", 0) and getattr(_pending, "ctx", None) is None and not jax.enable_x64.value:
+        ctx = jax.enable_x64(True)
+        ctx.__enter__()
+        _pending.ctx = ctx
     return jax
 
 
 def _configure(jax) -> None:
-    jax.config.update("jax_enable_x64", True)
+    if GLOBAL_X64:
+        jax.config.update("jax_enable_x64", True)
     # JAX warns (UserWarning) for every cache entry it fails to read or write; it then compiles,
     # so the result is unaffected
     warnings.filterwarnings("ignore", message=r"Error (reading|writing) persistent compilation cache entry",
@@ -79,6 +91,37 @@ def _cache_dir() -> str:
         return os.environ["THETAHAT_CACHE_DIR"]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "thetahat", "jax")
+
+
+class _SetUpOnImport:
+    """A finder on ``sys.meta_path`` until JAX is imported: it lets the usual finders load
+    ``jax``, then runs :func:`load`, so that an ``import jax`` anywhere in thetahat (or in
+    the user's code) sets JAX up and opens a deferred float64 :func:`scope` of its thread."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "jax":
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        spec = None
+        for finder in sys.meta_path:  # (the finders after this one, as the import would have asked them)
+            spec = getattr(finder, "find_spec", lambda *a: None)(name, path, target)
+            if spec is not None:
+                break
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            load()
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if "jax" not in sys.modules:
+    sys.meta_path.insert(0, _SetUpOnImport())
 
 
 class _Lazy(types.ModuleType):
@@ -116,18 +159,114 @@ jsl = lazy("jax.scipy.linalg")
 
 def jit(fun=None, **options):
     """``jax.jit(fun, **options)``, made at the first call: a decorator for module level that
-    does not import JAX when the module is imported."""
+    does not import JAX when the module is imported. Tracing it outside float64 (a thetahat
+    entry point without :func:`x64`) is a bug, and raises :class:`OutsideFloat64`."""
     if fun is None:
         return functools.partial(jit, **options)
     compiled = []
 
     @functools.wraps(fun)
+    def checked(*args, **kwargs):  # (runs when JAX traces: free at every later call)
+        if not sys.modules["jax"].enable_x64.value:
+            raise OutsideFloat64(f"{getattr(fun, '__qualname__', fun)} was traced without float64: a thetahat "
+                                 "entry point lacks thetahat._jax.x64")
+        return fun(*args, **kwargs)
+
+    @functools.wraps(fun)
     def call(*args, **kwargs):
         if not compiled:
-            compiled.append(load().jit(fun, **options))
+            compiled.append(load().jit(checked, **options))
         return compiled[0](*args, **kwargs)
 
     return call
+
+
+class OutsideFloat64(RuntimeError):
+    """thetahat's compiled code traced without float64: an internal error (a public entry point
+    that does not enter :func:`x64`), never the user's."""
+
+
+def x64(fn):
+    """Decorator: ``fn`` runs with JAX's float64 on (``jax.enable_x64``) for this thread, and
+    the caller's setting is back on return. JAX is imported only where ``fn`` uses it: before
+    that the scope is deferred, and :func:`load` opens it (a closed-form fit on NumPy never
+    imports JAX). Under THETAHAT_GLOBAL_X64=1 float64 is on for the process already.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from thetahat._jax import x64
+    >>> @x64
+    ... def ones():
+    ...     return jnp.ones(2).dtype.name
+    >>> ones(), jnp.ones(2).dtype.name == ("float64" if GLOBAL_X64 else "float32")
+    ('float64', True)
+    """
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with scope():
+            return fn(*args, **kwargs)
+
+    run.__thetahat_x64__ = True
+    return run
+
+
+class scope:
+    """The context manager of :func:`x64`: float64 on within it, for this thread (deferred until
+    :func:`load` if JAX is not imported yet)."""
+
+    __slots__ = ("_ctx", "_deferred")
+
+    def __enter__(self):
+        self._ctx = self._deferred = None
+        if GLOBAL_X64 and _ready:
+            return self
+        if _ready:
+            jax = sys.modules["jax"]
+            if not jax.enable_x64.value:
+                self._ctx = jax.enable_x64(True)
+                self._ctx.__enter__()
+            return self
+        self._deferred = True
+        _pending.depth = getattr(_pending, "depth", 0) + 1
+        return self
+
+    def __exit__(self, *exc):
+        if self._ctx is not None:
+            self._ctx.__exit__(*exc)
+        elif self._deferred:
+            _pending.depth -= 1
+            if _pending.depth == 0 and getattr(_pending, "ctx", None) is not None:
+                ctx, _pending.ctx = _pending.ctx, None
+                ctx.__exit__(*exc)
+        return False
+
+
+def x64_methods(cls):
+    """Class decorator: :func:`x64` on every public method (and property) that ``cls`` defines,
+    for the result objects whose methods compute (profiles, bootstraps, tests of fit)."""
+    for name, value in list(vars(cls).items()):
+        if name.startswith("_") and name not in ("__call__", "__iter__"):
+            continue
+        if isinstance(value, property) and value.fget is not None:
+            setattr(cls, name, property(x64(value.fget), value.fset, value.fdel, value.__doc__))
+        elif isinstance(value, (staticmethod, classmethod)):
+            setattr(cls, name, type(value)(x64(value.__func__)))
+        elif callable(value) and not isinstance(value, type):
+            setattr(cls, name, x64(value))
+    cls.__thetahat_x64__ = True
+    return cls
+
+
+def in_thread(fn):
+    """``fn`` as a task for another thread (a pool, Dask): float64 there too, which
+    ``jax.enable_x64`` keeps per thread."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with scope():
+            return fn(*args, **kwargs)
+
+    return run
 
 
 def is_jax(value) -> bool:

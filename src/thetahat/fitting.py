@@ -11,6 +11,7 @@ import numpy as np
 from .engine import optimize as opt
 from . import boundary as bd
 from . import closed_fit
+from ._jax import load as load_jax, x64
 from . import constraints as C
 from .engine.data import Sample, as_float_array, as_weights, find_nonfinite, reduce_discrete
 from .engine.layout import Layout
@@ -137,6 +138,7 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
                                    weight_kind=weight_kind, dropna=dropna, censored=censoring)
     if closed is not None:  # (NumPy alone: no JAX is imported)
         return closed
+    load_jax()  # (the general route: JAX, inside fit's float64 scope)
     checked = None  # a fused summary of data it showed finite and inside the support
     validated = None  # statistics of the family's own that showed the data valid
     if censoring:
@@ -427,6 +429,7 @@ class FitContext:
 MAX_STARTS = 1000  # more starting points are capped to this (and a note says so)
 
 
+@x64
 @functools.wraps(_fit)
 def fit(data, family, **options) -> Fit:
     options, notes = _checked_options(options)

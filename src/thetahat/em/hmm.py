@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._jax import x64
 from ..errors import OptionError
 from . import _common as cm
 from .components import GaussianComponents
@@ -35,6 +36,7 @@ TOL = 1e-10
 MAX_ITER = 1000
 
 
+@x64
 def hmm(sequences, k, emission="normal", *, lengths=None, cov_type="full", n_symbols=None, starts=1, seed=0,
         max_iter=MAX_ITER, tol=TOL, start=None, cov_prior="auto", se=True):
     """Fit a hidden Markov model with ``k`` states by Baum-Welch (EM).

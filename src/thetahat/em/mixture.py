@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._jax import x64
 from ..errors import OptionError
 from . import _common as cm
 from . import polish as pl
@@ -15,6 +16,7 @@ TOL = 1e-10  # per-observation change in the EM objective that counts as converg
 MAX_ITER = 1000
 
 
+@x64
 def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_iter=MAX_ITER, tol=TOL,
             start=None, cov_prior="auto", se=True, column=None, columns=None, dropna=False, dask=False,
             newton_steps=pl.NEWTON_STEPS):

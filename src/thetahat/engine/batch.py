@@ -24,6 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._jax import x64_methods
 from .._jax import jax, jit, jnp
 from ..errors import DataError, NonFiniteDataError, OptionError
 from ..families import get_family
@@ -32,6 +33,7 @@ from .layout import Layout
 from .objective import _value_grad_hess
 
 
+@x64_methods
 @dataclass(frozen=True)
 class BatchFit:
     """The fits of one family to a batch of samples.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats as sst
 
+from .._jax import x64_methods
 from .._jax import jax, jnp
 from ..engine.batch import fit_batch
 from ..engine.simulate import draw_blocks
@@ -23,6 +24,7 @@ KINDS = ("parametric", "nonparametric")
 INTERVALS = ("studentized", "percentile", "bca")
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Bootstrap:
     """Bootstrap replicates of a fit.

@@ -7,11 +7,13 @@ from statistics import NormalDist
 
 import numpy as np
 
+from .._jax import x64_methods
 from .._jax import jax, jnp
 from ..errors import OptionError
 from .intervals import check_level
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Derived:
     """A function ``g(θ)`` of a fit's parameters.

@@ -6,11 +6,13 @@ from statistics import NormalDist
 
 import numpy as np
 
+from .._jax import x64_methods
 from ..errors import OptionError
 
 METHODS = ("wald", "profile", "bootstrap")
 
 
+@x64_methods
 class Intervals(dict):
     """``{name: (lo, hi)}`` (``None`` where an interval does not apply), plus how it was made.
 

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import optimize as sopt
 from scipy import stats as sst
 
+from .._jax import x64_methods
 from .._jax import jax, jnp
 from .. import constraints as C
 from ..engine import optimize as opt
@@ -34,6 +35,7 @@ from ..errors import OptionError
 U_LIMIT = 30.0  # how far along an unconstrained coordinate the search may go
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Profile:
     """A profile log-likelihood curve with its interval.

@@ -46,6 +46,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._jax import x64_methods
 from ..em.mixture_result import MixtureFit
 from ..errors import EmptyDataError, NonFiniteDataError, OptionError, SupportError, ThetahatError
 from .reduce import file_source_on_dask, map_reduce
@@ -283,6 +284,7 @@ def _standard_errors(model, H, p, logw, natural):
 
 
 # ---- the fit -----------------------------------------------------------------------------------
+@x64_methods
 class StreamedMixtureFit(MixtureFit):
     """A :class:`~thetahat.MixtureFit` of streamed data: the same estimates, standard
     errors and diagnostics, but no (n, k) responsibilities of rows that were never held

@@ -36,6 +36,7 @@ import re
 
 import numpy as np
 
+from .._jax import x64_methods
 from ..errors import DataError, EmptyDataError, OptionError
 from ..regression.result import RegressionFit
 from .reduce import file_source_on_dask, map_reduce
@@ -48,6 +49,7 @@ STREAMABLE = ("normal", "bernoulli", "binomial", "poisson", "negative_binomial",
 REFINE_ABOVE = 1e-13  # a linear fit whose error bound is above this takes refining passes
 
 
+@x64_methods
 class StreamedRegressionFit(RegressionFit):
     """A :class:`~thetahat.regression.result.RegressionFit` of streamed data: the same
     table, but it kept no rows, so fitted values and residuals of the training data

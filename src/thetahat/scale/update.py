@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jax import x64
 from ..errors import OptionError
 
 
+@x64
 def update(fit, more, *, column=None, dropna=False):
     """The fit of the fit's observations plus ``more`` (see the module docstring)."""
     ctx = getattr(fit, "context", None)
