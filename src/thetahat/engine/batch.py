@@ -24,8 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._jax import x64_methods
-from .._jax import jax, jit, jnp
+from .._jax import jax, jit, jnp, x64, x64_methods
 from ..errors import DataError, NonFiniteDataError, OptionError
 from ..families import get_family
 from .data import as_jax
@@ -69,6 +68,7 @@ class BatchFit:
         return int(np.sum(~self.converged))
 
 
+@x64
 def fit_batch(family, data, *, weights=None, fixed=None, start=None, max_iter=100, tol=1e-10,
               method="auto", _checked=False) -> BatchFit:
     """Fit ``family`` to every row of ``data`` by maximum likelihood, in one compiled call.

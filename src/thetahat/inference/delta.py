@@ -7,8 +7,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .._jax import x64_methods
-from .._jax import jax, jnp
+from .._jax import jax, jnp, x64, x64_methods
 from ..errors import OptionError
 from .intervals import check_level
 
@@ -80,6 +79,7 @@ def _with_notes(pair, notes):
     return out
 
 
+@x64
 def transform(fit, g, name="g") -> Derived:
     """``g(θ̂)`` with its delta-method standard error (see :meth:`thetahat.Fit.transform`)."""
     p = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in fit.params.items()}

@@ -31,7 +31,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._jax import x64_methods
+from .._jax import x64, x64_methods
 from ..errors import OptionError
 
 EDF_TESTS = ("ks", "ad", "cvm")
@@ -98,6 +98,7 @@ class GofResult:
         return self.summary()
 
 
+@x64
 def gof(fit, tests=None, n_boot=999, seed=0) -> GofResult:
     """Test how well a fitted distribution describes its data.
 

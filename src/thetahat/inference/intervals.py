@@ -6,7 +6,7 @@ from statistics import NormalDist
 
 import numpy as np
 
-from .._jax import x64_methods
+from .._jax import x64, x64_methods
 from ..errors import OptionError
 
 METHODS = ("wald", "profile", "bootstrap")
@@ -79,6 +79,7 @@ def _fmt(v):
     return f"{float(a):.4g}" if a.ndim == 0 else np.array2string(a, precision=4)
 
 
+@x64
 def profile(fit, level):
     from .profile import limit_interval, profile_interval
 
@@ -120,6 +121,7 @@ def _kept(fit):
     return {}
 
 
+@x64
 def bootstrap(fit, level, *, n_boot=2000, kind="parametric", interval="studentized", seed=0, progress=None,
               replicates=None):
     from . import bootstrap as bs

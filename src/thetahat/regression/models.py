@@ -10,7 +10,8 @@ the Hessian costs one ``X'WX`` matmul per iteration.
 
 Example
 -------
->>> >>> m = get_model("poisson")
+>>> import jax.numpy as jnp
+>>> m = get_model("poisson")
 >>> round(float(m.loglik(jnp.array([0.0]), jnp.zeros(0), 2.0, 0.0)), 6)   # log Poisson(2; 1)
 -1.693147
 """
@@ -22,7 +23,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
-import jax.numpy as jnp
 import numpy as np
 
 from .._jax import jnp, jsp

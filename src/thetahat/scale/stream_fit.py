@@ -30,6 +30,7 @@ import os
 
 import numpy as np
 
+from .._jax import x64
 from ..errors import DegenerateDataError, EmptyDataError, OptionError
 from .passes import StreamSpec, derivs_batch, validate_batch
 from .reduce import file_source_on_dask, map_reduce
@@ -83,6 +84,7 @@ def stream_columns(data, family, column):
     return cols
 
 
+@x64
 def fit_stream(data, fam, fixed, *, column=None, method="auto", start=None, dropna=False, max_iter=None,
                cov_type="observed", seed=0, progress=None, batch_rows=BATCH_ROWS, dask=False):
     """Fit a bound family to streamed data (see :mod:`thetahat.scale.stream_fit`)."""

@@ -46,7 +46,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._jax import x64_methods
+from .._jax import x64, x64_methods
 from ..em.mixture_result import MixtureFit
 from ..errors import EmptyDataError, NonFiniteDataError, OptionError, SupportError, ThetahatError
 from .reduce import file_source_on_dask, map_reduce
@@ -297,6 +297,7 @@ class StreamedMixtureFit(MixtureFit):
         return MixtureFit.predict_proba(self, x)
 
 
+@x64
 def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_type="full", starts=1, seed=0,
                    max_iter=None, tol=None, start=None, cov_prior="auto", se=True, dropna=False,
                    batch_rows=BATCH_ROWS, progress=None, dask=False, newton_steps=None):

@@ -36,7 +36,7 @@ import re
 
 import numpy as np
 
-from .._jax import x64_methods
+from .._jax import x64, x64_methods
 from ..errors import DataError, EmptyDataError, OptionError
 from ..regression.result import RegressionFit
 from .reduce import file_source_on_dask, map_reduce
@@ -82,6 +82,7 @@ def is_streamed_regression(formula_or_X, data) -> bool:
     return isinstance(formula_or_X, str) and data is not None and is_stream_input(data)
 
 
+@x64
 def regress_stream(formula_or_X, data=None, y=None, *, family="normal", link=None, weights=None, offset=None,
                    penalty=None, lam=None, l1_ratio=None, event=None, trials=None, left=None, right=None,
                    dropna=False, max_iter=100, batch_rows=None, progress=None, dask=False, allow_python=False):
