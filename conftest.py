@@ -1,4 +1,4 @@
-"""Doctests: the building blocks of JAX code -- a family's special functions, the EM
+"""Doctests: the building blocks of JAX code -- the constraints' bijections, a family's special functions, the EM
 components, the regression models, the losses -- compute in their caller's JAX precision
 (only thetahat's entry points turn float64 on, see ``thetahat._jax``); their examples run
 with float64 on, as a caller of them would have it."""
@@ -7,7 +7,7 @@ import jax
 import pytest
 from _pytest.doctest import DoctestItem
 
-CALLER_PRECISION = ("thetahat.families.special", "thetahat.em.components", "thetahat.regression._lm_jit",
+CALLER_PRECISION = ("thetahat.constraints", "thetahat.families.special", "thetahat.em.components", "thetahat.regression._lm_jit",
                     "thetahat.regression.models", "thetahat.losses")
 
 

@@ -205,3 +205,36 @@ def test_no_jax_is_imported(tmp_path):
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out.pop("jax") is False
     assert out == {name: ["closed", 0] for name in ELIGIBLE}
+
+
+STATISTICS = sorted(c.id for c in CASES if getattr(thetahat.family(c.family), "statistics", None) is not None)
+
+
+@pytest.mark.parametrize("case_id", STATISTICS)
+def test_statistics_hooks_are_the_same_on_numpy_and_compiled(case_id):
+    """A family's statistics hook, written once: on NumPy (small samples, the closed-form route)
+    and compiled (the pass over large data) it gives the same numbers."""
+    from thetahat._jax import scope
+    from thetahat.engine.data import Sample
+    from thetahat.engine.objective import statistics_function
+
+    case = next(c for c in CASES if c.id == case_id)
+    fam = thetahat.family(case.family)
+    rng = np.random.default_rng(5)
+    p = {**case.params, **case.fixed}
+    x = np.asarray(case.draw(rng, p, 700) if case.draw is not None else case.scipy(p).rvs(size=700, random_state=rng),
+                   dtype=float)
+    w = rng.integers(0, 3, x.shape[0]).astype(float)
+    for weights in (None, w):
+        ours = fam.statistics(x, np.ones(x.shape[0]) if weights is None else weights)
+        assert all(isinstance(v, (np.ndarray, np.generic, float)) for v in ours.values()), "NumPy in, NumPy out"
+        with scope():
+            parts = [{k: np.asarray(v) for k, v in statistics_function(fam)(xp, wp).items()}
+                     for xp, wp in Sample(x, weights, float(x.shape[0])).pieces()]
+        ref = parts[0]
+        for q in parts[1:]:
+            ref = fam.merge(ref, q)
+        assert sorted(ours) == sorted(ref)
+        for k in ref:
+            np.testing.assert_allclose(np.asarray(ours[k], dtype=float), ref[k], rtol=1e-12,
+                                       atol=1e-12 * float(np.max(np.abs(ref[k]))), err_msg=k)

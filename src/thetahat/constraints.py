@@ -47,6 +47,11 @@ class Constraint:
         """:meth:`inverse` in NumPy (no JAX dispatch), for constraints that have one; None otherwise."""
         return None
 
+    def forward_np(self, u: float):
+        """:meth:`forward` of one scalar coordinate in Python floats, for an elementwise
+        bijection; None otherwise."""
+        return None
+
     def chain_np(self, value):
         """``(d value / du, d^2 value / du^2)`` at a scalar ``value`` (NumPy), for an
         elementwise bijection; None otherwise (the caller differentiates :meth:`forward`)."""
@@ -74,6 +79,9 @@ class _Real(Constraint):
 
     def inverse_np(self, value):
         return np.asarray(value, dtype=float)
+
+    def forward_np(self, u):
+        return float(u)
 
     def chain_np(self, value):
         return 1.0, 0.0
@@ -115,6 +123,9 @@ class GreaterThan(Constraint):
     def chain_np(self, value):
         d = float(value) - self.lower  # value = lower + exp(u): both derivatives are exp(u)
         return d, d
+
+    def forward_np(self, u):
+        return self.lower + math.exp(u) if u < 709.0 else math.inf
 
 
 @dataclass(frozen=True, repr=False)
@@ -159,6 +170,9 @@ class Interval(Constraint):
         t = (np.asarray(value, dtype=float) - self.lower) / (self.upper - self.lower)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(t) - np.log1p(-t)
+
+    def forward_np(self, u):
+        return self.lower + (self.upper - self.lower) * (0.5 + 0.5 * math.tanh(0.5 * u))
 
     def chain_np(self, value):
         # value = lower + w t, t = sigmoid(u): t' = t (1 - t), t'' = t' (1 - 2 t)

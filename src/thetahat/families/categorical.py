@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import constraints as C
 from .._jax import jnp, jsp
+from .._xp import namespace
 from ..engine.blocks import map_row_blocks
 from ..engine.fused import count_integers, pool, summarize
 from ..errors import DegenerateDataError, OptionError, SupportError
@@ -140,10 +141,11 @@ class Multinomial(Family):
     # Sufficient statistics: the rows, the column sums and the sum of log(x_ij!) (the
     # multinomial coefficients' part of the log-likelihood).
     def statistics(self, x, w):
+        xp = namespace(x, w)
         w = w if w.ndim == 1 else w[:, 0]
-        xs = jnp.where(w[:, None] > 0, x, 0.0)
-        return {"n": jnp.sum(w), "counts": jnp.sum(w[:, None] * xs, axis=0),
-                "log_fact": jnp.sum(w * jnp.sum(jsp.gammaln(xs + 1.0), axis=1))}
+        xs = xp.where(w[:, None] > 0, x, 0.0)
+        return {"n": xp.sum(w), "counts": xp.sum(w[:, None] * xs, axis=0),
+                "log_fact": xp.sum(w * xp.sum(xp.gammaln(xs + 1.0), axis=1))}
 
     def loglik_from_statistics(self, s, p):
         return s["n"] * jsp.gammaln(p["n"] + 1.0) - s["log_fact"] + jnp.sum(jsp.xlogy(s["counts"], p["p"]))

@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import constraints as C
 from .._jax import jnp, jsp
+from .._xp import namespace
 from ._base import Family, register
 
 _LOG2PI = float(np.log(2 * np.pi))
@@ -11,7 +12,8 @@ _LOG2PI = float(np.log(2 * np.pi))
 
 def _wsum(w, v):
     """Weighted sum that ignores padding rows (``w == 0``), whatever ``v`` is there."""
-    return jnp.sum(jnp.where(w > 0, w * v, 0.0))
+    xp = namespace(w, v)
+    return xp.sum(xp.where(w > 0, w * v, 0.0))
 
 
 def _wrap(x):
@@ -65,7 +67,8 @@ class VonMises(Family):
         return {"mu": mu, "kappa": _kappa_from_r(np.hypot(c, s))}
 
     def statistics(self, x, w):
-        return {"n": jnp.sum(w), "sum_cos": _wsum(w, jnp.cos(x)), "sum_sin": _wsum(w, jnp.sin(x))}
+        xp = namespace(x, w)
+        return {"n": xp.sum(w), "sum_cos": _wsum(w, xp.cos(x)), "sum_sin": _wsum(w, xp.sin(x))}
 
     def loglik_from_statistics(self, s, p):
         mu, k, n = p["mu"], p["kappa"], s["n"]

@@ -508,7 +508,8 @@ class ZeroInflatedPoisson(Family):
 
     def statistics(self, x, w):
         s = _counts_stats(x, w)
-        s["zeros"] = jnp.sum(jnp.where(x == 0, w, 0.0))
+        xp = namespace(x, w)
+        s["zeros"] = xp.sum(xp.where(x == 0, w, 0.0))
         return s
 
     def loglik_from_statistics(self, s, p):

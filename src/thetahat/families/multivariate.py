@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import constraints as C
 from .._jax import jnp, jsl, jsp
+from .._xp import namespace
 from ..engine.blocks import centred_moments, map_row_blocks
 from ..engine.fused import pool
 from ..errors import DegenerateDataError, SupportError
@@ -64,9 +65,10 @@ class MultivariateNormal(Family):
         return {"mu": m, "cov": cov}
 
     def statistics(self, x, w):
+        xp = namespace(x, w)
         w = _row_weights(w)
-        n = jnp.sum(w)
-        m = jnp.sum(w[:, None] * x, axis=0) / jnp.where(n > 0, n, 1.0)
+        n = xp.sum(w)
+        m = xp.sum(w[:, None] * x, axis=0) / xp.where(n > 0, n, 1.0)
         r = x - m
         return {"n": n, "mean": m, "m2": (w[:, None] * r).T @ r}
 
@@ -241,9 +243,10 @@ class Dirichlet(Family):
         return {"alpha": np.maximum(m * a0, 1e-3)}
 
     def statistics(self, x, w):
+        xp = namespace(x, w)
         w = _row_weights(w)
-        lx = jnp.log(jnp.where(w[:, None] > 0, x, 1.0))
-        return {"n": jnp.sum(w), "sum_log": jnp.sum(w[:, None] * lx, axis=0)}
+        lx = xp.log(xp.where(w[:, None] > 0, x, 1.0))
+        return {"n": xp.sum(w), "sum_log": xp.sum(w[:, None] * lx, axis=0)}
 
     def loglik_from_statistics(self, s, p):
         a = p["alpha"]

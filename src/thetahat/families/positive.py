@@ -106,8 +106,9 @@ class Gamma(Family):
         return {"shape": m * m / v, "rate": m / v}
 
     def statistics(self, x, w):
+        xp = namespace(x, w)
         xs = masked(x, w, 1.0)
-        return {"n": jnp.sum(w), "sum": jnp.sum(w * xs), "sum_log": jnp.sum(w * jnp.log(xs))}
+        return {"n": xp.sum(w), "sum": xp.sum(w * xs), "sum_log": xp.sum(w * xp.log(xs))}
 
     def start_from_statistics(self, s):
         # Minka (2002): with d = log(mean) - mean(log x) >= 0, shape ~ (3 - d + sqrt((d - 3)^2 + 24 d)) / (12 d),
@@ -243,8 +244,9 @@ class Beta(Family):
         return {"a": m * common, "b": (1.0 - m) * common}
 
     def statistics(self, x, w):
+        xp = namespace(x, w)
         xs = masked(x, w, 0.5)
-        return {"n": jnp.sum(w), "sum_log": jnp.sum(w * jnp.log(xs)), "sum_log1m": jnp.sum(w * jnp.log1p(-xs))}
+        return {"n": xp.sum(w), "sum_log": xp.sum(w * xp.log(xs)), "sum_log1m": xp.sum(w * xp.log1p(-xs))}
 
     def loglik_from_statistics(self, s, p):
         a, b = p["a"], p["b"]
