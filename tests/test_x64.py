@@ -105,12 +105,14 @@ _USER = textwrap.dedent("""
     g = thetahat.fit(x, "normal")
     out["after_fit"] = str(jnp.ones(3).dtype)
     out["x64"] = bool(jax.config.jax_enable_x64)
+    out["cache"] = jax.config.jax_compilation_cache_dir
     out["shape"] = f.params["shape"]
     print(json.dumps(out))
 """)
 
 
 def test_import_and_fit_leave_user_jax_alone(tmp_path):
+    """A user's script: JAX imported first, then thetahat, a JAX fit and a NumPy one."""
     src = str(pathlib.Path(__file__).resolve().parents[1] / "src")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]),
            "THETAHAT_CACHE_DIR": str(tmp_path)}
@@ -120,5 +122,7 @@ def test_import_and_fit_leave_user_jax_alone(tmp_path):
     out = json.loads(r.stdout.strip().splitlines()[-1])
     x = np.random.default_rng(0).gamma(2.0, 1.5, 300)
     np.testing.assert_allclose(out.pop("shape"), _gamma_mle(x)[0], rtol=1e-10)
-    assert out == {"before": "float32", "after_import": "float32", "after_fit": "float32", "x64": False}
+    # thetahat's compile cache is thetahat's too: the user's own compiled functions are not written to it
+    assert out == {"before": "float32", "after_import": "float32", "after_fit": "float32", "x64": False,
+                   "cache": None}
 

@@ -6,11 +6,13 @@ __version__ = "0.1.0"
 
 # Every name loads on first use, so that ``import thetahat`` costs next to nothing: the
 # command line answers a usage error without NumPy, and a closed-form fit without JAX.
-# {name: module} for a name the module defines (or the module itself); {name: (module, attr)} for an alias.
+# {name: module} for a name the module defines (or the module itself); {name: (module, attr)} for an alias,
+# and for the functions compare and custom, whose modules have their names.
 _LAZY = {
     "Family": "thetahat.families", "all_families": "thetahat.families", "get_family": "thetahat.families",
-    "family": ("thetahat.families", "get_family"), "custom": "thetahat.custom", "errors": "thetahat.errors",
-    "fit": "thetahat.fitting", "Fit": "thetahat.result", "Comparison": "thetahat.compare", "compare": "thetahat.compare",
+    "family": ("thetahat.families", "get_family"), "custom": ("thetahat.custom", "custom"), "errors": "thetahat.errors",
+    "fit": "thetahat.fitting", "Fit": "thetahat.result", "Comparison": "thetahat.compare",
+    "compare": ("thetahat.compare", "compare"),
     "read_column": "thetahat.io", "read_columns": "thetahat.io",
     "regress": "thetahat.regression", "nls": "thetahat.regression", "losses": "thetahat.losses",
     "mixture": "thetahat.em", "hmm": "thetahat.em",
@@ -44,3 +46,22 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
+
+
+def _keep_functions():
+    """``thetahat.compare`` and ``thetahat.custom`` are functions, whose modules have the same
+    names: importing ``thetahat.compare`` sets the package's attribute to the module, which
+    this package refuses, so that the name keeps meaning the function (``__getattr__``)."""
+    import sys
+    import types
+
+    class Package(types.ModuleType):
+        def __setattr__(self, name, value):
+            if name in ("compare", "custom") and isinstance(value, types.ModuleType):
+                return
+            super().__setattr__(name, value)
+
+    sys.modules[__name__].__class__ = Package
+
+
+_keep_functions()

@@ -9,8 +9,9 @@ functions name it through the proxies here -- ``jax``, ``jnp`` (``jax.numpy``), 
 
 Set-up, once, at that first import (:func:`load`):
 
-* float64 -- see :mod:`docs/design/x64.md <thetahat._jax>` and :func:`x64`;
-* a compilation cache on disk, so that a second process (a second ``thetahat fit`` from
+* float64, inside thetahat's own calls only (:func:`x64`, :class:`scope`; see
+  docs/design/x64.md), so that the user's own JAX code keeps its precision;
+* a compilation cache on disk, likewise for thetahat's compiled functions only, so that a second process (a second ``thetahat fit`` from
   the shell) loads compiled code instead of compiling it again. Its folder is
   ``$THETAHAT_CACHE_DIR``, else ``$XDG_CACHE_HOME/thetahat/jax``, else
   ``~/.cache/thetahat/jax``. The cache is an optimisation only: ``THETAHAT_CACHE_DIR=off``
@@ -30,6 +31,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
@@ -41,16 +43,16 @@ import warnings
 _ready = False
 _lock = threading.RLock()
 
-
-# float64: within thetahat's own calls (``jax.enable_x64``, thread-local), or -- with
-# THETAHAT_GLOBAL_X64=1 -- for the whole process from thetahat's first use of JAX on
+# THETAHAT_GLOBAL_X64=1: float64 and the compile cache for the whole process, from thetahat's first use
+# of JAX on (the old behaviour); by default both hold inside thetahat's own calls only (scope)
 GLOBAL_X64 = os.environ.get("THETAHAT_GLOBAL_X64", "0").strip().lower() not in ("", "0", "false", "no")
-_pending = threading.local()  # a deferred float64 scope (see scope): depth, and the context load() opened
+_cache_folder = None  # the compile cache's folder, once load() has made sure it is writable
+_here = threading.local()  # this thread's thetahat scope: depth, and the settings entered (an ExitStack)
 
 
 def load():
-    """The ``jax`` module, imported and set up (compile cache, float64) on the first call;
-    inside a deferred :func:`scope` of this thread, also its float64."""
+    """The ``jax`` module, imported and set up on the first call; inside a :func:`scope` of
+    this thread whose settings were deferred (JAX was not imported yet), they are entered now."""
     global _ready
     if not _ready:
         with _lock:
@@ -60,16 +62,13 @@ def load():
                 _configure(jax)
                 _ready = True
     jax = sys.modules["jax"]
-    if getattr(_pending, "depth", 0) and getattr(_pending, "ctx", None) is None and not jax.enable_x64.value:
-        ctx = jax.enable_x64(True)
-        ctx.__enter__()
-        _pending.ctx = ctx
+    if getattr(_here, "depth", 0) and getattr(_here, "stack", None) is None:
+        _enter_settings(jax)
     return jax
 
 
 def _configure(jax) -> None:
-    if GLOBAL_X64:
-        jax.config.update("jax_enable_x64", True)
+    global _cache_folder
     # JAX warns (UserWarning) for every cache entry it fails to read or write; it then compiles,
     # so the result is unaffected
     warnings.filterwarnings("ignore", message=r"Error (reading|writing) persistent compilation cache entry",
@@ -79,10 +78,38 @@ def _configure(jax) -> None:
             raise OSError("the compile cache is turned off")
         os.makedirs(_cache_dir(), exist_ok=True)
         if os.access(_cache_dir(), os.W_OK | os.X_OK):
-            jax.config.update("jax_compilation_cache_dir", _cache_dir())
-            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-            jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    except (OSError, AttributeError):  # read-only home or an older JAX: compile in memory only
+            _cache_folder = _cache_dir()
+    except OSError:  # a read-only home: compile in memory only
+        pass
+    if GLOBAL_X64:
+        jax.config.update("jax_enable_x64", True)
+        if _cache_folder is not None:
+            for name, value in _cache_settings():
+                jax.config.update(name, value)
+
+
+def _cache_settings():
+    """``(JAX option, value)`` of the compile cache: thetahat's folder, and every compiled function
+    written to it (a second ``thetahat fit`` from the shell then loads instead of compiling)."""
+    return [("jax_compilation_cache_dir", _cache_folder), ("jax_persistent_cache_min_compile_time_secs", 0.0),
+            ("jax_persistent_cache_min_entry_size_bytes", -1)]  # (-1: no size limit, and JAX sets none)
+
+
+def _enter_settings(jax) -> None:
+    """Enter thetahat's settings for this thread: float64 and (unless the user set a cache of
+    their own) the compile cache; :class:`scope` leaves them when its outermost use ends."""
+    stack = contextlib.ExitStack()
+    _here.stack = stack
+    if GLOBAL_X64:
+        return
+    stack.enter_context(jax.enable_x64(True))
+    try:
+        from jax._src import config as options  # (the thread-local form of the cache options)
+
+        if _cache_folder is not None and options.compilation_cache_dir.value is None:
+            for name, value in _cache_settings():
+                stack.enter_context(getattr(options, name[len("jax_"):])(value))
+    except (ImportError, AttributeError):  # another JAX: float64 alone, no cache
         pass
 
 
@@ -94,12 +121,13 @@ def _cache_dir() -> str:
 
 
 class _SetUpOnImport:
-    """A finder on ``sys.meta_path`` until JAX is imported: it lets the usual finders load
-    ``jax``, then runs :func:`load`, so that an ``import jax`` anywhere in thetahat (or in
-    the user's code) sets JAX up and opens a deferred float64 :func:`scope` of its thread."""
+    """A finder on ``sys.meta_path`` until JAX is first imported: inside a thetahat
+    :func:`scope` (an ``import jax`` in one of thetahat's functions) it lets the usual finders
+    load ``jax``, then runs :func:`load`, which enters the scope's settings. The user's own
+    ``import jax`` is left alone."""
 
     def find_spec(self, name, path=None, target=None):
-        if name != "jax":
+        if name != "jax" or not getattr(_here, "depth", 0):
             return None
         if self in sys.meta_path:
             sys.meta_path.remove(self)
@@ -187,10 +215,10 @@ class OutsideFloat64(RuntimeError):
 
 
 def x64(fn):
-    """Decorator: ``fn`` runs with JAX's float64 on (``jax.enable_x64``) for this thread, and
-    the caller's setting is back on return. JAX is imported only where ``fn`` uses it: before
-    that the scope is deferred, and :func:`load` opens it (a closed-form fit on NumPy never
-    imports JAX). Under THETAHAT_GLOBAL_X64=1 float64 is on for the process already.
+    """Decorator for thetahat's entry points: ``fn`` runs in a :class:`scope` -- JAX's float64
+    (``jax.enable_x64``, thread-local) and thetahat's compile cache -- and the caller's settings
+    are back on return. JAX is imported only where ``fn`` uses it (a closed-form fit on NumPy
+    never does). Under THETAHAT_GLOBAL_X64=1 both are on for the whole process instead.
 
     Examples
     --------
@@ -212,33 +240,28 @@ def x64(fn):
 
 
 class scope:
-    """The context manager of :func:`x64`: float64 on within it, for this thread (deferred until
-    :func:`load` if JAX is not imported yet)."""
+    """The context manager of :func:`x64`: within it, for this thread, JAX computes in float64
+    and compiles into thetahat's cache folder; the caller's settings are back at its outermost
+    end. Nested uses cost a counter. Where JAX is not imported yet the settings wait for
+    :func:`load` (an import of JAX inside the scope calls it too)."""
 
-    __slots__ = ("_ctx", "_deferred")
+    __slots__ = ()
 
     def __enter__(self):
-        self._ctx = self._deferred = None
-        if GLOBAL_X64 and _ready:
-            return self
-        if _ready:
-            jax = sys.modules["jax"]
-            if not jax.enable_x64.value:
-                self._ctx = jax.enable_x64(True)
-                self._ctx.__enter__()
-            return self
-        self._deferred = True
-        _pending.depth = getattr(_pending, "depth", 0) + 1
+        depth = getattr(_here, "depth", 0)
+        _here.depth = depth + 1
+        if depth == 0:
+            _here.stack = None
+            if _ready or "jax" in sys.modules:  # (imported already, by thetahat or by the user)
+                load()
         return self
 
     def __exit__(self, *exc):
-        if self._ctx is not None:
-            self._ctx.__exit__(*exc)
-        elif self._deferred:
-            _pending.depth -= 1
-            if _pending.depth == 0 and getattr(_pending, "ctx", None) is not None:
-                ctx, _pending.ctx = _pending.ctx, None
-                ctx.__exit__(*exc)
+        _here.depth -= 1
+        if _here.depth == 0:
+            stack, _here.stack = _here.stack, None
+            if stack is not None:
+                stack.__exit__(*exc)
         return False
 
 
