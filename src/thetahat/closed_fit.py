@@ -54,10 +54,12 @@ BOUNDARY_U = 30.0  # as fitting.BOUNDARY_U: |u| beyond this puts an interval par
 
 
 def eligible(fam) -> bool:
-    """Whether ``fam`` takes the NumPy route: a closed form of the statistics, expected
+    """Whether ``fam`` takes the NumPy route: a built-in family (a regular exponential family,
+    whose observed information at the MLE is the expected one: tested for each; a family of
+    the user's own need not be one) with a closed form of the statistics, expected
     information, every parameter a scalar with an elementwise bijection, and none of the
-    complications the general route handles (non-regular parameters, limits, a support
-    that depends on the parameters, a family-specific estimator or data check).
+    complications the general route handles (non-regular parameters, limits, a support that
+    depends on the parameters, a family-specific estimator).
 
     Examples
     --------
@@ -65,7 +67,8 @@ def eligible(fam) -> bool:
     >>> [eligible(get_family(k)) for k in ("normal", "poisson", "gamma", "uniform")]
     [True, True, False, False]
     """
-    return (fam.closed_form is not None and fam.statistics is not None and fam.loglik_from_statistics is not None
+    return (type(fam).__module__.startswith("thetahat.families.")
+            and fam.closed_form is not None and fam.statistics is not None and fam.loglik_from_statistics is not None
             and fam.expected_information is not None and fam.information == "observed" and fam.ndim == 0
             and not fam.known and not fam.nonregular and not fam.param_support and not fam.limits
             and not fam.unbounded_below and fam.collapses_on_ties is None

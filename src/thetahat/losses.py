@@ -16,6 +16,9 @@ loss                                     negative log-likelihood of
 =======================================  ======================================================
 
 They accept NumPy or JAX arrays and are jittable (``jax.jit(binary_cross_entropy_with_logits)``).
+They are building blocks of the caller's JAX code and compute in its precision: float32 under
+JAX's default, float64 with ``jax_enable_x64`` (thetahat's own entry points turn float64 on
+for their own calls only, see ``thetahat._jax``).
 With concrete (not traced) inputs they also check the input: a NaN, a probability outside
 [0, 1], a label that is neither 0 nor 1, a negative count or a non-positive sigma raises a
 :class:`thetahat.errors.DataError` naming the first bad entry; under ``jit`` only shapes are

@@ -5,6 +5,14 @@ log-density -- and holds no data. Subclasses fill in the hooks they can; the eng
 uses the optional ones (closed form, sufficient statistics, expected information)
 when present.
 
+The hooks of a closed-form fit -- ``statistics``, ``closed_form``,
+``loglik_from_statistics``, ``expected_information`` -- are written once for NumPy and
+JAX: they take their array module from ``thetahat._xp.namespace(...)`` of their inputs, so
+that a closed-form fit runs on NumPy without importing JAX (``thetahat.closed_fit``) and
+the same functions trace inside compiled code. The log-density and the other hooks are
+JAX (``thetahat._jax``'s proxies: imported at their first use), and compute in their
+caller's precision: float64 inside thetahat's calls.
+
 Example
 -------
 >>> import thetahat
@@ -167,7 +175,7 @@ class Family:
         raise NotImplementedError
 
     # ---- optional hooks --------------------------------------------------------
-    statistics = None  # statistics(x, w) -> dict of arrays (JAX); merged by merge()
+    statistics = None  # statistics(x, w) -> dict of arrays (NumPy or JAX, as x and w are); merged by merge()
     loglik_from_statistics = None  # (s, p) -> log-likelihood
     closed_form = None  # (s) -> dict of estimates, from the merged statistics
     start_from_statistics = None  # (s) -> a start (JAX), so a batch of fits needs no pass for starts
@@ -196,7 +204,7 @@ class Family:
     statistics_closed_form_derivs = None
     cdf = None
     sf = None
-    expected_information = None  # (p) -> per-observation information matrix (flat params)
+    expected_information = None  # (p) -> per-observation information matrix (flat params), NumPy or JAX as p
 
     def bind(self, known: dict) -> "Family":
         """This family with its known values (binomial ``n``) attached, for the hooks that
