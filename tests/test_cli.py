@@ -188,9 +188,16 @@ def test_families_lists_registry(capsys):
     assert code == 0 and "lognormal" in out
 
 
-def test_importing_thetahat_leaves_the_heavy_modules_for_later():
-    # the CLI's start-up time: scipy.stats, scipy.special, pyarrow and rich load only when used
-    code = ("import sys, thetahat; print(','.join(m for m in ('scipy.stats', 'scipy.special', 'pyarrow', 'rich') "
-            "if m in sys.modules))")
+def test_importing_thetahat_leaves_the_heavy_modules_for_later(tmp_path):
+    # the CLI's start-up time: JAX, NumPy, scipy.stats, scipy.special, pyarrow and rich load only when used
+    code = ("import sys, thetahat; print(','.join(m for m in ('jax', 'numpy', 'scipy.stats', 'scipy.special', "
+            "'pyarrow', 'rich') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+    # a closed-form fit printed from the command line loads NumPy, never JAX (tests/test_closed_fit.py has them all)
+    code = ("import sys; from thetahat.cli.main import main; np = __import__('numpy'); np.savetxt('x.csv', "
+            "np.arange(1.0, 30.0)); main(['fit', 'x.csv', '-f', 'exponential']); print('jax' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,
+                         env=env)
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -23,6 +23,7 @@ DRAWS = {
 }
 
 
+@pytest.mark.usefixtures("x64")  # (the test computes with JAX itself)
 @pytest.mark.parametrize("name", sorted(DRAWS))
 @pytest.mark.parametrize("weighted", [False, True])
 def test_closed_form_derivatives_are_autodiffs(name, weighted):
@@ -47,6 +48,7 @@ def test_closed_form_derivatives_are_autodiffs(name, weighted):
 @pytest.mark.parametrize("constraint, value", [(C.positive, 0.37), (C.GreaterThan(-2.0), 5.0),
                                                (C.unit_interval, 0.9), (C.Interval(-1.0, 3.0), -0.4),
                                                (C.real, -7.5)])
+@pytest.mark.usefixtures("x64")  # (the test computes with JAX itself)
 def test_chain_rule_in_numpy_is_autodiffs(constraint, value):
     d1, d2 = constraint.chain_np(value)
     u = jnp.asarray(constraint.inverse_np(value))

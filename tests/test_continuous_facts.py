@@ -82,6 +82,7 @@ def test_laplace_closed_form_is_median_and_mean_absolute_deviation():
     (np.array([1.0, 2.0, 2.0, 2.0, 5.0, 9.0]), None),  # ties at the median
     (np.array([3.0, -1.0, 0.5, 2.0, 7.0]), np.array([1.0, 3.0, 2.0, 0.0, 2.0])),
 ])
+@pytest.mark.usefixtures("x64")  # (the test computes with JAX itself)
 def test_laplace_closed_form_derivatives_match_autodiff(x, w):
     # the closed form reports the log-likelihood and its scale derivatives itself: JAX's on the
     # rows agree; in loc, ell is not differentiable, and the reported 0 is a subgradient: the
@@ -116,6 +117,7 @@ def test_laplace_weighted_median_equals_the_repeated_data_median():
     assert f.params["scale"] == pytest.approx(g.params["scale"], rel=1e-14)
 
 
+@pytest.mark.usefixtures("x64")  # (the test computes with JAX itself)
 def test_gev_is_continuous_through_the_gumbel_limit():
     fam = thetahat.family("gev")
     x = jnp.linspace(-3.0, 8.0, 23)
@@ -140,6 +142,7 @@ def test_gev_is_continuous_through_the_gumbel_limit():
 _INFO = [c for c in CASES if thetahat.family(c.family).expected_information is not None]
 
 
+@pytest.mark.usefixtures("x64")  # (the test computes with JAX itself)
 @pytest.mark.parametrize("case", _INFO, ids=[c.id for c in _INFO])
 def test_expected_information_is_the_variance_of_the_score(case):
     # Monte Carlo outer product of the autodiff score, n = 400k: a check independent of the formula
@@ -159,6 +162,7 @@ def test_expected_information_is_the_variance_of_the_score(case):
     assert np.all(np.abs(opg - info) <= tol), (opg, info)
 
 
+@pytest.mark.usefixtures("x64")  # (the test calls the family's cdf and sf itself)
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_cdf_and_sf_match_scipy(case):
     fam = thetahat.family(case.family)

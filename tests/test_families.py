@@ -38,6 +38,7 @@ def _all_params(case):
     return {**case.params, **case.fixed}
 
 
+@pytest.mark.usefixtures("x64")  # (the test calls the family's log-density itself)
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_logpdf_matches_scipy(case):
     _maybe_xfail(case, "logpdf")
@@ -57,6 +58,7 @@ def test_to_scipy_is_the_same_distribution(case):
     np.testing.assert_allclose(ours, ref, rtol=1e-10)
 
 
+@pytest.mark.usefixtures("x64")
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_autodiff_gradient_matches_finite_differences(case):
     _maybe_xfail(case, "gradient")

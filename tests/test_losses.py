@@ -5,6 +5,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
+pytestmark = pytest.mark.usefixtures("x64")  # (the functions themselves follow the caller's JAX precision)
 import statsmodels.api as sm
 from scipy import optimize, special, stats
 from sklearn.metrics import log_loss

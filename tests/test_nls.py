@@ -154,6 +154,7 @@ def test_lanczos1_float64_limit_in_exact_arithmetic():
         assert exact > 9
 
 
+@pytest.mark.usefixtures("x64")  # (the test calls thetahat's internals itself)
 @pytest.mark.skipif(not _extended.wider_than_float64(), reason="numpy.longdouble is float64 on this platform")
 @pytest.mark.parametrize("name", ["Lanczos1", "Thurber", "Roszman1", "ENSO", "Bennett5", "Nelson"])
 def test_extended_model_evaluation_against_mpmath(name):

@@ -106,6 +106,7 @@ def test_profile_plot_data_and_cutoff(weibull_fit, tmp_path):
     assert dev.lines[1].get_ydata()[0] == pytest.approx(st.chi2.ppf(0.95, 1))
 
 
+@pytest.mark.usefixtures("x64")  # (the test calls thetahat's internals itself)
 def test_contour_grid_equals_scipy_and_path_is_drawn(tmp_path):
     f = thetahat.fit(RIVERS, "gamma")  # Newton from the moment start: several iterates
     assert len(f.path) > 2

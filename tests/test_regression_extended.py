@@ -29,6 +29,7 @@ def _model_mp(th, x):
     return branch + mp.log(1 + mp.exp(th[1] * x)) + th[0] * mp.log1p(x * x) + (th[0] + th[1]) / 3
 
 
+@pytest.mark.usefixtures("x64")  # (the test computes with JAX itself)
 def test_interpreter_against_mpmath():
     th = np.array([0.7, -1.3])
     x = np.array([np.longdouble(v) for v in ("-2.5", "-0.1", "0.3", "1.7", "4.05")])

@@ -39,6 +39,7 @@ def _logpmf(name, y, aux, eta):
     return stats.poisson(np.exp(eta)).logpmf(y)
 
 
+@pytest.mark.usefixtures("x64")  # (the test calls thetahat's internals itself)
 @pytest.mark.parametrize("name", ["bernoulli", "binomial", "poisson"])
 @pytest.mark.parametrize("n", [37, 20_011])  # padded rows; several blocks with a short last one
 def test_fused_pass_equals_autodiff_and_scipy(name, n, monkeypatch):

@@ -13,6 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.usefixtures("x64")  # (the functions themselves follow the caller's JAX precision)
+
 from thetahat.families import special as S
 
 mp = pytest.importorskip("mpmath")

@@ -23,10 +23,10 @@ works on censored and truncated data unchanged.
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 
 from . import constraints as C
+from ._jax import jnp
 from .errors import DataError, NonFiniteDataError, OptionError, SupportError
 from .families._base import Family
 

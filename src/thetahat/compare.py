@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ._jax import x64, x64_methods
 from .censoring import as_bounds
 from .scale.arrays import as_float_array, as_weights
 from .errors import OptionError, DataError, ThetahatError
@@ -19,6 +20,7 @@ from .result import Fit, boundary_text
 OK, NOT_CONVERGED, NOT_IDENTIFIABLE, FAILED = "ok", "not converged", "not identifiable", "failed"
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Comparison:
     """Families fitted to one sample, ranked by AIC.
@@ -96,6 +98,7 @@ class Comparison:
         return f"<Comparison of {len(self.rows)} families, best={self._best}>"
 
 
+@x64
 def compare(data, families=None, *, dropna=False, weights=None, weight_kind="frequency", event=None, lower=None,
             upper=None, truncate=None, gof=False, n_boot=199, seed=0) -> Comparison:
     """Fit several families to the same data and rank them by AIC.

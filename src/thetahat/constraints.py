@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import jax.numpy as jnp
 import numpy as np
-from jax.nn import softmax
+
+from ._jax import jax, jnp
 
 
 class Constraint:
@@ -45,6 +45,11 @@ class Constraint:
 
     def inverse_np(self, value):
         """:meth:`inverse` in NumPy (no JAX dispatch), for constraints that have one; None otherwise."""
+        return None
+
+    def forward_np(self, u: float):
+        """:meth:`forward` of one scalar coordinate in Python floats, for an elementwise
+        bijection; None otherwise."""
         return None
 
     def chain_np(self, value):
@@ -74,6 +79,9 @@ class _Real(Constraint):
 
     def inverse_np(self, value):
         return np.asarray(value, dtype=float)
+
+    def forward_np(self, u):
+        return float(u)
 
     def chain_np(self, value):
         return 1.0, 0.0
@@ -115,6 +123,9 @@ class GreaterThan(Constraint):
     def chain_np(self, value):
         d = float(value) - self.lower  # value = lower + exp(u): both derivatives are exp(u)
         return d, d
+
+    def forward_np(self, u):
+        return self.lower + math.exp(u) if u < 709.0 else math.inf
 
 
 @dataclass(frozen=True, repr=False)
@@ -160,6 +171,9 @@ class Interval(Constraint):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(t) - np.log1p(-t)
 
+    def forward_np(self, u):
+        return self.lower + (self.upper - self.lower) * (0.5 + 0.5 * math.tanh(0.5 * u))
+
     def chain_np(self, value):
         # value = lower + w t, t = sigmoid(u): t' = t (1 - t), t'' = t' (1 - 2 t)
         w = self.upper - self.lower
@@ -185,7 +199,7 @@ class _Simplex(Constraint):
         return int(shape[-1]) - 1
 
     def forward(self, u):
-        return softmax(jnp.concatenate([u, jnp.zeros(1)]))
+        return jax.nn.softmax(jnp.concatenate([u, jnp.zeros(1)]))
 
     def inverse(self, value):
         v = jnp.asarray(value, dtype=jnp.float64)

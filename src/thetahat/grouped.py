@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._jax import x64, x64_methods
 from .engine.batch import fit_batch
 from .kernels.aligned import aligned_empty
 from .errors import MissingColumnError, OptionError, ThetahatError
@@ -20,6 +21,7 @@ from .families import get_family
 from .families.fixed import check_fixed
 
 
+@x64_methods
 class ManyFit(dict):
     """The fits of ``fit_many`` as a table: ``{column: numpy array}``, one row per group.
 
@@ -61,6 +63,7 @@ class ManyFit(dict):
         return int(np.sum(self["status"] == "ok"))
 
 
+@x64
 def fit_many(data, family, *, by=None, value=None, columns=None, fixed=None, dropna=False,
              max_iter=100) -> ManyFit:
     """Fit ``family`` to every group of ``data`` in one batched, compiled call.

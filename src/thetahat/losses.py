@@ -16,6 +16,9 @@ loss                                     negative log-likelihood of
 =======================================  ======================================================
 
 They accept NumPy or JAX arrays and are jittable (``jax.jit(binary_cross_entropy_with_logits)``).
+They are building blocks of the caller's JAX code and compute in its precision: float32 under
+JAX's default, float64 with ``jax_enable_x64`` (thetahat's own entry points turn float64 on
+for their own calls only, see ``thetahat._jax``).
 With concrete (not traced) inputs they also check the input: a NaN, a probability outside
 [0, 1], a label that is neither 0 nor 1, a negative count or a non-positive sigma raises a
 :class:`thetahat.errors.DataError` naming the first bad entry; under ``jit`` only shapes are
@@ -38,11 +41,9 @@ Examples
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln, xlog1py, xlogy
 
+from ._jax import jax, jnp, jsp
 from .errors import DataError, OptionError
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "categorical_cross_entropy",
@@ -66,7 +67,7 @@ def binary_cross_entropy(y, p, *, reduction="mean"):
     y, p = _pair(y, p, "y", "p")
     _check(y, "y", binary=True)
     _check(p, "p", lo=0.0, hi=1.0)
-    return _reduce(-(xlogy(y, p) + xlog1py(1.0 - y, -p)), reduction)
+    return _reduce(-(jsp.xlogy(y, p) + jsp.xlog1py(1.0 - y, -p)), reduction)
 
 
 def binary_cross_entropy_with_logits(y, logits, *, reduction="mean"):
@@ -113,7 +114,7 @@ def categorical_cross_entropy(y, p, *, reduction="mean"):
         raise DataError(f"p must be an (n, K) array of probabilities, got shape {p.shape}")
     _check(p, "p", lo=0.0, hi=1.0)
     onehot = _onehot(y, p.shape)
-    return _reduce(-jnp.sum(xlogy(onehot, p), axis=1), reduction)
+    return _reduce(-jnp.sum(jsp.xlogy(onehot, p), axis=1), reduction)
 
 
 def categorical_cross_entropy_with_logits(y, logits, *, reduction="mean"):
@@ -196,10 +197,10 @@ def poisson_nll(y, lam, *, log_input=False, reduction="mean"):
     _check(y, "y", lo=0.0, integer=True)
     if log_input:
         _check(a, "log_lam")
-        terms = jnp.exp(a) - y * a + gammaln(y + 1.0)
+        terms = jnp.exp(a) - y * a + jsp.gammaln(y + 1.0)
     else:
         _check(a, "lam", lo=0.0)
-        terms = a - xlogy(y, a) + gammaln(y + 1.0)
+        terms = a - jsp.xlogy(y, a) + jsp.gammaln(y + 1.0)
     return _reduce(terms, reduction)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._jax import x64_methods
 from .errors import OptionError
 from .families._base import Family
 
@@ -36,6 +37,7 @@ class Diagnostics:
     starts_converged: int = 1
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Fit(InformationCriteria):
     """A maximum likelihood fit.

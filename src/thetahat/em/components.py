@@ -28,12 +28,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.linalg import solve_triangular
-from jax.scipy.special import gammaln, xlogy
 
+from .._jax import jax, jnp, jsl, jsp
 from .. import constraints as C
 from ..errors import OptionError
 
@@ -81,7 +78,7 @@ class GaussianComponents:
         mu, cov = p["mu"], p["cov"]
         L = jnp.linalg.cholesky(cov)  # (k, d, d)
         eye = jnp.eye(self.d)
-        Linv = jax.vmap(lambda l: solve_triangular(l, eye, lower=True))(L)  # L^{-1}
+        Linv = jax.vmap(lambda l: jsl.solve_triangular(l, eye, lower=True))(L)  # L^{-1}
         W = jnp.swapaxes(Linv, 1, 2)  # z = (x - mu) L^{-T}: one matmul for every component
         Wf = jnp.transpose(W, (1, 0, 2)).reshape(self.d, self.k * self.d)
         y = (x @ Wf).reshape(x.shape[0], self.k, self.d) - jnp.einsum("kd,kde->ke", mu, W)[None]
@@ -215,7 +212,7 @@ class PoissonComponents:
 
     def log_density(self, x, p):
         lam = p["lam"][None, :]
-        return xlogy(x[:, None], lam) - lam - gammaln(x[:, None] + 1.0)
+        return jsp.xlogy(x[:, None], lam) - lam - jsp.gammaln(x[:, None] + 1.0)
 
     def m_step(self, x, r, p):
         return {"lam": (r.T @ x) / (r.sum(0) + TINY) + TINY}

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from .._jax import jax, jnp
 from ..engine.newton import newton_step
 from ..engine.layout import Layout
 from ..errors import OptionError

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _jax  # noqa: F401  (float64)
+from .._jax import x64
 from ..errors import OptionError
 from . import _common as cm
 from .hmm_algorithms import em_runner, pad, permute, split_sequences
@@ -33,6 +33,7 @@ TOL = 1e-10
 MAX_ITER = 1000
 
 
+@x64
 def hmm(sequences, k, emission="normal", *, lengths=None, cov_type="full", n_symbols=None, starts=1, seed=0,
         max_iter=MAX_ITER, tol=TOL, start=None, cov_prior="auto", se=True):
     """Fit a hidden Markov model with ``k`` states by Baum-Welch (EM).

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._jax import x64_methods
 from ..result import InformationCriteria
 
 from . import _common as cm
 
 
+@x64_methods
 @dataclass(frozen=True)
 class HMMFit(InformationCriteria):
     """A hidden Markov model fitted by Baum-Welch.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _jax  # noqa: F401  (float64)
+from .._jax import x64
 from ..errors import OptionError
 from . import _common as cm
 from . import polish as pl
@@ -13,6 +13,7 @@ from .mixture_result import MixtureSelection
 from .streamed import stream_mixture
 
 
+@x64
 def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_iter=MAX_ITER, tol=TOL,
             start=None, cov_prior="auto", se=True, column=None, columns=None, dropna=False, dask=False,
             newton_steps=pl.NEWTON_STEPS):

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._jax import x64_methods
 from ..result import InformationCriteria
 
 from . import _common as cm
 
 
+@x64_methods
 @dataclass(frozen=True)
 class MixtureFit(InformationCriteria):
     """A finite mixture fitted by EM and finished by Newton steps.
@@ -174,6 +176,7 @@ class MixtureFit(InformationCriteria):
         return self.summary()
 
 
+@x64_methods
 @dataclass(frozen=True)
 class MixtureSelection:
     """Mixtures fitted for several k, with k chosen by BIC.

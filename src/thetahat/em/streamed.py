@@ -46,6 +46,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._jax import x64, x64_methods
 from . import _common as cm
 from . import polish as pl
 from .mixture_memory import MAX_ITER, TOL, fit_in_memory, from_start
@@ -282,6 +283,7 @@ def _standard_errors(model, H, p, logw, natural):
 
 
 # ---- the fit -----------------------------------------------------------------------------------
+@x64_methods
 class StreamedMixtureFit(MixtureFit):
     """A :class:`~thetahat.MixtureFit` of streamed data: the same estimates, standard
     errors and diagnostics, but no (n, k) responsibilities of rows that were never held
@@ -294,6 +296,7 @@ class StreamedMixtureFit(MixtureFit):
         return MixtureFit.predict_proba(self, x)
 
 
+@x64
 def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_type="full", starts=1, seed=0,
                    max_iter=None, tol=None, start=None, cov_prior="auto", se=True, dropna=False,
                    batch_rows=BATCH_ROWS, progress=None, dask=False, newton_steps=None):

@@ -20,13 +20,11 @@ is accepted only if it does not lower the log-likelihood, so each trace rises.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from .. import _jax  # noqa: F401
+from .._jax import jax, jit, jnp, x64, x64_methods
 from ..errors import DataError, NonFiniteDataError, OptionError
 from ..families import get_family
 from ..families.fixed import check_fixed
@@ -36,6 +34,7 @@ from .newton import cap, newton_step
 from .objective import _value_grad_hess
 
 
+@x64_methods
 @dataclass(frozen=True)
 class BatchFit:
     """The fits of one family to a batch of samples.
@@ -71,6 +70,7 @@ class BatchFit:
         return int(np.sum(~self.converged))
 
 
+@x64
 def fit_batch(family, data, *, weights=None, fixed=None, start=None, max_iter=100, tol=1e-10,
               method="auto", _checked=False) -> BatchFit:
     """Fit ``family`` to every row of ``data`` by maximum likelihood, in one compiled call.
@@ -221,7 +221,7 @@ def _profile_run(fam, layout, Xj, Wj, nobs, fixed):
     return _assemble(fam, layout, params, se_flat, v, nobs, ok, np.zeros(B, dtype=int), False, fixed)
 
 
-@jax.jit
+@jit
 def _inverse_diag_sqrt(h):
     def one(hh):
         L = jnp.linalg.cholesky(-hh)
@@ -363,7 +363,7 @@ def _to_params(layout):
     return jax.jit(jax.vmap(layout.to_params))
 
 
-@partial(jax.jit, static_argnums=0)
+@jit(static_argnums=0)
 def _ones(shape):
     return jnp.ones(shape)
 

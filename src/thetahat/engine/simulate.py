@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .._jax import in_thread
 from ..kernels.aligned import aligned_empty
 
 PART = 1 << 20  # values per task: big enough to amortise the call, small enough to share out
@@ -63,14 +64,14 @@ def draw_blocks(fam, params, blocks, rng, *, part=PART):
         todo = iter(tasks)
         current, filled, out = None, 0, None
         for t in todo:  # keep four tasks in flight
-            pending.append((t, pool.submit(draw, t)))
+            pending.append((t, pool.submit(in_thread(draw), t)))
             if len(pending) == 4:
                 break
         while pending:
             t, fut = pending.popleft()
             nxt = next(todo, None)
             if nxt is not None:
-                pending.append((nxt, pool.submit(draw, nxt)))
+                pending.append((nxt, pool.submit(in_thread(draw), nxt)))
             x = fut.result()
             b, r0, rows, n, _ = t
             if b != current:

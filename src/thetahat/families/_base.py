@@ -5,6 +5,14 @@ log-density -- and holds no data. Subclasses fill in the hooks they can; the eng
 uses the optional ones (closed form, sufficient statistics, expected information)
 when present.
 
+The hooks of a closed-form fit -- ``statistics``, ``closed_form``,
+``loglik_from_statistics``, ``expected_information`` -- are written once for NumPy and
+JAX: they take their array module from ``thetahat._xp.namespace(...)`` of their inputs, so
+that a closed-form fit runs on NumPy without importing JAX (``thetahat.fitting.closed``) and
+the same functions trace inside compiled code. The log-density and the other hooks are
+JAX (``thetahat._jax``'s proxies: imported at their first use), and compute in their
+caller's precision: float64 inside thetahat's calls.
+
 Example
 -------
 >>> import thetahat
@@ -20,11 +28,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import constraints as C
+from .._jax import jax, jnp
+from .._xp import namespace
 from ..errors import DegenerateDataError, SupportError, UnknownFamilyError
 
 _REGISTRY: dict[str, "Family"] = {}
@@ -167,7 +175,7 @@ class Family:
         raise NotImplementedError
 
     # ---- optional hooks --------------------------------------------------------
-    statistics = None  # statistics(x, w) -> dict of arrays (JAX); merged by merge()
+    statistics = None  # statistics(x, w) -> dict of arrays (NumPy or JAX, as x and w are); merged by merge()
     loglik_from_statistics = None  # (s, p) -> log-likelihood
     closed_form = None  # (s) -> dict of estimates, from the merged statistics
     start_from_statistics = None  # (s) -> a start (JAX), so a batch of fits needs no pass for starts
@@ -196,7 +204,7 @@ class Family:
     statistics_closed_form_derivs = None
     cdf = None
     sf = None
-    expected_information = None  # (p) -> per-observation information matrix (flat params)
+    expected_information = None  # (p) -> per-observation information matrix (flat params), NumPy or JAX as p
 
     def bind(self, known: dict) -> "Family":
         """This family with its known values (binomial ``n``) attached, for the hooks that
@@ -291,18 +299,15 @@ def _fmt(v) -> str:
     return f"{float(a):g}"
 
 
-def _numpy_or_jax(numpy_fn, jax_fn):
-    """``numpy_fn`` on NumPy input, ``jax_fn`` on JAX arrays and tracers: a closed form called on
+def sqrt(v):
+    """NumPy's ``sqrt`` on NumPy input, JAX's on JAX arrays and tracers: a closed form called on
     NumPy statistics (one fit) costs no eager JAX dispatch, and stays traceable for a batch."""
-    def fn(v):
-        return numpy_fn(v) if isinstance(v, (np.ndarray, np.generic, float, int)) else jax_fn(v)
-
-    fn.__name__ = numpy_fn.__name__
-    return fn
+    return namespace(v).sqrt(v)
 
 
-sqrt = _numpy_or_jax(np.sqrt, jnp.sqrt)
-log = _numpy_or_jax(np.log, jnp.log)
+def log(v):
+    """``log`` in the namespace of ``v`` (see :func:`sqrt`)."""
+    return namespace(v).log(v)
 
 
 def weighted_moments(x, w):

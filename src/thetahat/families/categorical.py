@@ -13,11 +13,11 @@ Example
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln, xlogy
 
 from .. import constraints as C
+from .._jax import jnp, jsp
+from .._xp import namespace
 from ..kernels.blocks import map_row_blocks
 from ..kernels.fused import count_integers, pool, summarize
 from ..errors import DegenerateDataError, OptionError, SupportError
@@ -101,7 +101,7 @@ class Multinomial(Family):
         n, probs = p["n"], p["p"]
         ok = jnp.all((x == jnp.floor(x)) & (x >= 0)) & (jnp.sum(x) == n)
         xs = jnp.where(ok, x, 0.0)
-        val = gammaln(n + 1.0) - jnp.sum(gammaln(xs + 1.0)) + jnp.sum(xlogy(xs, probs))
+        val = jsp.gammaln(n + 1.0) - jnp.sum(jsp.gammaln(xs + 1.0)) + jnp.sum(jsp.xlogy(xs, probs))
         return jnp.where(ok, val, -jnp.inf)
 
     def param_shapes(self, x):
@@ -141,13 +141,14 @@ class Multinomial(Family):
     # Sufficient statistics: the rows, the column sums and the sum of log(x_ij!) (the
     # multinomial coefficients' part of the log-likelihood).
     def statistics(self, x, w):
+        xp = namespace(x, w)
         w = w if w.ndim == 1 else w[:, 0]
-        xs = jnp.where(w[:, None] > 0, x, 0.0)
-        return {"n": jnp.sum(w), "counts": jnp.sum(w[:, None] * xs, axis=0),
-                "log_fact": jnp.sum(w * jnp.sum(gammaln(xs + 1.0), axis=1))}
+        xs = xp.where(w[:, None] > 0, x, 0.0)
+        return {"n": xp.sum(w), "counts": xp.sum(w[:, None] * xs, axis=0),
+                "log_fact": xp.sum(w * xp.sum(xp.gammaln(xs + 1.0), axis=1))}
 
     def loglik_from_statistics(self, s, p):
-        return s["n"] * gammaln(p["n"] + 1.0) - s["log_fact"] + jnp.sum(xlogy(s["counts"], p["p"]))
+        return s["n"] * jsp.gammaln(p["n"] + 1.0) - s["log_fact"] + jnp.sum(jsp.xlogy(s["counts"], p["p"]))
 
     def closed_form(self, s):
         c = jnp.asarray(s["counts"])

@@ -1,10 +1,10 @@
 """The von Mises family of angles (the circular normal)."""
 
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import i0e
 
 from .. import constraints as C
+from .._jax import jnp, jsp
+from .._xp import namespace
 from ._base import Family, register
 
 _LOG2PI = float(np.log(2 * np.pi))
@@ -12,7 +12,8 @@ _LOG2PI = float(np.log(2 * np.pi))
 
 def _wsum(w, v):
     """Weighted sum that ignores padding rows (``w == 0``), whatever ``v`` is there."""
-    return jnp.sum(jnp.where(w > 0, w * v, 0.0))
+    xp = namespace(w, v)
+    return xp.sum(xp.where(w > 0, w * v, 0.0))
 
 
 def _wrap(x):
@@ -54,8 +55,8 @@ class VonMises(Family):
     def logpdf(self, x, p):
         mu, k = p["mu"], p["kappa"]
         ok = (x >= -np.pi) & (x <= np.pi)
-        # log I0(k) = log(i0e(k)) + k: i0e stays finite for large kappa
-        val = k * (jnp.cos(x - mu) - 1) - jnp.log(i0e(k)) - _LOG2PI
+        # log I0(k) = log(jsp.i0e(k)) + k: i0e stays finite for large kappa
+        val = k * (jnp.cos(x - mu) - 1) - jnp.log(jsp.i0e(k)) - _LOG2PI
         return jnp.where(ok, val, -jnp.inf)
 
     def start(self, x, w):
@@ -66,18 +67,19 @@ class VonMises(Family):
         return {"mu": mu, "kappa": _kappa_from_r(np.hypot(c, s))}
 
     def statistics(self, x, w):
-        return {"n": jnp.sum(w), "sum_cos": _wsum(w, jnp.cos(x)), "sum_sin": _wsum(w, jnp.sin(x))}
+        xp = namespace(x, w)
+        return {"n": xp.sum(w), "sum_cos": _wsum(w, xp.cos(x)), "sum_sin": _wsum(w, xp.sin(x))}
 
     def loglik_from_statistics(self, s, p):
         mu, k, n = p["mu"], p["kappa"], s["n"]
         proj = s["sum_cos"] * jnp.cos(mu) + s["sum_sin"] * jnp.sin(mu)
-        return k * (proj - n) - n * (jnp.log(i0e(k)) + _LOG2PI)
+        return k * (proj - n) - n * (jnp.log(jsp.i0e(k)) + _LOG2PI)
 
     def expected_information(self, p):
         from jax.scipy.special import i1e
 
         k = p["kappa"]
-        a = i1e(k) / i0e(k)  # A(kappa) = I1/I0
+        a = i1e(k) / jsp.i0e(k)  # A(kappa) = I1/I0
         return jnp.array([[k * a, 0.0], [0.0, 1 - a / k - a * a]])
 
     def sample(self, key, p, size):

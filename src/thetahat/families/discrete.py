@@ -19,14 +19,15 @@ Example
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import betainc, gammaincc, gammaln, xlog1py, xlogy
 
 from .. import constraints as C
+from .._jax import jnp, jsp, lazy
+from .._xp import namespace
 from ..errors import DegenerateDataError, OptionError, SupportError
-from . import special
 from ._base import Family, Limit, _fmt, register, weighted_moments
+
+special = lazy("thetahat.families.special")  # (JAX functions: imported at the first use)
 
 _EPS = 1e-6
 
@@ -34,7 +35,7 @@ _EPS = 1e-6
 def _betaln(a, b):
     # jax.scipy.special.betaln loses ~1e-7 relative accuracy in float64 (jax 0.10);
     # the gammaln form is exact to rounding for the moderate arguments of count data
-    return gammaln(a) + gammaln(b) - gammaln(a + b)
+    return jsp.gammaln(a) + jsp.gammaln(b) - jsp.gammaln(a + b)
 
 
 def _nbinom_score(x, w, p):
@@ -110,7 +111,8 @@ def _record_n_and_check(fam, x, fixed):
 
 def _counts_stats(x, w):
     """Weighted sums shared by the one-parameter count families."""
-    return {"n": jnp.sum(w), "sum": jnp.sum(w * x), "sum_lgx": jnp.sum(w * gammaln(x + 1.0))}
+    xp = namespace(x, w)
+    return {"n": xp.sum(w), "sum": xp.sum(w * x), "sum_lgx": xp.sum(w * xp.gammaln(x + 1.0))}
 
 
 # ---------------------------------------------------------------------------------
@@ -129,19 +131,21 @@ class Bernoulli(Family):
 
     def logpdf(self, x, p):
         ok = (x == 0) | (x == 1)
-        return jnp.where(ok, xlogy(x, p["p"]) + xlog1py(1.0 - x, -p["p"]), -jnp.inf)
+        return jnp.where(ok, jsp.xlogy(x, p["p"]) + jsp.xlog1py(1.0 - x, -p["p"]), -jnp.inf)
 
     def start(self, x, w):
         return {"p": _clip_p(weighted_moments(x, w)[0])}
 
     def statistics(self, x, w):
-        return {"n": jnp.sum(w), "k": jnp.sum(w * x)}
+        xp = namespace(x, w)
+        return {"n": xp.sum(w), "k": xp.sum(w * x)}
 
     def statistics_from_summary(self, s):
         return {"n": s["n"], "k": s["sum"]}
 
     def loglik_from_statistics(self, s, p):
-        return xlogy(s["k"], p["p"]) + xlog1py(s["n"] - s["k"], -p["p"])
+        xp = namespace(s, p)
+        return xp.xlogy(s["k"], p["p"]) + xp.xlog1py(s["n"] - s["k"], -p["p"])
 
     def closed_form(self, s):
         return {"p": s["k"] / s["n"]}
@@ -155,7 +159,7 @@ class Bernoulli(Family):
                           np.array([[-k / p**2 - (n - k) / (1 - p) ** 2]]))
 
     def expected_information(self, p):
-        return jnp.array([[1.0 / (p["p"] * (1.0 - p["p"]))]])
+        return namespace(p).array([[1.0 / (p["p"] * (1.0 - p["p"]))]])
 
     def cdf(self, x, p):
         return jnp.where(x < 0, 0.0, jnp.where(x < 1, 1.0 - p["p"], 1.0))
@@ -194,8 +198,8 @@ class Binomial(Family):
     def logpdf(self, x, p):
         n, q = p["n"], p["p"]
         ok = _is_int(x) & (x >= 0) & (x <= n)
-        comb = gammaln(n + 1.0) - gammaln(x + 1.0) - gammaln(n - x + 1.0)
-        return jnp.where(ok, comb + xlogy(x, q) + xlog1py(n - x, -q), -jnp.inf)
+        comb = jsp.gammaln(n + 1.0) - jsp.gammaln(x + 1.0) - jsp.gammaln(n - x + 1.0)
+        return jnp.where(ok, comb + jsp.xlogy(x, q) + jsp.xlog1py(n - x, -q), -jnp.inf)
 
     def check_known(self, k, value):
         _check_n(self.name, value)
@@ -226,13 +230,13 @@ class Binomial(Family):
     def cdf(self, x, p):
         n, q = p["n"], p["p"]
         k = jnp.floor(x)
-        inner = betainc(jnp.clip(n - k, 1e-300, None), k + 1.0, 1.0 - q)
+        inner = jsp.betainc(jnp.clip(n - k, 1e-300, None), k + 1.0, 1.0 - q)
         return jnp.where(k < 0, 0.0, jnp.where(k >= n, 1.0, inner))
 
     def sf(self, x, p):
         n, q = p["n"], p["p"]
         k = jnp.floor(x)
-        inner = betainc(k + 1.0, jnp.clip(n - k, 1e-300, None), q)
+        inner = jsp.betainc(k + 1.0, jnp.clip(n - k, 1e-300, None), q)
         return jnp.where(k < 0, 1.0, jnp.where(k >= n, 0.0, inner))
 
     def to_scipy(self, p):
@@ -257,19 +261,21 @@ class Geometric(Family):
 
     def logpdf(self, x, p):
         ok = _is_int(x) & (x >= 1)
-        return jnp.where(ok, xlog1py(x - 1.0, -p["p"]) + jnp.log(p["p"]), -jnp.inf)
+        return jnp.where(ok, jsp.xlog1py(x - 1.0, -p["p"]) + jnp.log(p["p"]), -jnp.inf)
 
     def start(self, x, w):
         return {"p": _clip_p(1.0 / weighted_moments(x, w)[0])}
 
     def statistics(self, x, w):
-        return {"n": jnp.sum(w), "sum": jnp.sum(w * x)}
+        xp = namespace(x, w)
+        return {"n": xp.sum(w), "sum": xp.sum(w * x)}
 
     def statistics_from_summary(self, s):
         return {"n": s["n"], "sum": s["sum"]}
 
     def loglik_from_statistics(self, s, p):
-        return xlog1py(s["sum"] - s["n"], -p["p"]) + s["n"] * jnp.log(p["p"])
+        xp = namespace(s, p)
+        return xp.xlog1py(s["sum"] - s["n"], -p["p"]) + s["n"] * xp.log(p["p"])
 
     def closed_form(self, s):
         return {"p": s["n"] / s["sum"]}
@@ -284,15 +290,15 @@ class Geometric(Family):
 
     def expected_information(self, p):
         q = p["p"]
-        return jnp.array([[1.0 / (q * q * (1.0 - q))]])
+        return namespace(p).array([[1.0 / (q * q * (1.0 - q))]])
 
     def cdf(self, x, p):
         k = jnp.floor(x)
-        return jnp.where(k < 1, 0.0, -jnp.expm1(xlog1py(k, -p["p"])))
+        return jnp.where(k < 1, 0.0, -jnp.expm1(jsp.xlog1py(k, -p["p"])))
 
     def sf(self, x, p):
         k = jnp.floor(x)
-        return jnp.where(k < 1, 1.0, jnp.exp(xlog1py(k, -p["p"])))
+        return jnp.where(k < 1, 1.0, jnp.exp(jsp.xlog1py(k, -p["p"])))
 
     def check_degenerate(self, x, w):
         if _all_equal(x, w, 1.0):
@@ -320,7 +326,7 @@ class Poisson(Family):
 
     def logpdf(self, x, p):
         ok = _is_int(x) & (x >= 0)
-        return jnp.where(ok, xlogy(x, p["lam"]) - p["lam"] - gammaln(x + 1.0), -jnp.inf)
+        return jnp.where(ok, jsp.xlogy(x, p["lam"]) - p["lam"] - jsp.gammaln(x + 1.0), -jnp.inf)
 
     def start(self, x, w):
         return {"lam": max(weighted_moments(x, w)[0], _EPS)}
@@ -329,7 +335,7 @@ class Poisson(Family):
         return _counts_stats(x, w)
 
     def loglik_from_statistics(self, s, p):
-        return xlogy(s["sum"], p["lam"]) - s["n"] * p["lam"] - s["sum_lgx"]
+        return namespace(s, p).xlogy(s["sum"], p["lam"]) - s["n"] * p["lam"] - s["sum_lgx"]
 
     def closed_form(self, s):
         return {"lam": s["sum"] / s["n"]}
@@ -343,15 +349,15 @@ class Poisson(Family):
                               np.array([[-t / lam**2]]))
 
     def expected_information(self, p):
-        return jnp.array([[1.0 / p["lam"]]])
+        return namespace(p).array([[1.0 / p["lam"]]])
 
     def cdf(self, x, p):
         k = jnp.floor(x)
-        return jnp.where(k < 0, 0.0, gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"]))
+        return jnp.where(k < 0, 0.0, jsp.gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"]))
 
     def sf(self, x, p):
         k = jnp.floor(x)
-        return jnp.where(k < 0, 1.0, 1.0 - gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"]))
+        return jnp.where(k < 0, 1.0, 1.0 - jsp.gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"]))
 
     def check_degenerate(self, x, w):
         if _all_equal(x, w, 0.0):
@@ -388,8 +394,8 @@ class NegativeBinomial(Family):
         r, q = p["r"], p["p"]
         ok = _is_int(x) & (x >= 0)
         xs = jnp.where(ok, x, 0.0)
-        coef = gammaln(xs + r) - gammaln(r) - gammaln(xs + 1.0)
-        return jnp.where(ok, coef + r * jnp.log(q) + xlog1py(xs, -q), -jnp.inf)
+        coef = jsp.gammaln(xs + r) - jsp.gammaln(r) - jsp.gammaln(xs + 1.0)
+        return jnp.where(ok, coef + r * jnp.log(q) + jsp.xlog1py(xs, -q), -jnp.inf)
 
     def start(self, x, w):
         m, v = weighted_moments(x, w)
@@ -486,7 +492,7 @@ class ZeroInflatedPoisson(Family):
     def logpdf(self, x, p):
         pi, lam = p["pi"], p["lam"]
         ok = _is_int(x) & (x >= 0)
-        pos = jnp.log1p(-pi) + xlogy(x, lam) - lam - gammaln(jnp.maximum(x, 0.0) + 1.0)
+        pos = jnp.log1p(-pi) + jsp.xlogy(x, lam) - lam - jsp.gammaln(jnp.maximum(x, 0.0) + 1.0)
         return jnp.where(ok, jnp.where(x == 0, self._log_p0(pi, lam), pos), -jnp.inf)
 
     def start(self, x, w):
@@ -502,23 +508,24 @@ class ZeroInflatedPoisson(Family):
 
     def statistics(self, x, w):
         s = _counts_stats(x, w)
-        s["zeros"] = jnp.sum(jnp.where(x == 0, w, 0.0))
+        xp = namespace(x, w)
+        s["zeros"] = xp.sum(xp.where(x == 0, w, 0.0))
         return s
 
     def loglik_from_statistics(self, s, p):
         pi, lam = p["pi"], p["lam"]
         npos = s["n"] - s["zeros"]
         return (s["zeros"] * self._log_p0(pi, lam) + npos * (jnp.log1p(-pi) - lam)
-                + xlogy(s["sum"], lam) - s["sum_lgx"])
+                + jsp.xlogy(s["sum"], lam) - s["sum_lgx"])
 
     def cdf(self, x, p):
         k = jnp.floor(x)
-        pc = gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"])
+        pc = jsp.gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"])
         return jnp.where(k < 0, 0.0, p["pi"] + (1.0 - p["pi"]) * pc)
 
     def sf(self, x, p):
         k = jnp.floor(x)
-        pc = gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"])
+        pc = jsp.gammaincc(jnp.maximum(k, 0.0) + 1.0, p["lam"])
         return jnp.where(k < 0, 1.0, (1.0 - p["pi"]) * (1.0 - pc))
 
     def check_degenerate(self, x, w):

@@ -7,11 +7,11 @@ through ``xi = 0``, the Gumbel / exponential limit.
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from .. import constraints as C
+from .._jax import jax, jnp
+from .._xp import namespace
 from ..errors import SupportError
 from ._base import Family, _fmt, log, register, weighted_moments
 from .numerics import EULER_GAMMA, log1p_ratio, masked
@@ -223,8 +223,9 @@ class Pareto(Family):
         return {"shape": w.sum() / (w * np.log(x / xm)).sum(), "scale": xm}
 
     def statistics(self, x, w):
-        return {"n": jnp.sum(w), "sum_log": jnp.sum(w * jnp.log(masked(x, w, 1.0))),
-                "min": jnp.min(masked(x, w, jnp.inf))}
+        xp = namespace(x, w)
+        return {"n": xp.sum(w), "sum_log": xp.sum(w * xp.log(masked(x, w, 1.0))),
+                "min": xp.min(masked(x, w, np.inf))}
 
     def merge(self, a, b):
         return {"n": a["n"] + b["n"], "sum_log": a["sum_log"] + b["sum_log"],

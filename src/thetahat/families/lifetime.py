@@ -1,11 +1,10 @@
 """Lifetime families on x > 0: inverse Gaussian, Rayleigh, half-normal and log-logistic."""
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import log_ndtr, ndtr
 
 from .. import constraints as C
+from .._jax import jax, jnp, jsp
+from .._xp import namespace
 from ._base import Family, log_safe, register, sqrt, weighted_moments
 
 _LOG2PI = float(np.log(2 * np.pi))
@@ -14,7 +13,8 @@ _HALF_LOG_2_OVER_PI = float(0.5 * np.log(2 / np.pi))
 
 def _wsum(w, v):
     """Weighted sum that ignores padding rows (``w == 0``), whatever ``v`` is there."""
-    return jnp.sum(jnp.where(w > 0, w * v, 0.0))
+    xp = namespace(w, v)
+    return xp.sum(xp.where(w > 0, w * v, 0.0))
 
 
 @register
@@ -46,14 +46,15 @@ class InverseGaussian(Family):
         return {"mu": m, "lam": 1 / d if d > 0 else m}
 
     def statistics(self, x, w):
-        xs = jnp.where(w > 0, x, 1.0)
-        return {"n": jnp.sum(w), "sum": _wsum(w, xs), "sum_inv": _wsum(w, 1 / xs),
-                "sum_log": _wsum(w, jnp.log(xs))}
+        xp = namespace(x, w)
+        xs = xp.where(w > 0, x, 1.0)
+        return {"n": xp.sum(w), "sum": _wsum(w, xs), "sum_inv": _wsum(w, 1 / xs),
+                "sum_log": _wsum(w, xp.log(xs))}
 
     def loglik_from_statistics(self, s, p):
         mu, lam, n = p["mu"], p["lam"], s["n"]
         quad = s["sum"] - 2 * mu * n + mu * mu * s["sum_inv"]
-        return 0.5 * n * (jnp.log(lam) - _LOG2PI) - 1.5 * s["sum_log"] - lam * quad / (2 * mu * mu)
+        return 0.5 * n * (namespace(s, p).log(lam) - _LOG2PI) - 1.5 * s["sum_log"] - lam * quad / (2 * mu * mu)
 
     def closed_form(self, s):
         m = s["sum"] / s["n"]
@@ -61,23 +62,23 @@ class InverseGaussian(Family):
 
     def expected_information(self, p):
         mu, lam = p["mu"], p["lam"]
-        return jnp.array([[lam / mu**3, 0.0], [0.0, 0.5 / lam**2]])
+        return namespace(p).array([[lam / mu**3, 0.0], [0.0, 0.5 / lam**2]])
 
     def _terms(self, x, p):
         mu, lam = p["mu"], p["lam"]
         xs = jnp.where(x > 0, x, 1.0)
         r = jnp.sqrt(lam / xs)
         # exp(2 lam/mu) Phi(-r (x/mu + 1)) combined in logs: the factors over/underflow apart
-        second = jnp.exp(2 * lam / mu + log_ndtr(-r * (xs / mu + 1)))
+        second = jnp.exp(2 * lam / mu + jsp.log_ndtr(-r * (xs / mu + 1)))
         return r * (xs / mu - 1), second
 
     def cdf(self, x, p):
         a, second = self._terms(x, p)
-        return jnp.where(x > 0, ndtr(a) + second, 0.0)
+        return jnp.where(x > 0, jsp.ndtr(a) + second, 0.0)
 
     def sf(self, x, p):
         a, second = self._terms(x, p)
-        return jnp.where(x > 0, ndtr(-a) - second, 1.0)
+        return jnp.where(x > 0, jsp.ndtr(-a) - second, 1.0)
 
     def to_scipy(self, p):
         from scipy import stats as st
@@ -108,12 +109,13 @@ class Rayleigh(Family):
         return {"sigma": np.sqrt((w * x * x).sum() / (2 * w.sum()))}
 
     def statistics(self, x, w):
-        xs = jnp.where(w > 0, x, 1.0)
-        return {"n": jnp.sum(w), "sum_sq": _wsum(w, xs * xs), "sum_log": _wsum(w, jnp.log(xs))}
+        xp = namespace(x, w)
+        xs = xp.where(w > 0, x, 1.0)
+        return {"n": xp.sum(w), "sum_sq": _wsum(w, xs * xs), "sum_log": _wsum(w, xp.log(xs))}
 
     def loglik_from_statistics(self, s, p):
         sig = p["sigma"]
-        return s["sum_log"] - 2 * s["n"] * jnp.log(sig) - 0.5 * s["sum_sq"] / sig**2
+        return s["sum_log"] - 2 * s["n"] * namespace(s, sig).log(sig) - 0.5 * s["sum_sq"] / sig**2
 
     def closed_form(self, s):
         return {"sigma": sqrt(s["sum_sq"] / (2 * s["n"]))}
@@ -125,7 +127,7 @@ class Rayleigh(Family):
                                 np.array([-2 * n / sig + q / sig**3]), np.array([[2 * n / sig**2 - 3 * q / sig**4]]))
 
     def expected_information(self, p):
-        return jnp.array([[4 / p["sigma"] ** 2]])
+        return namespace(p).array([[4 / p["sigma"] ** 2]])
 
     def cdf(self, x, p):
         return jnp.where(x > 0, -jnp.expm1(-0.5 * (x / p["sigma"]) ** 2), 0.0)
@@ -162,14 +164,14 @@ class HalfNormal(Family):
         return {"sigma": np.sqrt((w * x * x).sum() / w.sum())}
 
     def statistics(self, x, w):
-        return {"n": jnp.sum(w), "sum_sq": _wsum(w, x * x)}
+        return {"n": namespace(x, w).sum(w), "sum_sq": _wsum(w, x * x)}
 
     def statistics_from_summary(self, s):
         return {"n": s["n"], "sum_sq": s["sum_sq"]}
 
     def loglik_from_statistics(self, s, p):
         sig = p["sigma"]
-        return s["n"] * (_HALF_LOG_2_OVER_PI - jnp.log(sig)) - 0.5 * s["sum_sq"] / sig**2
+        return s["n"] * (_HALF_LOG_2_OVER_PI - namespace(s, sig).log(sig)) - 0.5 * s["sum_sq"] / sig**2
 
     def closed_form(self, s):
         return {"sigma": sqrt(s["sum_sq"] / s["n"])}
@@ -181,7 +183,7 @@ class HalfNormal(Family):
                                 np.array([-n / sig + q / sig**3]), np.array([[n / sig**2 - 3 * q / sig**4]]))
 
     def expected_information(self, p):
-        return jnp.array([[2 / p["sigma"] ** 2]])
+        return namespace(p).array([[2 / p["sigma"] ** 2]])
 
     def cdf(self, x, p):
         from jax.scipy.special import erf

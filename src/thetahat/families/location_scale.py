@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import expit, gammaln, polygamma
 
 from .. import constraints as C
+from .._jax import jnp, jsp, lazy
 from ._base import Family, Limit, register, weighted_moments
 from .numerics import EULER_GAMMA, weighted_median, weighted_quantile
-from .special import betainc
+
+special = lazy("thetahat.families.special")  # (JAX functions: imported at the first use)
 
 _LOGPI = float(np.log(np.pi))
 
@@ -27,7 +27,7 @@ def _half_gamma_ratio(a):
     asmall = jnp.where(big, 1.0, a)
     inv = 1.0 / ab
     series = inv * (-0.125 + inv * inv * (1.0 / 192.0 - inv * inv / 640.0))
-    direct = gammaln(asmall + 0.5) - gammaln(asmall) - 0.5 * jnp.log(asmall)
+    direct = jsp.gammaln(asmall + 0.5) - jsp.gammaln(asmall) - 0.5 * jnp.log(asmall)
     return jnp.where(big, series, direct)
 
 
@@ -83,7 +83,7 @@ class StudentT(Family):
 
     def expected_information(self, p):
         nu, sigma = p["df"], p["scale"]
-        inn = 0.25 * (polygamma(1, 0.5 * nu) - polygamma(1, 0.5 * (nu + 1.0))) \
+        inn = 0.25 * (jsp.polygamma(1, 0.5 * nu) - jsp.polygamma(1, 0.5 * (nu + 1.0))) \
             - (nu + 5.0) / (2.0 * nu * (nu + 1.0) * (nu + 3.0))
         ins = -2.0 / (sigma * (nu + 1.0) * (nu + 3.0))
         imm = (nu + 1.0) / ((nu + 3.0) * sigma**2)
@@ -101,7 +101,7 @@ class StudentT(Family):
         # z = 0 exactly: 1e-150 gives the centre's derivative its limit (the density at 0)
         zc = jnp.where(z == 0, 1e-150, z)
         # one incomplete beta per element, its arguments chosen by the branch
-        half = 0.5 * betainc(jnp.where(near, 0.5, 0.5 * nu), jnp.where(near, 0.5 * nu, 0.5),
+        half = 0.5 * special.betainc(jnp.where(near, 0.5, 0.5 * nu), jnp.where(near, 0.5 * nu, 0.5),
                              jnp.where(near, zc * zc, nu) / (nu + zc * zc))
         return jnp.sign(zc) * half, half, near, z
 
@@ -264,10 +264,10 @@ class Logistic(Family):
         return jnp.array([[1.0 / (3.0 * s2), 0.0], [0.0, (np.pi**2 + 3.0) / (9.0 * s2)]])
 
     def cdf(self, x, p):
-        return expit((x - p["loc"]) / p["scale"])
+        return jsp.expit((x - p["loc"]) / p["scale"])
 
     def sf(self, x, p):
-        return expit(-(x - p["loc"]) / p["scale"])
+        return jsp.expit(-(x - p["loc"]) / p["scale"])
 
     def to_scipy(self, p):
         from scipy import stats as st

@@ -1,11 +1,10 @@
 """Families of vector observations (rows of a 2-D array): multivariate normal, Dirichlet."""
 
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.linalg import solve_triangular
-from jax.scipy.special import gammaln
 
 from .. import constraints as C
+from .._jax import jnp, jsl, jsp
+from .._xp import namespace
 from ..kernels.blocks import centred_moments, map_row_blocks
 from ..kernels.fused import pool
 from ..errors import DegenerateDataError, SupportError
@@ -52,7 +51,7 @@ class MultivariateNormal(Family):
     def logpdf(self, x, p):
         mu, cov = p["mu"], p["cov"]
         L = jnp.linalg.cholesky(cov)
-        z = solve_triangular(L, x - mu, lower=True)
+        z = jsl.solve_triangular(L, x - mu, lower=True)
         d = mu.shape[-1]
         return -0.5 * d * _LOG2PI - jnp.sum(jnp.log(jnp.diag(L))) - 0.5 * jnp.dot(z, z)
 
@@ -66,9 +65,10 @@ class MultivariateNormal(Family):
         return {"mu": m, "cov": cov}
 
     def statistics(self, x, w):
+        xp = namespace(x, w)
         w = _row_weights(w)
-        n = jnp.sum(w)
-        m = jnp.sum(w[:, None] * x, axis=0) / jnp.where(n > 0, n, 1.0)
+        n = xp.sum(w)
+        m = xp.sum(w[:, None] * x, axis=0) / xp.where(n > 0, n, 1.0)
         r = x - m
         return {"n": n, "mean": m, "m2": (w[:, None] * r).T @ r}
 
@@ -85,8 +85,8 @@ class MultivariateNormal(Family):
         dm = s["mean"] - mu
         scatter = s["m2"] + n * jnp.outer(dm, dm)
         # tr(cov^{-1} S) as tr(L^{-1} S L^{-T}): two triangular solves, no explicit inverse
-        A = solve_triangular(L, scatter, lower=True)
-        B = solve_triangular(L, A.T, lower=True)
+        A = jsl.solve_triangular(L, scatter, lower=True)
+        B = jsl.solve_triangular(L, A.T, lower=True)
         d = mu.shape[-1]
         return -0.5 * n * (d * _LOG2PI + 2 * jnp.sum(jnp.log(jnp.diag(L)))) - 0.5 * jnp.trace(B)
 
@@ -188,7 +188,7 @@ class Dirichlet(Family):
         a = p["alpha"]
         ok = jnp.all(x > 0) & (jnp.abs(jnp.sum(x) - 1) <= 1e-9)
         lx = log_safe(x, (x > 0) & ok)
-        val = gammaln(jnp.sum(a)) - jnp.sum(gammaln(a)) + jnp.sum((a - 1) * lx)
+        val = jsp.gammaln(jnp.sum(a)) - jnp.sum(jsp.gammaln(a)) + jnp.sum((a - 1) * lx)
         return jnp.where(ok, val, -jnp.inf)
 
     def check_support(self, x, fixed=None):
@@ -243,13 +243,14 @@ class Dirichlet(Family):
         return {"alpha": np.maximum(m * a0, 1e-3)}
 
     def statistics(self, x, w):
+        xp = namespace(x, w)
         w = _row_weights(w)
-        lx = jnp.log(jnp.where(w[:, None] > 0, x, 1.0))
-        return {"n": jnp.sum(w), "sum_log": jnp.sum(w[:, None] * lx, axis=0)}
+        lx = xp.log(xp.where(w[:, None] > 0, x, 1.0))
+        return {"n": xp.sum(w), "sum_log": xp.sum(w[:, None] * lx, axis=0)}
 
     def loglik_from_statistics(self, s, p):
         a = p["alpha"]
-        return s["n"] * (gammaln(jnp.sum(a)) - jnp.sum(gammaln(a))) + jnp.sum((a - 1) * s["sum_log"])
+        return s["n"] * (jsp.gammaln(jnp.sum(a)) - jnp.sum(jsp.gammaln(a))) + jnp.sum((a - 1) * s["sum_log"])
 
     def to_scipy(self, p):
         from scipy import stats as st

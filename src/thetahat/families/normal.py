@@ -1,9 +1,10 @@
 """Normal and lognormal families (closed forms)."""
 
-import jax.numpy as jnp
 import numpy as np
 
 from .. import constraints as C
+from .._jax import jnp
+from .._xp import namespace
 from ._base import Family, log_safe, register, sqrt, weighted_moments
 
 _LOG2PI = float(np.log(2 * np.pi))
@@ -17,13 +18,14 @@ def _moments(y, w):
     from the mean in standard deviations -- one read of the data instead of two, which
     matters when y is log(x) (one log per value instead of two).
     """
+    xp = namespace(y, w)
     c = y[0]
     d = y - c
-    n = jnp.sum(w)
-    s1 = jnp.sum(w * d)
-    s2 = jnp.sum(w * d * d)
-    nn = jnp.where(n > 0, n, 1.0)
-    return {"n": n, "mean": c + s1 / nn, "m2": jnp.maximum(s2 - s1 * s1 / nn, 0.0)}
+    n = xp.sum(w)
+    s1 = xp.sum(w * d)
+    s2 = xp.sum(w * d * d)
+    nn = xp.where(n > 0, n, 1.0)
+    return {"n": n, "mean": c + s1 / nn, "m2": xp.maximum(s2 - s1 * s1 / nn, 0.0)}
 
 
 def _moments_np(y):
@@ -47,7 +49,7 @@ def _merge_moments(a, b):
 def _normal_ll(s, mu, sigma):
     n = s["n"]
     ss = s["m2"] + n * (s["mean"] - mu) ** 2
-    return -0.5 * n * (_LOG2PI + 2 * jnp.log(sigma)) - 0.5 * ss / sigma**2
+    return -0.5 * n * (_LOG2PI + 2 * namespace(s, sigma).log(sigma)) - 0.5 * ss / sigma**2
 
 
 @register
@@ -85,7 +87,7 @@ class Normal(Family):
 
     def expected_information(self, p):
         s2 = p["sigma"] ** 2
-        return jnp.array([[1 / s2, 0.0], [0.0, 2 / s2]])
+        return namespace(p).array([[1 / s2, 0.0], [0.0, 2 / s2]])
 
     def cdf(self, x, p):
         from jax.scipy.stats import norm
@@ -126,7 +128,8 @@ class LogNormal(Family):
 
     def statistics(self, x, w):
         # the moments of log x carry sum(log x) = n * mean: no third reduction over log x
-        return _moments(jnp.log(jnp.where(w > 0, x, 1.0)), w)
+        xp = namespace(x, w)
+        return _moments(xp.log(xp.where(w > 0, x, 1.0)), w)
 
     def statistics_np(self, x):
         # one log per value, into a scratch array that the moments then reuse in place (XLA
@@ -145,7 +148,7 @@ class LogNormal(Family):
 
     def expected_information(self, p):
         s2 = p["sigma"] ** 2
-        return jnp.array([[1 / s2, 0.0], [0.0, 2 / s2]])
+        return namespace(p).array([[1 / s2, 0.0], [0.0, 2 / s2]])
 
     def cdf(self, x, p):
         from jax.scipy.stats import norm

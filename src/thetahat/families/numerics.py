@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
+
+from .._jax import jnp
+from .._xp import namespace
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -72,5 +74,6 @@ def weighted_median(x, w):
 
 
 def masked(x, w, fill):
-    """``x`` where the weight is positive, ``fill`` on padding rows (keeps logs finite)."""
-    return jnp.where(w > 0, x, fill)
+    """``x`` where the weight is positive, ``fill`` on padding rows (keeps logs finite); NumPy
+    or JAX as the inputs are."""
+    return namespace(x, w).where(w > 0, x, fill)

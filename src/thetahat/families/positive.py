@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln, polygamma, xlog1py, xlogy
 
 from .. import constraints as C
+from .._jax import jax, jit, jnp, jsp, lazy
+from .._xp import namespace
 from ._base import Family, register, weighted_moments
 from .numerics import EULER_GAMMA, masked
-from .special import betainc, betaincc, betaln, gammainc, gammaincc
+
+special = lazy("thetahat.families.special")  # (JAX functions: imported at the first use)
 
 
 def _trigamma(k):
-    return polygamma(1, k)
+    return jsp.polygamma(1, k)
 
 
 @register
@@ -45,7 +45,8 @@ class Exponential(Family):
         return {"lam": 1.0 / m}
 
     def statistics(self, x, w):
-        return {"n": jnp.sum(w), "sum": jnp.sum(w * masked(x, w, 0.0))}
+        xp = namespace(x, w)
+        return {"n": xp.sum(w), "sum": xp.sum(w * masked(x, w, 0.0))}
 
     def statistics_np(self, x):
         return {"n": float(x.shape[0]), "sum": float(np.add.reduce(x))}
@@ -55,7 +56,7 @@ class Exponential(Family):
 
     def loglik_from_statistics(self, s, p):
         lam = p["lam"]
-        return s["n"] * jnp.log(lam) - lam * s["sum"]
+        return s["n"] * namespace(s, lam).log(lam) - lam * s["sum"]
 
     def closed_form(self, s):
         return {"lam": s["n"] / s["sum"]}
@@ -66,7 +67,7 @@ class Exponential(Family):
         return {"lam": lam}, (n * np.log(lam) - lam * t, np.array([n / lam - t]), np.array([[-n / lam**2]]))
 
     def expected_information(self, p):
-        return jnp.array([[1.0 / p["lam"] ** 2]])
+        return namespace(p).array([[1.0 / p["lam"] ** 2]])
 
     def cdf(self, x, p):
         return jnp.where(x > 0, -jnp.expm1(-p["lam"] * jnp.maximum(x, 0.0)), 0.0)
@@ -98,15 +99,16 @@ class Gamma(Family):
         k, lam = p["shape"], p["rate"]
         ok = x > 0
         y = jnp.where(ok, x, 1.0) * lam  # scipy's order of operations: y = x / scale
-        return jnp.where(ok, xlogy(k - 1.0, y) - y - gammaln(k) + jnp.log(lam), -jnp.inf)
+        return jnp.where(ok, jsp.xlogy(k - 1.0, y) - y - jsp.gammaln(k) + jnp.log(lam), -jnp.inf)
 
     def start(self, x, w):
         m, v = weighted_moments(x, w)
         return {"shape": m * m / v, "rate": m / v}
 
     def statistics(self, x, w):
+        xp = namespace(x, w)
         xs = masked(x, w, 1.0)
-        return {"n": jnp.sum(w), "sum": jnp.sum(w * xs), "sum_log": jnp.sum(w * jnp.log(xs))}
+        return {"n": xp.sum(w), "sum": xp.sum(w * xs), "sum_log": xp.sum(w * xp.log(xs))}
 
     def start_from_statistics(self, s):
         # Minka (2002): with d = log(mean) - mean(log x) >= 0, shape ~ (3 - d + sqrt((d - 3)^2 + 24 d)) / (12 d),
@@ -118,17 +120,17 @@ class Gamma(Family):
 
     def loglik_from_statistics(self, s, p):
         k, lam = p["shape"], p["rate"]
-        return s["n"] * (k * jnp.log(lam) - gammaln(k)) + (k - 1.0) * s["sum_log"] - lam * s["sum"]
+        return s["n"] * (k * jnp.log(lam) - jsp.gammaln(k)) + (k - 1.0) * s["sum_log"] - lam * s["sum"]
 
     def expected_information(self, p):
         k, lam = p["shape"], p["rate"]
         return jnp.array([[_trigamma(k), -1.0 / lam], [-1.0 / lam, k / lam**2]])
 
     def cdf(self, x, p):
-        return gammainc(p["shape"], p["rate"] * jnp.maximum(x, 0.0))
+        return special.gammainc(p["shape"], p["rate"] * jnp.maximum(x, 0.0))
 
     def sf(self, x, p):
-        return gammaincc(p["shape"], p["rate"] * jnp.maximum(x, 0.0))
+        return special.gammaincc(p["shape"], p["rate"] * jnp.maximum(x, 0.0))
 
     def to_scipy(self, p):
         from scipy import stats as st
@@ -232,7 +234,7 @@ class Beta(Family):
         a, b = p["a"], p["b"]
         ok = (x > 0) & (x < 1)
         xs = jnp.where(ok, x, 0.5)
-        return jnp.where(ok, xlog1py(b - 1.0, -xs) + xlogy(a - 1.0, xs) - betaln(a, b), -jnp.inf)
+        return jnp.where(ok, jsp.xlog1py(b - 1.0, -xs) + jsp.xlogy(a - 1.0, xs) - special.betaln(a, b), -jnp.inf)
 
     def start(self, x, w):
         m, v = weighted_moments(x, w)
@@ -242,12 +244,13 @@ class Beta(Family):
         return {"a": m * common, "b": (1.0 - m) * common}
 
     def statistics(self, x, w):
+        xp = namespace(x, w)
         xs = masked(x, w, 0.5)
-        return {"n": jnp.sum(w), "sum_log": jnp.sum(w * jnp.log(xs)), "sum_log1m": jnp.sum(w * jnp.log1p(-xs))}
+        return {"n": xp.sum(w), "sum_log": xp.sum(w * xp.log(xs)), "sum_log1m": xp.sum(w * xp.log1p(-xs))}
 
     def loglik_from_statistics(self, s, p):
         a, b = p["a"], p["b"]
-        return (a - 1.0) * s["sum_log"] + (b - 1.0) * s["sum_log1m"] - s["n"] * betaln(a, b)
+        return (a - 1.0) * s["sum_log"] + (b - 1.0) * s["sum_log1m"] - s["n"] * special.betaln(a, b)
 
     def expected_information(self, p):
         a, b = p["a"], p["b"]
@@ -255,10 +258,10 @@ class Beta(Family):
         return jnp.array([[_trigamma(a) - tab, -tab], [-tab, _trigamma(b) - tab]])
 
     def cdf(self, x, p):
-        return betainc(p["a"], p["b"], jnp.clip(x, 0.0, 1.0))
+        return special.betainc(p["a"], p["b"], jnp.clip(x, 0.0, 1.0))
 
     def sf(self, x, p):
-        return betaincc(p["a"], p["b"], jnp.clip(x, 0.0, 1.0))
+        return special.betaincc(p["a"], p["b"], jnp.clip(x, 0.0, 1.0))
 
     def to_scipy(self, p):
         from scipy import stats as st
@@ -273,12 +276,12 @@ def _weibull_profile_batch(x, w):
     return {"shape": c, "scale": s}, ok, v, g, h
 
 
-@jax.jit
+@jit
 def _weibull_profile_rows(x, w):
     return jax.vmap(_weibull_profile_core)(x, w)
 
 
-@jax.jit
+@jit
 def _weibull_profile(x, w):
     return _weibull_profile_core(x, w)
 

@@ -1,10 +1,9 @@
 """The skew normal family (Azzalini), with its half-normal limit at the boundary."""
 
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import log_ndtr, ndtr
 
 from .. import constraints as C
+from .._jax import jnp, jsp
 from ._base import Family, Limit, register, weighted_moments
 
 _LOG2PI = float(np.log(2 * np.pi))
@@ -41,7 +40,7 @@ class SkewNormal(Family):
 
     def logpdf(self, x, p):
         z = (x - p["loc"]) / p["scale"]
-        return np.log(2.0) - jnp.log(p["scale"]) - 0.5 * z * z - 0.5 * _LOG2PI + log_ndtr(p["shape"] * z)
+        return np.log(2.0) - jnp.log(p["scale"]) - 0.5 * z * z - 0.5 * _LOG2PI + jsp.log_ndtr(p["shape"] * z)
 
     def start(self, x, w):
         m, v = weighted_moments(x, w)
@@ -57,13 +56,13 @@ class SkewNormal(Family):
         from jax.scipy.special import owens_t
 
         z = (x - p["loc"]) / p["scale"]
-        return ndtr(z) - 2 * owens_t(z, p["shape"])
+        return jsp.ndtr(z) - 2 * owens_t(z, p["shape"])
 
     def sf(self, x, p):
         from jax.scipy.special import owens_t
 
         z = (x - p["loc"]) / p["scale"]
-        return ndtr(-z) + 2 * owens_t(z, p["shape"])
+        return jsp.ndtr(-z) + 2 * owens_t(z, p["shape"])
 
     def to_scipy(self, p):
         from scipy import stats as st

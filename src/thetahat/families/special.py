@@ -32,10 +32,12 @@ shape); beyond it a series or fraction is cut off before it converges.
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
-from jax import lax
-from jax.scipy.special import gammaln
+from .._jax import load
+
+jax = load()  # (this module is JAX through and through: imported at the first use, see thetahat._jax)
+import jax.numpy as jnp  # noqa: E402
+from jax import lax  # noqa: E402
+from jax.scipy.special import gammaln  # noqa: E402
 
 _MAX_STEPS = 2000  # a cap on the terms of a series or continued fraction (see the module docstring)
 _QUIET = 4  # consecutive steps that change the result by under _EPS before stopping

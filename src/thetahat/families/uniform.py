@@ -1,12 +1,12 @@
 """The uniform family on [a, b] (a non-regular MLE: the sample's extremes)."""
 
-import jax.numpy as jnp
 import numpy as np
 
 from .. import constraints as C
+from .._jax import jnp
+from .._xp import namespace
 from ..errors import DegenerateDataError
 from ._base import Family, log_safe, register
-
 
 
 def _uniform_ll(n, lo, hi, a, b):
@@ -85,8 +85,9 @@ class Uniform(Family):
         return {"a": lo - pad, "b": hi + pad}
 
     def statistics(self, x, w):
-        return {"n": jnp.sum(w), "min": jnp.min(jnp.where(w > 0, x, jnp.inf)),
-                "max": jnp.max(jnp.where(w > 0, x, -jnp.inf))}
+        xp = namespace(x, w)
+        return {"n": xp.sum(w), "min": xp.min(xp.where(w > 0, x, np.inf)),
+                "max": xp.max(xp.where(w > 0, x, -np.inf))}
 
     def merge(self, a, b):
         return {"n": a["n"] + b["n"], "min": np.minimum(a["min"], b["min"]),

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .._jax import load as load_jax, x64
 from ..engine.layout import Layout
 from ..engine.objective import ChunkObjective, StatisticsObjective
 from ..engine.solvers import METHODS
@@ -22,6 +23,7 @@ from ..result import Fit
 from ..scale.arrays import Sample, as_float_array, reduce_discrete
 from ..scale.sources import is_stream_input
 from . import update as _update
+from . import closed
 from .checks import _all_finite, _column_of, _n, _overflow, checked_rows, statistics_of
 from .estimate import FrontDoor, estimate_fit
 from .streamed import fit_stream
@@ -49,6 +51,11 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
         raise OptionError("dask=True reads files on Dask workers: pass file paths or a Dask collection")
     if column is not None:
         data = _column_of(data, column, fam)
+    done = closed.fit_closed(fam, data, fixed, method=method, cov_type=cov_type, weights=weights,
+                             weight_kind=weight_kind, dropna=dropna, censored=any(v is not None for v in (event, lower, upper, truncate)), front=FRONT)
+    if done is not None:  # (NumPy alone: no JAX is imported)
+        return done
+    load_jax()  # (the general route: JAX, inside fit's float64 scope)
     rows = checked_rows(fam, data, fixed, weights=weights, dropna=dropna, event=event, lower=lower, upper=upper,
                         truncate=truncate, weight_kind=weight_kind)
     fam, x, w, nobs = rows.family, rows.x, rows.w, rows.nobs
@@ -164,6 +171,7 @@ True
 """
 
 
+@x64
 @functools.wraps(_fit)
 def fit(data, family, **options):
     options, notes = _checked_options(options)

@@ -30,6 +30,7 @@ import os
 
 import numpy as np
 
+from .._jax import x64
 from ..errors import DegenerateDataError, EmptyDataError, OptionError
 from ..engine.layout import Layout
 from ..engine.objective import StatisticsObjective
@@ -87,6 +88,7 @@ def stream_columns(data, family, column):
     return cols
 
 
+@x64
 def fit_stream(data, fam, fixed, *, front, column=None, method="auto", start=None, dropna=False, max_iter=None,
                cov_type="observed", seed=0, progress=None, batch_rows=BATCH_ROWS, dask=False):
     """Fit a bound family to streamed data (see :mod:`thetahat.fitting.streamed`)."""

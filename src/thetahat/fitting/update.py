@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jax import x64
 from ..engine.objective import StatisticsObjective
 from ..errors import OptionError
 from ..scale.arrays import as_float_array
@@ -36,6 +37,7 @@ from .passes import StreamSpec, validate_batch
 from .streamed import stream_columns
 
 
+@x64
 def update(fit, more, *, column=None, dropna=False):
     """The fit of the fit's observations plus ``more`` (see the module docstring)."""
     ctx = getattr(fit, "context", None)

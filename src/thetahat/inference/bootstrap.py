@@ -11,11 +11,10 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy import stats as sst
 
+from .._jax import jax, jnp, x64, x64_methods
 from ..engine.batch import fit_batch
 from ..engine.simulate import draw_blocks
 from ..errors import OptionError
@@ -24,6 +23,7 @@ KINDS = ("parametric", "nonparametric")
 INTERVALS = ("studentized", "percentile", "bca")
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Bootstrap:
     """Bootstrap replicates of a fit.
@@ -58,6 +58,7 @@ class Bootstrap:
         return np.asarray(jax.vmap(lambda p: jnp.asarray(g({**fixed, **p}), dtype=jnp.float64))(reps))
 
 
+@x64
 def bootstrap(fit, *, n_boot=2000, kind="parametric", seed=0, progress=None, block=None) -> Bootstrap:
     """Refit ``fit``'s model to ``n_boot`` bootstrap samples.
 
@@ -257,6 +258,7 @@ def bca_interval(values, estimate, jackknife, level):
     return tuple(out)
 
 
+@x64
 def jackknife(fit, g=None, groups=500, seed=0):
     """Leave-one-out (or, for large n, leave-one-group-out) estimates, for BCa's
     acceleration. Returns an array (units, ...) of parameter or ``g`` values."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from .._jax import jax, jnp, x64, x64_methods
 from ..errors import OptionError
 from .intervals import check_level
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Derived:
     """A function ``g(θ)`` of a fit's parameters.
@@ -79,6 +79,7 @@ def _with_notes(pair, notes):
     return out
 
 
+@x64
 def transform(fit, g, name="g") -> Derived:
     """``g(θ̂)`` with its delta-method standard error (see :meth:`thetahat.Fit.transform`)."""
     p = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in fit.params.items()}

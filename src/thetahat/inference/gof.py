@@ -31,6 +31,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._jax import x64, x64_methods
 from ..errors import OptionError
 
 EDF_TESTS = ("ks", "ad", "cvm")
@@ -40,6 +41,7 @@ MIN_EXPECTED = 5.0
 BLOCK_ELEMENTS = 4_000_000  # simulated values per refit block (bounds memory)
 
 
+@x64_methods
 @dataclass(frozen=True)
 class GofResult:
     """The tests of fit of one fitted model.
@@ -96,6 +98,7 @@ class GofResult:
         return self.summary()
 
 
+@x64
 def gof(fit, tests=None, n_boot=999, seed=0) -> GofResult:
     """Test how well a fitted distribution describes its data.
 

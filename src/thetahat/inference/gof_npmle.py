@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._jax import x64
 from ..errors import OptionError
 
 EM_TOL = 1e-7  # the NPMLE's optimality condition, max_j d_j <= 1 + EM_TOL
@@ -44,6 +45,7 @@ def km_cdf(t, event, w):
     return ts, 1.0 - surv, ws
 
 
+@x64
 def kaplan_meier(time, event=None, weights=None):
     """The Kaplan--Meier estimate of the survival function.
 
@@ -215,6 +217,7 @@ def _turnbull_jit():
     return jax.jit(turnbull_masses)
 
 
+@x64
 def turnbull(lower, upper, weights=None):
     """Turnbull's nonparametric MLE for interval-censored data.
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from .._jax import jax, jnp, x64
 from ..errors import OptionError
 
 
+@x64
 def information(fit, kind="observed"):
     """See :meth:`thetahat.Fit.fisher_information`."""
     ctx = getattr(fit, "context", None)

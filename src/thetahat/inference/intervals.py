@@ -6,11 +6,13 @@ from statistics import NormalDist
 
 import numpy as np
 
+from .._jax import x64, x64_methods
 from ..errors import OptionError
 
 METHODS = ("wald", "profile", "bootstrap")
 
 
+@x64_methods
 class Intervals(dict):
     """``{name: (lo, hi)}`` (``None`` where an interval does not apply), plus how it was made.
 
@@ -77,6 +79,7 @@ def _fmt(v):
     return f"{float(a):.4g}" if a.ndim == 0 else np.array2string(a, precision=4)
 
 
+@x64
 def profile(fit, level):
     from .profile import limit_interval, profile_interval
 
@@ -118,6 +121,7 @@ def _kept(fit):
     return {}
 
 
+@x64
 def bootstrap(fit, level, *, n_boot=2000, kind="parametric", interval="studentized", seed=0, progress=None,
               replicates=None):
     from . import bootstrap as bs

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._jax import x64, x64_methods
 from .. import constraints as C
 from ..errors import OptionError
 
@@ -40,6 +41,7 @@ NESTED = {
 }
 
 
+@x64_methods
 @dataclass(frozen=True)
 class LRTResult:
     """A likelihood-ratio test.
@@ -84,6 +86,7 @@ class LRTResult:
                 f"({self.distribution})\nNote: {self.note}")
 
 
+@x64
 def lrt(restricted, full, df=None, boundary=None) -> LRTResult:
     """Likelihood-ratio test of a restricted fit against a full fit of the same data.
 

@@ -21,12 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy import optimize as sopt
 from scipy import stats as sst
 
+from .._jax import jax, jnp, x64, x64_methods
 from .. import constraints as C
 from ..engine.solvers import BFGS, Newton
 from ..engine.layout import Layout
@@ -35,6 +34,7 @@ from ..errors import OptionError
 U_LIMIT = 30.0  # how far along an unconstrained coordinate the search may go
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Profile:
     """A profile log-likelihood curve with its interval.
@@ -158,6 +158,7 @@ class _AtLimit(_Scalar):
             self.solved = {self.s_hat + self.side: (np.nan, u0)}  # a seed for the warm starts
 
 
+@x64
 def limit_interval(fit, name, level=0.95):
     """The profile interval of a parameter at a limit of its space: ``(lo, hi, notes)``,
     open on the limit's side."""
@@ -341,16 +342,19 @@ def _function_step(prof):
     return np.sqrt(var) if var > 0 else 0.1 * (1 + abs(prof.g_hat))
 
 
+@x64
 def profile_interval(fit, name, level=0.95):
     """Profile interval of a scalar parameter: ``(lo, hi, notes)``."""
     return interval(_Scalar(fit, name), level)
 
 
+@x64
 def function_interval(fit, g, name="g", level=0.95):
     """Profile interval of ``g(params)``: ``(lo, hi, notes)``."""
     return interval(_Function(fit, g, name), level)
 
 
+@x64
 def profile_curve(fit, name, *, level=0.95, points=41, g=None):
     """The profile log-likelihood of ``name`` (or of ``g``) on a grid spanning a little
     more than its interval; returns a :class:`Profile`."""

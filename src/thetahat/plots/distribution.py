@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jax import x64
 from ..errors import OptionError
 from ._figure import fit_data, finish, new_figure
 
 KINDS = ("density", "qq", "pp", "cdf", "panel")
 
 
+@x64
 def plot_fit(fit, kind="density", path=None, ax=None, figsize=None, dpi=None):
     """Plot a fitted univariate distribution against its data.
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jax import x64
 from ..errors import OptionError
 from ._figure import finish, new_figure
 
 GRID_ELEMENTS = 1 << 22  # grid points x padded rows evaluated per block (bounds memory)
 
 
+@x64
 def plot_profile(fit, name, path=None, ax=None, level=0.95, points=41, deviance=False, figsize=None, dpi=None):
     """The profile log-likelihood of one parameter, with the χ²₁ cutoff and the interval.
 
@@ -64,6 +66,7 @@ def plot_profile(fit, name, path=None, ax=None, level=0.95, points=41, deviance=
     return finish(fig, path)
 
 
+@x64
 def loglik_grid(fit, a, b, points=60, span=3.0):
     """The log-likelihood over a grid of two free scalar parameters, the others held at θ̂.
 
@@ -114,6 +117,7 @@ def loglik_grid(fit, a, b, points=60, span=3.0):
     return va, vb, np.where(np.isfinite(Z), Z, np.nan)
 
 
+@x64
 def plot_contour(fit, a, b, path=None, ax=None, points=60, span=3.0, figsize=None, dpi=None):
     """Contours of the log-likelihood over two parameters, with the optimiser's path.
 
@@ -164,6 +168,7 @@ def plot_contour(fit, a, b, path=None, ax=None, points=60, span=3.0, figsize=Non
     return finish(fig, path)
 
 
+@x64
 def plot_trace(fit, path=None, ax=None, figsize=None, dpi=None):
     """The log-likelihood at each iteration of the optimiser (``Fit.trace``).
 

@@ -25,9 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import partial
 
-import jax
-import jax.numpy as jnp
 import numpy as np
+
+from .._jax import jax, jnp
 
 EPS = float(np.finfo(float).eps)
 RUNNING, GTOL, FTOL, XTOL, ZERO, EPSF, COLLAPSE, MAXITER, BAD_START = range(9)

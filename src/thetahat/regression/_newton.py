@@ -26,12 +26,10 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from .._jax import jax, jit, jnp
 from ..engine.newton import newton_step
 from ._canonical import fused_pass, terms_for
 
@@ -111,7 +109,7 @@ def linear_predictor(model, data: Data, theta):
     return _linear_predictor(model, theta, data)[0][: data.n]
 
 
-@partial(jax.jit, static_argnums=(0, 1))
+@jit(static_argnums=(0, 1))
 def _row_terms(model, hessian, eta, phi, y, aux, w):
     """Weighted per-row derivatives of ``l(eta_i, phi)``: value, d/deta, Σ d/dphi and, with
     ``hessian``, d²/deta², d²/deta dphi, Σ d²/dphi² (padding and zero-weight rows give 0).

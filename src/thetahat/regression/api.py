@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._jax import x64
 from ..errors import DataError, OptionError
 from . import models as M
 from ._canonical import deviance as canonical_deviance
@@ -16,6 +17,7 @@ from .estimates import AFT, build_result, linear_ml, start_values
 from .result import RegressionFit
 
 
+@x64
 def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weights=None, offset=None,
             penalty=None, lam=None, l1_ratio=None, event=None, trials=None, left=None, right=None,
             dropna=False, max_iter=100, dask=False, allow_python=False) -> RegressionFit:

@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
-import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln, log_ndtr, ndtr
 
+from .._jax import jnp, jsp
 from ..errors import DataError, OptionError, SupportError
 
 _BIG = 1e6  # stands in for ±infinity as the outer cut points of an ordered model
@@ -64,7 +63,7 @@ def _log_p_q(eta, link):
     if link == "logit":
         return -_softplus(-eta), -_softplus(eta)
     if link == "probit":
-        return log_ndtr(eta), log_ndtr(-eta)
+        return jsp.log_ndtr(eta), jsp.log_ndtr(-eta)
     if link == "cloglog":
         e = jnp.exp(jnp.minimum(eta, 700.0))
         return jnp.log(-jnp.expm1(-e)), -e
@@ -75,7 +74,7 @@ def _p_of(eta, link):
     if link == "logit":
         return 1.0 / (1.0 + jnp.exp(-eta))
     if link == "probit":
-        return ndtr(eta)
+        return jsp.ndtr(eta)
     return -jnp.expm1(-jnp.exp(eta))
 
 
@@ -92,7 +91,7 @@ def _binary(link):
 def _binomial(link):
     def ll(eta, phi, y, n):
         lp, lq = _log_p_q(eta[0], link)
-        comb = gammaln(n + 1) - gammaln(y + 1) - gammaln(n - y + 1)
+        comb = jsp.gammaln(n + 1) - jsp.gammaln(y + 1) - jsp.gammaln(n - y + 1)
         return comb + jnp.where(y > 0, y * lp, 0.0) + jnp.where(n - y > 0, (n - y) * lq, 0.0)
 
     def dev(y, mu, n):
@@ -106,7 +105,7 @@ def _binomial(link):
 # ---- counts -------------------------------------------------------------------------
 def _poisson(link):
     def ll(eta, phi, y, aux):
-        return y * eta[0] - jnp.exp(eta[0]) - gammaln(y + 1)
+        return y * eta[0] - jnp.exp(eta[0]) - jsp.gammaln(y + 1)
 
     return Model("poisson", "log", ll, lambda eta, phi: jnp.exp(eta[..., 0]), glm=True, penalizable=True,
                  variance=lambda mu, aux: mu,
@@ -121,7 +120,7 @@ def _negbin(link):
         log_mu = eta[0]
         # log(alpha mu / (1 + alpha mu)) and log(1 / (1 + alpha mu)), stable for large alpha mu
         t = phi[0] + log_mu
-        return (gammaln(y + r) - gammaln(r) - gammaln(y + 1) - r * _softplus(t) + y * (t - _softplus(t)))
+        return (jsp.gammaln(y + r) - jsp.gammaln(r) - jsp.gammaln(y + 1) - r * _softplus(t) + y * (t - _softplus(t)))
 
     return Model("negative_binomial", "log", ll, lambda eta, phi: jnp.exp(eta[..., 0]), extra=("log_alpha",),
                  reported=(("alpha", "exp"),), notes=("NB2: Var(y) = mu + alpha mu^2",))
@@ -147,7 +146,7 @@ def _gamma(link):
     def ll(eta, phi, y, aux):
         nu = jnp.exp(phi[0])
         lmu = _log_mu(eta[0], link)
-        return nu * (phi[0] - lmu) + (nu - 1) * jnp.log(y) - nu * y * jnp.exp(-lmu) - gammaln(nu)
+        return nu * (phi[0] - lmu) + (nu - 1) * jnp.log(y) - nu * y * jnp.exp(-lmu) - jsp.gammaln(nu)
 
     return Model("gamma", link, ll, lambda eta, phi: _mu_of(eta[..., 0], link), extra=("log_shape",),
                  reported=(("shape", "exp"),), glm=True, variance=lambda mu, aux: mu ** 2,
@@ -162,7 +161,7 @@ def _gamma_censored(link):
     def ll(eta, phi, y, aux):
         nu = jnp.exp(phi[0])
         lmu = _log_mu(eta[0], link)
-        dens = nu * (phi[0] - lmu) + (nu - 1) * jnp.log(y) - nu * y * jnp.exp(-lmu) - gammaln(nu)
+        dens = nu * (phi[0] - lmu) + (nu - 1) * jnp.log(y) - nu * y * jnp.exp(-lmu) - jsp.gammaln(nu)
         surv = jnp.log(gammaincc(nu, nu * y * jnp.exp(-lmu)))
         return jnp.where(aux > 0, dens, surv)
 
@@ -199,7 +198,7 @@ def _tobit(link):
     def ll(eta, phi, y, aux):
         z = (y - eta[0]) * jnp.exp(-phi[0])
         dens = -0.5 * z * z - phi[0] - 0.5 * math.log(2 * math.pi)
-        return jnp.where(aux < 0, log_ndtr(z), jnp.where(aux > 0, log_ndtr(-z), dens))
+        return jnp.where(aux < 0, jsp.log_ndtr(z), jnp.where(aux > 0, jsp.log_ndtr(-z), dens))
 
     return Model("tobit", "identity", ll, lambda eta, phi: eta[..., 0], extra=("log_sigma",),
                  reported=(("sigma", "exp"),), uses_aux="censoring",
@@ -214,7 +213,7 @@ def _aft(dist):
         if dist in ("weibull", "exponential"):  # eps: standard minimum-Gumbel
             log_f, log_s = z - jnp.exp(z), -jnp.exp(z)
         elif dist == "lognormal":
-            log_f, log_s = -0.5 * z * z - 0.5 * math.log(2 * math.pi), log_ndtr(-z)
+            log_f, log_s = -0.5 * z * z - 0.5 * math.log(2 * math.pi), jsp.log_ndtr(-z)
         else:  # loglogistic: eps standard logistic
             log_f, log_s = z - 2 * _softplus(z), -_softplus(z)
         return jnp.where(d > 0, log_f - log_sigma - jnp.log(t), log_s)
@@ -265,8 +264,8 @@ def ordered_model(n_classes: int, link: str) -> Model:
             # log(F(b) - F(a)) = b + log(1 - e^(a-b)) - softplus(a) - softplus(b)
             return b + jnp.log(-jnp.expm1(a - b)) - _softplus(a) - _softplus(b)
         # probit: difference of normal cdfs, upper tail by symmetry where that is more accurate
-        up = jnp.log(ndtr(b) - ndtr(a))
-        lo = jnp.log(ndtr(-a) - ndtr(-b))
+        up = jnp.log(jsp.ndtr(b) - jsp.ndtr(a))
+        lo = jnp.log(jsp.ndtr(-a) - jsp.ndtr(-b))
         return jnp.where(a > 0, lo, up)
 
     def mean(eta, phi):

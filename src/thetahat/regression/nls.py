@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._jax import x64, x64_methods
 from ..errors import DataError, EmptyDataError, NonFiniteDataError, OptionError
 from ..result import InformationCriteria
 from ._lm_jit import LMResult, make_solver, reason_text, unpack
@@ -37,6 +38,7 @@ class ModelFunctionError(OptionError):
     """The model function ``f(x, θ)`` cannot be used as given (wrong shape, non-finite at the start)."""
 
 
+@x64_methods
 @dataclass(frozen=True)
 class NLSFit(InformationCriteria):
     """A nonlinear least-squares fit, read as the Gaussian maximum likelihood fit.
@@ -182,6 +184,7 @@ class NLSFit(InformationCriteria):
         return self.summary()
 
 
+@x64
 def nls(f, x, y, start, *, weights=None, method="lm", names=None, max_iter=2000, ftol=1e-15, xtol=1e-15,
         gtol=1e-15) -> NLSFit:
     """Fit ``y ≈ f(x, θ)`` by least squares: the maximum likelihood estimate under Gaussian noise.

@@ -7,9 +7,11 @@ from statistics import NormalDist
 
 import numpy as np
 
+from .._jax import x64_methods
 from ..result import InformationCriteria
 
 
+@x64_methods
 @dataclass(frozen=True, eq=False)
 class RegressionFit(InformationCriteria):
     """A regression fitted by maximum likelihood (or MAP, with a penalty).

@@ -36,6 +36,7 @@ import re
 
 import numpy as np
 
+from .._jax import x64, x64_methods
 from ..errors import DataError, EmptyDataError, OptionError
 from .result import RegressionFit
 from ..scale.reduce import file_source_on_dask, map_reduce
@@ -49,6 +50,7 @@ STREAMABLE = ("normal", "bernoulli", "binomial", "poisson", "negative_binomial",
 REFINE_ABOVE = 1e-13  # a linear fit whose error bound is above this takes refining passes
 
 
+@x64_methods
 class StreamedRegressionFit(RegressionFit):
     """A :class:`~thetahat.regression.result.RegressionFit` of streamed data: the same
     table, but it kept no rows, so fitted values and residuals of the training data
@@ -81,6 +83,7 @@ def is_streamed_regression(formula_or_X, data) -> bool:
     return isinstance(formula_or_X, str) and data is not None and is_stream_input(data)
 
 
+@x64
 def regress_stream(formula_or_X, data=None, y=None, *, family="normal", link=None, weights=None, offset=None,
                    penalty=None, lam=None, l1_ratio=None, event=None, trials=None, left=None, right=None,
                    dropna=False, max_iter=100, batch_rows=None, progress=None, dask=False, allow_python=False):

@@ -30,6 +30,7 @@ import threading
 
 import numpy as np
 
+from .._jax import in_thread
 from .sources import DaskSource, partition_batches, read_part
 
 PREFETCH = 2  # batches read ahead of the computation (I/O overlaps compute)
@@ -154,7 +155,7 @@ def part_task(part, index, columns, batch_rows, fn, args, merge):
 def _dask_reduce(source, fn, args, merge, fan_in=8):
     import dask
 
-    task = dask.delayed(part_task, pure=False)
+    task = dask.delayed(in_thread(part_task), pure=False)  # (a worker thread or process: float64 there too)
     join = dask.delayed(_combine_many, pure=False)
     level = [task(p, i, source.columns, source.batch_rows, fn, args, merge) for i, p in enumerate(source.parts)]
     while len(level) > 1:  # a tree: what crosses the network is partial sums, never rows

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._jax import x64, x64_methods
 from ..errors import OptionError
 
 KINDS = ("expected", "formula", "sympy", "monte_carlo")
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Information:
     """Fisher information of ``n`` observations.
@@ -55,6 +57,7 @@ class Information:
         return np.diag(self.cramer_rao) / np.asarray(variance, dtype=float)
 
 
+@x64
 def fisher_information(family, params: dict, n: float = 1, kind: str = "expected", *, draws: int = 200_000,
                        seed: int = 0) -> Information:
     """Expected Fisher information of ``n`` i.i.d. observations at ``params``.
@@ -122,6 +125,7 @@ def fisher_information(family, params: dict, n: float = 1, kind: str = "expected
     return Information(nn * I1, I1, labels, nn, method, None if se is None else nn * se)
 
 
+@x64
 def cramer_rao(family, params: dict, n: float = 1) -> dict:
     """The Cramér–Rao lower bound on the variance of an unbiased estimator of each parameter.
 
@@ -135,6 +139,7 @@ def cramer_rao(family, params: dict, n: float = 1) -> dict:
     return {k: float(v) for k, v in zip(info.labels, np.diag(info.cramer_rao))}
 
 
+@x64
 def efficiency(family, params: dict, n: float, variance: dict) -> dict:
     """Cramér–Rao bound / ``variance`` for each parameter named in ``variance``.
 
@@ -148,6 +153,7 @@ def efficiency(family, params: dict, n: float, variance: dict) -> dict:
     return {k: bound[k] / float(v) for k, v in variance.items()}
 
 
+@x64
 def fisher_information_of_fit(fit, kind: str = "observed") -> np.ndarray:
     """The information matrix of a :class:`thetahat.Fit`, in ``fit.cov_labels`` order.
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from .._jax import x64, x64_methods
 from ..errors import OptionError
 from . import symbolic
 
@@ -26,6 +27,7 @@ I_ = sp.Symbol("i", integer=True, positive=True)
 XI = sp.IndexedBase("x")
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Derivation:
     """What :func:`derive` found, as SymPy expressions and in words.
@@ -199,6 +201,7 @@ class Derivation:
         return self.to_text()
 
 
+@x64
 def derive(family, *, x=None, params=None, support=None, discrete=False, name=None) -> Derivation:
     """Derive the maximum likelihood estimator, its Hessian check and Fisher information with SymPy.
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._jax import x64, x64_methods
 from ..errors import OptionError
 
 SIG = 10  # significant digits of the key numbers (estimates, SEs, intervals, loglik, AIC)
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Explanation:
     """A fit explained step by step. ``to_markdown()`` and ``to_rich()`` render it.
@@ -219,6 +221,7 @@ def _likelihood_section():
         "so both have the same maximiser."])
 
 
+@x64
 def explain(data, family, *, fixed=None, source: str = "") -> Explanation:
     """Explain the maximum likelihood fit of ``family`` to ``data``.
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import digamma, gammaln
 
+from .._jax import x64, x64_methods
 from ..errors import OptionError
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Divergence:
     """KL(p ‖ q) in nats, with how it was computed."""
@@ -30,6 +32,7 @@ class Divergence:
         return float(self.value)
 
 
+@x64
 def kl(p, q, *, draws: int = 200_000, seed: int = 0) -> Divergence:
     """KL(p ‖ q) between two distributions of the same family.
 
@@ -64,6 +67,7 @@ def kl(p, q, *, draws: int = 200_000, seed: int = 0) -> Divergence:
     return _monte_carlo(fp, pp, pq, int(draws), seed)
 
 
+@x64
 def kl_to_empirical(data, family, params) -> float:
     """KL(p̂ ‖ f_θ) for discrete data: Σ_k p̂_k log(p̂_k / f(k | θ)), p̂ the empirical pmf.
 
@@ -89,6 +93,7 @@ def kl_to_empirical(data, family, params) -> float:
     return float(np.sum(phat * (np.log(phat) - logf)))
 
 
+@x64
 def mle_by_kl(data, family) -> dict:
     """Minimise KL(empirical ‖ f_θ) over θ with scipy's Nelder–Mead, independently of ``thetahat.fit``.
 

@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._jax import x64, x64_methods
 from ..errors import OptionError
 
 
+@x64_methods
 @dataclass(frozen=True)
 class Study:
     """The result of a simulation study.
@@ -86,6 +88,7 @@ class Study:
 
 
 # ---------------------------------------------------------------------------------
+@x64
 def consistency(family, params: dict, ns=(20, 50, 100, 500), reps: int = 1000, *, seed: int = 0,
                 fixed=None, progress=None) -> Study:
     """Mean, bias, variance and MSE of θ̂ for each sample size, with the Cramér–Rao bound.
@@ -117,6 +120,7 @@ def consistency(family, params: dict, ns=(20, 50, 100, 500), reps: int = 1000, *
     return Study("consistency", rows, fam.name, truth, reps, seed)
 
 
+@x64
 def normality(family, params: dict, ns=(10, 50, 500), reps: int = 2000, *, seed: int = 0, fixed=None,
               progress=None) -> Study:
     """Standardised estimates z = (θ̂ − θ) / SE against N(0, 1): Kolmogorov–Smirnov statistic per n.
@@ -150,6 +154,7 @@ def normality(family, params: dict, ns=(10, 50, 500), reps: int = 2000, *, seed:
     return Study("normality", rows, fam.name, truth, reps, seed, {"z": zs})
 
 
+@x64
 def bias(sigma: float = 1.0, ns=(2, 5, 10, 50), reps: int = 20_000, *, mu: float = 0.0, seed: int = 0) -> Study:
     """The normal variance: the MLE σ̂² (divisor n) against the unbiased s² (divisor n − 1).
 
@@ -176,6 +181,7 @@ def bias(sigma: float = 1.0, ns=(2, 5, 10, 50), reps: int = 20_000, *, mu: float
     return Study("bias", rows, "normal", truth, reps, seed, {"draws": draws})
 
 
+@x64
 def efficiency(family, params: dict, ns=(20, 100, 500), reps: int = 2000, *, seed: int = 0,
                progress=None) -> Study:
     """The MLE against the method of moments (gamma, beta, uniform), with the Cramér–Rao bound.
