@@ -11,7 +11,6 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import _jax  # noqa: F401  (float64)
 from ..errors import OptionError
 from . import _common as cm
 from . import polish as pl
