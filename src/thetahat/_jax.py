@@ -7,14 +7,14 @@ functions name it through the proxies here -- ``jax``, ``jnp`` (``jax.numpy``), 
 -- which import the real module at their first attribute access, and a module-level
 ``@jit`` is :func:`jit`, compiled at its first call.
 
-Set-up, once, at that first import (:func:`load`):
+Set-up, once, at that first import (:func:`load`), and entered per thread by :class:`scope`:
 
 * float64, inside thetahat's own calls only (:func:`x64`, :class:`scope`; see
   docs/design/x64.md), so that the user's own JAX code keeps its precision;
-* a compilation cache on disk, likewise for thetahat's compiled functions only, so that a second process (a second ``thetahat fit`` from
-  the shell) loads compiled code instead of compiling it again. Its folder is
-  ``$THETAHAT_CACHE_DIR``, else ``$XDG_CACHE_HOME/thetahat/jax``, else
-  ``~/.cache/thetahat/jax``. The cache is an optimisation only: ``THETAHAT_CACHE_DIR=off``
+* a compilation cache on disk, likewise for thetahat's compiled functions only, so that a
+  second process (a second ``thetahat fit`` from the shell) loads compiled code instead of
+  compiling it again. Its folder is ``$THETAHAT_CACHE_DIR``, else
+  ``$XDG_CACHE_HOME/thetahat/jax``, else ``~/.cache/thetahat/jax``. The cache is an optimisation only: ``THETAHAT_CACHE_DIR=off``
   turns it off, a folder that cannot be created or written (a read-only home) leaves it
   off, and an entry that cannot be read (a corrupt or truncated file) is compiled again --
   without JAX's warnings about either, which would only be noise on a user's stderr.

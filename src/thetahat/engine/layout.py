@@ -7,12 +7,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from .._jax import jax, jnp
+from .._jax import jax, jit, jnp
 
 
 @lru_cache(maxsize=None)
 def _jacobian_fn(layout):
-    return jax.jit(jax.jacfwd(lambda v: layout.flat(layout.to_params(v))))
+    return jit(jax.jacfwd(lambda v: layout.flat(layout.to_params(v))))
 
 
 @lru_cache(maxsize=None)
@@ -21,7 +21,7 @@ def _params_jacobian_fn(layout):
         flat = lambda w: layout.flat(layout.to_params(w))  # noqa: E731
         return flat(v), jax.jacfwd(flat)(v)
 
-    return jax.jit(both)
+    return jit(both)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from .._jax import jax, jnp
+from .._jax import jax, jit, jnp
 from ..kernels.fused import pool as _pool, summarize
 
 
@@ -97,7 +97,7 @@ def chunk_functions(family, layout):
     def ll_theta(theta, fixed, x, w, n_valid):
         return family.loglik_chunk(x, _weights(x, w, n_valid), {**fixed, **theta})
 
-    return jax.jit(ll), jax.jit(vgh), jax.jit(ll_theta)
+    return jit(ll), jit(vgh), jit(ll_theta)
 
 
 @lru_cache(maxsize=None)
@@ -113,7 +113,7 @@ def statistics_function(family):
     def stats(x, w):
         return dict(family.statistics(x, jnp.ones(x.shape[0], dtype=x.dtype) if w is None else w))
 
-    return jax.jit(stats)
+    return jit(stats)
 
 
 def _summary(sample):
@@ -144,7 +144,7 @@ def statistics_loglik_functions(family, layout):
     def vghj_packed(u, fixed, s):  # and d flat(theta) / du: a closed-form fit needs all four
         return _pack((*vgh(u, fixed, s), jax.jacfwd(lambda v: layout.flat(layout.to_params(v)))(u)))
 
-    return jax.jit(ll), jax.jit(vgh_packed), jax.jit(ll_theta), jax.jit(vghj_packed)
+    return jit(ll), jit(vgh_packed), jit(ll_theta), jit(vghj_packed)
 
 
 def _pack(arrays):
@@ -338,7 +338,7 @@ def _score_outer_function(family, layout):
     def total(u, fixed, x, w, n_valid):
         return _blocked(lambda xb, wb: block(u, fixed, xb, wb))(x, _weights(x, w, n_valid))
 
-    return jax.jit(total)
+    return jit(total)
 
 
 def score_outer(family, layout, fixed, sample, u, weight_power=1):

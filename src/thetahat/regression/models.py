@@ -270,7 +270,7 @@ def ordered_model(n_classes: int, link: str) -> Model:
 
     def mean(eta, phi):
         cuts = jnp.concatenate([jnp.array([-_BIG]), phi, jnp.array([_BIG])])
-        F = (lambda x: 1 / (1 + jnp.exp(-x))) if link == "logit" else ndtr
+        F = (lambda x: 1 / (1 + jnp.exp(-x))) if link == "logit" else jsp.ndtr
         c = F(cuts[None, :] - eta[..., 0][:, None])
         return c[:, 1:] - c[:, :-1]
 
