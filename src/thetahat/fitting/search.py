@@ -13,8 +13,10 @@ Examples
 >>> fam, x = get_family("gamma"), np.array([0.5, 1.2, 2.0, 0.3, 1.1])
 >>> layout = Layout.build(fam, fam.param_shapes(x), ["shape", "rate"])
 >>> obj = ChunkObjective(fam, layout, {}, Sample(x, None, 5.0))
->>> fam2, sol = search(fam, layout, obj, {}, x, None, Sample(x, None, 5.0), None, method="newton", start=None,
-...                    starts=1, seed=0, max_iter=None, censoring=False, streamed=None, nobs=5.0)
+>>> from thetahat._jax import scope
+>>> with scope():  # (float64, as thetahat.fit has it around this call)
+...     fam2, sol = search(fam, layout, obj, {}, x, None, Sample(x, None, 5.0), None, method="newton",
+...                        start=None, starts=1, seed=0, max_iter=None, censoring=False, streamed=None, nobs=5.0)
 >>> sol.converged, sol.method
 (True, 'newton')
 """
