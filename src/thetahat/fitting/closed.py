@@ -178,9 +178,10 @@ def _rows(fam, data, weights, weight_kind, dropna):
     try:
         if weights is not None and dropna:
             return None  # (NaN rows dropped with their weights: the general route)
-        x, dropped = as_float_array(data, ndim=fam.ndim, dropna=dropna)
+        x, _ = as_float_array(data, ndim=fam.ndim, scan=False)  # (the size first: a large sample is not scanned here)
         if x.shape[0] >= NUMPY_MIN_ROWS:
             return None
+        x, dropped = as_float_array(x, ndim=fam.ndim, dropna=dropna)
         w = None if weights is None else as_weights(weights, x.shape[0])
         fam.check_support(x, {})
         if w is not None and weight_kind == "analytic":
