@@ -19,3 +19,14 @@ def _building_block_examples_in_float64(request):
             yield
     else:
         yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_code():
+    """After each test module, JAX's compiled executables are dropped (a later module that needs one
+    again reads it from the run's compile cache on disk). Each executable holds about six memory
+    mappings; a pytest worker that kept every one of the suite's reached Linux's limit of 65,530
+    mappings per process (``vm.max_map_count``), and XLA then aborted, or failed with "LLVM
+    compilation error: Cannot allocate memory" (docs/design/determinism.md)."""
+    yield
+    jax.clear_caches()
