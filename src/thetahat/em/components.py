@@ -9,6 +9,10 @@ Every model offers
 * ``m_step(x, r, p)``: the parameters maximising sum_i r_ij log f(x_i; theta_j) for
   each j (closed form where one exists, else damped Newton steps that never lower
   it: a generalised EM step);
+* for the closed-form M-steps (normal, poisson, exponential) also ``statistics(x, r, shift)``,
+  the M-step's weighted sums (batches merge them by addition), ``m_step_from(sums, shift)`` and
+  ``shift(p)``: ``m_step`` is ``m_step_from`` of the rows' sums, so the streamed mixture, which
+  adds the sums over a pass, takes the same M-step;
 * ``pack(p)`` / ``unpack(u)``: a bijection to unconstrained coordinates, through
   which standard errors are computed (observed information plus the delta method);
 * ``natural(p)``: the parameters as reported (``mu``, ``sigma``, ``cov``, ``lam``, ...);
@@ -85,12 +89,22 @@ class GaussianComponents:
         logdet = 2 * jnp.sum(jnp.log(jnp.diagonal(L, axis1=1, axis2=2)), axis=1)
         return -0.5 * (self.d * _LOG2PI + logdet)[None, :] - 0.5 * jnp.sum(y * y, axis=2)
 
-    def m_step(self, x, r, p):
-        x = self._x(x)
-        nk = r.sum(0) + TINY
-        mu = (r.T @ x) / nk[:, None]
-        diff = x[:, None, :] - mu[None]  # centred: no cancellation when |mean| >> sd
-        scatter = jnp.einsum("nk,nkd,nke->kde", r, diff, diff)
+    def statistics(self, x, r, shift):
+        """The sums the M-step needs, about ``shift`` (k, d): ``nk`` = sum_i r_ij,
+        ``sx`` = sum_i r_ij (x_i - m_j), ``sxx`` = sum_i r_ij (x_i - m_j)(x_i - m_j)^T. Sums of
+        batches merge by addition (the streamed mixture adds them over a pass)."""
+        diff = self._x(x)[:, None, :] - shift[None]
+        return {"nk": r.sum(0), "sx": jnp.einsum("nk,nkd->kd", r, diff),
+                "sxx": jnp.einsum("nk,nkd,nke->kde", r, diff, diff)}
+
+    def m_step_from(self, st, shift):
+        """The M-step from :meth:`statistics` about ``shift``: mu = m + sx / N, and the scatter
+        about mu is sxx - sx sx^T (2 / N - N_raw / N^2), exactly (N = N_raw + TINY)."""
+        nk_raw = jnp.asarray(st["nk"])
+        nk, sx = nk_raw + TINY, jnp.asarray(st["sx"])
+        mu = shift + sx / nk[:, None]
+        outer = sx[:, :, None] * sx[:, None, :]
+        scatter = jnp.asarray(st["sxx"]) - outer * (2.0 / nk - nk_raw / nk**2)[:, None, None]
         psi = jnp.asarray(self.prior, dtype=jnp.float64) if self.prior else jnp.zeros(self.d)
         eye = jnp.eye(self.d)
         if self.cov_type == "full":
@@ -104,8 +118,18 @@ class GaussianComponents:
         else:  # tied
             pooled = (scatter.sum(0) + jnp.diag(psi)) / nk.sum()
             cov = jnp.broadcast_to(pooled, (self.k, self.d, self.d))
-        cov = 0.5 * (cov + jnp.swapaxes(cov, 1, 2))
-        return {"mu": mu, "cov": cov}
+        return {"mu": mu, "cov": 0.5 * (cov + jnp.swapaxes(cov, 1, 2))}
+
+    def shift(self, p):
+        """The point the M-step's sums are taken about: the current means."""
+        return p["mu"]
+
+    def m_step(self, x, r, p):
+        # the sums about the new means themselves: the scatter has no cancellation when
+        # |mean| >> sd, and sx is zero (what its sum holds is rounding, which the correction
+        # would turn into a negative variance of a component on one point)
+        shift = (r.T @ self._x(x)) / (r.sum(0) + TINY)[:, None]
+        return self.m_step_from({**self.statistics(x, r, shift), "sx": jnp.zeros_like(shift)}, shift)
 
     def log_prior(self, p):
         if not self.prior:
@@ -214,8 +238,19 @@ class PoissonComponents:
         lam = p["lam"][None, :]
         return jsp.xlogy(x[:, None], lam) - lam - jsp.gammaln(x[:, None] + 1.0)
 
+    def statistics(self, x, r, shift=None):
+        """The sums the M-step needs: ``nk`` = sum_i r_ij and ``sx`` = sum_i r_ij x_i (they merge
+        by addition over batches)."""
+        return {"nk": r.sum(0), "sx": r.T @ x}
+
+    def m_step_from(self, st, shift=None):
+        return {"lam": jnp.asarray(st["sx"]) / (jnp.asarray(st["nk"]) + TINY) + TINY}
+
+    def shift(self, p):
+        return jnp.zeros(self.k)
+
     def m_step(self, x, r, p):
-        return {"lam": (r.T @ x) / (r.sum(0) + TINY) + TINY}
+        return self.m_step_from(self.statistics(x, r))
 
     def log_prior(self, p):
         return 0.0
@@ -256,8 +291,14 @@ class ExponentialComponents:
         lam = p["lam"][None, :]
         return jnp.log(lam) - lam * x[:, None]
 
+    statistics = PoissonComponents.statistics
+    shift = PoissonComponents.shift
+
+    def m_step_from(self, st, shift=None):
+        return {"lam": (jnp.asarray(st["nk"]) + TINY) / (jnp.asarray(st["sx"]) + TINY)}
+
     def m_step(self, x, r, p):
-        return {"lam": (r.sum(0) + TINY) / (r.T @ x + TINY)}
+        return self.m_step_from(self.statistics(x, r))
 
     def log_prior(self, p):
         return 0.0

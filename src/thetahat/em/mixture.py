@@ -8,7 +8,8 @@ from .._jax import x64
 from ..errors import OptionError
 from . import _common as cm
 from . import polish as pl
-from .mixture_memory import MAX_ITER, TOL, fit_in_memory, memory_columns
+from .mixture_fit import MAX_ITER, TOL
+from .mixture_memory import fit_in_memory, memory_columns
 from .mixture_result import MixtureSelection
 from .streamed import stream_mixture
 

@@ -1,13 +1,15 @@
 """``thetahat.mixture`` on data that is never loaded whole: EM with one pass per iteration.
 
-Every EM iteration is one :func:`~thetahat.scale.reduce.map_reduce` pass. Each batch
-computes its responsibilities (log-sum-exp of the component log-densities, one jitted
-function per component model and process) and returns only the sufficient statistics
-of the M-step: per component ``N_j = sum_i r_ij``, ``sum_i r_ij (x_i - m_j)`` and
-``sum_i r_ij (x_i - m_j)(x_i - m_j)^T`` (normal components; ``m_j`` is the current
-mean, so the scatter has no cancellation), or ``sum_i r_ij x_i`` (poisson,
-exponential), plus the log-likelihood. That is O(k d^2) numbers per batch, whatever
-the batch size; the M-step runs on the merged statistics.
+The fit itself is :func:`~thetahat.em.mixture_fit.fit_mixture`, the one implementation that
+in-memory mixtures run too; this module gives it the data as :class:`Streamed`, whose EM
+iteration is one :func:`~thetahat.scale.reduce.map_reduce` pass. Each batch computes its
+responsibilities (log-sum-exp of the component log-densities, one jitted function per
+component model and process) and returns only the M-step's sums (``statistics`` of the
+component model: per component ``N_j``, ``sum_i r_ij (x_i - m_j)`` and
+``sum_i r_ij (x_i - m_j)(x_i - m_j)^T`` about the current mean ``m_j``, so the scatter has
+no cancellation, or ``sum_i r_ij x_i``), plus the log-likelihood. That is O(k d^2) numbers
+per batch, whatever the batch size; the model's ``m_step_from`` -- the M-step that in-memory
+fits take too -- runs on the merged sums.
 
 * Pass 1 validates every row (NaN, infinity, support), counts them, merges each
   column's mean and variance (for ``cov_prior="auto"``) and keeps a strided pilot
@@ -15,15 +17,11 @@ the batch size; the M-step runs on the merged statistics.
 * Without ``start=``, the in-memory :func:`thetahat.mixture` (k-means++ starts, the
   same ``starts``, ``seed``, ``tol`` and covariance prior) fits the pilot, and the
   streamed EM starts from that fit: it is usually a few passes from the optimum.
-* EM then runs with exactly the in-memory rules (convergence when the objective
-  changes by less than ``tol`` per observation, the weak covariance prior, component
-  order), so from the same ``start=`` the streamed and in-memory fits agree to
-  rounding.
-* After EM, as in memory, damped Newton steps on the marginal log-likelihood
-  (:mod:`thetahat.em.polish`), one pass each: every batch adds its share of the gradient
-  and Hessian in the unconstrained coordinates. ``converged`` is True only if the gradient
-  test passes at the end; the standard errors come from the last pass's Hessian (the
-  observed information of the in-memory fit), with no pass of their own.
+* EM, the Newton steps after it (one pass per evaluation: every batch adds its share of
+  the gradient and Hessian in the unconstrained coordinates of :mod:`thetahat.em.polish`),
+  the component order and the standard errors are those of the in-memory fit, so from the
+  same ``start=`` the streamed and in-memory fits agree to rounding. The component order
+  and the standard errors take no pass of their own.
 
 Example
 -------
@@ -49,7 +47,8 @@ import numpy as np
 from .._jax import x64, x64_methods
 from . import _common as cm
 from . import polish as pl
-from .mixture_memory import MAX_ITER, TOL, fit_in_memory, from_start
+from .mixture_fit import MAX_ITER, TOL, EMStep, collapse_flags, fit_mixture, mixing_log_weights
+from .mixture_memory import fit_in_memory, from_start
 from .mixture_result import MixtureFit
 from ..errors import EmptyDataError, NonFiniteDataError, OptionError, SupportError, ThetahatError
 from ..scale.reduce import file_source_on_dask, map_reduce
@@ -129,13 +128,10 @@ def validate_batch(batch, spec):
 
 
 # ---- the E-step statistics ---------------------------------------------------------------
-def _gaussian(model):
-    return getattr(model, "name", "") == "gaussian"
-
-
 @lru_cache(maxsize=None)
 def _stats_function(model):
-    """Per process and component model: the jitted E-step returning the M-step's statistics."""
+    """Per process and component model: the jitted E-step of a chunk of rows (``w`` 0 on
+    padding), returning the M-step's sums (``model.statistics``) and the log-likelihood."""
     import jax
     import jax.numpy as jnp
     from jax.scipy.special import logsumexp
@@ -144,14 +140,7 @@ def _stats_function(model):
         lp = model.log_density(x, p) + logw[None, :]
         lse = logsumexp(lp, axis=1)
         r = jnp.exp(lp - lse[:, None]) * w[:, None]
-        out = {"nk": r.sum(0), "ll": jnp.sum(w * lse)}
-        if _gaussian(model):
-            diff = (x[:, None] if x.ndim == 1 else x)[:, None, :] - shift[None]  # (n, k, d)
-            out["sx"] = jnp.einsum("nk,nkd->kd", r, diff)
-            out["sxx"] = jnp.einsum("nk,nkd,nke->kde", r, diff, diff)
-        else:
-            out["sx"] = r.T @ x
-        return out
+        return {**model.statistics(x, r, shift), "ll": jnp.sum(w * lse)}
 
     return jax.jit(stats)
 
@@ -183,45 +172,6 @@ def em_batch(batch, spec, model, params, logw, shift):
     return total if total is not None else {}
 
 
-def _m_step(model, st, shift):
-    """The closed-form M-step of ``model`` from merged statistics (the same formulas as
-    ``model.m_step`` on the rows, rewritten in sums)."""
-    from .components import TINY
-
-    nk_raw = np.asarray(st["nk"], dtype=float)
-    nk = nk_raw + TINY
-    sx = np.asarray(st["sx"], dtype=float)
-    if model.name == "poisson":
-        p = {"lam": sx / nk + TINY}
-    elif model.name == "exponential":
-        p = {"lam": nk / (sx + TINY)}
-    else:
-        mu = shift + sx / nk[:, None]
-        # sum r (x - mu)(x - mu)^T with mu - m = sx / nk, from the moments about m
-        outer = sx[:, :, None] * sx[:, None, :]
-        scatter = st["sxx"] - outer * (2.0 / nk - nk_raw / nk**2)[:, None, None]
-        d = model.d
-        psi = np.asarray(model.prior, dtype=float) if model.prior else np.zeros(d)
-        eye = np.eye(d)
-        if model.cov_type == "full":
-            cov = (scatter + np.diag(psi)[None]) / nk[:, None, None]
-        elif model.cov_type == "diag":
-            dg = np.diagonal(scatter, axis1=1, axis2=2)
-            cov = ((dg + psi[None]) / nk[:, None])[:, :, None] * eye[None]
-        elif model.cov_type == "spherical":
-            tr = np.trace(scatter, axis1=1, axis2=2)
-            cov = ((tr + psi.sum()) / (d * nk))[:, None, None] * eye[None]
-        else:
-            pooled = (scatter.sum(0) + np.diag(psi)) / nk.sum()
-            cov = np.broadcast_to(pooled, (model.k, d, d))
-        p = {"mu": mu, "cov": 0.5 * (cov + np.swapaxes(cov, 1, 2))}
-    return p, np.log((nk_raw + 1e-300) / nk_raw.sum())
-
-
-def _shift(model, p):
-    return np.asarray(p["mu"], dtype=float) if _gaussian(model) else np.zeros(model.k)
-
-
 # ---- Newton steps and standard errors -------------------------------------------------------
 def derivs_batch(batch, spec, model, u, params, logw, shift, hessian):
     """A batch's share of a Newton pass: the E-step statistics of :func:`em_batch` (for the
@@ -236,50 +186,62 @@ def derivs_batch(batch, spec, model, u, params, logw, shift, hessian):
     return out
 
 
-def _evaluator(model, source, spec, progress):
-    """``evaluate(u)`` for :func:`~thetahat.em.polish.newton_polish`: one pass over the data."""
+class Streamed:
+    """The rows of a mixture fit, streamed from files or a Dask collection: each EM iteration and
+    each Newton evaluation is one pass over them (see :mod:`.mixture_fit` for the protocol)."""
 
-    def evaluate(u, hessian=True):
-        q, lw = pl.from_unconstrained(model, u)
-        q, lw = {kk: np.asarray(v, dtype=float) for kk, v in q.items()}, np.asarray(lw, dtype=float)
-        st = map_reduce(source, derivs_batch, (spec, model, np.asarray(u), q, lw, _shift(model, q), hessian),
-                        progress=progress, label="Newton pass")
-        lp, gp, Hp = pl.prior_derivatives(model, u)
-        ll, H = float(st["dll"]), (np.asarray(st["H"]) if hessian else None)
-        return ll + lp, np.asarray(st["g"]) + gp, (H + Hp if hessian else None), (ll, H, st, q, lw)
+    fit_class = None  # StreamedMixtureFit, below
 
-    return evaluate
+    def __init__(self, source, spec, n, dropped, scale, progress):
+        self.source, self.spec, self.n, self.dropped = source, spec, n, dropped
+        self.scale, self.progress = scale, progress
+        self.where = source.describe()
+        self.passes0 = source.passes  # the validating pass(es) before the fit
+        self.em_passes = None
 
+    def _pass(self, fn, args, label):
+        return map_reduce(self.source, fn, (self.spec, *args), progress=self.progress, label=label)
 
-def _newton_end(model, source, spec, p, logw, em_reason, scale, newton_steps, progress, want_se):
-    """After streamed EM: Newton steps (one pass each) and the gradient test, as in memory.
+    def em_step(self, model, p, logw):
+        p = {kk: np.asarray(v, dtype=float) for kk, v in p.items()}
+        logw = np.asarray(logw, dtype=float)
+        shift = np.asarray(model.shift(p), dtype=float)
+        st = self._pass(em_batch, (model, p, logw, shift), "EM pass")
+        ll = float(st["ll"])
+        obj = ll + float(model.log_prior(p))
+        p_new = {kk: np.asarray(v, dtype=float) for kk, v in model.m_step_from(st, shift).items()}
+        bad = np.asarray(collapse_flags(model, p, p_new, obj, self.scale))
+        self.em_passes = self.source.passes - self.passes0
+        return EMStep(obj, ll, p_new, np.asarray(mixing_log_weights(np.asarray(st["nk"]))), bad, st)
 
-    Returns ``(polish, converged, reason)``; ``polish.parts`` holds, at the final point, the
-    log-likelihood, its Hessian, the pass's statistics and the parameters ``(p, logw)``."""
+    def evaluate(self, model):
+        def evaluate(u, hessian=True):
+            q, lw = pl.from_unconstrained(model, u)
+            q, lw = {kk: np.asarray(v, dtype=float) for kk, v in q.items()}, np.asarray(lw, dtype=float)
+            shift = np.asarray(model.shift(q), dtype=float)
+            st = self._pass(derivs_batch, (model, np.asarray(u), q, lw, shift, hessian), "Newton pass")
+            lp, gp, Hp = pl.prior_derivatives(model, u)
+            ll, H = float(st["dll"]), (np.asarray(st["H"]) if hessian else None)
+            return ll + lp, np.asarray(st["g"]) + gp, (H + Hp if hessian else None), (ll, H, st)
 
-    evaluate = _evaluator(model, source, spec, progress)
-    pol = pl.newton_polish(evaluate, pl.to_unconstrained(model, p, logw),
-                           lambda u, parts: not _collapsed(model, parts[3], scale).any(), max_steps=newton_steps,
-                           final_hessian=want_se)
-    converged, reason = pl.polish_verdict(em_reason, pol)
-    return pol, converged, reason
+        return evaluate
 
+    def order(self, model, p, logw, st):
+        """Order by the responsibility-weighted mean of the first coordinate, from the sums of
+        the pass at ``(p, logw)`` (no pass of its own)."""
+        nk = np.asarray(st["nk"])
+        shift = np.asarray(model.shift(p), dtype=float).reshape(model.k, -1)
+        first = shift[:, 0] + np.asarray(st["sx"]).reshape(model.k, -1)[:, 0] / np.where(nk > 0, nk, 1.0)
+        return np.argsort(first, kind="stable"), nk, None
 
-def _standard_errors(model, H, p, logw, natural):
-    """Delta-method standard errors from the Hessian ``H`` of the log-likelihood at ``(p, logw)``."""
-    import jax
-    import jax.numpy as jnp
-
-
-    u = pl.to_unconstrained(model, p, logw)
-
-    def nat_flat(uv):
-        q, lw = pl.from_unconstrained(model, uv)
-        d = {"weights": jnp.exp(lw), **model.natural(q)}
-        return jnp.concatenate([jnp.ravel(v) for v in d.values()])
-
-    se, cov, note, negdef = cm.se_from_hessian(H, np.asarray(jax.jacfwd(nat_flat)(jnp.asarray(u))))
-    return (None if se is None else cm.unflatten(se, natural)), cov, note, negdef
+    def closing_notes(self):
+        notes = [f"{self.dropped} rows holding NaN were dropped"] if self.dropped else []
+        total = self.source.passes
+        em = self.em_passes or 0
+        newton = total - self.passes0 - em
+        notes.append(f"streamed from {self.where} in {total} passes over the data (1 validating, {em} EM"
+                     + (f", {newton} Newton" if newton else "") + ")")
+        return notes
 
 
 # ---- the fit -----------------------------------------------------------------------------------
@@ -294,6 +256,9 @@ class StreamedMixtureFit(MixtureFit):
             raise OptionError("this mixture was streamed and kept no responsibilities of its training rows: "
                               "pass the rows to classify, predict_proba(x) / predict(x)")
         return MixtureFit.predict_proba(self, x)
+
+
+Streamed.fit_class = StreamedMixtureFit
 
 
 @x64
@@ -360,14 +325,15 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
     var = np.asarray(first["s:m2"], dtype=float) / n
     model = _model(key, vectors, len(names), ks[0], cov_type, cov_prior, var)
     scale = cm.data_scale(np.asarray(first.get("max:abs", 0.0)))
-    ctx = dict(source=source, spec=spec, where=where, n=n, dropped=dropped, pilot=pilot, every=every, scale=scale,
-               starts=starts, seed=seed, max_iter=int(max_iter), tol=float(tol), se=se, progress=progress,
+    rows = (source, spec, n, dropped, scale, progress)
+    run = dict(pilot=pilot, every=every, starts=starts, seed=seed, max_iter=int(max_iter), tol=float(tol), se=se,
                newton_steps=newton_steps)
     if len(ks) == 1:
-        return _fit_one(model, start, **ctx)
+        return _fit_one(model, start, Streamed(*rows), **run)
     if start is not None:
         raise OptionError("start= gives one k's starting values; it cannot be combined with a range of k")
-    fits = {kk: _fit_one(_model(key, vectors, len(names), kk, cov_type, cov_prior, var), None, **ctx) for kk in ks}
+    fits = {kk: _fit_one(_model(key, vectors, len(names), kk, cov_type, cov_prior, var), None, Streamed(*rows), **run)
+            for kk in ks}
     return MixtureSelection.from_fits(fits)
 
 
@@ -456,110 +422,12 @@ def _pilot_start(model, pilot, starts, seed, max_iter, tol, every):
     return params
 
 
-def _collapsed(model, p, scale):
-    import jax.numpy as jnp
-
-
-    return np.asarray(cm.collapsed_components(model, {kk: jnp.asarray(v) for kk, v in p.items()}, scale))
-
-
-def _fit_one(model, start, *, source, spec, where, n, dropped, pilot, every, scale, starts, seed, max_iter, tol, se,
-             progress, newton_steps):
-    import jax.numpy as jnp
-
-
+def _fit_one(model, start, data, *, pilot, every, starts, seed, max_iter, tol, se, newton_steps):
+    """One k: EM from ``start`` or from the in-memory fit of the pilot subsample, one pass per iteration."""
     notes = []
-    passes0 = source.passes
     if start is None:
         start = _pilot_start(model, pilot, starts, seed, max_iter, tol, every)
         notes.append(f"started from the in-memory EM fit ({starts} k-means++ start{'s' if starts > 1 else ''}) "
                      f"of {'all' if every == 1 else 'a pilot subsample of'} {pilot.shape[0]} rows")
-    p, logw = from_start(model, start, model.k)
-    p = {kk: np.asarray(v, dtype=float) for kk, v in p.items()}
-    logw = np.asarray(logw, dtype=float)
-    trace, prev, it = [], -np.inf, 0
-    while True:
-        shift = _shift(model, p)
-        st = map_reduce(source, em_batch, (spec, model, p, logw, shift), progress=progress, label="EM pass")
-        ll = float(st["ll"])
-        obj = ll + float(model.log_prior({kk: jnp.asarray(v) for kk, v in p.items()}))
-        trace.append(obj)
-        p_new, logw_new = _m_step(model, st, shift)
-        # the in-memory rule: an M-step that would collapse a normal component is not taken
-        bad = _collapsed(model, p, scale) | (_collapsed(model, p_new, scale) & np.isfinite(obj))
-        if abs(obj - prev) <= tol * n or it >= max_iter or not np.isfinite(obj) or bad.any():
-            break
-        p, logw = p_new, logw_new
-        prev, it = obj, it + 1
-    em_passes = source.passes - passes0
-    converged, reason, verdict = cm.em_verdict(obj, np.asarray(trace), it, max_iter, tol, n)
-    notes += verdict
-    H = None
-    if np.isfinite(obj) and not bad.any() and (converged or newton_steps):  # Newton and the gradient test decide
-        pol, converged, reason = _newton_end(model, source, spec, p, logw, reason, scale, newton_steps, progress,
-                                             se)
-        H = pol.parts[1]
-        if pol.values:
-            ll, obj, st, p, logw = pol.parts[0], pol.value, pol.parts[2], pol.parts[3], pol.parts[4]
-            trace += pol.values
-            shift = _shift(model, p)
-            notes.append(f"{len(pol.values)} Newton step(s) on the marginal log-likelihood followed the {it} EM "
-                         "iterations (their objectives end the trace)")
-    # component order: the responsibility-weighted mean of the first coordinate (as in memory)
-    nk = np.asarray(st["nk"])
-    first = (shift[:, 0] if _gaussian(model) else 0.0) + np.asarray(st["sx"]).reshape(model.k, -1)[:, 0] / \
-        np.where(nk > 0, nk, 1.0)
-    order = np.argsort(first, kind="stable")
-    p = {kk: v[order] for kk, v in p.items()}
-    logw = logw[order]
-    if bad.any():
-        bad = np.flatnonzero(bad[order])
-        converged, reason = False, cm.collapse_reason(bad, nk[order], it, model)
-    else:
-        bad = np.flatnonzero(bad)
-    if se and converged and np.any(order != np.arange(model.k)):  # the Hessian in the reported order
-        from .polish import to_unconstrained
-
-        H = _evaluator(model, source, spec, progress)(to_unconstrained(model, p, logw))[3][1]
-    fit = dict(ll=ll, obj=obj, trace=trace, it=it, converged=converged, reason=reason, H=H, bad=bad)
-    return _finish(model, source, where, n, dropped, p, logw, fit, se, notes, em_passes, passes0, starts)
-
-
-def _finish(model, source, where, n, dropped, p, logw, fit, want_se, notes, em_passes, passes0, starts):
-    import jax.numpy as jnp
-
-
-    converged = fit["converged"]
-    weights = np.exp(logw)
-    notes += cm.collapse_notes(weights, n)
-    pj = {kk: jnp.asarray(v) for kk, v in p.items()}
-    natural = {"weights": weights, **{kk: np.asarray(v) for kk, v in model.natural(pj).items()}}
-    se = {kk: None for kk in natural}
-    cov, labels, hnd = None, (), None
-    if getattr(model, "prior", ()):
-        notes.append("normal covariances carry the weak prior cov_prior (psi = "
-                     f"{cm.fmt_array(model.prior, 3)}); loglik is the plain log-likelihood at these estimates")
-    if want_se and converged:
-        se_flat, cov, note, hnd = _standard_errors(model, fit["H"], pj, logw, natural)
-        if se_flat is not None:
-            se, labels = se_flat, tuple(cm.flat_labels(natural))
-        else:
-            notes.append(note)
-    elif want_se:
-        notes.append("the fit did not converge (see reason), so no standard errors are reported")
-    if dropped:
-        notes.append(f"{dropped} rows holding NaN were dropped")
-    total = source.passes
-    newton = total - passes0 - em_passes
-    notes.append(f"streamed from {where} in {total} passes over the data (1 validating, {em_passes} EM"
-                 + (f", {newton} Newton" if newton else "") + ")")
-    return StreamedMixtureFit(family=model.family_name, k=model.k,
-                              cov_type=None if getattr(model, "univariate", True) else model.cov_type,
-                              params=natural, se=se, cov=cov, cov_labels=labels, loglik=fit["ll"],
-                              objective=fit["obj"], nobs=n, n_estimated=(model.k - 1) + model.n_free,
-                              converged=converged, reason=fit["reason"], trace=tuple(float(t) for t in fit["trace"]),
-                              iterations=fit["it"], starts=starts, notes=tuple(notes), hessian_negative_definite=hnd,
-                              responsibilities=None, model=model, internal=pj, log_weights=logw,
-                              collapsed=tuple(int(j) for j in fit["bad"]))
-
-
+    return fit_mixture(model, data, [from_start(model, start, model.k)], max_iter=max_iter, tol=tol, se=se,
+                       newton_steps=newton_steps, notes=notes, n_starts=starts)
