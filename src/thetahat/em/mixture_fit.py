@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._jax import jax, jnp
+from .._jax import jax, jnp, jsp
 from . import _common as cm
 from . import polish as pl
 
@@ -80,6 +80,16 @@ class EMRun:
 def mixing_log_weights(nk):
     """The M-step of the mixing weights: log(N_j / N)."""
     return jnp.log((nk + 1e-300) / nk.sum())
+
+
+def e_step_statistics(model, x, w, p, logw, shift):
+    """The E-step of a chunk of rows with weights ``w`` (0 on padding), as the M-step's sums
+    about ``shift`` (``model.statistics``) plus the log-likelihood ``ll``: what a chunk adds
+    to an EM iteration of a closed-form component model, in memory or streamed."""
+    lp = model.log_density(x, p) + logw[None, :]
+    lse = jsp.logsumexp(lp, axis=1)
+    r = jnp.exp(lp - lse[:, None]) * w[:, None]
+    return {**model.statistics(x, r, shift), "ll": jnp.sum(w * lse)}
 
 
 def collapse_flags(model, p, p_new, obj, scale, dens=None):

@@ -28,12 +28,21 @@ from .._jax import jax, jnp, jsp
 from ..errors import OptionError
 from . import _common as cm
 from . import polish as pl
-from .mixture_fit import EMStep, collapse_flags, fit_mixture, mixing_log_weights
+from .mixture_fit import EMStep, collapse_flags, e_step_statistics, fit_mixture, mixing_log_weights
 from .mixture_result import MixtureFit
 
 
+CHUNK = 1 << 15  # rows per step of the E-step's scan (a closed-form component model)
+
+
 class InMemory:
-    """The rows of a mixture fit, held in memory (see :mod:`.mixture_fit` for the protocol)."""
+    """The rows of a mixture fit, held in memory (see :mod:`.mixture_fit` for the protocol).
+
+    An EM iteration is one compiled call. For a component model with a closed-form M-step
+    (``statistics``), the E-step scans the rows in chunks of ``CHUNK`` and sums the M-step's
+    sums, as a streamed pass does, so that no (n, k) array is written; other models (a
+    weighted Newton M-step, Bernoulli and categorical items) take the E- and M-step on all rows.
+    """
 
     fit_class = MixtureFit
 
@@ -42,11 +51,27 @@ class InMemory:
         self.xj = jnp.asarray(self.x)
         self.n = self.x.shape[0]
         self.scale = cm.data_scale(self.x)
+        self._chunks = None
+
+    def chunks(self):
+        """The rows as (chunks, rows, ...) with weights, the last chunk padded with weight 0."""
+        if self._chunks is None:
+            size = min(self.n, CHUNK)
+            m = -(-self.n // size)
+            pad = m * size - self.n
+            w = np.r_[np.ones(self.n), np.zeros(pad)]
+            x = np.concatenate([self.x, np.repeat(self.x[-1:], pad, axis=0)]) if pad else self.x
+            self._chunks = (jnp.asarray(x.reshape(m, size, *self.x.shape[1:])), jnp.asarray(w.reshape(m, size)))
+        return self._chunks
 
     def em_step(self, model, p, logw):
-        numbers, p_new, logw_new, r = _em_step(model)(self.xj, p, logw, self.scale)
+        if hasattr(model, "statistics"):
+            numbers, p_new, logw_new = _statistics_step(model)(*self.chunks(), p, logw, self.scale)
+        else:
+            numbers, p_new, logw_new = _rows_step(model)(self.xj, p, logw, self.scale)
         numbers = np.asarray(numbers)  # (one transfer: the only wait of the iteration)
-        return EMStep(float(numbers[0]), float(numbers[1]), p_new, logw_new, numbers[2:] > 0, r)
+        # (no state: the responsibilities, n x k, are computed once, by order(), at the end)
+        return EMStep(float(numbers[0]), float(numbers[1]), p_new, logw_new, numbers[2:] > 0, None)
 
     def evaluate(self, model):
         def evaluate(u, hessian=True):
@@ -71,9 +96,36 @@ class InMemory:
         return []
 
 
+def _numbers(obj, ll, bad):
+    return jnp.concatenate([jnp.stack([obj, ll]), bad.astype(jnp.float64)])
+
+
 @lru_cache(maxsize=None)
-def _em_step(model):
-    """One EM iteration of ``model`` on rows, compiled: the E-step, the M-step and the collapse check."""
+def _statistics_step(model):
+    """One EM iteration of a closed-form component model, compiled: the chunks' E-step sums
+    (:func:`~thetahat.em.mixture_fit.e_step_statistics`, as a streamed pass takes them), the
+    M-step from them and the collapse check."""
+
+    def step(xc, wc, p, logw, scale):
+        shift = model.shift(p)
+
+        def add(total, chunk):
+            part = e_step_statistics(model, chunk[0], chunk[1], p, logw, shift)
+            return jax.tree_util.tree_map(jnp.add, total, part), None
+
+        first = e_step_statistics(model, xc[0], wc[0], p, logw, shift)
+        st, _ = jax.lax.scan(add, first, (xc[1:], wc[1:]))
+        obj = st["ll"] + model.log_prior(p)
+        p_new = model.m_step_from(st, shift)
+        bad = collapse_flags(model, p, p_new, obj, scale)
+        return _numbers(obj, st["ll"], bad), p_new, mixing_log_weights(st["nk"])
+
+    return jax.jit(step)
+
+
+@lru_cache(maxsize=None)
+def _rows_step(model):
+    """One EM iteration of ``model`` on all rows, compiled: the E-step, the M-step and the collapse check."""
     generic = isinstance(model, cm.GenericComponents)
 
     def step(x, p, logw, scale):
@@ -85,8 +137,7 @@ def _em_step(model):
         obj = ll + model.log_prior(p)
         p_new = model.m_step(x, r, p)
         bad = collapse_flags(model, p, p_new, obj, scale, dens if generic else None)
-        numbers = jnp.concatenate([jnp.stack([obj, ll]), bad.astype(jnp.float64)])
-        return numbers, p_new, mixing_log_weights(r.sum(0)), r
+        return _numbers(obj, ll, bad), p_new, mixing_log_weights(r.sum(0))
 
     return jax.jit(step)
 

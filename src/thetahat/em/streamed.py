@@ -40,14 +40,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 
 from .._jax import x64, x64_methods
 from . import _common as cm
 from . import polish as pl
-from .mixture_fit import MAX_ITER, TOL, EMStep, collapse_flags, fit_mixture, mixing_log_weights
+from .mixture_fit import MAX_ITER, TOL, EMStep, collapse_flags, e_step_statistics, fit_mixture, mixing_log_weights
 from .mixture_memory import fit_in_memory, from_start
 from .mixture_result import MixtureFit
 from ..errors import EmptyDataError, NonFiniteDataError, OptionError, SupportError, ThetahatError
@@ -130,19 +130,10 @@ def validate_batch(batch, spec):
 # ---- the E-step statistics ---------------------------------------------------------------
 @lru_cache(maxsize=None)
 def _stats_function(model):
-    """Per process and component model: the jitted E-step of a chunk of rows (``w`` 0 on
-    padding), returning the M-step's sums (``model.statistics``) and the log-likelihood."""
+    """Per process and component model: :func:`~thetahat.em.mixture_fit.e_step_statistics`, jitted."""
     import jax
-    import jax.numpy as jnp
-    from jax.scipy.special import logsumexp
 
-    def stats(x, w, p, logw, shift):
-        lp = model.log_density(x, p) + logw[None, :]
-        lse = logsumexp(lp, axis=1)
-        r = jnp.exp(lp - lse[:, None]) * w[:, None]
-        return {**model.statistics(x, r, shift), "ll": jnp.sum(w * lse)}
-
-    return jax.jit(stats)
+    return jax.jit(partial(e_step_statistics, model))
 
 
 def _chunks(x, size):
