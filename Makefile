@@ -35,8 +35,8 @@ lint: $(STAMP)
 	$(PY) tools/check_private_imports.py
 	$(PY) tools/check_function_length.py
 
-# The numerically sensitive tests again under two older instruction sets, with the llvmlite loop off:
-# the same verdicts and the same answers on every CPU.
+# The numerically sensitive tests again under two older instruction sets: the same verdicts and the same
+# answers on every CPU.
 SENSITIVE := tests/test_families.py tests/test_continuous_facts.py tests/test_discrete_facts.py \
 	tests/test_closed_form_derivs.py tests/test_engine.py tests/test_batch.py tests/test_blocks.py \
 	tests/test_boundary.py tests/test_intervals.py tests/test_lrt.py tests/test_censoring.py \
@@ -45,14 +45,14 @@ SENSITIVE := tests/test_families.py tests/test_continuous_facts.py tests/test_di
 	tests/test_mixture.py tests/test_hmm.py tests/test_scale_fit.py tests/test_scale_regress.py \
 	tests/test_scale_mixture.py tests/test_special.py tests/test_open_bounds.py tests/test_mixture_convergence.py
 
-# (x86-64 ISA names; elsewhere one run with the loop off)
+# (x86-64 ISA names; elsewhere one run on the host's own)
 ISAS := $(if $(filter x86_64 amd64,$(shell uname -m)),SSE4_2 AVX2,host)
 
 test-isa: $(STAMP)
 	for isa in $(ISAS); do \
-		echo "== $$isa, llvmlite loop off =="; \
+		echo "== $$isa =="; \
 		flags=$$( [ $$isa = host ] || echo --xla_cpu_max_isa=$$isa ); \
-		XLA_FLAGS=$$flags THETAHAT_NO_FUSED=1 THETAHAT_CACHE_DIR=$$(mktemp -d) \
+		XLA_FLAGS=$$flags THETAHAT_CACHE_DIR=$$(mktemp -d) \
 			$(PY) -m pytest -n 2 -q -p no:cacheprovider $(CRASH_RERUN) $(SENSITIVE) || exit 1; \
 	done
 

@@ -11,7 +11,7 @@ from scipy import stats as st
 
 import thetahat
 from thetahat import errors
-from thetahat.kernels import blocks, fused
+from thetahat.kernels import blocks, summary
 
 ROWS = (1 << 20) + 77  # above the size where fits take the one-read statistics
 BAD_ROW = 876_543
@@ -101,7 +101,6 @@ def test_dirichlet_at_scale(monkeypatch):
         thetahat.fit(np.tile([0.2, 0.3, 0.5], (ROWS, 1)), "dirichlet")
 
 
-@pytest.mark.skipif(fused._kernel() is None, reason="llvmlite cannot compile for this machine")
 def test_multinomial_at_scale(monkeypatch):
     x = np.random.default_rng(4).multinomial(10, [0.2, 0.3, 0.5], ROWS).astype(float)
     f = thetahat.fit(x, "multinomial", fixed={"n": 10})
@@ -140,34 +139,11 @@ def test_mvnormal_constant_column_is_refused_on_every_path(weighted):
         thetahat.fit(x, "mvnormal", weights=w)
 
 
-@pytest.mark.skipif(fused._kernel() is None, reason="llvmlite cannot compile for this machine")
 def test_multinomial_with_counts_beyond_the_counting_loop(monkeypatch):
     # entries wider than the counting tables: the one-read statistics step aside, same fit
     x = np.random.default_rng(9).multinomial(10, [0.2, 0.3, 0.5], ROWS).astype(float)
     fast = thetahat.fit(x, "multinomial", fixed={"n": 10})
-    monkeypatch.setattr(fused, "MAX_COUNT_SPAN", 4)
+    monkeypatch.setattr(summary, "MAX_COUNT_SPAN", 4)
     slow = thetahat.fit(x, "multinomial", fixed={"n": 10})
     assert slow.loglik == pytest.approx(fast.loglik, rel=1e-13)
     np.testing.assert_allclose(slow.params["p"], fast.params["p"], rtol=1e-14)
-
-
-def test_shared_work_stops_when_this_thread_fails(pool):
-    # an interrupt on this thread: the worker takes no new piece, and is waited for (the arrays it
-    # reads and writes by address must outlive it)
-    import threading
-    import time
-
-    done, lock = [], threading.Lock()
-
-    def work(start, stop, who):
-        if who == 1:
-            raise KeyboardInterrupt
-        time.sleep(0.01)
-        with lock:
-            done.append(start)
-
-    with pytest.raises(KeyboardInterrupt):
-        fused._share(work, 1000, 10, pool)
-    settled = len(done)
-    time.sleep(0.05)
-    assert len(done) == settled <= 2

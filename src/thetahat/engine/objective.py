@@ -18,7 +18,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from .._jax import jax, jit, jnp
-from ..kernels.fused import pool as _pool, summarize
+from ..kernels.summary import pool as _pool, summarize
 
 
 def _weights(x, w, n_valid):
@@ -169,9 +169,9 @@ def compute_statistics(family, sample, fast_summary=False):
     Returns ``(statistics, summary)``; the summary holds the min and max of the data
     (NaN shows in the statistics, which are sums, and in NumPy's min and max).
 
-    ``fast_summary``: for a family whose statistics come from the fused summary
-    (``statistics_from_summary``) and an unweighted 1-D sample of any size, one compiled read
-    (:mod:`thetahat.kernels.fused`: at 1,000 rows 0.2 ms a fit against 0.45-0.55 ms through a
+    ``fast_summary``: for a family whose statistics come from the summary
+    (``summary_statistics``) and an unweighted 1-D sample of any size, one read
+    (:mod:`thetahat.kernels.summary`: NumPy, no compiled call; at 1,000 rows a fit skips a
     JAX call); for a family with NumPy statistics (``statistics_np``) and a large
     unweighted 1-D sample, the statistics and the minimum are taken by NumPy side by side on
     two threads; the maximum only where the support has an upper end
@@ -179,7 +179,7 @@ def compute_statistics(family, sample, fast_summary=False):
     data are all equal, which the mean and minimum reveal and one scan confirms.
     """
     big = sample.x.shape[0] >= NUMPY_MIN_ROWS
-    if (fast_summary and (family.statistics_from_summary is not None or (family.statistics_np is not None and big))
+    if (fast_summary and (family.summary_statistics is not None or (family.statistics_np is not None and big))
             and sample.w is None and sample.x.ndim == 1):
         out = _numpy_statistics(family, sample.x, big)
         if out is not None:
@@ -206,16 +206,14 @@ def _numpy_statistics(family, x, big=True):
     thread while the minimum (and, for a support with an upper end, the maximum) run on
     others. NumPy's reductions release the GIL and read the same memory side by side, so
     the whole costs about one pass: the compiled pass plus a NumPy min and max measured
-    three. Where the statistics are functions of the fused summary
-    (``family.statistics_from_summary``), they and the validation come from one read
-    (:mod:`thetahat.kernels.fused`). ``None`` where neither path applies."""
+    three. Where the statistics are functions of the summary
+    (``family.summary_statistics``), they and the validation come from one read
+    (:mod:`thetahat.kernels.summary`). ``None`` where neither path applies."""
     pool = _pool()
-    s = summarize(x, pool, family.discrete) if family.statistics_from_summary is not None else None
-    if s is not None:  # one read of memory for the statistics and the validation (kernels.fused)
-        stats = {k: np.asarray(v, dtype=float) for k, v in family.statistics_from_summary(s).items()}
-        # (the sum shows a NaN or an infinity even where the family's statistics do not use it)
-        return stats, {"min": s["min"], "max": s["max"], "integral": s["integral"],
-                       "finite": bool(np.isfinite(s["sum"]))}
+    s = summarize(x, pool, family.summary_fields()) if family.summary_statistics is not None else None
+    if s is not None:  # one read of memory for the statistics and the validation (kernels.summary)
+        stats = {k: np.asarray(s[field], dtype=float) for k, field in family.summary_statistics.items()}
+        return stats, {"min": s["min"], "max": s.get("max"), "integral": s.get("integral"), "finite": s["finite"]}
     if family.statistics_np is None or not big:
         return None
     upper = getattr(family.support, "upper", np.inf)

@@ -183,11 +183,11 @@ class Family:
     # "n", "mean", "m2": where NumPy, beside a min on another thread, beats the compiled pass
     # (see engine.objective.compute_statistics)
     statistics_np = None
-    # (s) -> the statistics, from the one-read summary of a large unweighted sample (kernels.fused:
-    # "n", "sum", "sum_sq", "min", "max", "integral"), where they are functions of it
-    statistics_from_summary = None
+    # {statistic: summary field} where the statistics are fields of the one-read summary of the data
+    # (kernels.summary: "n", "sum", "sum_sq", "min", "max"), e.g. the exponential's {"n": "n", "sum": "sum"}
+    summary_statistics = None
     # (x, fixed) -> the statistics of a large unweighted sample (at least 2^20 rows, C-contiguous
-    # float64), computed with its validation in one read (NumPy by blocks, kernels.fused), or None
+    # float64), computed with its validation in one read (NumPy by blocks, kernels.summary), or None
     # unless they also show every row inside the support and the data not degenerate: then the fit
     # runs its row-by-row checks, which name the bad row
     statistics_validated = None
@@ -253,9 +253,18 @@ class Family:
                 "variation in the data"
             )
 
+    def summary_fields(self) -> tuple:
+        """The fields of :func:`thetahat.kernels.summary.summarize` that the fit of unweighted 1-D
+        data needs besides the minimum and maximum: those of :attr:`summary_statistics`, and
+        whether every value is whole for a discrete family."""
+        fields = set((self.summary_statistics or {}).values()) - {"n"}
+        if self.discrete:
+            fields.add("integral")
+        return tuple(sorted(fields))
+
     def nondegenerate_by_summary(self, s) -> bool:
-        """Whether the fused summary ``s`` of unweighted 1-D data (``min``, ``max``: see
-        :mod:`thetahat.kernels.fused`) already shows that :meth:`check_degenerate` would
+        """Whether the summary ``s`` of unweighted 1-D data (``min``, ``max``: see
+        :mod:`thetahat.kernels.summary`) already shows that :meth:`check_degenerate` would
         pass; ``False`` where it cannot tell, and the check runs."""
         return type(self).check_degenerate is Family.check_degenerate and (self.discrete or s["min"] != s["max"])
 

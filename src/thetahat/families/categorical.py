@@ -19,7 +19,7 @@ from .. import constraints as C
 from .._jax import jnp, jsp
 from .._xp import namespace
 from ..kernels.blocks import map_row_blocks
-from ..kernels.fused import count_integers, pool, summarize
+from ..kernels.summary import count_integers, pool, summarize
 from ..errors import DegenerateDataError, OptionError, SupportError
 from ._base import Family, _fmt, register
 
@@ -155,13 +155,13 @@ class Multinomial(Family):
         return {"p": c / jnp.sum(c)}
 
     def statistics_validated(self, x, fixed=None):
-        # three reads, none of them a log-gamma per entry: the fused summary of all entries (finite,
+        # three reads, none of them a log-gamma per entry: the summary of all entries (finite,
         # whole, between 0 and n), the counts of each entry value (sum of log(x!) = sum over values
         # of count * log(v!)), and the column and row sums by blocks (every row must sum to n)
         n = float(np.asarray(fixed["n"], dtype=float)) if fixed and "n" in fixed else None
         flat = x.reshape(-1)
-        s = summarize(flat, pool())
-        if (n is None or x.shape[1] < 2 or s is None or not np.isfinite(s["sum"]) or not s["integral"]
+        s = summarize(flat, pool(), ("min", "max", "integral"))
+        if (n is None or x.shape[1] < 2 or s is None or not s["finite"] or not s["integral"]
                 or not 0 <= s["min"] <= s["max"] <= n):
             return None
         counts = count_integers(flat, 0.0, s["max"], pool())

@@ -140,8 +140,7 @@ class Bernoulli(Family):
         xp = namespace(x, w)
         return {"n": xp.sum(w), "k": xp.sum(w * x)}
 
-    def statistics_from_summary(self, s):
-        return {"n": s["n"], "k": s["sum"]}
+    summary_statistics = {"n": "n", "k": "sum"}
 
     def loglik_from_statistics(self, s, p):
         xp = namespace(s, p)
@@ -270,8 +269,7 @@ class Geometric(Family):
         xp = namespace(x, w)
         return {"n": xp.sum(w), "sum": xp.sum(w * x)}
 
-    def statistics_from_summary(self, s):
-        return {"n": s["n"], "sum": s["sum"]}
+    summary_statistics = {"n": "n", "sum": "sum"}
 
     def loglik_from_statistics(self, s, p):
         xp = namespace(s, p)

@@ -166,8 +166,7 @@ class HalfNormal(Family):
     def statistics(self, x, w):
         return {"n": namespace(x, w).sum(w), "sum_sq": _wsum(w, x * x)}
 
-    def statistics_from_summary(self, s):
-        return {"n": s["n"], "sum_sq": s["sum_sq"]}
+    summary_statistics = {"n": "n", "sum_sq": "sum_sq"}
 
     def loglik_from_statistics(self, s, p):
         sig = p["sigma"]

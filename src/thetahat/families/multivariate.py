@@ -6,7 +6,7 @@ from .. import constraints as C
 from .._jax import jnp, jsl, jsp
 from .._xp import namespace
 from ..kernels.blocks import centred_moments, map_row_blocks
-from ..kernels.fused import pool
+from ..kernels.summary import pool
 from ..errors import DegenerateDataError, SupportError
 from ._base import Family, _fmt, log_safe, register
 

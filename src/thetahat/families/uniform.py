@@ -93,8 +93,7 @@ class Uniform(Family):
         return {"n": a["n"] + b["n"], "min": np.minimum(a["min"], b["min"]),
                 "max": np.maximum(a["max"], b["max"])}
 
-    def statistics_from_summary(self, s):
-        return {"n": s["n"], "min": s["min"], "max": s["max"]}
+    summary_statistics = {"n": "n", "min": "min", "max": "max"}
 
     def loglik_from_statistics(self, s, p):
         return _uniform_ll(s["n"], s["min"], s["max"], p["a"], p["b"])

@@ -63,7 +63,7 @@ def _fit(data, family, *, method="auto", start=None, fixed=None, starts=1, weigh
     if not free:
         raise OptionError("every parameter is fixed: there is nothing to estimate")
     sample = Sample(x, w, nobs, rows.dropped)
-    if fam.discrete and not rows.fast:  # (a fast discrete fit needs only the fused summary's sums)
+    if fam.discrete and not rows.fast:  # (a fast discrete fit needs only the summary's sums)
         bounds = None if rows.checked is None else (rows.checked["min"], rows.checked["max"])
         sample = Sample(*reduce_discrete(x, w, bounds), nobs, rows.dropped)
     stats = statistics_of(fam, sample, fixed, rows)

@@ -1,4 +1,4 @@
-"""Checks of in-memory data for a family: what one fused read can vouch for, and the
+"""Checks of in-memory data for a family: what one read can vouch for, and the
 row-by-row scans that find and name a bad value where it cannot."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from .. import constraints as C
 from ..engine.objective import NUMPY_MIN_ROWS, compute_statistics
 from ..errors import EmptyDataError, MissingColumnError, NumericalRangeError
 from ..families import Family
-from ..kernels.fused import pool, summarize, usable as fused_usable
+from ..kernels.summary import pool, summarize, usable as summary_usable
 from ..scale.arrays import as_float_array, as_weights, find_nonfinite
 
 
@@ -31,31 +31,31 @@ def _column_of(data, column, fam):
 
 def _one_pass_ok(fam, dropna, weights):
     """Whether the data can be validated inside the statistics pass (see ``fit``): for a
-    discrete family only through the fused summary, which also says whether all are integers."""
+    discrete family only through the summary, which also says whether all are integers."""
     return (fam.statistics is not None and fam.loglik_from_statistics is not None
-            and (not fam.discrete or fam.statistics_from_summary is not None)
+            and (not fam.discrete or fam.summary_statistics is not None)
             and _early_summary_ok(fam, dropna, weights))
 
 
-def _fused_summary_ok(x):
-    return x.ndim == 1 and x.shape[0] >= NUMPY_MIN_ROWS and fused_usable(x)
+def _summary_ok(x):
+    return x.ndim == 1 and x.shape[0] >= NUMPY_MIN_ROWS and summary_usable(x)
 
 
 def _early_summary_ok(fam, dropna, weights):
-    """Whether a family fitted on its rows can be validated by one fused read first (see
+    """Whether a family fitted on its rows can be validated by one read first (see
     :func:`_checked_summary`): unweighted 1-D data and the default support check."""
     return (fam.ndim == 0 and not dropna and weights is None
             and type(fam).check_support is Family.check_support)
 
 
 def _checked_summary(fam, x):
-    """The fused summary of a large sample (:mod:`thetahat.kernels.fused`) when it shows every
+    """The summary of a large sample (:mod:`thetahat.kernels.summary`) when it shows every
     value finite, inside the support and (discrete family) a whole number; else ``None``, and
     the caller's row-by-row scans find and name the bad value."""
-    if not _fused_summary_ok(x):
+    if not _summary_ok(x):
         return None
-    s = summarize(x, pool(), fam.discrete)
-    ok = s is not None and _summary_valid(fam, s["min"], s["max"], np.isfinite(s["sum"]), s["integral"])
+    s = summarize(x, pool(), ("min", "max") + (("integral",) if fam.discrete else ()))
+    ok = s is not None and _summary_valid(fam, s["min"], s["max"], s["finite"], s.get("integral"))
     return s if ok else None
 
 
@@ -144,7 +144,7 @@ class Rows:
     dropped: int
     censored: bool
     fast: bool  # one fused pass of the statistics validates the data too
-    checked: dict | None  # a fused summary that showed the data finite and inside the support
+    checked: dict | None  # a summary that showed the data finite and inside the support
     validated: dict | None  # statistics of the family's own that showed the data valid
 
 
@@ -171,8 +171,8 @@ def checked_rows(fam, data, fixed, *, weights, dropna, event, lower, upper, trun
             validated = _validated_statistics(fam, x, fixed)
             if validated is None:
                 find_nonfinite(x)
-        if fast and fam.discrete and not (x.ndim == 1 and fused_usable(x)):
-            fast = False  # integer data are checked in one pass only by the fused loop
+        if fast and fam.discrete and not (x.ndim == 1 and summary_usable(x)):
+            fast = False  # integer data are checked in one pass only by the summary
             find_nonfinite(x)
         if early:
             checked = _checked_summary(fam, x)

@@ -22,7 +22,7 @@ its rounding error, about 1e-13 of the log-likelihood).
 import JAX -- for anything else: another family, censoring or truncation, fixed
 parameters, ``cov_type`` ``opg`` or ``sandwich``, a method other than ``auto`` or
 ``closed``, data of ``NUMPY_MIN_ROWS`` rows or more (where the usual route validates and
-reduces them in one fused read), and any data that the usual route would refuse or
+reduces them in one read), and any data that the usual route would refuse or
 warn about (NaN without ``dropna``, values outside the support, too few or all-equal
 observations, statistics or estimates that are not finite): that route then says what is
 wrong, in its own words.

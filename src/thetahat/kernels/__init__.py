@@ -1,1 +1,1 @@
-"""Numerical kernels below the families: aligned buffers, row-block reductions, fused summaries."""
+"""Numerical kernels below the families: aligned buffers, row-block reductions, one-read summaries."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels.aligned import MIN_BUCKET, align_rows, aligned_empty, bucket
-from ..kernels.fused import count_integers, pool
+from ..kernels.summary import count_integers, pool
 from ..errors import (
     DataError,
     EmptyDataError,
@@ -252,16 +252,13 @@ def _cell(v):
 
 def reduce_discrete(x: np.ndarray, w: np.ndarray | None, bounds=None):
     """Collapse integer data to its distinct values with counts (exact for any likelihood).
-    ``bounds``: the (min, max) of ``x`` where already known (the fused summary)."""
+    ``bounds``: the (min, max) of ``x`` where already known (the data's summary)."""
     if x.ndim != 1:
         return x, w
     lo, hi = (x.min(), x.max()) if bounds is None else bounds
-    span = hi - lo
-    if span < 4 * 10**6 and w is None:
-        # whole numbers, checked by the summary that gave the bounds: one read counts them
-        counts = None if bounds is None else count_integers(x, lo, hi, pool())
-        if counts is None:
-            counts = np.bincount((x - lo if lo else x).astype(np.intp))
+    # whole numbers (checked before): one read counts them, where their span is not too wide
+    counts = count_integers(x, lo, hi, pool()) if w is None else None
+    if counts is not None:
         vals = np.nonzero(counts)[0]
         return (vals + lo).astype(np.float64), counts[vals].astype(np.float64)
     vals, inv = np.unique(x, return_inverse=True)

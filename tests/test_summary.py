@@ -1,4 +1,4 @@
-"""The fused sum-and-minimum loop (kernels.fused) against NumPy's own reductions and math.fsum."""
+"""The one-read summary (kernels.summary) against NumPy's own whole-array reductions and math.fsum."""
 
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -10,9 +10,7 @@ from hypothesis import strategies as st
 
 import thetahat
 from scipy import stats as sst
-from thetahat.kernels import fused
-
-needs_kernel = pytest.mark.skipif(fused._kernel() is None, reason="llvmlite cannot compile for this machine")
+from thetahat.kernels import summary
 
 
 @pytest.fixture(scope="module")
@@ -22,13 +20,17 @@ def pool():
 
 
 def _check(x, pool=None, integral=True):
-    s = fused.summarize(x, pool, integral)
+    s = summary.summarize(x, pool, summary.FIELDS if integral else ("sum", "sum_sq", "min", "max"))
     assert s["n"] == x.size
     finite = bool(np.all(np.isfinite(x)))
+    assert s["finite"] == finite
     for key, ref in (("min", np.min(x)), ("max", np.max(x))):
         assert (np.isnan(s[key]) and np.isnan(ref)) or s[key] == ref
     # whole numbers: finite values equal to their floor (an infinity is not one)
-    assert s["integral"] == (bool(np.all(np.isfinite(x) & (np.floor(x) == x))) if integral else None)
+    assert s.get("integral") == (bool(np.all(np.isfinite(x) & (np.floor(x) == x))) if integral else None)
+    # the minimum and maximum, always taken, show every NaN and infinity
+    for fields in (("sum",), ("sum_sq",), ("integral",), ()):
+        assert summary.summarize(x, pool, fields)["finite"] == finite
     with np.errstate(over="ignore"):
         squares = x * x
     for key, terms in (("sum", x), ("sum_sq", squares)):
@@ -40,9 +42,8 @@ def _check(x, pool=None, integral=True):
         assert not np.isfinite(s["sum"])  # how the caller learns of a NaN or an infinity
 
 
-@needs_kernel
-@pytest.mark.parametrize("n", [1, 7, fused.BLOCK - 1, fused.BLOCK, fused.BLOCK + 1, 3 * fused.BLOCK + 5,
-                               fused.MIN_SPLIT, fused.MIN_SPLIT + 4097, 3_000_001])
+@pytest.mark.parametrize("n", [1, 7, summary.BLOCK - 1, summary.BLOCK, summary.BLOCK + 1, 3 * summary.BLOCK + 5,
+                               summary.MIN_SPLIT, summary.MIN_SPLIT + 4097, 3_000_001])
 def test_summary_matches_numpy_for_every_length(n, pool):
     # block boundaries, the NumPy tail, and the two-thread split of a large array; real and
     # integer-valued data
@@ -53,7 +54,6 @@ def test_summary_matches_numpy_for_every_length(n, pool):
     _check(np.floor(x * 3), pool)
 
 
-@needs_kernel
 @pytest.mark.parametrize("bad", [np.nan, -np.nan, np.inf, -np.inf, -0.0, -1e-300, -3.0, 5e-324, 0.0, 2.5, 1e300])
 @pytest.mark.parametrize("where", [0, 5000, 600_000 - 1])
 def test_special_values_give_numpy_results(bad, where, pool):
@@ -66,28 +66,6 @@ def test_special_values_give_numpy_results(bad, where, pool):
         _check(x, pool, integral=False)
 
 
-@needs_kernel
-@pytest.mark.parametrize("geometry", [(8, 4), (4, 2), (4, 4), (8, 2)])
-def test_every_loop_geometry_gives_numpy_results(geometry, pool, monkeypatch):
-    # the host picks 8 x 4 (AVX-512) or 4 x 2; each compiles and runs on any x86-64 (a wider
-    # vector than the machine has is split by LLVM), so both are checked here, with the
-    # partials' tree for two and four sets, every block position and special values
-    compiled = fused._compile(geometry)
-    assert compiled is not None
-    monkeypatch.setattr(fused, "_compiled", [compiled])
-    for n in (1, fused.BLOCK - 1, fused.BLOCK, 3 * fused.BLOCK + 5, fused.MIN_SPLIT + 4097):
-        x = np.random.default_rng(n).normal(1.0, 2.0, n)
-        _check(x, pool)
-        _check(x, pool, integral=False)
-        _check(np.floor(x * 3), pool)
-    for bad in (np.nan, np.inf, -0.0, -3.0, 2.5):
-        x = np.random.default_rng(3).poisson(3.0, 20_000) * 1.0
-        x[4096 * 3 + 17] = bad
-        _check(x, pool)
-        _check(x, pool, integral=False)
-
-
-@needs_kernel
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12),
                 min_size=1, max_size=10_000))
@@ -96,33 +74,36 @@ def test_summary_of_arbitrary_data(values):
     _check(np.array(values, dtype=float), integral=False)
 
 
-def test_the_fused_loop_declines_what_it_cannot_read():
-    # a strided view, another dtype, 2-D or empty input: None, and the caller keeps NumPy
+def test_the_summary_declines_what_it_cannot_read_and_reads_a_strided_view():
+    # another dtype, 2-D or empty input: None, and the caller keeps its own NumPy route; a
+    # strided view is read as it is
     x = np.arange(1.0, 101.0)
-    assert fused.summarize(x[::2]) is None
-    assert fused.summarize(x.astype(np.float32)) is None
-    assert fused.summarize(x.reshape(10, 10)) is None
-    assert fused.summarize(np.zeros(0)) is None
+    assert summary.summarize(x.astype(np.float32)) is None
+    assert summary.summarize(x.reshape(10, 10)) is None
+    assert summary.summarize(np.zeros(0)) is None
+    _check(x[::2])
+    assert summary.count_integers(x[::2], 1.0, 99.0).tolist() == [1, 0] * 49 + [1]
 
 
-def test_exponential_fit_without_the_fused_loop_is_the_same(monkeypatch):
-    # where llvmlite is missing the NumPy two-pass path runs: same estimate, same validation
-    x = np.random.default_rng(4).exponential(0.7, (1 << 21) + 3)
-    with_loop = thetahat.fit(x, "exponential")
-    monkeypatch.setattr(fused, "_compiled", [None])
-    assert fused.summarize(x) is None
-    without = thetahat.fit(x, "exponential")
-    assert without.params["lam"] == pytest.approx(1 / x.mean(), rel=1e-13)
-    assert with_loop.params["lam"] == pytest.approx(without.params["lam"], rel=1e-13)
-    assert with_loop.loglik == pytest.approx(without.loglik, rel=1e-13)
-    y = x.copy()
-    y[123] = -2.0
-    with pytest.raises(thetahat.errors.SupportError, match="data row 124"):
-        thetahat.fit(y, "exponential")
+def test_this_thread_failing_waits_for_the_worker(pool):
+    # an interrupt on this thread: the worker, which reads the array, is waited for
+    import time
+
+    done = []
+
+    def work(start, stop):
+        if start > 0:  # this thread's half
+            raise KeyboardInterrupt
+        time.sleep(0.05)
+        done.append(start)
+
+    with pytest.raises(KeyboardInterrupt):
+        summary._halves(work, 1 << 20, pool)
+    assert done == [0]
 
 
 def test_negative_zero_is_inside_the_exponential_support():
-    # -0.0 sets the sign bit the fused loop watches: NumPy then decides, and 0 is in the support
+    # -0.0 is a whole number inside the support (floor(-0.0) == -0.0)
     x = np.random.default_rng(5).exponential(2.0, (1 << 21) + 1)
     x[77] = -0.0
     f = thetahat.fit(x, "exponential")
@@ -136,7 +117,7 @@ def test_negative_zero_is_inside_the_exponential_support():
     ("uniform", lambda r, n: r.uniform(-1, 3, n), lambda x: {"a": x.min(), "b": x.max()}),
 ])
 def test_families_fitted_from_the_summary_validate_every_value(family, draw, ref):
-    # above 2^20 rows these fits read the data once (the fused summary): textbook estimates, and
+    # above 2^20 rows these fits read the data once (the summary): textbook estimates, and
     # every kind of bad value still named at its row, all-equal data refused where the family does
     from thetahat import errors
 
@@ -166,25 +147,22 @@ def test_families_fitted_from_the_summary_validate_every_value(family, draw, ref
         thetahat.fit(constant, family)
 
 
-@needs_kernel
 @pytest.mark.parametrize("lo, span, n", [(0, 1, 1), (0, 4, 3), (-7, 60, 10_001), (5, 1, (1 << 19) + 3),
-                                         (-3, fused.MAX_COUNT_SPAN, (1 << 19) + 1), (1e12, 300, 1001)])
+                                         (-3, summary.MAX_COUNT_SPAN, (1 << 19) + 1), (1e12, 300, 1001)])
 def test_counts_match_bincount(lo, span, n, pool):
     x = lo + np.random.default_rng(span).integers(0, span, n).astype(float)
-    c = fused.count_integers(x, x.min(), x.max(), pool)
+    c = summary.count_integers(x, x.min(), x.max(), pool)
     ref = np.bincount((x - x.min()).astype(np.int64))
     assert c.dtype == np.int64 and c.shape == ref.shape and np.array_equal(c, ref)
 
 
-@needs_kernel
-def test_counts_of_long_runs_and_the_limits_of_the_counting_loop(pool):
-    # runs of one value (each increment waits on the last in a single table); a span wider than
-    # the tables, or a value too large for int64, is declined and the caller keeps np.bincount
+def test_counts_of_long_runs_and_the_limits_of_the_count(pool):
+    # runs of one value across the two halves; a span wider than MAX_COUNT_SPAN, or a value too
+    # large for int64, is declined and the caller keeps np.unique
     x = np.repeat([3.0, 9.0, 3.0], [(1 << 19) + 1, 5, 7])
-    assert np.array_equal(fused.count_integers(x, 3.0, 9.0, pool), [(1 << 19) + 8, 0, 0, 0, 0, 0, 5])
-    assert fused.count_integers(np.array([0.0, fused.MAX_COUNT_SPAN]), 0.0, float(fused.MAX_COUNT_SPAN)) is None
-    assert fused.count_integers(np.array([2.0**63]), 2.0**63, 2.0**63) is None
-    assert fused.count_integers(np.arange(4.0)[::2], 0.0, 2.0) is None
+    assert np.array_equal(summary.count_integers(x, 3.0, 9.0, pool), [(1 << 19) + 8, 0, 0, 0, 0, 0, 5])
+    assert summary.count_integers(np.array([0.0, summary.MAX_COUNT_SPAN]), 0.0, float(summary.MAX_COUNT_SPAN)) is None
+    assert summary.count_integers(np.array([2.0**63]), 2.0**63, 2.0**63) is None
 
 
 def _bad_values_named(x, family, bads):
@@ -196,8 +174,8 @@ def _bad_values_named(x, family, bads):
 
 
 def test_categorical_from_one_read_and_one_count():
-    # above 2^20 rows a categorical fit is validated by the fused summary and counted by the
-    # counting loop: p_j = count_j / n, and every kind of bad label is still named at its row
+    # above 2^20 rows a categorical fit is validated by the summary and counted by
+    # count_integers: p_j = count_j / n, and every kind of bad label is still named at its row
     from thetahat import errors
 
     x = np.random.default_rng(12).choice(5, (1 << 21) + 99, p=[0.1, 0.2, 0.3, 0.15, 0.25]).astype(float)
@@ -211,11 +189,12 @@ def test_categorical_from_one_read_and_one_count():
         thetahat.fit(np.zeros(1 << 21), "categorical")
 
 
-def test_discrete_fit_on_counts_is_the_same_without_the_loops(monkeypatch):
-    # a numerical discrete fit reduces the rows to counts: through the fused loops, or np.bincount
+def test_discrete_fit_on_counts_is_the_same_as_on_the_rows(monkeypatch):
+    # a numerical discrete fit reduces the rows to counts (summary, count_integers); a span too
+    # wide for the count takes np.unique: the same fit
     x = np.random.default_rng(13).negative_binomial(3, 0.4, (1 << 21) + 5).astype(float)
     with_loops = thetahat.fit(x, "nbinom")
-    monkeypatch.setattr(fused, "_compiled", [None])
+    monkeypatch.setattr(summary, "MAX_COUNT_SPAN", 4)
     without = thetahat.fit(x, "nbinom")
     for k in without.params:
         assert with_loops.params[k] == pytest.approx(without.params[k], rel=1e-12)
@@ -226,7 +205,7 @@ def test_discrete_fit_on_counts_is_the_same_without_the_loops(monkeypatch):
 
 def test_laplace_at_scale_is_the_median_and_the_mean_absolute_deviation():
     # the closed form gives its derivatives itself (no compiled pass): scipy's log-density, and
-    # the data validated by the fused summary, bad values named at their rows
+    # the data validated by the summary, bad values named at their rows
     from thetahat import errors
 
     x = np.random.default_rng(14).laplace(1.0, 2.0, (1 << 21) + 1)
