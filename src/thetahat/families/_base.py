@@ -205,6 +205,7 @@ class Family:
     cdf = None
     sf = None
     expected_information = None  # (p) -> per-observation information matrix (flat params), NumPy or JAX as p
+    symbolic = None  # () -> families.symbolic_form.SymbolicFamily: the density in SymPy, for derive
 
     def bind(self, known: dict) -> "Family":
         """This family with its known values (binomial ``n``) attached, for the hooks that

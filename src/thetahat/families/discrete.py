@@ -129,6 +129,15 @@ class Bernoulli(Family):
     support = C.boolean
     discrete = True
 
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, p = sp.Symbol("x", nonnegative=True, integer=True), positive("p")
+        return SymbolicFamily("bernoulli", p**x * (1 - p) ** (1 - x), x, [p], ["p"], (0, 1), True, (p,))
+
     def logpdf(self, x, p):
         ok = (x == 0) | (x == 1)
         return jnp.where(ok, jsp.xlogy(x, p["p"]) + jsp.xlog1py(1.0 - x, -p["p"]), -jnp.inf)
@@ -194,6 +203,17 @@ class Binomial(Family):
     support = C.nonnegative_integer
     discrete = True
 
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, p, N = sp.Symbol("x", nonnegative=True, integer=True), positive("p"), sp.Symbol("N", positive=True,
+                                                                                         integer=True)
+        return SymbolicFamily("binomial", sp.binomial(N, x) * p**x * (1 - p) ** (N - x), x, [p], ["p"], (0, N),
+                              True, (p,), known={"n": N}, note="N (the family's n) is the known number of trials")
+
     def logpdf(self, x, p):
         n, q = p["n"], p["p"]
         ok = _is_int(x) & (x >= 0) & (x <= n)
@@ -258,6 +278,15 @@ class Geometric(Family):
     support = C.positive_integer
     discrete = True
 
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, p = sp.Symbol("x", positive=True, integer=True), positive("p")
+        return SymbolicFamily("geometric", (1 - p) ** (x - 1) * p, x, [p], ["p"], (1, sp.oo), True, (p,))
+
     def logpdf(self, x, p):
         ok = _is_int(x) & (x >= 1)
         return jnp.where(ok, jsp.xlog1py(x - 1.0, -p["p"]) + jnp.log(p["p"]), -jnp.inf)
@@ -321,6 +350,16 @@ class Poisson(Family):
     params = {"lam": C.positive}
     support = C.nonnegative_integer
     discrete = True
+
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, lam = sp.Symbol("x", nonnegative=True, integer=True), positive("lambda")
+        return SymbolicFamily("poisson", lam**x * sp.exp(-lam) / sp.factorial(x), x, [lam], ["lam"], (0, sp.oo),
+                              True)
 
     def logpdf(self, x, p):
         ok = _is_int(x) & (x >= 0)

@@ -211,6 +211,20 @@ class Pareto(Family):
     support = C.positive
     nonregular = ("scale",)
 
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, b, xm = positive("x"), positive("b"), positive("x_m")
+        return SymbolicFamily(
+            "pareto", b * xm**b / x ** (b + 1), x, [b], ["shape"], (xm, sp.oo), known={"scale": xm},
+            boundary_estimators={"scale": ("the sample minimum", np.min)},
+            note="the scale x_m is treated as known; its own MLE is the sample minimum (the likelihood "
+                 "x_m^(n b) rises in x_m up to the smallest observation), so evaluate() uses min x unless "
+                 "scale is given")
+
     def logpdf(self, x, p):
         b, xm = p["shape"], p["scale"]
         ok = x >= xm

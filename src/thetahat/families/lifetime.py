@@ -100,6 +100,15 @@ class Rayleigh(Family):
     params = {"sigma": C.positive}
     support = C.positive
 
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, s = positive("x"), positive("sigma")
+        return SymbolicFamily("rayleigh", x / s**2 * sp.exp(-(x**2) / (2 * s**2)), x, [s], ["sigma"], (0, sp.oo))
+
     def logpdf(self, x, p):
         s = p["sigma"]
         ok = x > 0
@@ -155,6 +164,16 @@ class HalfNormal(Family):
     aliases = ("half_normal",)
     params = {"sigma": C.positive}
     support = C.nonnegative  # x = 0 is in the support: the density is finite there
+
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, s = positive("x"), positive("sigma")
+        dens = sp.sqrt(2 / sp.pi) / s * sp.exp(-(x**2) / (2 * s**2))
+        return SymbolicFamily("halfnormal", dens, x, [s], ["sigma"], (0, sp.oo))
 
     def logpdf(self, x, p):
         s = p["sigma"]

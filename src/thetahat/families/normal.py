@@ -65,6 +65,17 @@ class Normal(Family):
     params = {"mu": C.real, "sigma": C.positive}
     support = C.real
 
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, mu, v = sp.Symbol("x", real=True), sp.Symbol("mu", real=True), positive("sigma^2")
+        return SymbolicFamily("normal", sp.exp(-(x - mu) ** 2 / (2 * v)) / sp.sqrt(2 * sp.pi * v), x, [mu, v],
+                              ["mu", "sigma2"], (-sp.oo, sp.oo), derived={"sigma": sp.sqrt(v)},
+                              note="parametrised by the variance sigma^2; sigma-hat = sqrt(sigma^2-hat) by invariance")
+
     def logpdf(self, x, p):
         z = (x - p["mu"]) / p["sigma"]
         return -0.5 * z * z - jnp.log(p["sigma"]) - 0.5 * _LOG2PI
@@ -115,6 +126,18 @@ class LogNormal(Family):
     aliases = ("lognorm",)
     params = {"mu": C.real, "sigma": C.positive}
     support = C.positive
+
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, mu, v = positive("x"), sp.Symbol("mu", real=True), positive("sigma^2")
+        dens = sp.exp(-(sp.log(x) - mu) ** 2 / (2 * v)) / (x * sp.sqrt(2 * sp.pi * v))
+        return SymbolicFamily("lognormal", dens, x, [mu, v], ["mu", "sigma2"], (0, sp.oo),
+                              derived={"sigma": sp.sqrt(v)},
+                              note="parametrised by the variance sigma^2 of log x; sigma-hat = sqrt(sigma^2-hat)")
 
     def logpdf(self, x, p):
         ok = x > 0

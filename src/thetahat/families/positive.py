@@ -36,6 +36,15 @@ class Exponential(Family):
     params = {"lam": C.positive}
     support = C.nonnegative  # 0 is in the support: the density is lam there
 
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, lam = positive("x"), positive("lambda")
+        return SymbolicFamily("exponential", lam * sp.exp(-lam * x), x, [lam], ["lam"], (0, sp.oo))
+
     def logpdf(self, x, p):
         lam = p["lam"]
         return jnp.where(x >= 0, jnp.log(lam) - lam * x, -jnp.inf)
@@ -94,6 +103,16 @@ class Gamma(Family):
     params = {"shape": C.positive, "rate": C.positive}
     support = C.positive
 
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, k, lam = positive("x"), positive("k"), positive("lambda")
+        return SymbolicFamily("gamma", lam**k * x ** (k - 1) * sp.exp(-lam * x) / sp.gamma(k), x, [k, lam],
+                              ["shape", "rate"], (0, sp.oo))
+
     def logpdf(self, x, p):
         k, lam = p["shape"], p["rate"]
         ok = x > 0
@@ -150,6 +169,16 @@ class Weibull(Family):
     aliases = ("weibull_min",)
     params = {"shape": C.positive, "scale": C.positive}
     support = C.positive
+
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, c, s = positive("x"), positive("c"), positive("s")
+        return SymbolicFamily("weibull", c / s * (x / s) ** (c - 1) * sp.exp(-((x / s) ** c)), x, [c, s],
+                              ["shape", "scale"], (0, sp.oo))
 
     def logpdf(self, x, p):
         c, s = p["shape"], p["scale"]
@@ -228,6 +257,16 @@ class Beta(Family):
     name = "beta"
     params = {"a": C.positive, "b": C.positive}
     support = C.unit_interval
+
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x, a, b = positive("x"), positive("a"), positive("b")
+        return SymbolicFamily("beta", x ** (a - 1) * (1 - x) ** (b - 1) / sp.beta(a, b), x, [a, b], ["a", "b"],
+                              (0, 1))
 
     def logpdf(self, x, p):
         a, b = p["a"], p["b"]

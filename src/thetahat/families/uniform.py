@@ -73,6 +73,22 @@ class Uniform(Family):
     support = C.real
     nonregular = ("a", "b")
 
+    def symbolic(self):
+        """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily
+
+        x, a, b = sp.Symbol("x", real=True), sp.Symbol("a", real=True), sp.Symbol("b", real=True)
+        why = ("the likelihood is (b - a)^(-n) when every x_i lies in [a, b] and 0 otherwise: it grows as the "
+               "interval shrinks, so it has no stationary point (d l/d b = -n/(b - a) < 0 everywhere) and the "
+               "maximum sits on the boundary of the allowed region, a = min x_i and b = max x_i. The support "
+               "depends on the parameters, so the regularity conditions behind the score equations, the Fisher "
+               "information and the Cramer-Rao bound fail; the extremes converge at rate n, not sqrt(n)")
+        return SymbolicFamily("uniform", 1 / (b - a), x, [a, b], ["a", "b"], (a, b), nonregular=why,
+                              boundary_estimators={"a": ("the sample minimum", np.min),
+                                                   "b": ("the sample maximum", np.max)})
+
     def logpdf(self, x, p):
         a, b = p["a"], p["b"]
         ok = (x >= a) & (x <= b) & (b > a)
