@@ -41,6 +41,8 @@ CASES: list[Case] = [
          np.array([0.0, 1e-12, 1e-6, 0.1, 0.8, 2.0, 5.0, 20.0])),
     Case("loglogistic", {"scale": 2.5, "shape": 3.5}, lambda p: st.fisk(c=p["shape"], scale=p["scale"]),
          np.array([1e-9, 1e-6, 1e-3, 0.1, 1.0, 2.5, 4.0, 20.0, 1e3, 1e5, 1e8])),
+    Case("gompertz", {"shape": 0.4, "scale": 1.5}, lambda p: st.gompertz(p["shape"], scale=p["scale"]),
+         np.array([0.0, 1e-9, 1e-3, 0.5, 1.5, 4.0, 8.0, 15.0])),
     Case("uniform", {"a": -1.5, "b": 4.0}, lambda p: st.uniform(loc=p["a"], scale=p["b"] - p["a"]),
          np.array([-1.5, -1.5 + 1e-12, -1.0, 0.0, 2.0, 4.0 - 1e-12, 4.0])),
     Case("vonmises", {"mu": 0.7, "kappa": 2.5}, lambda p: st.vonmises(p["kappa"], loc=p["mu"]),
