@@ -1,4 +1,5 @@
-"""Family table rows for the families in families/lifetime.py, uniform.py, circular.py, skew_normal.py and families/multivariate.py."""
+"""Family table rows for the families in families/lifetime.py, uniform.py, circular.py, skew_normal.py,
+multivariate.py, gompertz.py, gengamma.py, burr12.py and kumaraswamy.py."""
 
 from __future__ import annotations
 
@@ -6,6 +7,24 @@ import numpy as np
 from scipy import stats as st
 
 from cases import Case
+
+
+class KumaraswamyReference:
+    """Kumaraswamy(a, b) from the textbook: f = a b x^(a-1) (1 - x^a)^(b-1), drawn by inverting
+    F = 1 - (1 - x^a)^b."""
+
+    def __init__(self, a, b):
+        self.a, self.b = float(a), float(b)
+
+    def logpdf(self, x):
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.log(self.a * self.b) + (self.a - 1) * np.log(x) + (self.b - 1) * np.log(1 - x**self.a)
+        return np.where((x > 0) & (x < 1), v, -np.inf)
+
+    def rvs(self, size, random_state):
+        u = np.random.default_rng(random_state).random(size)
+        return (1 - (1 - u) ** (1 / self.b)) ** (1 / self.a)
 
 
 def _wrap_angles(rng, p, n):
@@ -47,6 +66,8 @@ CASES: list[Case] = [
          np.array([1e-9, 1e-4, 0.1, 1.0, 3.0, 6.0, 12.0, 25.0])),
     Case("burr12", {"c": 3.0, "d": 1.5, "scale": 2.0}, lambda p: st.burr12(p["c"], p["d"], scale=p["scale"]),
          np.array([1e-9, 1e-4, 0.1, 1.0, 2.0, 5.0, 50.0, 1e4])),
+    Case("kumaraswamy", {"a": 2.0, "b": 5.0}, lambda p: KumaraswamyReference(p["a"], p["b"]),
+         np.array([1e-9, 1e-4, 0.05, 0.3, 0.5, 0.8, 0.99, 1 - 1e-9])),
     Case("uniform", {"a": -1.5, "b": 4.0}, lambda p: st.uniform(loc=p["a"], scale=p["b"] - p["a"]),
          np.array([-1.5, -1.5 + 1e-12, -1.0, 0.0, 2.0, 4.0 - 1e-12, 4.0])),
     Case("vonmises", {"mu": 0.7, "kappa": 2.5}, lambda p: st.vonmises(p["kappa"], loc=p["mu"]),
