@@ -14,8 +14,8 @@ class Kumaraswamy(Family):
     .. math:: f(x) = a b\, x^{a-1} (1 - x^a)^{b-1}
 
     The cdf is 1 - (1 - x^a)^b and the quantile (1 - (1 - q)^{1/b})^{1/a}. scipy.stats has no
-    equivalent: ``to_scipy`` returns a scipy ``rv_continuous`` written from these formulas. No
-    closed form: Newton from the beta's method of moments, a moment-matched start.
+    equivalent: ``to_scipy`` returns a :class:`KumaraswamyGen` (a scipy rv_continuous written from
+    these formulas). No closed form: Newton from a moment-matched start.
 
     Examples
     --------
