@@ -32,6 +32,22 @@ class ZIPReference:
         return np.where(structural == 1, 0, counts)
 
 
+class ZINBReference:
+    """Zero-inflated negative binomial from scipy.stats.nbinom: P(0) = pi + (1 - pi) p^r."""
+
+    def __init__(self, pi, r, p):
+        self.pi, self.nb = float(pi), st.nbinom(float(r), float(p))
+
+    def logpmf(self, x):
+        x = np.asarray(x, dtype=float)
+        return np.where(x == 0, np.log(self.pi + (1 - self.pi) * self.nb.pmf(0)), np.log1p(-self.pi) + self.nb.logpmf(x))
+
+    def rvs(self, size, random_state):
+        rng = np.random.default_rng(random_state)
+        structural = st.bernoulli(self.pi).rvs(size=size, random_state=rng)
+        return np.where(structural == 1, 0, self.nb.rvs(size=size, random_state=rng))
+
+
 class CategoricalReference:
     """Labels 0..K-1 through scipy.stats.multinomial(1, p) on one-hot vectors."""
 
@@ -81,6 +97,8 @@ CASES = [
          np.array([0.0, 1.0, 4.0, 20.0, 150.0, 3000.0])),
     Case("zip", {"pi": 0.3, "lam": 2.5}, lambda p: ZIPReference(p["pi"], p["lam"]),
          np.array([0.0, 1.0, 2.0, 7.0, 40.0, 500.0])),
+    Case("zinb", {"pi": 0.3, "r": 2.0, "p": 0.4}, lambda p: ZINBReference(p["pi"], p["r"], p["p"]),
+         np.array([0.0, 1.0, 2.0, 7.0, 40.0, 300.0])),
     Case("beta_binomial", {"a": 2.0, "b": 3.5}, _betabinom,
          np.array([0.0, 1.0, 6.0, 14.0, 15.0]), fixed={"n": 15}, draw=_draw_with(15, _betabinom)),
     Case("categorical", {"p": np.array([0.2, 0.5, 0.3])}, lambda p: CategoricalReference(p["p"]),
