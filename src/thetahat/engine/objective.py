@@ -187,7 +187,8 @@ def compute_statistics(family, sample, fast_summary=False):
     if sample.x.shape[0] <= NUMPY_SMALL_ROWS and type(family).__module__.startswith("thetahat.families."):
         # a small sample: the family's own hook in NumPy (thetahat._xp), no compiled pass -- which a
         # new process would trace and lower before reading it from the compile cache (~30-60 ms)
-        stats = family.statistics(sample.x, np.ones(sample.x.shape[0]) if sample.w is None else sample.w)
+        with np.errstate(all="ignore"):  # (a value outside the support shows as NaN, which the caller checks)
+            stats = family.statistics(sample.x, np.ones(sample.x.shape[0]) if sample.w is None else sample.w)
         return {k: np.asarray(v, dtype=float) for k, v in stats.items()}, _summary(sample)
     fn = statistics_function(family)
     # dispatch every piece before reading any result: JAX runs them asynchronously, so
