@@ -218,15 +218,9 @@ def _numeric(arr, label):
 
 
 def _from_formula(formula, df, y, allow_python) -> Design:
-    from .formula import check_formula, check_terms
+    from .formula import check_formula, check_terms, split_formula
 
-    if y is not None:
-        raise OptionError("give the response either in the formula or as y=, not both")
-    if "~" not in formula:
-        raise OptionError(f"a regression formula needs a response: 'y ~ x1 + x2', got {formula!r}")
-    lhs, rhs = (s.strip() for s in formula.split("~", 1))
-    if not lhs:
-        raise OptionError(f"the formula {formula!r} has no response on the left of '~'")
+    lhs, rhs = split_formula(formula, y)
     check_formula(rhs, allow_python=allow_python)
     if lhs in df.columns:
         yv = df[lhs].to_numpy()

@@ -39,7 +39,7 @@ import keyword
 
 import numpy as np
 
-from ..errors import DegenerateDataError, FormulaError
+from ..errors import DegenerateDataError, FormulaError, OptionError
 
 FUNCTIONS = ("log", "exp", "sqrt", "log1p", "abs")
 TRANSFORMS = ("poly", "center", "scale", "bs")
@@ -66,6 +66,25 @@ def eval_context() -> dict:
     """The names a checked formula may call, for formulaic's evaluation (formulaic adds its
     own transforms, ``I``, ``C``, ``contr`` and ``np``)."""
     return {"np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt, "log1p": np.log1p, "abs": np.abs}
+
+
+def split_formula(formula: str, y) -> tuple:
+    """``(response, right-hand side)`` of ``'y ~ x1 + x2'``, refusing a formula without a
+    response, and a response given both in the formula and as ``y=``.
+
+    Examples
+    --------
+    >>> split_formula("dist ~ speed + I(speed**2)", None)
+    ('dist', 'speed + I(speed**2)')
+    """
+    if y is not None:
+        raise OptionError("give the response either in the formula or as y=, not both")
+    if "~" not in formula:
+        raise OptionError(f"a regression formula needs a response: 'y ~ x1 + x2', got {formula!r}")
+    lhs, rhs = (s.strip() for s in formula.split("~", 1))
+    if not lhs:
+        raise OptionError(f"the formula {formula!r} has no response on the left of '~'")
+    return lhs, rhs
 
 
 def check_formula(formula: str, *, allow_python: bool = False) -> None:

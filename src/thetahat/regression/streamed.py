@@ -167,15 +167,9 @@ def _formula_source(formula, data, y, roles, batch_rows, allow_python):
 
     import formulaic
 
-    from .formula import check_formula, check_terms, eval_context
+    from .formula import check_formula, check_terms, eval_context, split_formula
 
-    if y is not None:
-        raise OptionError("give the response either in the formula or as y=, not both")
-    if "~" not in formula:
-        raise OptionError(f"a regression formula needs a response: 'y ~ x1 + x2', got {formula!r}")
-    lhs, rhs = (s.strip() for s in formula.split("~", 1))
-    if not lhs:
-        raise OptionError(f"the formula {formula!r} has no response on the left of '~'")
+    lhs, rhs = split_formula(formula, y)
     plain_lhs = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", lhs) is not None
     if not plain_lhs:
         check_formula(lhs, allow_python=allow_python)
