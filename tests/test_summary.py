@@ -28,9 +28,18 @@ def _check(x, pool=None, integral=True):
         assert (np.isnan(s[key]) and np.isnan(ref)) or s[key] == ref
     # whole numbers: finite values equal to their floor (an infinity is not one)
     assert s.get("integral") == (bool(np.all(np.isfinite(x) & (np.floor(x) == x))) if integral else None)
-    # the minimum and maximum, always taken, show every NaN and infinity
+    # every NaN and infinity shows, whatever is asked for (the maximum is read a second time
+    # where a sum is not finite)
     for fields in (("sum",), ("sum_sq",), ("integral",), ()):
         assert summary.summarize(x, pool, fields)["finite"] == finite
+    assert summary.summarize(x, pool, ("equal",))["equal"] == bool(np.all(x == x[0]))
+    # data of two values are counted: every field as the general read gives it
+    two = np.where(np.isnan(x), np.nan, np.where(x > np.nanmedian(x), 1.0, 0.0))
+    general = summary.summarize(two, pool)
+    counted = summary.summarize(two, pool, two_values=(0.0, 1.0))
+    assert counted.keys() == general.keys()
+    for key in general:
+        assert (np.isnan(counted[key]) and np.isnan(general[key])) or counted[key] == general[key], key
     with np.errstate(over="ignore"):
         squares = x * x
     for key, terms in (("sum", x), ("sum_sq", squares)):
@@ -72,6 +81,19 @@ def test_special_values_give_numpy_results(bad, where, pool):
 def test_summary_of_arbitrary_data(values):
     _check(np.array(values, dtype=float))
     _check(np.array(values, dtype=float), integral=False)
+
+
+@pytest.mark.parametrize("values", [(0.0, 1.0), (1.0, 0.0), (-1.0, 1.0)])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 0.5, 2.0, None])
+def test_counted_two_values_match_the_general_read(values, bad, pool):
+    # a third value anywhere (or none): the counted summary equals the general one
+    x = np.random.default_rng(11).choice(np.array(values), 700_001)
+    if bad is not None:
+        x[654_321] = bad
+    general, counted = summary.summarize(x, pool), summary.summarize(x, pool, two_values=values)
+    assert counted.keys() == general.keys()
+    for key in general:
+        assert (np.isnan(counted[key]) and np.isnan(general[key])) or counted[key] == general[key], key
 
 
 def test_the_summary_declines_what_it_cannot_read_and_reads_a_strided_view():

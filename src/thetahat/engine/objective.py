@@ -19,6 +19,7 @@ import numpy as np
 
 from .._jax import jax, jit, jnp
 from ..kernels.summary import pool as _pool, summarize
+from .. import constraints as C
 
 
 def _weights(x, w, n_valid):
@@ -211,10 +212,12 @@ def _numpy_statistics(family, x, big=True):
     (``family.summary_statistics``), they and the validation come from one read
     (:mod:`thetahat.kernels.summary`). ``None`` where neither path applies."""
     pool = _pool()
-    s = summarize(x, pool, family.summary_fields()) if family.summary_statistics is not None else None
+    s = (summarize(x, pool, family.summary_fields(), two_values=_two_values(family.support))
+         if family.summary_statistics is not None else None)
     if s is not None:  # one read of memory for the statistics and the validation (kernels.summary)
         stats = {k: np.asarray(s[field], dtype=float) for k, field in family.summary_statistics.items()}
-        return stats, {"min": s["min"], "max": s.get("max"), "integral": s.get("integral"), "finite": s["finite"]}
+        hi = s["min"] if s.get("equal") else s.get("max")  # (None: not needed, see summary_fields)
+        return stats, {"min": s["min"], "max": hi, "integral": s.get("integral"), "finite": s["finite"]}
     if family.statistics_np is None or not big:
         return None
     upper = getattr(family.support, "upper", np.inf)
@@ -226,6 +229,14 @@ def _numpy_statistics(family, x, big=True):
     if hi is None and np.isfinite(lo) and _maybe_constant(stats, lo) and bool(np.all(x == lo)):
         hi = lo  # all equal (one confirming scan, only for data that look it)
     return stats, {"min": lo, "max": hi}
+
+
+def _two_values(support):
+    """The two values of a support that has only two (a bernoulli's), else ``None``: the
+    summary then counts them instead of reading sums, extremes and integrality."""
+    if isinstance(support, C.IntegerInterval) and support.upper is not None and support.upper - support.lower == 1:
+        return (float(support.lower), float(support.upper))
+    return None
 
 
 def _maybe_constant(stats, lo):

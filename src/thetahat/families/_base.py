@@ -256,11 +256,16 @@ class Family:
 
     def summary_fields(self) -> tuple:
         """The fields of :func:`thetahat.kernels.summary.summarize` that the fit of unweighted 1-D
-        data needs besides the minimum and maximum: those of :attr:`summary_statistics`, and
-        whether every value is whole for a discrete family."""
+        data needs besides the minimum: those of :attr:`summary_statistics`; whether every value
+        is whole, for a discrete family; the maximum, for a support with an upper end; and
+        whether all values are equal, where :meth:`check_degenerate` rejects some such data."""
         fields = set((self.summary_statistics or {}).values()) - {"n"}
         if self.discrete:
             fields.add("integral")
+        if getattr(self.support, "upper", None) is not None:
+            fields.add("max")
+        if not self.discrete or type(self).check_degenerate is not Family.check_degenerate:
+            fields.add("equal")
         return tuple(sorted(fields))
 
     def nondegenerate_by_summary(self, s) -> bool:

@@ -8,8 +8,11 @@ whole-array reductions read the array once for each of those, and at 10^7 values
 from memory costs more than the arithmetic. So the array is taken in blocks of ``BLOCK``
 values that stay in the cache, and every reduction runs on a block while it is there; the
 blocks are shared between this thread and a worker (NumPy releases the GIL in each
-reduction). The whole-number test is the largest of ``x - floor(x)`` over a block: 0
-exactly when every value is whole (a NaN or an infinity gives NaN).
+reduction). The whole-number test compares a block with its floor (a NaN differs; an infinity,
+equal to its floor, shows in the minimum, the maximum or the sum). Only what the caller asks for
+is read: the maximum, for one, only for a support with an upper end, since a finite sum already
+shows that no value is infinite. Data that should take two values only (a bernoulli's) are
+counted instead: two comparisons a block, from which every field follows exactly.
 
 Accuracy: each block's sum is NumPy's pairwise sum, and the block sums are added by NumPy's
 pairwise sum again: as accurate as ``np.add.reduce`` of the whole array (tested against
@@ -74,12 +77,12 @@ def _halves(work, n, pool):
     return [first_result, second]
 
 
-FIELDS = ("sum", "sum_sq", "min", "max", "integral")
+FIELDS = ("sum", "sum_sq", "min", "max", "integral", "equal")
 
 
-def summarize(x, pool=None, fields=FIELDS):
-    """Sum, sum of squares, minimum, maximum and integrality of a 1-D float64 array -- those of
-    them asked for -- in one read of memory.
+def summarize(x, pool=None, fields=FIELDS, two_values=None):
+    """Sum, sum of squares, minimum, maximum, integrality and constancy of a 1-D float64 array --
+    those of them asked for -- in one read of memory.
 
     Parameters
     ----------
@@ -88,45 +91,77 @@ def summarize(x, pool=None, fields=FIELDS):
     pool : concurrent.futures.Executor, optional
         Shares the reading of a large array with this thread.
     fields : iterable of str
-        Of :data:`FIELDS`. The minimum and the maximum are always taken: every NaN and
-        infinity shows in them, and so do all-equal data.
+        Of :data:`FIELDS`. The minimum is always taken (every NaN shows in it); the maximum
+        when asked for, or when nothing else asked for shows an infinity. ``equal`` (every
+        value equals the first) costs one comparison of the first block in which a value
+        differs: nothing for most data.
+    two_values : tuple of float, optional
+        ``(a, b)``, the only two values the data should take (the support of a bernoulli):
+        the values are counted instead, and sum, sum of squares, minimum, maximum,
+        integrality and constancy follow exactly from the two counts. Data with any other
+        value are summarized as without it.
 
     Returns
     -------
     dict or None
         ``n``; ``sum`` and ``sum_sq`` (to the accuracy of NumPy's pairwise sum), ``min`` and
-        ``max`` (NaN when a value is NaN, as in NumPy) and ``integral`` (every value is a finite
-        whole number), those asked for; ``finite``, whether every value is finite (from the
-        minimum and the maximum: a sum may still overflow). ``None`` when
-        ``x`` is not a non-empty 1-D float64 array.
+        ``max`` (NaN when a value is NaN, as in NumPy), ``integral`` (every value is a finite
+        whole number) and ``equal``, those asked for; ``finite``, whether every value is
+        finite. ``None`` when ``x`` is not a non-empty 1-D float64 array.
 
     Examples
     --------
     >>> import numpy as np
     >>> s = summarize(np.array([3.0, 0.5, 2.0]))
-    >>> (s["sum"], s["sum_sq"], s["min"], s["max"], s["integral"], s["finite"])
-    (5.5, 13.25, 0.5, 3.0, False, True)
+    >>> (s["sum"], s["sum_sq"], s["min"], s["max"], s["integral"], s["equal"], s["finite"])
+    (5.5, 13.25, 0.5, 3.0, False, False, True)
     >>> summarize(np.array([3.0, np.inf]), fields=("sum",))
     {'n': 2.0, 'sum': inf, 'min': 3.0, 'max': inf, 'finite': False}
+    >>> summarize(np.array([1.0, 0.0, 1.0]), fields=("sum",), two_values=(0.0, 1.0))["sum"]
+    2.0
     """
     if not usable(x):
         return None
-    fields = set(fields) | {"min", "max"}
-    reductions = [(name, fn) for name, fn in (("sum", np.add.reduce), ("sum_sq", lambda b: np.dot(b, b)),
-                                             ("min", np.minimum.reduce), ("max", np.maximum.reduce))
-                  if name in fields]
-    integral = "integral" in fields
+    fields = set(fields) | {"min"}
+    if two_values is not None:
+        out = _two_valued(x, pool, two_values)
+        if out is not None:
+            return {k: v for k, v in out.items() if k in fields | {"n", "finite"}}
+    if not fields & {"sum", "sum_sq", "max"}:
+        fields.add("max")  # (something must show an infinity)
+    out = _read(x, pool, fields)
+    witness = [out[k] for k in ("max", "sum", "sum_sq") if k in out]
+    if not np.isfinite(witness[0]) and "max" not in out:  # an infinity, or a sum overflowed: one more read
+        out["max"] = float(np.maximum.reduce(x))
+        witness = [out["max"]]
+    out["finite"] = bool(np.isfinite(out["min"]) and np.isfinite(witness[0]))
+    if "integral" in out:  # (an infinity equals its floor)
+        out["integral"] = out["integral"] and out["finite"]
+    return out
+
+
+_REDUCE = {"sum": np.add.reduce, "sum_sq": lambda b: np.dot(b, b), "min": np.minimum.reduce,
+           "max": np.maximum.reduce}
+
+
+def _read(x, pool, fields):
+    """:func:`summarize`'s one read, by blocks."""
+    reductions = [(name, fn) for name, fn in _REDUCE.items() if name in fields]
+    integral, equal, first = "integral" in fields, "equal" in fields, x[0]
 
     def work(start, stop):
-        parts, frac, whole = [], np.empty(min(BLOCK, stop - start)) if integral else None, True
+        size = min(BLOCK, stop - start)
+        parts, whole, same = [], True, True
+        frac, flags = (np.empty(size), np.empty(size, dtype=bool)) if integral else (None, None)
         with np.errstate(over="ignore", invalid="ignore"):  # (overflow and NaN show in the results)
             for i in range(start, stop, BLOCK):
                 b = x[i:min(i + BLOCK, stop)]
                 parts.append([fn(b) for _, fn in reductions])
-                if integral and whole:  # x - floor(x) is 0 for a whole number, NaN for NaN or an infinity
-                    f = np.floor(b, out=frac[:b.size])
-                    whole = bool(np.maximum.reduce(np.subtract(b, f, out=f)) == 0.0)
-        return parts, whole
+                if integral and whole:  # x == floor(x) for a whole number or an infinity, not for NaN
+                    whole = bool(np.equal(b, np.floor(b, out=frac[:b.size]), out=flags[:b.size]).all())
+                if equal and same:  # (stops at the first block with a value unlike the first)
+                    same = not bool(np.not_equal(b, first).any())
+        return parts, whole, same
 
     halves = _halves(work, x.shape[0], pool)
     parts = np.array([p for h in halves for p in h[0]])
@@ -136,8 +171,31 @@ def summarize(x, pool=None, fields=FIELDS):
         out.update({name: float(merge[name](parts[:, j])) for j, (name, _) in enumerate(reductions)})
     if integral:
         out["integral"] = all(h[1] for h in halves)
-    out["finite"] = bool(np.isfinite(out["min"]) and np.isfinite(out["max"]))
+    if equal:
+        out["equal"] = all(h[2] for h in halves)
     return out
+
+
+def _two_valued(x, pool, values):
+    """:func:`summarize` of data that take only the two ``values``, from their counts; ``None``
+    when some value is neither."""
+    a, b = sorted(float(v) for v in values)
+
+    def work(start, stop):
+        flags, counts = np.empty(min(BLOCK, stop - start), dtype=bool), [0, 0]
+        for i in range(start, stop, BLOCK):
+            blk = x[i:min(i + BLOCK, stop)]
+            counts[0] += int(np.count_nonzero(np.equal(blk, a, out=flags[:blk.size])))
+            counts[1] += int(np.count_nonzero(np.equal(blk, b, out=flags[:blk.size])))
+        return counts
+
+    na, nb = (sum(c) for c in zip(*_halves(work, x.shape[0], pool)))
+    if na + nb != x.shape[0]:
+        return None
+    whole = a == np.floor(a) and b == np.floor(b)
+    return {"n": float(x.shape[0]), "sum": a * na + b * nb, "sum_sq": a * a * na + b * b * nb,
+            "min": a if na else b, "max": b if nb else a, "integral": bool(whole), "equal": na == 0 or nb == 0,
+            "finite": True}
 
 
 def count_integers(x, lo, hi, pool=None):
