@@ -9,6 +9,13 @@ from scipy import stats as st
 from cases import Case
 
 
+def _prentice(p):
+    """scipy.stats.gengamma (Stacy) at Prentice's (mu, sigma, Q), Q != 0: (x/s)^c is gamma(a) with
+    a = Q^-2, c = Q / sigma and s = e^mu (Q^2)^(sigma / Q)."""
+    q = p["Q"]
+    return st.gengamma(q**-2, q / p["sigma"], scale=np.exp(p["mu"]) * (q * q) ** (p["sigma"] / q))
+
+
 class KumaraswamyReference:
     """Kumaraswamy(a, b) from the textbook: f = a b x^(a-1) (1 - x^a)^(b-1), drawn by inverting
     F = 1 - (1 - x^a)^b."""
@@ -62,7 +69,7 @@ CASES: list[Case] = [
          np.array([1e-9, 1e-6, 1e-3, 0.1, 1.0, 2.5, 4.0, 20.0, 1e3, 1e5, 1e8])),
     Case("gompertz", {"shape": 0.4, "scale": 1.5}, lambda p: st.gompertz(p["shape"], scale=p["scale"]),
          np.array([0.0, 1e-9, 1e-3, 0.5, 1.5, 4.0, 8.0, 15.0])),
-    Case("gengamma", {"a": 2.0, "c": 1.5, "scale": 3.0}, lambda p: st.gengamma(p["a"], p["c"], scale=p["scale"]),
+    Case("gengamma", {"mu": 1.0, "sigma": 0.5, "Q": 0.8}, lambda p: _prentice(p),
          np.array([1e-9, 1e-4, 0.1, 1.0, 3.0, 6.0, 12.0, 25.0])),
     Case("burr12", {"c": 3.0, "d": 1.5, "scale": 2.0}, lambda p: st.burr12(p["c"], p["d"], scale=p["scale"]),
          np.array([1e-9, 1e-4, 0.1, 1.0, 2.0, 5.0, 50.0, 1e4])),
