@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import constraints as C
 from .._jax import jnp
-from ._base import Family, register, weighted_moments
+from ._base import Family, Predictor, register, weighted_moments
 
 
 @register
@@ -31,6 +31,8 @@ class BurrXII(Family):
     aliases = ("burr_xii", "singh_maddala")
     params = {"c": C.positive, "d": C.positive, "scale": C.positive}
     support = C.positive
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"c": q["c"], "d": q["d"], "scale": m},
+                          (("c", C.positive), ("d", C.positive)), "scale")
 
     def _log_z(self, x, p):
         return jnp.log(jnp.where(x > 0, x, 1.0) / p["scale"])

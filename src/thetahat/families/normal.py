@@ -5,7 +5,7 @@ import numpy as np
 from .. import constraints as C
 from .._jax import jnp
 from .._xp import namespace
-from ._base import Family, log_safe, register, sqrt, weighted_moments
+from ._base import Family, Predictor, log_safe, register, sqrt, weighted_moments
 
 _LOG2PI = float(np.log(2 * np.pi))
 
@@ -64,6 +64,8 @@ class Normal(Family):
     aliases = ("gaussian", "norm")
     params = {"mu": C.real, "sigma": C.positive}
     support = C.real
+    predictor = Predictor("mean", ("identity",), lambda m, q: {"mu": m, "sigma": q["sigma"]},
+                          (("sigma", C.positive),), "mu")
 
     def symbolic(self):
         """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
@@ -126,6 +128,8 @@ class LogNormal(Family):
     aliases = ("lognorm",)
     params = {"mu": C.real, "sigma": C.positive}
     support = C.positive
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"mu": jnp.log(m), "sigma": q["sigma"]},
+                          (("sigma", C.positive),))
 
     def symbolic(self):
         """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""

@@ -7,7 +7,7 @@ import numpy as np
 from .. import constraints as C
 from .._jax import jax, jit, jnp, jsp, lazy
 from .._xp import namespace
-from ._base import Family, register, weighted_moments
+from ._base import Family, Predictor, register, weighted_moments
 from .numerics import EULER_GAMMA, masked
 
 special = lazy("thetahat.families.special")  # (JAX functions: imported at the first use)
@@ -35,6 +35,7 @@ class Exponential(Family):
     aliases = ("expon",)
     params = {"lam": C.positive}
     support = C.nonnegative  # 0 is in the support: the density is lam there
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"lam": 1.0 / m})
 
     def symbolic(self):
         """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
@@ -102,6 +103,8 @@ class Gamma(Family):
     name = "gamma"
     params = {"shape": C.positive, "rate": C.positive}
     support = C.positive
+    predictor = Predictor("mean", ("log", "inverse", "identity"),
+                          lambda m, q: {"shape": q["shape"], "rate": q["shape"] / m}, (("shape", C.positive),))
 
     def symbolic(self):
         """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
@@ -169,6 +172,8 @@ class Weibull(Family):
     aliases = ("weibull_min",)
     params = {"shape": C.positive, "scale": C.positive}
     support = C.positive
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"shape": q["shape"], "scale": m},
+                          (("shape", C.positive),), "scale")
 
     def symbolic(self):
         """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
