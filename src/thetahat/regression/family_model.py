@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import constraints as C
-from .._jax import jnp
+from .._jax import jnp, jsp
 from ..censoring import log_probability
 from ..errors import OptionError
 from .model import Model
@@ -33,6 +33,12 @@ def _inverse_link(link):
         return jnp.exp
     if link == "inverse":
         return lambda eta: 1.0 / eta
+    if link == "logit":
+        return lambda eta: 1.0 / (1.0 + jnp.exp(-eta))
+    if link == "probit":
+        return jsp.ndtr
+    if link == "cloglog":
+        return lambda eta: -jnp.expm1(-jnp.exp(eta))
     raise OptionError(f"unknown link {link!r}")
 
 
