@@ -43,7 +43,7 @@ def _route(name, link, route):
             fam = thetahat.family(n)
             meta = {"glm": True, "binary": n == "bernoulli"}
             return family_model(fam, n, lk, None, **meta)
-        return make(n, lk)
+        return make(n, lk)  # closed and jaxrow: the model of the registry (the hand row for binary links)
 
     _newton.terms_for = canonical if route == "closed" else (lambda m: None)
     models.get_model = lambda f, lk=None: model_for(*models.resolve(f, lk))
@@ -60,7 +60,8 @@ def main(n=1_000_000, p=10):
     print(f"| model | n | route | cold (s) | warm (s) | loglik |")
     print("|---|---|---|---|---|---|")
     for fam, link, routes in (("poisson", "log", ("closed", "family")),
-                              ("bernoulli", "logit", ("closed", "jaxrow", "family"))):
+                              ("bernoulli", "logit", ("closed", "jaxrow", "family")),
+                              ("bernoulli", "probit", ("jaxrow", "family"))):
         for route in routes:
             canonical = _route(fam, link, route)
             try:
