@@ -41,7 +41,7 @@ def _route(name, link, route):
     def model_for(n, lk):
         if route == "family":
             fam = thetahat.family(n)
-            meta = {"glm": True, "binary": n == "bernoulli"}
+            meta = {"binary": n == "bernoulli"}  # (the deviance is not part of the timing)
             return family_model(fam, n, lk, None, **meta)
         return make(n, lk)  # closed and jaxrow: the model of the registry (the hand row for binary links)
 
