@@ -150,3 +150,47 @@ def test_new_family_streamed_equals_in_memory(tmp_path):
     for k in mem.params:
         assert np.isclose(streamed.params[k], mem.params[k], rtol=1e-8, atol=1e-10)
         assert np.isclose(streamed.bse[k], mem.bse[k], rtol=1e-6)
+
+
+# ---- every family of the table that declares a linear predictor -----------------------------
+def _regressable():
+    from cases import CASES
+
+    seen, out = set(), []
+    for case in CASES:
+        if thetahat.family(case.family).predictor is not None and case.family not in seen:
+            seen.add(case.family)
+            out.append(case)
+    return out
+
+
+def _draw(case, n, seed):
+    rng = np.random.default_rng(seed)
+    if case.draw is not None:
+        return case.draw(rng, case.params, n)
+    return case.scipy({**case.params, **case.fixed}).rvs(size=n, random_state=rng)
+
+
+@pytest.mark.parametrize("case", _regressable(), ids=lambda c: c.id)
+def test_intercept_only_regression_is_the_plain_fit(case):
+    """A regression on a column of ones is the family's own fit (thetahat.fit, tested against
+    scipy in the family table): the same log-likelihood and, through the family's declared map
+    from the intercept, the same parameters. A family that declares a predictor is covered here
+    by its row of the table alone."""
+    n = 2000
+    y = np.asarray(_draw(case, n, seed=2), dtype=float)
+    plain = thetahat.fit(y, case.family, fixed=case.fixed or None)
+    trials = np.full(n, float(case.fixed["n"])) if "n" in case.fixed else None
+    r = thetahat.regress(np.ones((n, 1)), y=y, family=case.family, trials=trials)
+    assert r.converged
+    assert abs(r.loglik - plain.loglik) < 1e-7 * max(1.0, abs(plain.loglik))
+    fam = thetahat.family(case.family)
+    pr = fam.predictor
+    est = list(r.params.values())
+    inverse = {"log": np.exp, "identity": lambda v: v, "logit": lambda v: 1 / (1 + np.exp(-v))}[r.link]
+    m = np.exp(est[0]) if pr.target == "log_scale" else inverse(est[0])
+    mapped = pr.params(m, dict(zip([nm for nm, _ in pr.free], est[1:])))
+    for k, v in plain.params.items():
+        if k in case.fixed:  # binomial's n, the trials
+            continue
+        assert np.isclose(float(mapped[k]), v, rtol=2e-5), (k, float(mapped[k]), v)
