@@ -104,8 +104,8 @@ def resolve(family: str, link: str | None):
         if fam is None:
             raise OptionError(f"unknown regression family {family!r}; choose one of {', '.join(family_names())}")
         if fam.predictor is None:
-            raise OptionError(f"{fam.name} has no mean, location or scale that a linear predictor could model: "
-                              f"it is no regression family; choose one of {', '.join(family_names())}")
+            raise OptionError(f"{fam.name} has no mean, location or scale declared for a linear predictor to "
+                              f"model: it is no regression family; choose one of {', '.join(family_names())}")
         name = fam.name
     links = _links(name)
     if link is None:
