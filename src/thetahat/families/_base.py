@@ -232,6 +232,10 @@ class Family:
     statistics_closed_form_derivs = None
     cdf = None
     sf = None
+    # (x, p) -> log F(x), log S(x), where the family has them accurate in the far tails (a censored
+    # row there); else log cdf / log sf
+    logcdf = None
+    logsf = None
     expected_information = None  # (p) -> per-observation information matrix (flat params), NumPy or JAX as p
     symbolic = None  # () -> families.symbolic_form.SymbolicFamily: the density in SymPy, for derive
     predictor = None  # Predictor: what a regression's linear predictor models (None: no regression)

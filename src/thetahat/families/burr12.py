@@ -51,6 +51,9 @@ class BurrXII(Family):
     def cdf(self, x, p):
         return jnp.where(x > 0, -jnp.expm1(-p["d"] * jnp.logaddexp(0.0, p["c"] * self._log_z(x, p))), 0.0)
 
+    def logsf(self, x, p):
+        return jnp.where(x > 0, -p["d"] * jnp.logaddexp(0.0, p["c"] * self._log_z(x, p)), 0.0)
+
     def sf(self, x, p):
         return jnp.where(x > 0, jnp.exp(-p["d"] * jnp.logaddexp(0.0, p["c"] * self._log_z(x, p))), 1.0)
 

@@ -46,6 +46,9 @@ class Gompertz(Family):
         z = jnp.where(x > 0, x / p["scale"], 0.0)
         return -jnp.expm1(-p["shape"] * jnp.expm1(z))
 
+    def logsf(self, x, p):
+        return -p["shape"] * jnp.expm1(jnp.where(x > 0, x / p["scale"], 0.0))
+
     def sf(self, x, p):
         z = jnp.where(x > 0, x / p["scale"], 0.0)
         return jnp.exp(-p["shape"] * jnp.expm1(z))

@@ -259,6 +259,10 @@ class LogLogistic(Family):
         lz = log_safe(x, x > 0) - jnp.log(p["scale"])
         return jnp.where(x > 0, jax.nn.sigmoid(p["shape"] * lz), 0.0)
 
+    def logsf(self, x, p):
+        lz = log_safe(x, x > 0) - jnp.log(p["scale"])
+        return jnp.where(x > 0, -jnp.logaddexp(0.0, p["shape"] * lz), 0.0)
+
     def sf(self, x, p):
         lz = log_safe(x, x > 0) - jnp.log(p["scale"])
         return jnp.where(x > 0, jax.nn.sigmoid(-p["shape"] * lz), 1.0)

@@ -81,6 +81,9 @@ class Exponential(Family):
     def cdf(self, x, p):
         return jnp.where(x > 0, -jnp.expm1(-p["lam"] * jnp.maximum(x, 0.0)), 0.0)
 
+    def logsf(self, x, p):
+        return -p["lam"] * jnp.maximum(x, 0.0)
+
     def sf(self, x, p):
         return jnp.where(x > 0, jnp.exp(-p["lam"] * jnp.maximum(x, 0.0)), 1.0)
 
@@ -231,6 +234,9 @@ class Weibull(Family):
 
     def cdf(self, x, p):
         return -jnp.expm1(-self._power(x, p))
+
+    def logsf(self, x, p):
+        return -self._power(x, p)
 
     def sf(self, x, p):
         return jnp.exp(-self._power(x, p))

@@ -56,26 +56,36 @@ def _parameters(family, link):
     trials = "n" in family.known
 
     def params(eta, phi, aux):
+        """(the parameters, whether they are the family's): a mean outside (0, inf) is none, and
+        the row is NaN there (its derivatives 0, from a stand-in mean of 1), so a step is refused."""
         q = {name: c.forward(phi[i]) for i, (name, c) in enumerate(pr.free)}
         m = inv(eta)
-        if guard:  # a mean outside (0, inf) is no parameter of the family
-            m = jnp.where(m > 0, m, jnp.nan)
-        p = pr.params(m, q)
-        return {**p, "n": aux} if trials else p
+        ok = m > 0 if guard else True
+        p = pr.params(jnp.where(ok, m, 1.0) if guard else m, q)
+        return ({**p, "n": aux} if trials else p), ok
 
     return params
 
 
+def _log_tails(family):
+    """(log F, log S) of the family: its own where it has them (accurate in the far tails), else
+    the log of its cdf and sf."""
+    logcdf = family.logcdf or (lambda y, p: log_probability(family.cdf(y, p)))
+    logsf = family.logsf or (lambda y, p: log_probability(family.sf(y, p)))
+    return logcdf, logsf
+
+
 def _loglik(family, params, censoring):
+    logcdf, logsf = _log_tails(family)
+
     def loglik(eta, phi, y, aux):
-        p = params(eta[0], phi, aux)
+        p, ok = params(eta[0], phi, aux)
         lp = family.logpdf(y, p)
         if censoring == "event":
-            return jnp.where(aux > 0, lp, log_probability(family.sf(y, p)))
-        if censoring == "censoring":
-            low = log_probability(family.cdf(y, p))
-            return jnp.where(aux < 0, low, jnp.where(aux > 0, log_probability(family.sf(y, p)), lp))
-        return lp
+            lp = jnp.where(aux > 0, lp, logsf(y, p))
+        elif censoring == "censoring":
+            lp = jnp.where(aux < 0, logcdf(y, p), jnp.where(aux > 0, logsf(y, p), lp))
+        return jnp.where(ok, lp, jnp.nan)
 
     return loglik
 
