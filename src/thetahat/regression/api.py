@@ -39,10 +39,9 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         ``negative_binomial`` (NB2, α estimated), ``gamma``, ``inverse_gaussian``,
         ``multinomial`` (softmax; the first class is the base), ``ordered`` (ordered
         logit; ``link="probit"`` for ordered probit), ``tobit`` (censored normal),
-        the accelerated-failure-time models ``weibull``, ``exponential``,
-        ``lognormal``, ``loglogistic``, ``gengamma``, ``gompertz``, ``burr12``, and
-        ``zinb`` (zero-inflated NB2, log mean of the count part): any family whose
-        file declares a :class:`~thetahat.families.Predictor`.
+        the accelerated-failure-time models ``weibull``, ``exponential``, ``lognormal``,
+        ``loglogistic``, ``gengamma``, ``gompertz``, ``burr12``, and ``zinb`` (zero-inflated
+        NB2): any family that declares a :class:`~thetahat.families.Predictor`.
     link : str, optional
         bernoulli/binomial: ``logit`` (default), ``probit``, ``cloglog``; gamma and
         inverse gaussian: ``log`` (default), ``inverse``, ``identity``.
