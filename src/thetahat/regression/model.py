@@ -54,9 +54,10 @@ class Model:
 
     @property
     def streams(self) -> bool:
-        """Whether a fit on streamed batches can merge this model's per-batch sums: the row
-        terms of one linear predictor, with no per-fit censoring points and no class labels
-        (which the whole data must show first)."""
+        """Whether a fit on streamed batches can take this model: its per-batch sums of row
+        derivatives merge by addition, for one linear predictor whose rows need no class
+        labels (levels the whole data must show first) and no tobit censoring points (which
+        the streamed reader does not take)."""
         return self.k == 1 and not self.ordinal and not self.multiclass and self.uses_aux != "censoring"
 
 

@@ -102,9 +102,8 @@ def regress_stream(formula_or_X, data=None, y=None, *, family="normal", link=Non
         raise OptionError("penalised regression needs the data in memory (a path through lam would take many "
                           "passes per value); load the data, or fit without penalty=")
     if fam in ("multinomial", "ordered") or not M.get_model(fam, link).streams:
-        raise OptionError(f"{fam} regression on streamed data (files or Dask) is not supported: its per-batch "
-                          "sums do not merge (class labels, or censoring points, need the whole data). Load the "
-                          "data to fit it")
+        raise OptionError(f"{fam} regression on streamed data (files or Dask) is not supported (the streamed "
+                          "reader codes no class labels and takes no censoring points). Load the data to fit it")
     if left is not None or right is not None:
         raise OptionError(f"left=/right= censoring points apply to family='tobit', not {fam}")
     if fam == "binomial" and trials is None:
