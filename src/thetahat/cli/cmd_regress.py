@@ -23,7 +23,8 @@ def add_parser(subparsers):
                                    "are refused (no Python is evaluated)")
     r.add_argument("--family", "-f", default="normal",
                    help="normal, bernoulli, binomial, poisson, negative_binomial, gamma, inverse_gaussian, "
-                        "multinomial, ordered, tobit, weibull, exponential, lognormal, loglogistic")
+                        "multinomial, ordered, tobit, zinb, and the AFT families weibull, exponential, lognormal, "
+                        "loglogistic, gengamma, gompertz, burr12: any family with a linear predictor")
     r.add_argument("--link", help="logit, probit, cloglog (binary); log, inverse, identity (gamma, inverse gaussian)")
     r.add_argument("--weights", metavar="COLUMN", help="column of frequency weights")
     r.add_argument("--offset", metavar="COLUMN", help="column added to the linear predictor")

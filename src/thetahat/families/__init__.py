@@ -9,7 +9,7 @@ families does not import JAX.
 import importlib
 import pkgutil
 
-from ._base import Family, all_families, get_family, register  # noqa: F401
+from ._base import Family, Predictor, all_families, get_family, register  # noqa: F401
 
 _HELPERS = ("special",)
 

@@ -113,6 +113,34 @@ class Limit:
     prepare: Callable | None = None
 
 
+@dataclass(frozen=True)
+class Predictor:
+    """What a regression's linear predictor can model in a family: a fact of the distribution.
+
+    ``target`` is ``"mean"`` (a GLM: ``g(E[y]) = eta`` for a link ``g`` of ``links``) or
+    ``"log_scale"`` (accelerated failure time: ``eta`` is the log of a scale, so
+    ``log y = eta + log z`` with ``z`` free of it; the link is named ``"log"``).
+    ``params(m, q)`` gives the family's parameters from ``m`` (the mean, or the scale) and
+    ``q``, the dict of the parameters ``free`` names (``(name, Constraint)`` pairs, estimated
+    beside the coefficients). ``modelled`` names the family parameter that equals ``m``,
+    if one does; ``mean(m, q)`` gives ``E[y]`` where it is not ``m`` (a zero-inflated count).
+
+    Examples
+    --------
+    >>> import thetahat
+    >>> pr = thetahat.family("gamma").predictor
+    >>> pr.target, pr.links, pr.params(2.0, {"shape": 3.0})
+    ('mean', ('log', 'inverse', 'identity'), {'shape': 3.0, 'rate': 1.5})
+    """
+
+    target: str
+    links: tuple
+    params: Callable
+    free: tuple = ()
+    modelled: str | None = None
+    mean: Callable | None = None
+
+
 class Family:
     """A parametric family of distributions.
 
@@ -204,8 +232,13 @@ class Family:
     statistics_closed_form_derivs = None
     cdf = None
     sf = None
+    # (x, p) -> log F(x), log S(x), where the family has them accurate in the far tails (a censored
+    # row there); else log cdf / log sf
+    logcdf = None
+    logsf = None
     expected_information = None  # (p) -> per-observation information matrix (flat params), NumPy or JAX as p
     symbolic = None  # () -> families.symbolic_form.SymbolicFamily: the density in SymPy, for derive
+    predictor = None  # Predictor: what a regression's linear predictor models (None: no regression)
 
     def bind(self, known: dict) -> "Family":
         """This family with its known values (binomial ``n``) attached, for the hooks that

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import constraints as C
 from .._jax import jnp
-from ._base import Family, register, weighted_moments
+from ._base import Family, Predictor, register, weighted_moments
 
 
 @register
@@ -31,6 +31,8 @@ class BurrXII(Family):
     aliases = ("burr_xii", "singh_maddala")
     params = {"c": C.positive, "d": C.positive, "scale": C.positive}
     support = C.positive
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"c": q["c"], "d": q["d"], "scale": m},
+                          (("c", C.positive), ("d", C.positive)), "scale")
 
     def _log_z(self, x, p):
         return jnp.log(jnp.where(x > 0, x, 1.0) / p["scale"])
@@ -48,6 +50,9 @@ class BurrXII(Family):
 
     def cdf(self, x, p):
         return jnp.where(x > 0, -jnp.expm1(-p["d"] * jnp.logaddexp(0.0, p["c"] * self._log_z(x, p))), 0.0)
+
+    def logsf(self, x, p):
+        return jnp.where(x > 0, -p["d"] * jnp.logaddexp(0.0, p["c"] * self._log_z(x, p)), 0.0)
 
     def sf(self, x, p):
         return jnp.where(x > 0, jnp.exp(-p["d"] * jnp.logaddexp(0.0, p["c"] * self._log_z(x, p))), 1.0)

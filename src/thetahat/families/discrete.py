@@ -25,7 +25,7 @@ from .. import constraints as C
 from .._jax import jnp, jsp, lazy
 from .._xp import namespace
 from ..errors import DegenerateDataError, OptionError, SupportError
-from ._base import Family, Limit, _fmt, register, weighted_moments
+from ._base import Family, Limit, Predictor, _fmt, register, weighted_moments
 
 special = lazy("thetahat.families.special")  # (JAX functions: imported at the first use)
 
@@ -127,6 +127,7 @@ class Bernoulli(Family):
     name = "bernoulli"
     params = {"p": C.unit_interval}
     support = C.boolean
+    predictor = Predictor("mean", ("logit", "probit", "cloglog"), lambda m, q: {"p": m}, (), "p")
     discrete = True
 
     def symbolic(self):
@@ -201,6 +202,7 @@ class Binomial(Family):
     params = {"p": C.unit_interval}
     known = {"n": None}
     support = C.nonnegative_integer
+    predictor = Predictor("mean", ("logit", "probit", "cloglog"), lambda m, q: {"p": m}, (), "p")
     discrete = True
 
     def symbolic(self):
@@ -349,6 +351,7 @@ class Poisson(Family):
     name = "poisson"
     params = {"lam": C.positive}
     support = C.nonnegative_integer
+    predictor = Predictor("mean", ("log",), lambda m, q: {"lam": m}, (), "lam")
     discrete = True
 
     def symbolic(self):
@@ -422,6 +425,9 @@ class NegativeBinomial(Family):
     aliases = ("negbin", "nbinom")
     params = {"r": C.positive, "p": C.unit_interval}
     support = C.nonnegative_integer
+    # NB2: mean m, Var = m + alpha m^2
+    predictor = Predictor("mean", ("log",), lambda m, q: {"r": 1.0 / q["alpha"], "p": 1.0 / (1.0 + q["alpha"] * m)},
+                          (("alpha", C.positive),))
     discrete = True
     limits = (Limit("poisson", {"r": np.inf, "p": 1.0}, {}, _nbinom_score,
                     "the negative binomial's r runs to infinity (and p to 1): the data show no overdispersion, "

@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import constraints as C
 from .._jax import jnp, jsp, lazy
-from ._base import Family, register, weighted_moments
+from ._base import Family, Predictor, register, weighted_moments
 
 special = lazy("thetahat.families.special")  # (JAX functions: imported at the first use)
 
@@ -49,6 +49,8 @@ class GeneralizedGamma(Family):
     aliases = ("generalized_gamma", "gengamma_prentice")
     params = {"mu": C.real, "sigma": C.positive, "Q": C.real}
     support = C.positive
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"a": q["a"], "c": q["c"], "scale": m},
+                          (("a", C.positive), ("c", C.positive)), "scale")
 
     def _w(self, x, p):
         return (jnp.log(jnp.where(x > 0, x, 1.0)) - p["mu"]) / p["sigma"]

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import constraints as C
 from .._jax import jnp
-from ._base import Family, register
+from ._base import Family, Predictor, register
 
 
 @register
@@ -30,6 +30,8 @@ class Gompertz(Family):
     name = "gompertz"
     params = {"shape": C.positive, "scale": C.positive}
     support = C.nonnegative
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"shape": q["shape"], "scale": m},
+                          (("shape", C.positive),), "scale")
 
     def logpdf(self, x, p):
         c, s = p["shape"], p["scale"]
@@ -43,6 +45,9 @@ class Gompertz(Family):
     def cdf(self, x, p):
         z = jnp.where(x > 0, x / p["scale"], 0.0)
         return -jnp.expm1(-p["shape"] * jnp.expm1(z))
+
+    def logsf(self, x, p):
+        return -p["shape"] * jnp.expm1(jnp.where(x > 0, x / p["scale"], 0.0))
 
     def sf(self, x, p):
         z = jnp.where(x > 0, x / p["scale"], 0.0)

@@ -5,7 +5,7 @@ import numpy as np
 from .. import constraints as C
 from .._jax import jax, jnp, jsp
 from .._xp import namespace
-from ._base import Family, log_safe, register, sqrt, weighted_moments
+from ._base import Family, Predictor, log_safe, register, sqrt, weighted_moments
 
 _LOG2PI = float(np.log(2 * np.pi))
 _HALF_LOG_2_OVER_PI = float(0.5 * np.log(2 / np.pi))
@@ -31,6 +31,8 @@ class InverseGaussian(Family):
     aliases = ("invgauss", "wald")
     params = {"mu": C.positive, "lam": C.positive}
     support = C.positive
+    predictor = Predictor("mean", ("log", "inverse", "identity"), lambda m, q: {"mu": m, "lam": q["lambda"]},
+                          (("lambda", C.positive),), "mu")
 
     def logpdf(self, x, p):
         mu, lam = p["mu"], p["lam"]
@@ -234,6 +236,8 @@ class LogLogistic(Family):
     aliases = ("log_logistic", "fisk")
     params = {"scale": C.positive, "shape": C.positive}
     support = C.positive
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"scale": m, "shape": q["shape"]},
+                          (("shape", C.positive),), "scale")
 
     def logpdf(self, x, p):
         a, b = p["scale"], p["shape"]
@@ -254,6 +258,10 @@ class LogLogistic(Family):
     def cdf(self, x, p):
         lz = log_safe(x, x > 0) - jnp.log(p["scale"])
         return jnp.where(x > 0, jax.nn.sigmoid(p["shape"] * lz), 0.0)
+
+    def logsf(self, x, p):
+        lz = log_safe(x, x > 0) - jnp.log(p["scale"])
+        return jnp.where(x > 0, -jnp.logaddexp(0.0, p["shape"] * lz), 0.0)
 
     def sf(self, x, p):
         lz = log_safe(x, x > 0) - jnp.log(p["scale"])

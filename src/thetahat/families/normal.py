@@ -3,9 +3,9 @@
 import numpy as np
 
 from .. import constraints as C
-from .._jax import jnp
+from .._jax import jnp, jsp
 from .._xp import namespace
-from ._base import Family, log_safe, register, sqrt, weighted_moments
+from ._base import Family, Predictor, log_safe, register, sqrt, weighted_moments
 
 _LOG2PI = float(np.log(2 * np.pi))
 
@@ -64,6 +64,8 @@ class Normal(Family):
     aliases = ("gaussian", "norm")
     params = {"mu": C.real, "sigma": C.positive}
     support = C.real
+    predictor = Predictor("mean", ("identity",), lambda m, q: {"mu": m, "sigma": q["sigma"]},
+                          (("sigma", C.positive),), "mu")
 
     def symbolic(self):
         """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
@@ -104,6 +106,12 @@ class Normal(Family):
         from jax.scipy.stats import norm
         return norm.cdf(x, p["mu"], p["sigma"])
 
+    def logcdf(self, x, p):
+        return jsp.log_ndtr((x - p["mu"]) / p["sigma"])
+
+    def logsf(self, x, p):
+        return jsp.log_ndtr((p["mu"] - x) / p["sigma"])
+
     def sf(self, x, p):
         from jax.scipy.stats import norm
         return norm.sf(x, p["mu"], p["sigma"])
@@ -126,6 +134,8 @@ class LogNormal(Family):
     aliases = ("lognorm",)
     params = {"mu": C.real, "sigma": C.positive}
     support = C.positive
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"mu": jnp.log(m), "sigma": q["sigma"]},
+                          (("sigma", C.positive),))
 
     def symbolic(self):
         """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
@@ -178,6 +188,10 @@ class LogNormal(Family):
         # x <= 0: a safe argument inside, then masked (log 0 gives the scale a NaN derivative)
         ok = x > 0
         return jnp.where(ok, norm.cdf(log_safe(x, ok), p["mu"], p["sigma"]), 0.0)
+
+    def logsf(self, x, p):
+        ok = x > 0
+        return jnp.where(ok, jsp.log_ndtr((p["mu"] - log_safe(x, ok)) / p["sigma"]), 0.0)
 
     def sf(self, x, p):
         from jax.scipy.stats import norm

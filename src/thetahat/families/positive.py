@@ -7,7 +7,7 @@ import numpy as np
 from .. import constraints as C
 from .._jax import jax, jit, jnp, jsp, lazy
 from .._xp import namespace
-from ._base import Family, register, weighted_moments
+from ._base import Family, Predictor, register, weighted_moments
 from .numerics import EULER_GAMMA, masked
 
 special = lazy("thetahat.families.special")  # (JAX functions: imported at the first use)
@@ -35,6 +35,7 @@ class Exponential(Family):
     aliases = ("expon",)
     params = {"lam": C.positive}
     support = C.nonnegative  # 0 is in the support: the density is lam there
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"lam": 1.0 / m})
 
     def symbolic(self):
         """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
@@ -80,6 +81,9 @@ class Exponential(Family):
     def cdf(self, x, p):
         return jnp.where(x > 0, -jnp.expm1(-p["lam"] * jnp.maximum(x, 0.0)), 0.0)
 
+    def logsf(self, x, p):
+        return -p["lam"] * jnp.maximum(x, 0.0)
+
     def sf(self, x, p):
         return jnp.where(x > 0, jnp.exp(-p["lam"] * jnp.maximum(x, 0.0)), 1.0)
 
@@ -102,6 +106,8 @@ class Gamma(Family):
     name = "gamma"
     params = {"shape": C.positive, "rate": C.positive}
     support = C.positive
+    predictor = Predictor("mean", ("log", "inverse", "identity"),
+                          lambda m, q: {"shape": q["shape"], "rate": q["shape"] / m}, (("shape", C.positive),))
 
     def symbolic(self):
         """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
@@ -169,6 +175,8 @@ class Weibull(Family):
     aliases = ("weibull_min",)
     params = {"shape": C.positive, "scale": C.positive}
     support = C.positive
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"shape": q["shape"], "scale": m},
+                          (("shape", C.positive),), "scale")
 
     def symbolic(self):
         """The density in SymPy, from the textbook formula (:func:`thetahat.derive`)."""
@@ -226,6 +234,9 @@ class Weibull(Family):
 
     def cdf(self, x, p):
         return -jnp.expm1(-self._power(x, p))
+
+    def logsf(self, x, p):
+        return -self._power(x, p)
 
     def sf(self, x, p):
         return jnp.exp(-self._power(x, p))

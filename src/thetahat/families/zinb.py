@@ -5,7 +5,7 @@ import numpy as np
 from .. import constraints as C
 from .._jax import jnp, jsp, lazy
 from ..errors import DegenerateDataError
-from ._base import Family, register, weighted_moments
+from ._base import Family, Predictor, register, weighted_moments
 
 special = lazy("thetahat.families.special")  # (JAX functions: imported at the first use)
 
@@ -35,6 +35,9 @@ class ZeroInflatedNegativeBinomial(Family):
     aliases = ("zero_inflated_negative_binomial",)
     params = {"pi": C.unit_interval, "r": C.positive, "p": C.unit_interval}
     support = C.nonnegative_integer
+    # the count part's mean m = r (1 - p) / p (pscl's zeroinfl with dist="negbin"); E[y] = (1 - pi) m
+    predictor = Predictor("mean", ("log",), lambda m, q: {"pi": q["pi"], "r": q["r"], "p": q["r"] / (q["r"] + m)},
+                          (("pi", C.unit_interval), ("r", C.positive)), mean=lambda m, q: (1.0 - q["pi"]) * m)
     discrete = True
 
     def logpdf(self, x, p):

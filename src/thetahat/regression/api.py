@@ -13,7 +13,7 @@ from ._design import build, encode_classes
 from ._newton import Data, linear_predictor, newton
 from .checks import SeparationError, check_rank, gram_is_singular, separating_columns, separation_message
 from .linear import least_squares
-from .estimates import AFT, build_result, linear_ml, start_values
+from .estimates import build_result, linear_ml, start_values
 from .result import RegressionFit
 
 
@@ -39,8 +39,9 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         ``negative_binomial`` (NB2, α estimated), ``gamma``, ``inverse_gaussian``,
         ``multinomial`` (softmax; the first class is the base), ``ordered`` (ordered
         logit; ``link="probit"`` for ordered probit), ``tobit`` (censored normal),
-        and the accelerated-failure-time models ``weibull``, ``exponential``,
-        ``lognormal``, ``loglogistic``.
+        the accelerated-failure-time models ``weibull``, ``exponential``, ``lognormal``,
+        ``loglogistic``, ``gengamma``, ``gompertz``, ``burr12``, and ``zinb`` (zero-inflated
+        NB2): any family that declares a :class:`~thetahat.families.Predictor`.
     link : str, optional
         bernoulli/binomial: ``logit`` (default), ``probit``, ``cloglog``; gamma and
         inverse gaussian: ``log`` (default), ``inverse``, ``identity``.
@@ -168,10 +169,10 @@ def _roles(fam, weights, offset, trials, event, left, right):
         extra["trials"] = trials
     elif trials is not None:
         raise OptionError(f"trials= applies to the binomial family, not {fam}")
-    if fam in AFT or fam == "gamma_censored":
+    if M.takes_event(fam):
         extra["event"] = event
     elif event is not None:
-        raise OptionError(f"event= applies to the survival (AFT) families {', '.join(AFT)}, not {fam}")
+        raise OptionError(f"event= applies to the survival (AFT) families {', '.join(M.aft_names())}, not {fam}")
     if fam != "tobit" and (left is not None or right is not None):
         raise OptionError(f"left=/right= censoring points apply to family='tobit', not {fam}")
     return extra

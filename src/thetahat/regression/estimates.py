@@ -8,7 +8,6 @@ import numpy as np
 
 from .result import RegressionFit
 
-AFT = ("weibull", "exponential", "lognormal", "loglogistic")  # the accelerated failure-time families
 
 
 def linear_ml(b, rss, xtx_inv, nobs, names, scale_y):
@@ -41,56 +40,79 @@ def linear_ml(b, rss, xtx_inv, nobs, names, scale_y):
     return theta, cov_theta, loglik, extra, notes
 
 
-def start_values(model, fam, link, d, y, aux, w):
-    """The start of the regression Newton: the model's mean (or class shares) through its link in
-    the intercept, the extra parameters from the moments of ``y``."""
-    p, k = d.X.shape[1], model.k
-    beta = np.zeros((k, p))
-    phi = np.zeros(len(model.extra))
-    ww = np.ones(len(y)) if w is None else w
+def _link_of(link, m):
+    return {"log": np.log(m), "inverse": 1 / m, "identity": m}[link]
+
+
+def _family_start(model, link, y, w):
+    """(start of the linear predictor, phi) of a family without a rule of its own here: the
+    family's start on the response alone (an AFT model's scale, a GLM's mean through the link)."""
+    from .family_model import free_start
+
+    m, phi = free_start(model.family, y, w)
+    aft = model.family.predictor.target == "log_scale"
+    return (np.log(m) if aft else _link_of(link, m)), phi
+
+
+def _glm_start(model, fam, link, y, aux, ww, phi):
+    """The start of the linear predictor of the binary and GLM families, and their phi."""
     mean = lambda v: float(np.sum(ww * v) / np.sum(ww))  # noqa: E731
     ybar = mean(y)
     var = max(mean((y - ybar) ** 2), 1e-12)
-    target = None  # the start value of the linear predictor
     if model.binary:
-        pbar = min(max(ybar / (1 if aux is None else mean(aux)) if fam == "binomial" else ybar, 1e-3), 1 - 1e-3)
+        pbar = min(max(ybar, 1e-3), 1 - 1e-3)
         if fam == "binomial":
             pbar = min(max(float(np.sum(ww * y) / np.sum(ww * aux)), 1e-3), 1 - 1e-3)
         from scipy.special import logit, ndtri
 
-        target = {"logit": logit(pbar), "probit": ndtri(pbar), "cloglog": np.log(-np.log1p(-pbar))}[link]
-    elif fam in ("poisson", "negative_binomial"):
-        target = np.log(max(ybar, 1e-3))
+        return {"logit": logit(pbar), "probit": ndtri(pbar), "cloglog": np.log(-np.log1p(-pbar))}[link]
+    if fam in ("poisson", "negative_binomial"):
         if fam == "negative_binomial":
             phi[0] = np.log(min(max((var - ybar) / max(ybar, 1e-3) ** 2, 0.05), 20.0))
-    elif fam in ("gamma", "inverse_gaussian"):
-        target = {"log": np.log(ybar), "inverse": 1 / ybar, "identity": ybar}[link]
+        return np.log(max(ybar, 1e-3))
+    if fam in ("gamma", "inverse_gaussian"):
         phi[0] = np.log(ybar ** 2 / var) if fam == "gamma" else np.log(ybar ** 3 / var)
-    elif fam == "tobit":
-        target, phi[0] = ybar, 0.5 * np.log(var)
-    elif fam in AFT:
-        lt = np.log(y)
-        m = mean(lt)
-        target = m
-        if model.extra:
-            phi[0] = 0.5 * np.log(max(mean((lt - m) ** 2), 1e-4))
-    elif fam == "multinomial":
-        props = np.array([np.sum(ww * (y == j)) for j in range(k + 1)]) / np.sum(ww)
+        return _link_of(link, ybar)
+    if fam == "tobit":
+        phi[0] = 0.5 * np.log(var)
+        return ybar
+    return None
+
+
+def _class_start(model, fam, link, d, y, ww, beta):
+    """phi (cut points) of an ordered model; the multinomial's intercepts go into ``beta``."""
+    n_classes = len(model.extra) + 1 if fam == "ordered" else model.k + 1
+    props = np.array([np.sum(ww * (y == j)) for j in range(n_classes)]) / np.sum(ww)
+    if fam == "multinomial":
         if d.intercept is not None:
             beta[:, d.intercept] = np.log(np.maximum(props[1:], 1e-6) / max(props[0], 1e-6))
-    elif fam == "ordered":
-        from scipy.special import logit, ndtri
+        return np.zeros(0)
+    from scipy.special import logit, ndtri
 
-        props = np.array([np.sum(ww * (y == j)) for j in range(len(model.extra) + 1)]) / np.sum(ww)
-        cum = np.clip(np.cumsum(props)[:-1], 1e-4, 1 - 1e-4)
-        phi = logit(cum) if link == "logit" else ndtri(cum)
-        phi = np.maximum.accumulate(phi + 1e-3 * np.arange(len(phi)))
+    cum = np.clip(np.cumsum(props)[:-1], 1e-4, 1 - 1e-4)
+    phi = logit(cum) if link == "logit" else ndtri(cum)
+    return np.maximum.accumulate(phi + 1e-3 * np.arange(len(phi)))
+
+
+def start_values(model, fam, link, d, y, aux, w):
+    """The start of the regression Newton: the model's mean (or class shares) through its link in
+    the intercept, the extra parameters from the moments of ``y`` (or the family's own start)."""
+    p, k = d.X.shape[1], model.k
+    beta = np.zeros((k, p))
+    phi = np.zeros(len(model.extra))
+    ww = np.ones(len(y)) if w is None else w
+    if fam in ("multinomial", "ordered"):
+        return np.concatenate([beta.reshape(-1), _class_start(model, fam, link, d, y, ww, beta)])
+    target = _glm_start(model, fam, link, y, aux, ww, phi)
+    aft = model.family is not None and model.family.predictor.target == "log_scale"
+    if target is None and fam not in ("gamma_censored", "normal") and model.family is not None:
+        target, phi = _family_start(model, link, y, w)
     if target is not None:
         if d.intercept is not None:
             beta[0, d.intercept] = target
-        elif link in ("inverse", "identity") or fam in AFT or fam == "tobit":
+        elif link in ("inverse", "identity") or aft or fam == "tobit":
             # no intercept: least squares of the linearised response gives a valid start
-            z = {"inverse": 1 / y, "identity": y}.get(link, np.log(y) if fam in AFT else y)
+            z = {"inverse": 1 / y, "identity": y}.get(link, np.log(y) if aft else y)
             beta[0] = np.linalg.lstsq(d.X, z, rcond=None)[0]
     return np.concatenate([beta.reshape(-1), phi])
 
@@ -107,11 +129,9 @@ def reported_estimates(model, theta, nb, cov_theta, H, notes):
     for i, (name, tr) in enumerate(model.reported):
         names.append(name)
         u = theta[nb + i]
-        if tr == "exp":
-            est[nb + i] = J[nb + i, nb + i] = np.exp(u)
-        elif tr == "exp_neg":
-            est[nb + i] = np.exp(-u)
-            J[nb + i, nb + i] = -np.exp(-u)
+        if tr != "identity":  # a constraint's bijection, and its derivative for the delta method
+            est[nb + i] = tr.forward_np(float(u))
+            J[nb + i, nb + i] = tr.chain_np(est[nb + i])[0]
     if cov_theta is None and H is not None:
         cov_theta, note = inverse_information(H)
         if note:

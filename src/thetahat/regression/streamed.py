@@ -45,8 +45,6 @@ from .streamed_batch import RegressPlan, derivs_pass, first_pass, residual_pass,
 from .estimates import linear_ml, reported_estimates, start_values
 
 PILOT_ROWS = 1 << 15  # rows of the pilot subsample (the in-memory fit's subsample start uses as many)
-STREAMABLE = ("normal", "bernoulli", "binomial", "poisson", "negative_binomial", "gamma", "inverse_gaussian",
-              "weibull", "exponential", "lognormal", "loglogistic")
 REFINE_ABOVE = 1e-13  # a linear fit whose error bound is above this takes refining passes
 
 
@@ -103,9 +101,9 @@ def regress_stream(formula_or_X, data=None, y=None, *, family="normal", link=Non
     if penalty is not None or lam is not None or l1_ratio is not None:
         raise OptionError("penalised regression needs the data in memory (a path through lam would take many "
                           "passes per value); load the data, or fit without penalty=")
-    if fam not in STREAMABLE:
-        raise OptionError(f"{fam} regression on streamed data (files or Dask) is not supported; families that "
-                          f"stream: {', '.join(STREAMABLE)}. Load the data to fit it")
+    if fam in ("multinomial", "ordered") or not M.get_model(fam, link).streams:
+        raise OptionError(f"{fam} regression on streamed data (files or Dask) is not supported (the streamed "
+                          "reader codes no class labels and takes no censoring points). Load the data to fit it")
     if left is not None or right is not None:
         raise OptionError(f"left=/right= censoring points apply to family='tobit', not {fam}")
     if fam == "binomial" and trials is None:
