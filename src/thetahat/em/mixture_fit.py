@@ -15,14 +15,14 @@ EM iteration):
 
 Example
 -------
->>> import numpy as np
+>>> import numpy as np, thetahat
 >>> from thetahat._jax import scope
->>> from thetahat.em.components import PoissonComponents
+>>> from thetahat.em.generic import ClosedFormComponents
 >>> from thetahat.em.mixture_memory import InMemory
 >>> from thetahat.em.mixture_fit import fit_mixture
 >>> x = np.r_[np.zeros(60), np.ones(40), np.full(50, 9.0), np.full(50, 11.0)]
->>> model = PoissonComponents(2)
 >>> with scope():
+...     model = ClosedFormComponents.build(thetahat.family("poisson"), 2, x)
 ...     start = model.from_natural({"lam": [1.0, 5.0]}), np.log([0.5, 0.5])
 ...     f = fit_mixture(model, InMemory(x), [start], max_iter=1000, tol=1e-10, se=False)
 >>> np.round(f.params["lam"], 3).tolist(), f.converged
@@ -166,7 +166,7 @@ def _newton_end(model, data, at, em_reason, fit, newton_steps, want_se, notes, i
 
     def valid(u, _):
         q, _ = pl.from_unconstrained(model, u)
-        dens = data.log_density(model, q) if generic else None
+        dens = data.log_density(model, q) if generic and data.log_density is not None else None
         return not bool(np.any(np.asarray(cm.collapsed_components(model, q, data.scale, dens))))
 
     pol = pl.newton_polish(evaluate, pl.to_unconstrained(model, at.p, at.logw), valid, max_steps=newton_steps,

@@ -38,10 +38,12 @@ CHUNK = 1 << 15  # rows per step of the E-step's scan (a closed-form component m
 class InMemory:
     """The rows of a mixture fit, held in memory (see :mod:`.mixture_fit` for the protocol).
 
-    An EM iteration is one compiled call. For a component model with a closed-form M-step
-    (``statistics``), the E-step scans the rows in chunks of ``CHUNK`` and sums the M-step's
-    sums, as a streamed pass does, so that no (n, k) array is written; other models (a
-    weighted Newton M-step, Bernoulli and categorical items) take the E- and M-step on all rows.
+    An EM iteration is one compiled call. For a component model whose M-step is a closed form of
+    sums that add over chunks (``model.chunked``: normal components, and the closed forms of
+    discrete families), the E-step scans the rows in chunks of ``CHUNK`` and sums the M-step's
+    sums, as a streamed pass does, so that no (n, k) array is written. Other models (a weighted
+    Newton M-step; the closed forms of continuous families, whose collapse check reads the
+    densities at every row; Bernoulli and categorical items) take the E- and M-step on all rows.
     """
 
     fit_class = MixtureFit
@@ -65,7 +67,7 @@ class InMemory:
         return self._chunks
 
     def em_step(self, model, p, logw):
-        if hasattr(model, "statistics"):
+        if model.chunked:
             numbers, p_new, logw_new = _statistics_step(model)(*self.chunks(), p, logw, self.scale)
         else:
             numbers, p_new, logw_new = _rows_step(model)(self.xj, p, logw, self.scale)
