@@ -193,11 +193,14 @@ class ClosedFormComponents(GenericComponents):
     Example
     -------
     >>> import numpy as np, thetahat
+    >>> from thetahat._jax import scope
     >>> from thetahat.em.generic import ClosedFormComponents
     >>> m = ClosedFormComponents.build(thetahat.family("poisson"), 2, np.array([1.0, 2.0]))
     >>> x = np.array([0.0, 1.0, 5.0, 7.0]); r = np.array([[1.0, 0], [1, 0], [0, 1], [0, 1]])
-    >>> p = m.m_step(x, r, m.from_natural({"lam": [1.0, 1.0]}))
-    >>> np.round(np.asarray(m.natural(p)["lam"]), 12).tolist()
+    >>> with scope():
+    ...     p = m.m_step(x, r, m.from_natural({"lam": [1.0, 1.0]}))
+    ...     lam = m.natural(p)["lam"]
+    >>> np.round(np.asarray(lam), 12).tolist()
     [0.5, 6.0]
     """
 
