@@ -214,11 +214,15 @@ class ClosedFormComponents(GenericComponents):
 
     @property
     def chunked(self):
-        # sums over chunks of rows, in memory, where they add and no collapse check needs the densities
-        return self.additive and self.family.discrete
+        # sums over chunks of rows, in memory, where they add (the collapse check reads max:lp)
+        return self.additive
 
     def statistics(self, x, r, shift=None):
-        st = jax.vmap(self.family.statistics, in_axes=(None, 1))(x, r)
+        if self.additive:  # weighted sums: each row's statistics once, then one product r^T F for all components
+            rows = jax.vmap(lambda xi: self.family.statistics(xi[None], jnp.ones(1, dtype=xi.dtype)))(x)
+            st = {kk: jnp.tensordot(r, v, axes=(0, 0)) for kk, v in rows.items()}
+        else:
+            st = jax.vmap(self.family.statistics, in_axes=(None, 1))(x, r)
         first = x if x.ndim == 1 else x[:, 0]
         return {"nk": r.sum(0), "x1": first @ r, **{"s:" + kk: v for kk, v in st.items()}}
 

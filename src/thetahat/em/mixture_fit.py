@@ -85,11 +85,28 @@ def mixing_log_weights(nk):
 def e_step_statistics(model, x, w, p, logw, shift):
     """The E-step of a chunk of rows with weights ``w`` (0 on padding), as the M-step's sums
     about ``shift`` (``model.statistics``) plus the log-likelihood ``ll``: what a chunk adds
-    to an EM iteration of a closed-form component model, in memory or streamed."""
-    lp = model.log_density(x, p) + logw[None, :]
+    to an EM iteration of a closed-form component model, in memory or streamed. For a
+    continuous family's components also ``max:lp``, each component's largest log-density at a
+    row (merged by maximum), which the collapse check reads."""
+    dens = model.log_density(x, p)
+    lp = dens + logw[None, :]
     lse = jsp.logsumexp(lp, axis=1)
     r = jnp.exp(lp - lse[:, None]) * w[:, None]
-    return {**model.statistics(x, r, shift), "ll": jnp.sum(w * lse)}
+    out = {**model.statistics(x, r, shift), "ll": jnp.sum(w * lse)}
+    if isinstance(model, cm.GenericComponents) and not model.family.discrete:
+        out["max:lp"] = jnp.max(jnp.where(w[:, None] > 0, dens, -jnp.inf), axis=0)
+    return out
+
+
+def add_statistics(a, b):
+    """Two chunks' :func:`e_step_statistics` together: ``max:`` entries by maximum, the others added
+    (the sums of a model whose statistics merge by addition, ``chunked``)."""
+    return {kk: jnp.maximum(a[kk], b[kk]) if kk.startswith("max:") else a[kk] + b[kk] for kk in a}
+
+
+def densest(st):
+    """The ``dens`` of :func:`collapse_flags` from summed statistics: ``max:lp`` as one row, or None."""
+    return st["max:lp"][None] if "max:lp" in st else None
 
 
 def collapse_flags(model, p, p_new, obj, scale, dens=None):

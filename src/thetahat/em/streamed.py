@@ -50,7 +50,8 @@ import numpy as np
 from .._jax import x64, x64_methods
 from . import _common as cm
 from . import polish as pl
-from .mixture_fit import MAX_ITER, TOL, EMStep, collapse_flags, e_step_statistics, fit_mixture, mixing_log_weights
+from .mixture_fit import (MAX_ITER, TOL, EMStep, collapse_flags, densest, e_step_statistics, fit_mixture,
+                          mixing_log_weights)
 from .mixture_memory import fit_in_memory, from_start
 from .mixture_result import MixtureFit
 from ..errors import EmptyDataError, NonFiniteDataError, OptionError, SupportError, ThetahatError
@@ -202,7 +203,7 @@ class Streamed:
         ll = float(st["ll"])
         obj = ll + float(model.log_prior(p))
         p_new = {kk: np.asarray(v, dtype=float) for kk, v in model.m_step_from(st, shift).items()}
-        bad = np.asarray(collapse_flags(model, p, p_new, obj, self.scale))
+        bad = np.asarray(collapse_flags(model, p, p_new, obj, self.scale, densest(st)))
         self.em_passes = self.source.passes - self.passes0
         return EMStep(obj, ll, p_new, np.asarray(mixing_log_weights(np.asarray(st["nk"]))), bad, st)
 
