@@ -142,3 +142,17 @@ def test_a_family_without_a_closed_form_is_refused_with_the_reason(tmp_path):
     assert "lognormal" in str(e.value)  # the families that do stream are named
     with pytest.raises(OptionError, match="latent class"):
         thetahat.mixture(str(tmp_path / "a.parquet"), 2, "bernoulli", column="x")
+
+
+def test_m_step_on_the_edge_and_without_weight():
+    """A Poisson component whose weight is all on zeros has the closed form lam = 0, on the edge of its
+    space: it is held at 10 eps (the TINY the hand-written M-step added); a component with no weight at
+    all (0/0) keeps its parameters, and the other component gets the weighted mean (a known formula)."""
+    x = np.array([0.0, 0.0, 3.0, 5.0])
+    with scope():
+        model = build_model("poisson", x, 2)
+        p0 = model.from_natural({"lam": [0.7, 9.0]})
+        edge = model.natural(model.m_step(x, np.array([[1.0, 0], [1, 0], [0, 1], [0, 1]]), p0))["lam"]
+        empty = model.natural(model.m_step(x, np.array([[0.0, 1], [0, 1], [0, 1], [0, 1]]), p0))["lam"]
+    np.testing.assert_allclose(np.asarray(edge), [10 * np.finfo(float).eps, 4.0], rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(empty), [0.7, 2.0], rtol=1e-12)

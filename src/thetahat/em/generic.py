@@ -219,7 +219,8 @@ class ClosedFormComponents(GenericComponents):
 
     def statistics(self, x, r, shift=None):
         if self.additive:  # weighted sums: each row's statistics once, then one product r^T F for all components
-            rows = jax.vmap(lambda xi: self.family.statistics(xi[None], jnp.ones(1, dtype=xi.dtype)))(x)
+            live = (r.sum(1) > 0).astype(r.dtype)  # (a row of no weight, padding, is masked by the family)
+            rows = jax.vmap(lambda xi, wi: self.family.statistics(xi[None], wi[None]))(x, live)
             st = {kk: jnp.tensordot(r, v, axes=(0, 0)) for kk, v in rows.items()}
         else:
             st = jax.vmap(self.family.statistics, in_axes=(None, 1))(x, r)
