@@ -218,14 +218,21 @@ class ClosedFormComponents(GenericComponents):
         return self.additive
 
     def statistics(self, x, r, shift=None):
-        if self.additive:  # weighted sums: each row's statistics once, then one product r^T F for all components
-            live = (r.sum(1) > 0).astype(r.dtype)  # (a row of no weight, padding, is masked by the family)
-            rows = jax.vmap(lambda xi, wi: self.family.statistics(xi[None], wi[None]))(x, live)
-            st = {kk: jnp.tensordot(r, v, axes=(0, 0)) for kk, v in rows.items()}
-        else:
-            st = jax.vmap(self.family.statistics, in_axes=(None, 1))(x, r)
         first = x if x.ndim == 1 else x[:, 0]
-        return {"nk": r.sum(0), "x1": first @ r, **{"s:" + kk: v for kk, v in st.items()}}
+        if not self.additive:
+            st = jax.vmap(self.family.statistics, in_axes=(None, 1))(x, r)
+            return {"nk": r.sum(0), "x1": first @ r, **{"s:" + kk: v for kk, v in st.items()}}
+        # weighted sums: each row's statistics once, then one product r^T F for all components
+        live = (r.sum(1) > 0).astype(r.dtype)  # (a row of no weight, padding, is masked by the family)
+        rows = jax.vmap(lambda xi, wi: self.family.statistics(xi[None], wi[None]))(x, live)
+        cols = {"nk": jnp.ones_like(first), "x1": first, **{"s:" + kk: v for kk, v in rows.items()}}
+        F = jnp.concatenate([jnp.reshape(v, (x.shape[0], -1)) for v in cols.values()], axis=1)
+        S, out, at = r.T @ F, {}, 0
+        for kk, v in cols.items():
+            size = int(np.prod(v.shape[1:], dtype=int))
+            out[kk] = S[:, at:at + size].reshape((self.k, *v.shape[1:]))
+            at += size
+        return out
 
     def merge(self, a, b):
         """The family's ``merge`` of two parts' statistics, component by component (keys without ``s:``)."""
@@ -249,6 +256,13 @@ class ClosedFormComponents(GenericComponents):
         u = self._closed(st)
         u = jnp.where(jnp.isinf(u), jnp.sign(u) * U_EDGE, u)
         return {"u": jnp.where(jnp.isnan(u), shift, u)}
+
+    def log_density(self, x, p):
+        if self.family.ndim or any(s.shape for s in self.layout.slots):
+            return GenericComponents.log_density(self, x, p)
+        # scalar data and parameters: the family's log-density broadcast over (rows, components) at once
+        params = jax.vmap(self._params)(p["u"])
+        return self.family.logpdf(x[:, None], {n: v[None, :] for n, v in params.items()})
 
     def shift(self, p):
         """The current ``u``: what a component without weight keeps."""
