@@ -34,14 +34,23 @@ def _aft_frame(law, seed):
 # family, scipy law at scale 1 from the shape parameters, the true shapes, thetahat's names of them
 AFT = [("gompertz", lambda s: st.gompertz(s[0]), [0.5], ["shape"]),
        ("burr12", lambda s: st.burr12(s[0], s[1]), [3.0, 1.5], ["c", "d"]),
-       ("gengamma", lambda s: st.gengamma(s[0], s[1]), [2.0, 1.5], ["a", "c"])]
+       ("gengamma", lambda s: _prentice(s[0], s[1]), [0.5, 0.8], ["sigma", "Q"])]
+REAL = {"Q"}  # shapes estimated on the real line (the others through their log)
 
 
-def _aft_nll(theta, X, t, d, law):
+def _prentice(sigma, q):
+    """The generalized gamma of log-location 0 in Prentice's (sigma, Q), Q != 0, as scipy's Stacy
+    form: a = Q^-2, c = Q / sigma, scale (Q^2)^(sigma / Q)."""
+    return st.gengamma(q**-2, q / sigma, scale=(q * q) ** (sigma / q))
+
+
+def _aft_nll(theta, X, t, d, law, names):
     """Minus the log-likelihood: log f(t) for events, log S(t) for censored times, f and S of
     the law with scale exp(x'b)."""
     p = X.shape[1]
-    shapes = np.exp(theta[p:])
+    shapes = [v if n in REAL else np.exp(v) for n, v in zip(names, theta[p:])]
+    if any(n in REAL and v == 0.0 for n, v in zip(names, shapes)):
+        return 1e300
     scale = np.exp(X @ theta[:p])
     z = law(shapes)
     ll = np.where(d > 0, z.logpdf(t / scale) - np.log(scale), z.logsf(t / scale))
@@ -72,11 +81,12 @@ def test_aft_against_direct_scipy_maximisation(family, law, truth, names):
     f = thetahat.regress("t ~ x1 + x2", df, family=family, event="event")
     assert f.converged
     X = np.column_stack([np.ones(N), df.x1, df.x2])
-    nll = lambda th: _aft_nll(th, X, df.t.to_numpy(), df.event.to_numpy(), law)  # noqa: E731
-    x0 = np.concatenate([[np.log(df.t.mean()), 0.0, 0.0], np.zeros(len(truth))])
+    nll = lambda th: _aft_nll(th, X, df.t.to_numpy(), df.event.to_numpy(), law, names)  # noqa: E731
+    x0 = np.concatenate([[np.log(df.t.mean()), 0.0, 0.0], [0.5 if n in REAL else 0.0 for n in names]])
     x, ll = _brute_force(nll, x0)
     assert f.loglik >= ll - 1e-6 and abs(f.loglik - ll) < 1e-5
-    ours = np.array([f.params[k] for k in ("Intercept", "x1", "x2")] + [np.log(f.params[k]) for k in names])
+    ours = np.array([f.params[k] for k in ("Intercept", "x1", "x2")]
+                    + [f.params[k] if k in REAL else np.log(f.params[k]) for k in names])
     assert np.allclose(ours, x, atol=2e-4)
     # the coefficients' standard errors against the curvature of scipy's log-likelihood
     se = _se_by_differences(nll, ours)[:3]

@@ -1,4 +1,4 @@
-"""Loss functions as the negative log-likelihoods they are.
+"""Loss functions as the negative log-likelihoods they are, from the families' log-densities.
 
 Each loss is the average (``reduction="mean"``, the default) or the total (``"sum"``) negative
 log-likelihood of a family, per observation, or the array of terms (``"none"``):
@@ -24,9 +24,12 @@ With concrete (not traced) inputs they also check the input: a NaN, a probabilit
 :class:`thetahat.errors.DataError` naming the first bad entry; under ``jit`` only shapes are
 checked.
 
-The logit forms never evaluate ``log(sigmoid(z))``: ``softplus(z) − y·z``, evaluated as
-``max(z, 0) − y·z + log1p(e^−|z|)`` (and log-sum-exp for the softmax), stays exact where
-``sigmoid(z)`` rounds to 0 or 1.
+Each loss is the negated log-density of its family (``thetahat.family("bernoulli").logpdf``, ...),
+evaluated elementwise; the logit forms and ``log_input`` take the family's log-density at its
+natural parameter (``logpdf_natural``), so they never evaluate ``log(sigmoid(z))``:
+``softplus(z) − y·z``, evaluated as ``max(z, 0) − y·z + log1p(e^−|z|)`` (and log-sum-exp for the
+softmax), stays exact where ``sigmoid(z)`` rounds to 0 or 1. :func:`mse` is the normal's kernel
+``(y − μ)²`` itself, not a log-density.
 
 Examples
 --------
@@ -43,8 +46,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jax import jax, jnp, jsp
+from ._jax import jax, jnp
 from .errors import DataError, OptionError
+from .families import get_family
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "categorical_cross_entropy",
            "categorical_cross_entropy_with_logits", "gaussian_nll", "mse", "poisson_nll"]
@@ -67,7 +71,7 @@ def binary_cross_entropy(y, p, *, reduction="mean"):
     y, p = _pair(y, p, "y", "p")
     _check(y, "y", binary=True)
     _check(p, "p", lo=0.0, hi=1.0)
-    return _reduce(-(jsp.xlogy(y, p) + jsp.xlog1py(1.0 - y, -p)), reduction)
+    return _reduce(-get_family("bernoulli").logpdf(y, {"p": p}), reduction)
 
 
 def binary_cross_entropy_with_logits(y, logits, *, reduction="mean"):
@@ -90,7 +94,7 @@ def binary_cross_entropy_with_logits(y, logits, *, reduction="mean"):
     _check(z, "logits")
     # max(z, 0) − y·z + log1p(e^−|z|): no cancellation for a confident right answer (z = 40, y = 1
     # gives log1p(e^−40) = 4.2e-18, where softplus(z) − z rounds to 0)
-    return _reduce(jnp.maximum(z, 0.0) - y * z + jnp.log1p(jnp.exp(-jnp.abs(z))), reduction)
+    return _reduce(-get_family("bernoulli").logpdf_natural(y, z), reduction)
 
 
 def categorical_cross_entropy(y, p, *, reduction="mean"):
@@ -114,7 +118,8 @@ def categorical_cross_entropy(y, p, *, reduction="mean"):
         raise DataError(f"p must be an (n, K) array of probabilities, got shape {p.shape}")
     _check(p, "p", lo=0.0, hi=1.0)
     onehot = _onehot(y, p.shape)
-    return _reduce(-jnp.sum(jsp.xlogy(onehot, p), axis=1), reduction)
+    fam = get_family("categorical")
+    return _reduce(-_label_sum(onehot, lambda c, row: fam.logpdf(c, {"p": row}), p), reduction)
 
 
 def categorical_cross_entropy_with_logits(y, logits, *, reduction="mean"):
@@ -134,8 +139,7 @@ def categorical_cross_entropy_with_logits(y, logits, *, reduction="mean"):
         raise DataError(f"logits must be an (n, K) array, got shape {z.shape}")
     _check(z, "logits")
     onehot = _onehot(y, z.shape)
-    return _reduce(jax.scipy.special.logsumexp(z, axis=1) * jnp.sum(onehot, axis=1) - jnp.sum(onehot * z, axis=1),
-                   reduction)
+    return _reduce(-_label_sum(onehot, get_family("categorical").logpdf_natural, z), reduction)
 
 
 def gaussian_nll(y, mu, sigma, *, reduction="mean"):
@@ -158,8 +162,7 @@ def gaussian_nll(y, mu, sigma, *, reduction="mean"):
     _check(y, "y")
     _check(mu, "mu")
     _check(s, "sigma", lo=0.0, open_lo=True)
-    z = (y - mu) / s
-    return _reduce(0.5 * jnp.log(2 * jnp.pi) + jnp.log(s) + 0.5 * z * z, reduction)
+    return _reduce(-get_family("normal").logpdf(y, {"mu": mu, "sigma": s}), reduction)
 
 
 def mse(y, mu, *, reduction="mean"):
@@ -195,13 +198,12 @@ def poisson_nll(y, lam, *, log_input=False, reduction="mean"):
     """
     y, a = _pair(y, lam, "y", "log_lam" if log_input else "lam")
     _check(y, "y", lo=0.0, integer=True)
+    fam = get_family("poisson")
     if log_input:
         _check(a, "log_lam")
-        terms = jnp.exp(a) - y * a + jsp.gammaln(y + 1.0)
-    else:
-        _check(a, "lam", lo=0.0)
-        terms = a - jsp.xlogy(y, a) + jsp.gammaln(y + 1.0)
-    return _reduce(terms, reduction)
+        return _reduce(-fam.logpdf_natural(y, a), reduction)
+    _check(a, "lam", lo=0.0)
+    return _reduce(-fam.logpdf(y, {"lam": a}), reduction)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -262,6 +264,14 @@ def _onehot(y, shape):
         if bad.size:
             raise DataError(f"y[{bad[0]}] = {v[bad[0]]} is not a class label in 0..{k - 1}")
     return jax.nn.one_hot(y.astype(jnp.int32), k, dtype=jnp.float64)
+
+
+def _label_sum(onehot, logpdf, params):
+    """``Σ_k y_ik logpdf(k, params_i)`` per row: the log-density of every class from the family, a
+    class of weight 0 adding 0 (also where its log-probability is −inf)."""
+    classes = jnp.arange(onehot.shape[1], dtype=params.dtype)
+    lp = jax.vmap(lambda row: jax.vmap(lambda c: logpdf(c, row))(classes))(params)
+    return jnp.sum(jnp.where(onehot > 0, onehot * lp, 0.0), axis=1)
 
 
 def _reduce(terms, reduction):

@@ -19,9 +19,8 @@ from ..errors import DataError, OptionError, SupportError
 from ..families import get_family
 from ..families._base import in_support
 from ..inference import covariance as cv
-from .components import (BernoulliComponents, CategoricalComponents, ExponentialComponents,
-                         GaussianComponents, PoissonComponents)
-from .generic import GenericComponents
+from .components import BernoulliComponents, CategoricalComponents, GaussianComponents
+from .generic import ClosedFormComponents, GenericComponents, has_closed_form_m_step
 
 COV_TYPES = ("full", "diag", "spherical", "tied")
 PRIOR_SCALE = 1e-6  # default covariance prior: 1e-6 times each column's variance
@@ -83,6 +82,18 @@ def as_data(data, fam_key, where="data"):
     return x
 
 
+def model_class(fam_key):
+    """The class of component model that ``thetahat.mixture`` builds for a family (a name or a
+    :class:`~thetahat.families.Family`): its ``streams`` says whether a mixture of it can stream
+    (a closed-form M-step from statistics that merge across batches)."""
+    if isinstance(fam_key, str) and fam_key in ("normal", "mvnormal"):
+        return GaussianComponents
+    fam = fam_key if not isinstance(fam_key, str) else get_family(fam_key)
+    if fam.name in ("bernoulli", "categorical"):  # items of a latent class model
+        return BernoulliComponents if fam.name == "bernoulli" else CategoricalComponents
+    return ClosedFormComponents if has_closed_form_m_step(fam) else GenericComponents
+
+
 def build_model(fam_key, x, k, cov_type="full", cov_prior="auto", n_symbols=None):
     """The component model for a family and data ``x`` (already validated numbers)."""
     if cov_type not in COV_TYPES:
@@ -98,12 +109,6 @@ def build_model(fam_key, x, k, cov_type="full", cov_prior="auto", n_symbols=None
     else:
         fam = get_family(fam_key)
     name = fam.name
-    if name == "poisson" and x.ndim == 1:
-        _check(fam, x)
-        return PoissonComponents(k)
-    if name == "exponential" and x.ndim == 1:
-        _check(fam, x)
-        return ExponentialComponents(k)
     if name == "bernoulli":
         _check(fam, x)
         return BernoulliComponents(k, 1 if x.ndim == 1 else x.shape[1])
@@ -123,7 +128,7 @@ def build_model(fam_key, x, k, cov_type="full", cov_prior="auto", n_symbols=None
     if any(v is None for v in fam.known.values()):
         raise OptionError(f"{name} needs known values ({', '.join(fam.known)}); mixtures of it are not supported")
     fam.check_support(x, {})
-    return GenericComponents.build(fam, k, x)
+    return model_class(fam).build(fam, k, x)
 
 
 def _check(fam, x):

@@ -1,4 +1,7 @@
-"""Component models shared by mixtures and hidden Markov models.
+"""Component models with their own structure, shared by mixtures and hidden Markov models:
+Gaussian components (covariance types and a prior), and products of Bernoulli or categorical
+items (latent class models). Components of any other family are :mod:`.generic`'s, from the
+family itself.
 
 A component model is static configuration (hashable, no data) for ``k`` components
 of one family. Its parameters are a dict of JAX arrays, each with the component axis
@@ -9,10 +12,11 @@ Every model offers
 * ``m_step(x, r, p)``: the parameters maximising sum_i r_ij log f(x_i; theta_j) for
   each j (closed form where one exists, else damped Newton steps that never lower
   it: a generalised EM step);
-* for the closed-form M-steps (normal, poisson, exponential) also ``statistics(x, r, shift)``,
-  the M-step's weighted sums (batches merge them by addition), ``m_step_from(sums, shift)`` and
-  ``shift(p)``: ``m_step`` is ``m_step_from`` of the rows' sums, so the streamed mixture, which
-  adds the sums over a pass, takes the same M-step;
+* for the closed-form M-steps of sums (normal here; :class:`~.generic.ClosedFormComponents`)
+  also ``statistics(x, r, shift)``, the M-step's weighted sums (batches merge them),
+  ``m_step_from(sums, shift)`` and ``shift(p)``: ``m_step`` is ``m_step_from`` of the rows'
+  sums, so the streamed mixture, which merges the sums over a pass, takes the same M-step;
+* ``chunked``: whether an in-memory E-step may sum the statistics over chunks of rows;
 * ``pack(p)`` / ``unpack(u)``: a bijection to unconstrained coordinates, through
   which standard errors are computed (observed information plus the delta method);
 * ``natural(p)``: the parameters as reported (``mu``, ``sigma``, ``cov``, ``lam``, ...);
@@ -21,11 +25,11 @@ Every model offers
 Example
 -------
 >>> import numpy as np
->>> from thetahat.em.components import PoissonComponents
->>> m = PoissonComponents(2)
->>> p = m.from_natural({"lam": [1.0, 4.0]})
->>> np.round(np.exp(np.asarray(m.log_density(np.array([0.0, 3.0]), p))), 4).tolist()
-[[0.3679, 0.0183], [0.0613, 0.1954]]
+>>> from thetahat.em.components import BernoulliComponents
+>>> m = BernoulliComponents(2, 2)
+>>> p = m.from_natural({"p": [[0.5, 0.5], [0.9, 0.2]]})
+>>> np.round(np.exp(np.asarray(m.log_density(np.array([[1.0, 0.0]]), p))), 4).tolist()
+[[0.25, 0.72]]
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._jax import jax, jnp, jsl, jsp
+from .._jax import jax, jnp, jsl
 from .. import constraints as C
 from ..errors import OptionError
 
@@ -69,6 +73,8 @@ class GaussianComponents:
     univariate: bool = False  # report mu, sigma as (k,) vectors (the "normal" family)
 
     name = "gaussian"
+    chunked = True  # in memory, the E-step sums the statistics over chunks of rows (mixture_memory)
+    streams = True  # a streamed mixture merges the statistics over batches (streamed)
 
     @property
     def family_name(self):
@@ -227,94 +233,6 @@ def _need(d, key):
 
 # ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class PoissonComponents:
-    """Poisson components: f(x) = lam^x e^{-lam} / x!. M-step: lam_j = sum_i r_ij x_i / N_j."""
-
-    k: int
-    name = "poisson"
-    family_name = "poisson"
-
-    def log_density(self, x, p):
-        lam = p["lam"][None, :]
-        return jsp.xlogy(x[:, None], lam) - lam - jsp.gammaln(x[:, None] + 1.0)
-
-    def statistics(self, x, r, shift=None):
-        """The sums the M-step needs: ``nk`` = sum_i r_ij and ``sx`` = sum_i r_ij x_i (they merge
-        by addition over batches)."""
-        return {"nk": r.sum(0), "sx": r.T @ x}
-
-    def m_step_from(self, st, shift=None):
-        return {"lam": jnp.asarray(st["sx"]) / (jnp.asarray(st["nk"]) + TINY) + TINY}
-
-    def shift(self, p):
-        return jnp.zeros(self.k)
-
-    def m_step(self, x, r, p):
-        return self.m_step_from(self.statistics(x, r))
-
-    def log_prior(self, p):
-        return 0.0
-
-    def pack(self, p):
-        return np.log(np.asarray(p["lam"]))
-
-    def unpack(self, u):
-        return {"lam": jnp.exp(u)}
-
-    n_free = property(lambda self: self.k)
-
-    def natural(self, p):
-        return {"lam": p["lam"]}
-
-    def from_natural(self, d):
-        lam = np.asarray(_need(d, "lam"), dtype=float).reshape(self.k)
-        if np.any(lam <= 0):
-            raise OptionError("starting lam must be positive")
-        return {"lam": _f(lam)}
-
-    def init_from_labels(self, x, labels):
-        return self.m_step(jnp.asarray(x), jnp.asarray(np.eye(self.k)[labels]), None)
-
-    def sample(self, rng, p, labels):
-        return rng.poisson(np.asarray(p["lam"])[labels]).astype(float)
-
-
-@dataclass(frozen=True)
-class ExponentialComponents:
-    """Exponential components (lam a rate): f(x) = lam e^{-lam x}. M-step: lam_j = N_j / sum_i r_ij x_i."""
-
-    k: int
-    name = "exponential"
-    family_name = "exponential"
-
-    def log_density(self, x, p):
-        lam = p["lam"][None, :]
-        return jnp.log(lam) - lam * x[:, None]
-
-    statistics = PoissonComponents.statistics
-    shift = PoissonComponents.shift
-
-    def m_step_from(self, st, shift=None):
-        return {"lam": (jnp.asarray(st["nk"]) + TINY) / (jnp.asarray(st["sx"]) + TINY)}
-
-    def m_step(self, x, r, p):
-        return self.m_step_from(self.statistics(x, r))
-
-    def log_prior(self, p):
-        return 0.0
-
-    pack = PoissonComponents.pack
-    unpack = PoissonComponents.unpack
-    n_free = property(lambda self: self.k)
-    natural = PoissonComponents.natural
-    from_natural = PoissonComponents.from_natural
-    init_from_labels = PoissonComponents.init_from_labels
-
-    def sample(self, rng, p, labels):
-        return rng.exponential(1.0 / np.asarray(p["lam"])[labels])
-
-
-@dataclass(frozen=True)
 class BernoulliComponents:
     """Products of ``d`` independent Bernoullis (latent class model for binary items).
 
@@ -325,6 +243,7 @@ class BernoulliComponents:
     d: int
     name = "bernoulli"
     family_name = "bernoulli"
+    chunked = streams = False
 
     def _x(self, x):
         return x[:, None] if x.ndim == 1 else x
@@ -381,6 +300,7 @@ class CategoricalComponents:
     n_symbols: int
     name = "categorical"
     family_name = "categorical"
+    chunked = streams = False
 
     def _onehot(self, x):
         x = x[:, None] if x.ndim == 1 else x

@@ -1,4 +1,5 @@
-"""Components of any thetahat family, with a weighted Newton M-step.
+"""Components of any thetahat family: the family's closed form where it has one, else a
+weighted Newton M-step.
 
 The parameters of component ``j`` live in the family's unconstrained coordinates
 (``engine.layout.Layout``), one row ``u[j]`` each. The M-step maximises
@@ -7,6 +8,11 @@ few damped Newton steps from the current value, each accepted only if Q_j does n
 fall. That is a generalised EM step: the likelihood still never decreases, and at a
 fixed point the score of every Q_j vanishes, so the fixed point is a stationary point
 of the mixture likelihood, as with an exact M-step.
+
+A family that declares sufficient statistics and their closed-form MLE (``statistics(x, w)``,
+``closed_form(s)``) gets :class:`ClosedFormComponents`: the M-step of component ``j`` is
+``closed_form(statistics(x, r[:, j]))``, the weighted MLE itself, and the statistics of
+batches merge with the family's ``merge``, so such a mixture also streams.
 
 Example
 -------
@@ -28,9 +34,12 @@ from .._jax import jax, jnp
 from ..engine.newton import newton_step
 from ..engine.layout import Layout
 from ..errors import OptionError
+from ..families import Family
 
 NEWTON_STEPS = 6
 MAX_HALVINGS = 40
+TINY = 10 * np.finfo(np.float64).eps
+U_EDGE = float(-np.log(TINY))  # an estimate on the edge of its space (lam = 0, p = 1) is held this far inside
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class GenericComponents:
     k: int
     layout: Layout
     name = "generic"
+    chunked = streams = False
 
     @classmethod
     def build(cls, family, k, x):
@@ -157,3 +167,112 @@ class GenericComponents:
                 seed = int(rng.integers(0, 2**31 - 1))
                 out[idx] = np.asarray(self.family.sample(jax.random.PRNGKey(seed), pj, idx.size), dtype=float)
         return out
+
+
+def has_closed_form_m_step(family) -> bool:
+    """Whether components of ``family`` take the closed-form M-step of :class:`ClosedFormComponents`:
+    the family declares weighted sufficient statistics and their closed-form MLE, and its
+    parameters are regular. (The uniform's and Pareto's closed forms are sample extremes, which
+    any positive weight, however small, pins to the whole sample: they keep the Newton M-step.)"""
+    return (family.statistics is not None and family.closed_form is not None and not family.nonregular
+            and not family.param_support and not family.known)
+
+
+@dataclass(frozen=True)
+class ClosedFormComponents(GenericComponents):
+    """Components whose M-step is the family's closed form of responsibility-weighted statistics.
+
+    ``statistics(x, r, shift)`` holds, per component (first axis), the family's statistics of
+    the rows weighted by ``r[:, j]`` (keys ``s:name``, merged across batches by the family's
+    ``merge``), their total ``nk`` and the weighted sum ``x1`` of the first coordinate (for the
+    component order); ``m_step_from(sums, shift)`` is the family's ``closed_form`` of each
+    component's statistics, in the unconstrained coordinates. ``shift`` is the current ``u``:
+    a component whose estimate is undefined (no weight left) keeps its value, and one on the
+    edge of its space (a Poisson component of zeros, lam = 0) is held ``U_EDGE`` inside it.
+
+    Example
+    -------
+    >>> import numpy as np, thetahat
+    >>> from thetahat._jax import scope
+    >>> from thetahat.em.generic import ClosedFormComponents
+    >>> m = ClosedFormComponents.build(thetahat.family("poisson"), 2, np.array([1.0, 2.0]))
+    >>> x = np.array([0.0, 1.0, 5.0, 7.0]); r = np.array([[1.0, 0], [1, 0], [0, 1], [0, 1]])
+    >>> with scope():
+    ...     p = m.m_step(x, r, m.from_natural({"lam": [1.0, 1.0]}))
+    ...     lam = m.natural(p)["lam"]
+    >>> np.round(np.asarray(lam), 12).tolist()
+    [0.5, 6.0]
+    """
+
+    name = "closed_form"
+    streams = True
+
+    @property
+    def additive(self):
+        """Whether the family's statistics merge by addition (its ``merge`` is :class:`Family`'s)."""
+        return type(self.family).merge is Family.merge
+
+    @property
+    def chunked(self):
+        # sums over chunks of rows, in memory, where they add (the collapse check reads max:lp)
+        return self.additive
+
+    def statistics(self, x, r, shift=None):
+        first = x if x.ndim == 1 else x[:, 0]
+        if not self.additive:
+            st = jax.vmap(self.family.statistics, in_axes=(None, 1))(x, r)
+            return {"nk": r.sum(0), "x1": first @ r, **{"s:" + kk: v for kk, v in st.items()}}
+        # weighted sums: each row's statistics once, then one product r^T F for all components
+        live = (r.sum(1) > 0).astype(r.dtype)  # (a row of no weight, padding, is masked by the family)
+        rows = jax.vmap(lambda xi, wi: self.family.statistics(xi[None], wi[None]))(x, live)
+        cols = {"nk": jnp.ones_like(first), "x1": first, **{"s:" + kk: v for kk, v in rows.items()}}
+        F = jnp.concatenate([jnp.reshape(v, (x.shape[0], -1)) for v in cols.values()], axis=1)
+        S, out, at = r.T @ F, {}, 0
+        for kk, v in cols.items():
+            size = int(np.prod(v.shape[1:], dtype=int))
+            out[kk] = S[:, at:at + size].reshape((self.k, *v.shape[1:]))
+            at += size
+        return out
+
+    def merge(self, a, b):
+        """The family's ``merge`` of two parts' statistics, component by component (keys without ``s:``)."""
+        if self.additive:
+            return {kk: a[kk] + b[kk] for kk in a}
+        parts = [self.family.merge({kk: np.asarray(v)[j] for kk, v in a.items()},
+                                   {kk: np.asarray(v)[j] for kk, v in b.items()}) for j in range(self.k)]
+        return {kk: np.stack([np.asarray(q[kk]) for q in parts]) for kk in parts[0]}
+
+    def _closed(self, st):
+        """Each component's closed form, as rows of ``u`` (infinite on an edge, NaN where undefined)."""
+        stats = {kk[2:]: jnp.asarray(v) for kk, v in st.items() if kk.startswith("s:")}
+
+        def one(s):
+            est = self.family.closed_form(s)
+            return jnp.concatenate([jnp.ravel(sl.constraint.inverse(est[sl.name])) for sl in self.layout.slots])
+
+        return jax.vmap(one)(stats)
+
+    def m_step_from(self, st, shift):
+        u = self._closed(st)
+        u = jnp.where(jnp.isinf(u), jnp.sign(u) * U_EDGE, u)
+        return {"u": jnp.where(jnp.isnan(u), shift, u)}
+
+    def log_density(self, x, p):
+        if self.family.ndim or any(s.shape for s in self.layout.slots):
+            return GenericComponents.log_density(self, x, p)
+        # scalar data and parameters: the family's log-density broadcast over (rows, components) at once
+        params = jax.vmap(self._params)(p["u"])
+        return self.family.logpdf(x[:, None], {n: v[None, :] for n, v in params.items()})
+
+    def shift(self, p):
+        """The current ``u``: what a component without weight keeps."""
+        return p["u"]
+
+    def m_step(self, x, r, p):
+        return self.m_step_from(self.statistics(x, r), p["u"])
+
+    def init_from_labels(self, x, labels):
+        """Each group's closed form; the family's start (as for Newton components) where it is not finite."""
+        u = self._closed(self.statistics(jnp.asarray(x), jnp.asarray(np.eye(self.k)[labels])))
+        ok = jnp.all(jnp.isfinite(u), axis=1, keepdims=True)
+        return {"u": jnp.where(ok, u, GenericComponents.init_from_labels(self, x, labels)["u"])}

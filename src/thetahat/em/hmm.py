@@ -46,8 +46,9 @@ def hmm(sequences, k, emission="normal", *, lengths=None, cov_type="full", n_sym
     k : int
         Number of hidden states.
     emission : str or Family
-        ``"normal"``, ``"mvnormal"``, ``"poisson"``, ``"exponential"``, ``"categorical"``
-        (symbols 0..n_symbols-1), ``"bernoulli"`` (closed-form M-steps), or any thetahat
+        ``"normal"``, ``"mvnormal"``, ``"categorical"`` (symbols 0..n_symbols-1),
+        ``"bernoulli"``, any family with a closed-form MLE from sufficient statistics
+        (``"poisson"``, ``"exponential"``, ...: closed-form M-steps), or any other thetahat
         family (a weighted Newton M-step).
     lengths : list of int, optional
         Lengths of the sequences in a concatenated array (as hmmlearn's ``lengths``).

@@ -37,9 +37,11 @@ def mixture(data, k, family="normal", *, cov_type="full", starts=1, seed=0, max_
         Number of components. An iterable (``range(1, 7)``) fits each and chooses k by
         BIC, returning a :class:`MixtureSelection`.
     family : str or Family
-        ``"normal"`` (``"mvnormal"`` for 2-D data is implied), ``"poisson"``,
-        ``"exponential"``, ``"bernoulli"``, ``"categorical"`` (closed-form M-steps), or any
-        thetahat family (a weighted Newton M-step on its log-density).
+        Any thetahat family. ``"normal"`` (``"mvnormal"`` for 2-D data is implied) and
+        ``"bernoulli"``/``"categorical"`` over several columns have their own closed-form
+        M-steps; a family with sufficient statistics and a closed-form MLE (poisson,
+        exponential, geometric, lognormal, rayleigh, ...) takes that closed form on the
+        responsibility-weighted statistics; any other a weighted Newton M-step on its log-density.
     cov_type : {"full", "diag", "spherical", "tied"}
         Covariance structure of multivariate normal components.
     starts : int

@@ -15,14 +15,14 @@ EM iteration):
 
 Example
 -------
->>> import numpy as np
+>>> import numpy as np, thetahat
 >>> from thetahat._jax import scope
->>> from thetahat.em.components import PoissonComponents
+>>> from thetahat.em.generic import ClosedFormComponents
 >>> from thetahat.em.mixture_memory import InMemory
 >>> from thetahat.em.mixture_fit import fit_mixture
 >>> x = np.r_[np.zeros(60), np.ones(40), np.full(50, 9.0), np.full(50, 11.0)]
->>> model = PoissonComponents(2)
 >>> with scope():
+...     model = ClosedFormComponents.build(thetahat.family("poisson"), 2, x)
 ...     start = model.from_natural({"lam": [1.0, 5.0]}), np.log([0.5, 0.5])
 ...     f = fit_mixture(model, InMemory(x), [start], max_iter=1000, tol=1e-10, se=False)
 >>> np.round(f.params["lam"], 3).tolist(), f.converged
@@ -85,11 +85,28 @@ def mixing_log_weights(nk):
 def e_step_statistics(model, x, w, p, logw, shift):
     """The E-step of a chunk of rows with weights ``w`` (0 on padding), as the M-step's sums
     about ``shift`` (``model.statistics``) plus the log-likelihood ``ll``: what a chunk adds
-    to an EM iteration of a closed-form component model, in memory or streamed."""
-    lp = model.log_density(x, p) + logw[None, :]
+    to an EM iteration of a closed-form component model, in memory or streamed. For a
+    continuous family's components also ``max:lp``, each component's largest log-density at a
+    row (merged by maximum), which the collapse check reads."""
+    dens = model.log_density(x, p)
+    lp = dens + logw[None, :]
     lse = jsp.logsumexp(lp, axis=1)
     r = jnp.exp(lp - lse[:, None]) * w[:, None]
-    return {**model.statistics(x, r, shift), "ll": jnp.sum(w * lse)}
+    out = {**model.statistics(x, r, shift), "ll": jnp.sum(w * lse)}
+    if isinstance(model, cm.GenericComponents) and not model.family.discrete:
+        out["max:lp"] = jnp.max(jnp.where(w[:, None] > 0, dens, -jnp.inf), axis=0)
+    return out
+
+
+def add_statistics(a, b):
+    """Two chunks' :func:`e_step_statistics` together: ``max:`` entries by maximum, the others added
+    (the sums of a model whose statistics merge by addition, ``chunked``)."""
+    return {kk: jnp.maximum(a[kk], b[kk]) if kk.startswith("max:") else a[kk] + b[kk] for kk in a}
+
+
+def densest(st):
+    """The ``dens`` of :func:`collapse_flags` from summed statistics: ``max:lp`` as one row, or None."""
+    return st["max:lp"][None] if "max:lp" in st else None
 
 
 def collapse_flags(model, p, p_new, obj, scale, dens=None):
@@ -166,7 +183,7 @@ def _newton_end(model, data, at, em_reason, fit, newton_steps, want_se, notes, i
 
     def valid(u, _):
         q, _ = pl.from_unconstrained(model, u)
-        dens = data.log_density(model, q) if generic else None
+        dens = data.log_density(model, q) if generic and data.log_density is not None else None
         return not bool(np.any(np.asarray(cm.collapsed_components(model, q, data.scale, dens))))
 
     pol = pl.newton_polish(evaluate, pl.to_unconstrained(model, at.p, at.logw), valid, max_steps=newton_steps,

@@ -28,7 +28,8 @@ from .._jax import jax, jnp, jsp
 from ..errors import OptionError
 from . import _common as cm
 from . import polish as pl
-from .mixture_fit import EMStep, collapse_flags, e_step_statistics, fit_mixture, mixing_log_weights
+from .mixture_fit import (EMStep, add_statistics, collapse_flags, densest, e_step_statistics, fit_mixture,
+                          mixing_log_weights)
 from .mixture_result import MixtureFit
 
 
@@ -38,10 +39,12 @@ CHUNK = 1 << 15  # rows per step of the E-step's scan (a closed-form component m
 class InMemory:
     """The rows of a mixture fit, held in memory (see :mod:`.mixture_fit` for the protocol).
 
-    An EM iteration is one compiled call. For a component model with a closed-form M-step
-    (``statistics``), the E-step scans the rows in chunks of ``CHUNK`` and sums the M-step's
-    sums, as a streamed pass does, so that no (n, k) array is written; other models (a
-    weighted Newton M-step, Bernoulli and categorical items) take the E- and M-step on all rows.
+    An EM iteration is one compiled call. For a component model whose M-step is a closed form of
+    sums that add over chunks (``model.chunked``: normal components, and a family's closed form
+    where its statistics merge by addition), the E-step scans the rows in chunks of ``CHUNK`` and
+    sums the M-step's sums, as a streamed pass does, so that no (n, k) array is written. Other
+    models (a weighted Newton M-step; a closed form of statistics with another merge, the
+    lognormal's; Bernoulli and categorical items) take the E- and M-step on all rows.
     """
 
     fit_class = MixtureFit
@@ -65,7 +68,7 @@ class InMemory:
         return self._chunks
 
     def em_step(self, model, p, logw):
-        if hasattr(model, "statistics"):
+        if model.chunked:
             numbers, p_new, logw_new = _statistics_step(model)(*self.chunks(), p, logw, self.scale)
         else:
             numbers, p_new, logw_new = _rows_step(model)(self.xj, p, logw, self.scale)
@@ -111,13 +114,13 @@ def _statistics_step(model):
 
         def add(total, chunk):
             part = e_step_statistics(model, chunk[0], chunk[1], p, logw, shift)
-            return jax.tree_util.tree_map(jnp.add, total, part), None
+            return add_statistics(total, part), None
 
         first = e_step_statistics(model, xc[0], wc[0], p, logw, shift)
         st, _ = jax.lax.scan(add, first, (xc[1:], wc[1:]))
         obj = st["ll"] + model.log_prior(p)
         p_new = model.m_step_from(st, shift)
-        bad = collapse_flags(model, p, p_new, obj, scale)
+        bad = collapse_flags(model, p, p_new, obj, scale, densest(st))
         return _numbers(obj, st["ll"], bad), p_new, mixing_log_weights(st["nk"])
 
     return jax.jit(step)

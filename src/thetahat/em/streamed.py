@@ -7,9 +7,12 @@ responsibilities (log-sum-exp of the component log-densities, one jitted functio
 component model and process) and returns only the M-step's sums (``statistics`` of the
 component model: per component ``N_j``, ``sum_i r_ij (x_i - m_j)`` and
 ``sum_i r_ij (x_i - m_j)(x_i - m_j)^T`` about the current mean ``m_j``, so the scatter has
-no cancellation, or ``sum_i r_ij x_i``), plus the log-likelihood. That is O(k d^2) numbers
-per batch, whatever the batch size; the model's ``m_step_from`` -- the M-step that in-memory
-fits take too -- runs on the merged sums.
+no cancellation, or the family's own statistics weighted by ``r_ij``, merged by its ``merge``),
+plus the log-likelihood. That is O(k d^2) numbers per batch, whatever the batch size; the
+model's ``m_step_from`` -- the M-step that in-memory fits take too -- runs on the merged sums.
+Any component model whose M-step is such a closed form streams (``streams``: normal and
+multivariate normal components, and every family with weighted sufficient statistics and a
+closed-form MLE); the others need the rows in memory and are refused.
 
 * Pass 1 validates every row (NaN, infinity, support), counts them, merges each
   column's mean and variance (for ``cov_prior="auto"``) and keeps a strided pilot
@@ -47,16 +50,17 @@ import numpy as np
 from .._jax import x64, x64_methods
 from . import _common as cm
 from . import polish as pl
-from .mixture_fit import MAX_ITER, TOL, EMStep, collapse_flags, e_step_statistics, fit_mixture, mixing_log_weights
+from .mixture_fit import (MAX_ITER, TOL, EMStep, collapse_flags, densest, e_step_statistics, fit_mixture,
+                          mixing_log_weights)
 from .mixture_memory import fit_in_memory, from_start
 from .mixture_result import MixtureFit
 from ..errors import EmptyDataError, NonFiniteDataError, OptionError, SupportError, ThetahatError
-from ..scale.reduce import file_source_on_dask, map_reduce
+from ..families import all_families, get_family
+from ..scale.reduce import combine, file_source_on_dask, map_reduce
 from ..scale.sources import BATCH_ROWS, FileSource, is_dask, open_source
 
 PILOT_ROWS = 1 << 16
 CHUNK = 1 << 17  # rows per compiled E-step call (the tail is padded to a power of two)
-FAMILIES = ("normal", "mvnormal", "poisson", "exponential")
 
 
 @dataclass(frozen=True)
@@ -106,12 +110,9 @@ def validate_batch(batch, spec):
     if not finite.all():
         raise NonFiniteDataError(f"{batch.where} contains an infinite value at data row "
                                  f"{batch.offset + int(np.argmax(~finite)) + 1}{after}")
-    if spec.family in ("poisson", "exponential") and x.shape[0]:
-        from ._common import _check
-        from ..families import get_family
-
+    if spec.family != "normal" and x.shape[0]:
         try:
-            _check(get_family(spec.family), x)
+            cm._check(get_family(spec.family), x)
         except SupportError as exc:
             msg = re.sub(r"at (data )?row (\d+)",
                          lambda m: f"at {m.group(1) or ''}row {int(m.group(2)) + batch.offset}", str(exc))
@@ -158,8 +159,7 @@ def em_batch(batch, spec, model, params, logw, shift):
     total = None
     for xc, w in _chunks(x, CHUNK):
         out = fn(xc, w, params, logw, shift)
-        out = {k: np.asarray(v) for k, v in out.items()}
-        total = out if total is None else {k: total[k] + out[k] for k in total}
+        total = combine(total, {k: np.asarray(v) for k, v in out.items()}, getattr(model, "merge", None))
     return total if total is not None else {}
 
 
@@ -182,6 +182,7 @@ class Streamed:
     each Newton evaluation is one pass over them (see :mod:`.mixture_fit` for the protocol)."""
 
     fit_class = None  # StreamedMixtureFit, below
+    log_density = None  # (the rows are not held: a collapse is judged from the estimates alone)
 
     def __init__(self, source, spec, n, dropped, scale, progress):
         self.source, self.spec, self.n, self.dropped = source, spec, n, dropped
@@ -191,7 +192,8 @@ class Streamed:
         self.em_passes = None
 
     def _pass(self, fn, args, label):
-        return map_reduce(self.source, fn, (self.spec, *args), progress=self.progress, label=label)
+        merge = getattr(args[0], "merge", None)  # (the component model's merge of its statistics)
+        return map_reduce(self.source, fn, (self.spec, *args), merge=merge, progress=self.progress, label=label)
 
     def em_step(self, model, p, logw):
         p = {kk: np.asarray(v, dtype=float) for kk, v in p.items()}
@@ -201,7 +203,7 @@ class Streamed:
         ll = float(st["ll"])
         obj = ll + float(model.log_prior(p))
         p_new = {kk: np.asarray(v, dtype=float) for kk, v in model.m_step_from(st, shift).items()}
-        bad = np.asarray(collapse_flags(model, p, p_new, obj, self.scale))
+        bad = np.asarray(collapse_flags(model, p, p_new, obj, self.scale, densest(st)))
         self.em_passes = self.source.passes - self.passes0
         return EMStep(obj, ll, p_new, np.asarray(mixing_log_weights(np.asarray(st["nk"]))), bad, st)
 
@@ -221,8 +223,11 @@ class Streamed:
         """Order by the responsibility-weighted mean of the first coordinate, from the sums of
         the pass at ``(p, logw)`` (no pass of its own)."""
         nk = np.asarray(st["nk"])
-        shift = np.asarray(model.shift(p), dtype=float).reshape(model.k, -1)
-        first = shift[:, 0] + np.asarray(st["sx"]).reshape(model.k, -1)[:, 0] / np.where(nk > 0, nk, 1.0)
+        if "x1" in st:  # the weighted sum of the first coordinate
+            first = np.asarray(st["x1"]) / np.where(nk > 0, nk, 1.0)
+        else:  # about the shift
+            shift = np.asarray(model.shift(p), dtype=float).reshape(model.k, -1)
+            first = shift[:, 0] + np.asarray(st["sx"]).reshape(model.k, -1)[:, 0] / np.where(nk > 0, nk, 1.0)
         return np.argsort(first, kind="stable"), nk, None
 
     def closing_notes(self):
@@ -262,8 +267,10 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
     ``column`` (one name, or comma-separated names) or ``columns`` (a list) names what to
     read; several columns make multivariate normal components. ``dropna`` drops (and
     counts) rows holding NaN instead of refusing them; ``dask=True`` has Dask workers read
-    the files. Other arguments are those of :func:`thetahat.mixture`. Normal,
-    multivariate normal, poisson and exponential components are supported.
+    the files. Other arguments are those of :func:`thetahat.mixture`. Components whose
+    M-step is a closed form of statistics that merge across batches stream: normal,
+    multivariate normal, and every family with weighted sufficient statistics and a
+    closed-form MLE (poisson, exponential, geometric, lognormal, rayleigh, ...).
 
     Returns
     -------
@@ -289,10 +296,7 @@ def stream_mixture(data, k, family="normal", *, column=None, columns=None, cov_t
     max_iter = MAX_ITER if max_iter is None else max_iter
     tol = TOL if tol is None else tol
     key = cm.family_key(family)
-    if not isinstance(key, str) or key not in FAMILIES:
-        name = key if isinstance(key, str) else getattr(key, "name", repr(key))
-        raise OptionError(f"a streamed mixture supports normal, mvnormal, poisson and exponential components, not "
-                          f"{name} (its M-step needs the rows in memory): load the data to fit it")
+    _check_streams(key)
     ks = cm.check_ks(k)
     starts = cm.check_run(starts, max_iter, tol)
     newton_steps = check_steps(NEWTON_STEPS if newton_steps is None else newton_steps)
@@ -348,7 +352,7 @@ def _column_names(data, key, column, columns):
         raise OptionError("name the column(s) to fit with column=... or columns=[...] when reading files")
     if not names:
         raise OptionError("columns= is empty")
-    if key in ("poisson", "exponential") and len(names) != 1:
+    if key not in ("normal", "mvnormal") and len(names) != 1:
         raise OptionError(f"{key} components take one value per observation: name one column, got {names}")
     return [str(c) for c in names]
 
@@ -367,13 +371,27 @@ def _pilot_every(source, data, ncol):
     return 64
 
 
-def _model(key, vectors, d, k, cov_type, cov_prior, var):
-    from .components import ExponentialComponents, GaussianComponents, PoissonComponents
+def _check_streams(key):
+    """Refuse a family whose component model cannot stream (its M-step needs the rows in memory)."""
+    cls = cm.model_class(key)
+    if cls.streams:
+        return
+    name = key if isinstance(key, str) else getattr(key, "name", repr(key))
+    if cls is cm.GenericComponents:
+        why = (f"{name} has no closed-form M-step from mergeable statistics (no weighted sufficient statistics "
+               "with a closed-form MLE), so its weighted Newton M-step needs the rows in memory")
+    else:
+        why = f"{name} components are the items of a latent class model, whose M-step needs the rows in memory"
+    ok = sorted({"normal", "mvnormal", *(f.name for f in all_families() if cm.model_class(f).streams)})
+    raise OptionError(f"a streamed mixture needs components whose M-step is a closed form of mergeable statistics, "
+                      f"not {name}: {why}; load the data to fit it (families that stream: {', '.join(ok)})")
 
-    if key == "poisson":
-        return PoissonComponents(k)
-    if key == "exponential":
-        return ExponentialComponents(k)
+
+def _model(key, vectors, d, k, cov_type, cov_prior, var):
+    from .components import GaussianComponents
+
+    if key not in ("normal", "mvnormal"):
+        return cm.ClosedFormComponents.build(get_family(key), k, np.zeros(0))
     if isinstance(cov_prior, str) and cov_prior == "auto":
         prior = tuple(float(v) for v in cm.PRIOR_SCALE * np.where(var > 0, var, 1.0))
     else:  # the in-memory rule; it reads only the number of columns of its data

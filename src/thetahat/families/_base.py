@@ -239,6 +239,10 @@ class Family:
     expected_information = None  # (p) -> per-observation information matrix (flat params), NumPy or JAX as p
     symbolic = None  # () -> families.symbolic_form.SymbolicFamily: the density in SymPy, for derive
     predictor = None  # Predictor: what a regression's linear predictor models (None: no regression)
+    # (x, eta) -> the log-density of one observation at the natural parameter eta (bernoulli's logit,
+    # poisson's log lam, categorical's logits), exact where mapping eta to p and taking logs is not
+    # (the logit losses of thetahat.losses)
+    logpdf_natural = None
 
     def bind(self, known: dict) -> "Family":
         """This family with its known values (binomial ``n``) attached, for the hooks that

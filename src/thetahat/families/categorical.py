@@ -46,6 +46,13 @@ class Categorical(Family):
         pj = probs[idx]
         return jnp.where(ok, jnp.log(jnp.where(ok, pj, 1.0)), -jnp.inf)
 
+    def logpdf_natural(self, x, eta):
+        """The log-pmf at the logits ``eta`` (``p = softmax(eta)``): ``eta_x - logsumexp(eta)``."""
+        k = eta.shape[-1]
+        ok = (x == jnp.floor(x)) & (x >= 0) & (x < k)
+        idx = jnp.clip(x, 0, k - 1).astype(jnp.int32)
+        return jnp.where(ok, eta[idx] - jsp.logsumexp(eta), -jnp.inf)
+
     def param_shapes(self, x):
         return {"p": (int(np.max(x)) + 1,)}
 

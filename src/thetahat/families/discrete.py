@@ -143,6 +143,12 @@ class Bernoulli(Family):
         ok = (x == 0) | (x == 1)
         return jnp.where(ok, jsp.xlogy(x, p["p"]) + jsp.xlog1py(1.0 - x, -p["p"]), -jnp.inf)
 
+    def logpdf_natural(self, x, eta):
+        """The log-pmf at the logit ``eta = log(p / (1 - p))``: ``x eta - softplus(eta)``, with
+        softplus as ``max(eta, 0) + log1p(e^-|eta|)``, exact where ``sigmoid(eta)`` rounds to 0 or 1."""
+        ok = (x == 0) | (x == 1)
+        return jnp.where(ok, x * eta - jnp.maximum(eta, 0.0) - jnp.log1p(jnp.exp(-jnp.abs(eta))), -jnp.inf)
+
     def start(self, x, w):
         return {"p": _clip_p(weighted_moments(x, w)[0])}
 
@@ -367,6 +373,11 @@ class Poisson(Family):
     def logpdf(self, x, p):
         ok = _is_int(x) & (x >= 0)
         return jnp.where(ok, jsp.xlogy(x, p["lam"]) - p["lam"] - jsp.gammaln(x + 1.0), -jnp.inf)
+
+    def logpdf_natural(self, x, eta):
+        """The log-pmf at ``eta = log(lam)``: ``x eta - e^eta - log x!``, for any finite eta."""
+        ok = _is_int(x) & (x >= 0)
+        return jnp.where(ok, x * eta - jnp.exp(eta) - jsp.gammaln(x + 1.0), -jnp.inf)
 
     def start(self, x, w):
         return {"lam": max(weighted_moments(x, w)[0], _EPS)}

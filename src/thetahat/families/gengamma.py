@@ -49,8 +49,8 @@ class GeneralizedGamma(Family):
     aliases = ("generalized_gamma", "gengamma_prentice")
     params = {"mu": C.real, "sigma": C.positive, "Q": C.real}
     support = C.positive
-    predictor = Predictor("log_scale", ("log",), lambda m, q: {"a": q["a"], "c": q["c"], "scale": m},
-                          (("a", C.positive), ("c", C.positive)), "scale")
+    predictor = Predictor("log_scale", ("log",), lambda m, q: {"mu": jnp.log(m), "sigma": q["sigma"], "Q": q["Q"]},
+                          (("sigma", C.positive), ("Q", C.real)))
 
     def _w(self, x, p):
         return (jnp.log(jnp.where(x > 0, x, 1.0)) - p["mu"]) / p["sigma"]
