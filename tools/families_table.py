@@ -57,7 +57,8 @@ def latex_to_text(s: str) -> str:
                 s = s[:i] + fmt.format(a) + s[j:]
     for cmd, text in _LATEX:
         s = s.replace(cmd, text)
-    s = re.sub(r"\^\{([^{}]*)\}", r"^(\1)", s)
+    while re.search(r"\^\{([^{}]*)\}", s):  # (innermost first: e^{Q^{-2} w} -> e^(Q^(-2) w))
+        s = re.sub(r"\^\{([^{}]*)\}", r"^(\1)", s)
     s = re.sub(r"_\{([^{}]*)\}", r"_\1", s)
     s = s.replace("{", "").replace("}", "")
     return re.sub(r"\s+", " ", s).strip()

@@ -24,13 +24,13 @@ class GeneralizedGamma(Family):
 
     With w = (log x - mu) / sigma and Q != 0, Q^-2 e^(Q w) is gamma(Q^-2) distributed:
 
-    .. math:: f(x) = \frac{|Q| (Q^{-2})^{Q^{-2}}}{\sigma x \Gamma(Q^{-2})} \exp\{Q^{-2}(Q w - e^{Q w})\}
+    .. math:: f(x) = |Q| (Q^{-2})^{Q^{-2}} e^{Q^{-2} (Q w - e^{Q w})} / (\sigma x \Gamma(Q^{-2}))
 
     and Q = 0 is its limit, the lognormal(mu, sigma). Q = 1 is the weibull (shape 1/sigma,
     scale e^mu); Q = sigma is the gamma (shape Q^-2, rate 1 / (Q^2 e^mu)); Q < 0 the inverse
     generalized gamma. The lognormal sits inside the parameter space, so the three special
     cases are fits with Q held fixed. This is R's ``flexsurv`` ``dgengamma``; for Q != 0,
-    scipy.stats.gengamma(a = Q^-2, c = Q / sigma, scale = e^mu (Q^2)^(sigma / Q)). The
+    scipy.stats.gengamma(Q^-2, Q / sigma, scale=e^mu (Q^2)^(sigma / Q)). The
     log-density is written so that it is exact at and near Q = 0 (Stirling's series for the
     log-gamma term, a Taylor series for the exponential one). No closed form: Newton from the
     lognormal of log x's moments (Q = 0).
