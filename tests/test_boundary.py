@@ -288,3 +288,21 @@ def test_tied_data_with_an_unbounded_likelihood_have_no_mle(family):
     assert lls[0] < lls[1] < lls[2]
     f = thetahat.fit(x, family)
     assert not f.converged and "unbounded" in f.reason and "5 of 6 observations equal 0" in f.reason
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_zinb_without_excess_zeros(seed):
+    # negative binomial data: where the score for zero inflation at pi = 0 (1/p^r - 1 per zero, -1 per
+    # positive count, at the negative binomial's MLE) is not positive, the zinb's supremum is the
+    # negative binomial's, found by scipy here
+    x = np.random.default_rng(seed).negative_binomial(2.0, 0.4, 400).astype(float)
+    f = thetahat.fit(x, "zinb")
+    r = sopt.minimize(lambda q: -st.nbinom.logpmf(x, np.exp(q[0]), 1 / (1 + np.exp(-q[1]))).sum(), [0.5, 0.0],
+                      method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 4000})
+    nb_r, nb_p = np.exp(r.x[0]), 1 / (1 + np.exp(-r.x[1]))
+    n0 = np.sum(x == 0)
+    if n0 * np.expm1(-nb_r * np.log(nb_p)) - (x.size - n0) <= 0:
+        _check_boundary(f, {"pi": 0.0}, -r.fun)
+        assert f.params["r"] == pytest.approx(nb_r, rel=1e-5)
+    else:
+        _check_interior(f, -r.fun)

@@ -5,7 +5,7 @@ import numpy as np
 from .. import constraints as C
 from .._jax import jnp, jsp, lazy
 from ..errors import DegenerateDataError
-from ._base import Family, Predictor, register, weighted_moments
+from ._base import Family, Limit, Predictor, register, weighted_moments
 
 special = lazy("thetahat.families.special")  # (JAX functions: imported at the first use)
 
@@ -39,6 +39,10 @@ class ZeroInflatedNegativeBinomial(Family):
     predictor = Predictor("mean", ("log",), lambda m, q: {"pi": q["pi"], "r": q["r"], "p": q["r"] / (q["r"] + m)},
                           (("pi", C.unit_interval), ("r", C.positive)), mean=lambda m, q: (1.0 - q["pi"]) * m)
     discrete = True
+    limits = (Limit("negative_binomial", {"pi": 0.0}, {"r": "r", "p": "p"},
+                    lambda x, w, p: _zero_inflation_score(x, w, p),
+                    "the zero-inflation probability pi is 0: the data have no excess zeros, and the negative "
+                    "binomial fits as well"),)
 
     def logpdf(self, x, p):
         pi, r, q = p["pi"], p["r"], p["p"]
@@ -101,3 +105,13 @@ def _scipy_law():
             return np.where(structural, 0, random_state.negative_binomial(r, p, size))
 
     return ZINBGen(a=0, name="zinb")
+
+
+def _zero_inflation_score(x, w, p):
+    """d loglik / d pi at pi = 0 and the negative binomial's MLE (r, p): 1 / p^r - 1 per zero, -1
+    per positive count (the score test for zero inflation)."""
+    zero = x == 0
+    n0 = float(np.sum(w[zero]))
+    with np.errstate(over="ignore"):
+        per_zero = float(np.expm1(-p["r"] * np.log(p["p"])))
+    return (n0 * per_zero if n0 > 0 else 0.0) - float(np.sum(w[~zero]))
