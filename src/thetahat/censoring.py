@@ -183,7 +183,7 @@ class Censored(Family):
         """For a base family with non-regular parameters that can locate its censored MLE
         itself (the uniform: :meth:`Uniform.censored_mle`), a function ``(x, w) ->
         (estimates, the parameters non-regular at them)``; else None."""
-        find = getattr(self.base, "censored_mle", None)
+        find = self.base.censored_mle
         if find is None or self.truncate is not None or not self.censored:
             return None
 

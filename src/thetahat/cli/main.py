@@ -436,7 +436,7 @@ def _cmd_families(args) -> int:
     for fam in thetahat.all_families():
         rows.append({
             "name": fam.name,
-            "aliases": list(getattr(fam, "aliases", ())),
+            "aliases": list(fam.aliases),
             "params": {k: c.name for k, c in fam.params.items()},
             "known": {k: v for k, v in fam.known.items()},
             "support": fam.support.name,

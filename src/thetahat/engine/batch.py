@@ -246,7 +246,7 @@ def _assemble(fam, layout, params, se_flat, v, nobs, ok, it, closed, fixed):
 
 def _open_bounds(fam, x):
     """Censored rows hold infinite bounds (an open end) legitimately."""
-    if getattr(fam, "censored", False):
+    if fam.censored:
         return np.isinf(x)
     return np.zeros(x.shape, bool)
 

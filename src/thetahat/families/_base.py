@@ -42,7 +42,7 @@ def register(cls):
     """Class decorator: instantiate the family and add it to the registry."""
     inst = cls()
     _REGISTRY[inst.name] = inst
-    for alias in getattr(cls, "aliases", ()):
+    for alias in cls.aliases:
         _REGISTRY[alias] = inst
     return cls
 
@@ -142,35 +142,91 @@ class Predictor:
 
 
 class Family:
-    """A parametric family of distributions.
+    """A parametric family of distributions: the protocol between a family and the engine.
 
-    Class attributes
-    ----------------
-    name : str
-        Registry name.
+    A family declares facts about its distribution; the engine decides how to compute from
+    them -- NumPy or XLA, how many passes over the data, how to validate them -- and no hook
+    is a second route, written by hand, to a number the engine can get from the others.
+
+    Required
+    --------
     params : dict[str, Constraint]
-        The parameters estimated by maximum likelihood, in order.
-    known : dict[str, float | None]
-        Parameters that are known rather than estimated (binomial ``n``); ``None``
-        means the user must supply the value through ``fixed``.
+        The parameters estimated by maximum likelihood, in order, each with its constraint.
     support : Constraint
         The support of one observation (for multivariate data, of each entry).
+    logpdf(x, p)
+        The log-density (log-pmf) of ONE observation; ``-inf`` outside the support.
+    start(x, w)
+        A starting point (usually the method of moments), from NumPy data.
+
+    Optional facts (``None`` where the family has none; one line each)
+    ------------------------------------------------------------------
+    statistics(x, w)
+        Sufficient statistics (NumPy or JAX as ``x``, ``w``: :mod:`thetahat._xp`), combined by ``merge``.
+    loglik_from_statistics(s, p)
+        The log-likelihood from the statistics.
+    closed_form(s)
+        The MLE from the statistics.
+    closed_form_data(x, w)
+        The MLE from the rows, where no fixed-shape statistics carry it (binomial, categorical, laplace).
+    closed_form_derivs(x, w)
+        ``closed_form_data``, with the log-likelihood and its derivatives from the same pass (laplace).
+    exponential_family : bool
+        ``closed_form`` is the MLE of a regular full exponential family in ``statistics``: the observed
+        information there is the total weight times ``expected_information`` (engine: no compiled call).
+    expected_information(p)
+        Fisher information per observation (flat parameters), NumPy or JAX as ``p``.
+    start_from_statistics(s)
+        A start from the statistics (JAX), so that a batch of fits needs no pass for starts.
+    summary_statistics : dict
+        ``{statistic: field}`` of the statistics that are fields of the one-read summary (kernels.summary).
+    statistics_np(x)
+        The statistics of an unweighted 1-D NumPy array, where NumPy beats the compiled pass (large data).
+    statistics_validated(x, fixed)
+        The statistics of a large unweighted sample with its validation in one read, or ``None``.
+    profile_mle(x, w)
+        The MLE by the family's profile iteration: ``(estimates, converged, (loglik, grad, Hessian))``.
+    profile_batch(X, W)
+        ``profile_mle`` for a batch (the engine's choice for ``fit_many``/bootstrap: ~3x the solver).
+    censored_mle(lower, upper, w)
+        Exact maxima of a censored non-regular likelihood: ``(estimates, non-regular names)``.
+    cdf(x, p), sf(x, p)
+        Distribution and survival functions (censoring, truncation, tests of fit).
+    logcdf(x, p), logsf(x, p)
+        log F and log S, accurate in the far tails (a censored row there); else log of cdf / sf.
+    sample(key, p, size), to_scipy(p)
+        Draws (default: through scipy), and the frozen scipy.stats distribution.
+    symbolic()
+        The density in SymPy (:func:`thetahat.derive`).
+    predictor : Predictor
+        What a regression's linear predictor models (see :class:`Predictor`); ``None``: no regression.
+    logpdf_natural(x, eta)
+        The log-density at the natural parameter (bernoulli's logit), exact where mapping to p is not.
+    limits : tuple of Limit
+        Models reached at an edge of the parameter space, where a fit can end (see :class:`Limit`).
+    check_known(k, value)
+        Checks a known value (binomial ``n``) before the fit.
+
+    Further declarations
+    --------------------
+    name : str
+        Registry name (``aliases``: other names).
+    known : dict[str, float | None]
+        Parameters known rather than estimated (binomial ``n``); ``None``: the user must supply them.
     discrete : bool
         Whether observations are counts or labels.
     ndim : int
         0 for scalar observations, 1 for vector observations (rows of a matrix).
     nonregular : tuple[str, ...]
-        Parameters whose MLE sits on the edge of the support (uniform's end
-        points, pareto's scale): Fisher-information standard errors do not apply.
+        Parameters whose MLE sits on the edge of the support (uniform's end points, pareto's scale):
+        Fisher-information standard errors do not apply (``nonregular_reason``: why, in words).
     param_support : bool
-        Whether the support depends on the parameters (GEV, generalized Pareto,
-        Pareto, uniform): a starting point must then come from all of the data.
+        Whether the support depends on the parameters (GEV, generalized Pareto, Pareto, uniform).
     information : str
-        ``"observed"`` normally; ``"expected"`` where the log-likelihood is not twice
-        differentiable at the optimum (laplace's median).
-    limits : tuple of Limit
-        Models the family reaches at an edge of its parameter space, where a fit can
-        end on the boundary (see :class:`Limit`).
+        ``"observed"`` normally; ``"expected"`` where the log-likelihood is not twice differentiable at
+        the optimum (laplace's median).
+    unbounded_below, collapses_on_ties
+        Where the likelihood is unbounded, so that a fit ending there is no MLE.
     """
 
     name: str = "family"
@@ -181,6 +237,7 @@ class Family:
     discrete: bool = False
     ndim: int = 0
     nonregular: tuple = ()
+    nonregular_reason: str | None = None  # why the non-regular parameters are so, where not the default words
     information: str = "observed"
     min_obs: int = 2
     param_support: bool = False  # whether the support depends on the parameters (GEV, GPD, ...)
@@ -192,6 +249,7 @@ class Family:
     # a scale parameter that can run to 0 on tied data with an unbounded likelihood (polynomial tails:
     # the t, the Cauchy): a fit that ends there is no MLE
     collapses_on_ties: str | None = None
+    censored: bool = False  # (the censoring wrapper's: whether the rows are censored)
 
     # ---- required -------------------------------------------------------------
     def logpdf(self, x, p):
@@ -202,10 +260,14 @@ class Family:
         """A starting point (usually the method-of-moments estimate), from NumPy data."""
         raise NotImplementedError
 
-    # ---- optional hooks --------------------------------------------------------
+    # ---- optional facts (see the class docstring) ----------------------------
     statistics = None  # statistics(x, w) -> dict of arrays (NumPy or JAX, as x and w are); merged by merge()
     loglik_from_statistics = None  # (s, p) -> log-likelihood
     closed_form = None  # (s) -> dict of estimates, from the merged statistics
+    # closed_form is the MLE of a regular full exponential family in the statistics: at it the score is 0
+    # and the observed information is the total weight times expected_information, in any parametrisation
+    # (the engine's NumPy derivatives: fitting.closed.information_derivs, tested against autodiff)
+    exponential_family: bool = False
     start_from_statistics = None  # (s) -> a start (JAX), so a batch of fits needs no pass for starts
     # (x) -> the statistics of an unweighted 1-D NumPy array, with "n" and "sum" (of x) or the moments
     # "n", "mean", "m2": where NumPy, beside a min on another thread, beats the compiled pass
@@ -219,17 +281,21 @@ class Family:
     # unless they also show every row inside the support and the data not degenerate: then the fit
     # runs its row-by-row checks, which name the bad row
     statistics_validated = None
+    # (x, w) -> (estimates, converged, (loglik, grad, Hessian) in the natural parameters): the MLE by a
+    # family's own profile iteration (weibull), which the engine prefers to its solvers for one fit
+    profile_mle = None
     # (X, W) -> (params, converged, loglik, grad, Hessian in the natural parameters), each with the
-    # batch first: a batch of exact MLEs by a family's own profile iteration (weibull)
+    # batch first: profile_mle for a batch (the engine's choice in fit_many and the bootstrap: about 3x
+    # its batched Newton solver on 1,000 fits of 1,000 rows, docs/design/family_protocol.md)
     profile_batch = None
+    # (lower, upper, w) -> (estimates, the parameters non-regular at them): exact maxima of a censored
+    # likelihood with kinks (the uniform)
+    censored_mle = None
+    nonregular_mle = None  # (x, w) -> censored_mle on the censoring wrapper's rows (set by censoring.Censored)
     closed_form_data = None  # (x, w) -> dict, when the closed form needs the data
     # (x, w) -> (closed_form_data's dict, (loglik, gradient, Hessian) in the natural parameters there,
     # or None): where the family has them from its own pass, the fit makes no compiled pass for them
     closed_form_derivs = None
-    # (s) -> (closed_form's dict, (loglik, gradient, Hessian) in the natural parameters there), all
-    # NumPy from the statistics: the textbook derivatives of a one-parameter closed form, so that its
-    # fit makes no compiled call after the pass over the data (tested against autodiff)
-    statistics_closed_form_derivs = None
     cdf = None
     sf = None
     # (x, p) -> log F(x), log S(x), where the family has them accurate in the far tails (a censored
@@ -243,6 +309,7 @@ class Family:
     # poisson's log lam, categorical's logits), exact where mapping eta to p and taking logs is not
     # (the logit losses of thetahat.losses)
     logpdf_natural = None
+    check_known = None  # (k, value) -> None, or raises OptionError: a known value (binomial n) checked
 
     def bind(self, known: dict) -> "Family":
         """This family with its known values (binomial ``n``) attached, for the hooks that

@@ -165,13 +165,7 @@ class Bernoulli(Family):
     def closed_form(self, s):
         return {"p": s["k"] / s["n"]}
 
-    def statistics_closed_form_derivs(self, s):
-        n, k = float(s["n"]), float(s["k"])
-        p = k / n
-        if not 0 < p < 1:  # (on the boundary: the fit takes its own route)
-            return {"p": p}, None
-        return {"p": p}, (k * np.log(p) + (n - k) * np.log1p(-p), np.array([k / p - (n - k) / (1 - p)]),
-                          np.array([[-k / p**2 - (n - k) / (1 - p) ** 2]]))
+    exponential_family = True
 
     def expected_information(self, p):
         return namespace(p).array([[1.0 / (p["p"] * (1.0 - p["p"]))]])
@@ -315,13 +309,7 @@ class Geometric(Family):
     def closed_form(self, s):
         return {"p": s["n"] / s["sum"]}
 
-    def statistics_closed_form_derivs(self, s):
-        n, t = float(s["n"]), float(s["sum"])
-        p = n / t
-        if not 0 < p < 1:
-            return {"p": p}, None
-        return {"p": p}, ((t - n) * np.log1p(-p) + n * np.log(p), np.array([n / p - (t - n) / (1 - p)]),
-                          np.array([[-n / p**2 - (t - n) / (1 - p) ** 2]]))
+    exponential_family = True
 
     def expected_information(self, p):
         q = p["p"]
@@ -391,13 +379,7 @@ class Poisson(Family):
     def closed_form(self, s):
         return {"lam": s["sum"] / s["n"]}
 
-    def statistics_closed_form_derivs(self, s):
-        n, t = float(s["n"]), float(s["sum"])
-        lam = t / n
-        if not lam > 0:
-            return {"lam": lam}, None
-        return {"lam": lam}, (t * np.log(lam) - n * lam - float(s["sum_lgx"]), np.array([t / lam - n]),
-                              np.array([[-t / lam**2]]))
+    exponential_family = True
 
     def expected_information(self, p):
         return namespace(p).array([[1.0 / p["lam"]]])

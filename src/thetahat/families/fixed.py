@@ -53,7 +53,7 @@ def check_fixed(fam, fixed):
             raise OptionError(f"fixed value of {k!r} is not a number: {v!r}") from None
         if k in fam.params and not fam.params[k].check(arr) and not C.on_edge(fam.params[k], arr):
             raise OptionError(f"fixed value {v!r} of {k!r} is outside its constraint ({fam.params[k].name})")
-        if k in fam.known and hasattr(fam, "check_known"):
+        if k in fam.known and fam.check_known is not None:
             fam.check_known(k, arr)
         fixed[k] = arr
     return fixed

@@ -62,6 +62,8 @@ class InverseGaussian(Family):
         m = s["sum"] / s["n"]
         return {"mu": m, "lam": 1 / (s["sum_inv"] / s["n"] - 1 / m)}
 
+    exponential_family = True
+
     def expected_information(self, p):
         mu, lam = p["mu"], p["lam"]
         return namespace(p).array([[lam / mu**3, 0.0], [0.0, 0.5 / lam**2]])
@@ -131,11 +133,7 @@ class Rayleigh(Family):
     def closed_form(self, s):
         return {"sigma": sqrt(s["sum_sq"] / (2 * s["n"]))}
 
-    def statistics_closed_form_derivs(self, s):
-        n, q = float(s["n"]), float(s["sum_sq"])
-        sig = np.sqrt(q / (2 * n))
-        return {"sigma": sig}, (float(s["sum_log"]) - 2 * n * np.log(sig) - 0.5 * q / sig**2,
-                                np.array([-2 * n / sig + q / sig**3]), np.array([[2 * n / sig**2 - 3 * q / sig**4]]))
+    exponential_family = True
 
     def expected_information(self, p):
         return namespace(p).array([[4 / p["sigma"] ** 2]])
@@ -196,11 +194,7 @@ class HalfNormal(Family):
     def closed_form(self, s):
         return {"sigma": sqrt(s["sum_sq"] / s["n"])}
 
-    def statistics_closed_form_derivs(self, s):
-        n, q = float(s["n"]), float(s["sum_sq"])
-        sig = np.sqrt(q / n)
-        return {"sigma": sig}, (n * (_HALF_LOG_2_OVER_PI - np.log(sig)) - 0.5 * q / sig**2,
-                                np.array([-n / sig + q / sig**3]), np.array([[n / sig**2 - 3 * q / sig**4]]))
+    exponential_family = True
 
     def expected_information(self, p):
         return namespace(p).array([[2 / p["sigma"] ** 2]])

@@ -98,6 +98,8 @@ class Normal(Family):
     def closed_form(self, s):
         return {"mu": s["mean"], "sigma": sqrt(s["m2"] / s["n"])}
 
+    exponential_family = True
+
     def expected_information(self, p):
         s2 = p["sigma"] ** 2
         return namespace(p).array([[1 / s2, 0.0], [0.0, 2 / s2]])
@@ -178,6 +180,8 @@ class LogNormal(Family):
 
     def closed_form(self, s):
         return {"mu": s["mean"], "sigma": sqrt(s["m2"] / s["n"])}
+
+    exponential_family = True
 
     def expected_information(self, p):
         s2 = p["sigma"] ** 2

@@ -70,10 +70,7 @@ class Exponential(Family):
     def closed_form(self, s):
         return {"lam": s["n"] / s["sum"]}
 
-    def statistics_closed_form_derivs(self, s):
-        n, t = float(s["n"]), float(s["sum"])
-        lam = n / t
-        return {"lam": lam}, (n * np.log(lam) - lam * t, np.array([n / lam - t]), np.array([[-n / lam**2]]))
+    exponential_family = True
 
     def expected_information(self, p):
         return namespace(p).array([[1.0 / p["lam"] ** 2]])

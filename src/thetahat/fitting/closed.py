@@ -49,14 +49,16 @@ from ..inference import covariance as cv
 from ..result import Diagnostics, Fit
 from ..scale.arrays import Sample, as_float_array, as_weights, reduce_discrete
 from .estimate import BOUNDARY_U, FitContext
+from .search import exponential_family_derivs
 
 REASON = "closed-form maximum likelihood estimate"
 
 
 def eligible(fam) -> bool:
-    """Whether ``fam`` takes the NumPy route: a built-in family (a regular exponential family,
-    whose observed information at the MLE is the expected one: tested for each; a family of
-    the user's own need not be one) with a closed form of the statistics, expected
+    """Whether ``fam`` takes the NumPy route: a built-in family that declares itself a regular
+    exponential family (``Family.exponential_family``: its observed information at the MLE is
+    the expected one, tested for each; a family of the user's own need not write its hooks for
+    NumPy) with a closed form of the statistics, expected
     information, every parameter a scalar with an elementwise bijection, and none of the
     complications the general route handles (non-regular parameters, limits, a support that
     depends on the parameters, a family-specific estimator).
@@ -67,12 +69,12 @@ def eligible(fam) -> bool:
     >>> [eligible(get_family(k)) for k in ("normal", "poisson", "gamma", "uniform")]
     [True, True, False, False]
     """
-    return (type(fam).__module__.startswith("thetahat.families.")
+    return (type(fam).__module__.startswith("thetahat.families.") and fam.exponential_family
             and fam.closed_form is not None and fam.statistics is not None and fam.loglik_from_statistics is not None
             and fam.expected_information is not None and fam.information == "observed" and fam.ndim == 0
             and not fam.known and not fam.nonregular and not fam.param_support and not fam.limits
             and not fam.unbounded_below and fam.collapses_on_ties is None
-            and getattr(fam, "profile_mle", None) is None
+            and fam.profile_mle is None
             and all(isinstance(c, (C.GreaterThan, C.Interval, type(C.real))) for c in fam.params.values()))
 
 
@@ -150,20 +152,19 @@ def _estimate(fam, sample, nobs, cov_type):
     est = {k: np.float64(v) for k, v in fam.closed_form(stats).items()}
     layout = Layout.build(fam, fam.param_shapes(sample.x), list(fam.params))
     u = layout.to_unconstrained(est)
-    loglik = float(fam.loglik_from_statistics(stats, est))
+    loglik, _, H_theta = exponential_family_derivs(fam, stats, est, nobs)
     chain = layout.chain_np(est)
     if not (math.isfinite(loglik) and np.all(np.isfinite(u)) and chain is not None
             and all(math.isfinite(v) for v in est.values())):
         return None
     if any(isinstance(s.constraint, C.Interval) and abs(u[s.start]) > BOUNDARY_U for s in layout.slots):
         return None  # (an estimate at the edge of its interval: the general route's note says so)
-    # the observed information at the MLE of a regular exponential family: nobs I(theta), mapped to u
-    # (H_u = J' H_theta J; the second-order term is the score times d2 theta / du2, and the score is 0)
-    info = np.asarray(fam.expected_information(est), dtype=float)
+    # mapped to u: H_u = J' H_theta J (the second-order term is the score times d2 theta / du2, and the
+    # score is 0)
     J = np.diag(chain[0])
-    H = J.T @ (-nobs * info) @ J
+    H = J.T @ H_theta @ J
     if cov_type == "expected":
-        c = cv.expected(info, nobs)
+        c = cv.expected(np.asarray(fam.expected_information(est), dtype=float), nobs)
         c.negative_definite, c.condition = cv.hessian_check(H)
     else:
         c = cv.observed(H, J)

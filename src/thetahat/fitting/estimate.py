@@ -278,7 +278,7 @@ def _information_covariance(fam, regular, params, H, lay, u, J, sub_fixed, sampl
 
 
 def _nonregular_why(fam):
-    return getattr(fam, "nonregular_reason", None) or "its MLE is an extreme of the sample, on the edge of the support"
+    return fam.nonregular_reason or "its MLE is an extreme of the sample, on the edge of the support"
 
 
 def _max_abs(g):

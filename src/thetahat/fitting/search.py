@@ -51,17 +51,17 @@ def search(fam, layout, obj, fixed, x, w, sample, stats, *, method, start, start
     if method == "closed" and not closed_ok:
         why = "has no closed-form MLE" if not fam.has_closed_form else "has no closed form with fixed parameters"
         raise OptionError(f"{fam.name} {why}; use method='newton'")
-    if (method == "auto" and getattr(fam, "profile_mle", None) is not None and not censoring and streamed is None
+    if (method == "auto" and fam.profile_mle is not None and not censoring and streamed is None
             and max_iter is None  # (a limit on the iterations: the counted ones)
             and not fixes_params and x.shape[0] <= PROFILE_MAX_ROWS and int(starts) == 1):
         sol = _profile(fam, layout, obj, x, w)
         if sol is not None:
             return fam, sol
-    nonregular_mle = getattr(fam, "nonregular_mle", None) if censoring and method == "auto" else None
+    nonregular_mle = fam.nonregular_mle if censoring and method == "auto" else None
     if nonregular_mle is not None and not fixes_params:
         return _censored_nonregular(fam, nonregular_mle, obj, layout, x, w)
     if method in ("auto", "closed") and closed_ok:
-        return fam, _closed_form(fam, layout, obj, sample, stats)
+        return fam, _closed_form(fam, layout, obj, sample, stats, nobs)
     u0 = _start_u(fam, layout, x, w, fixed, start, thin=not fam.param_support)
     rng = np.random.default_rng(seed)
     # perturbations scale with |u0|: a location at -10 must be able to reach +10
@@ -106,11 +106,11 @@ def _profile(fam, layout, obj, x, w):
                        message="converged: Newton's method on the one-dimensional profile likelihood")
 
 
-def _closed_form(fam, layout, obj, sample, stats):
+def _closed_form(fam, layout, obj, sample, stats, nobs):
     """The closed-form estimate, from the statistics where the family has them."""
     derivs = None
-    if fam.statistics_closed_form_derivs is not None and stats is not None:
-        est, derivs = _statistics_closed_form(fam, stats)
+    if fam.exponential_family and stats is not None:
+        est, derivs = _statistics_closed_form(fam, stats, nobs)
     elif fam.closed_form is not None:
         est = fam.closed_form(stats)
     elif fam.closed_form_derivs is not None:
@@ -223,16 +223,45 @@ def _start_u(fam, layout, x, w, fixed, start, thin=False):
     return np.where(np.isfinite(u0), u0, np.sign(u0) * 10.0)
 
 
-def _statistics_closed_form(fam, stats):
-    """``fam.statistics_closed_form_derivs(stats)``; where its float arithmetic fails or is not
-    finite (data near 1e-160 or 1e200, a zero weighted sum), the closed form without derivatives,
-    so that the compiled derivative call decides as it does for every other closed form."""
+def exponential_family_derivs(fam, stats, est, total):
+    """``(log-likelihood, gradient, Hessian)`` in the natural parameters at the closed-form MLE
+    ``est`` of a regular full exponential family (``Family.exponential_family``), from the
+    declared facts alone, in the namespace of ``stats`` (NumPy: no compiled call).
+
+    The score is 0 at the MLE. The Hessian in the natural (canonical) parameter does not
+    depend on the data: it is ``-total`` times the Fisher information. A change of
+    parameters adds to it the score times the second derivatives of the map, 0 at the MLE,
+    so ``-total * expected_information(est)`` is the Hessian in any parametrisation there.
+    ``total`` is the sum of the weights (the number of observations when unweighted).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thetahat.families import get_family
+    >>> fam = get_family("exponential")
+    >>> s = {"n": np.float64(4.0), "sum": np.float64(8.0)}
+    >>> v, g, H = exponential_family_derivs(fam, s, fam.closed_form(s), 4.0)
+    >>> float(v) == 4 * np.log(0.5) - 4.0, g.tolist(), H.tolist()  # d2/dlam2 (n log lam - lam sum x) = -n/lam^2
+    (True, [0.0], [[-16.0]])
+    """
+    info = np.asarray(fam.expected_information(est), dtype=float)
+    return float(fam.loglik_from_statistics(stats, est)), np.zeros(info.shape[0]), -total * info
+
+
+def _statistics_closed_form(fam, stats, nobs):
+    """The closed form of an exponential family and its derivatives in NumPy
+    (:func:`exponential_family_derivs`); where their float arithmetic fails or is not finite
+    (data near 1e-160 or 1e200, a zero weighted sum, an estimate on the edge of its space),
+    the closed form without derivatives, so that the compiled derivative call decides as it
+    does for every other closed form."""
+    est = fam.closed_form(stats)
     try:
         with np.errstate(all="raise"):  # (an overflow or underflow anywhere: hand over, as below)
-            est, derivs = fam.statistics_closed_form_derivs(stats)
+            est_np = {k: np.asarray(v, dtype=float) for k, v in est.items()}
+            derivs = exponential_family_derivs(fam, stats, est_np, float(nobs))
     except ArithmeticError:  # (also ZeroDivisionError, OverflowError of Python floats, FloatingPointError)
-        return fam.closed_form(stats), None
-    if derivs is not None and not all(_all_finite(d) for d in derivs):
+        return est, None
+    if not all(_all_finite(d) for d in derivs):
         derivs = None
     return est, derivs
 
