@@ -107,9 +107,11 @@ def _profile(fam, layout, obj, x, w):
 
 
 def _closed_form(fam, layout, obj, sample, stats, nobs):
-    """The closed-form estimate, from the statistics where the family has them."""
+    """The closed-form estimate, from the statistics where the family has them; with its
+    derivatives in NumPy for one parameter of an exponential family (several parameters: the
+    compiled derivative call, whose rounding-sized score the fit reports, as before)."""
     derivs = None
-    if fam.exponential_family and stats is not None:
+    if fam.exponential_family and stats is not None and layout.scalar_slot is not None:
         est, derivs = _statistics_closed_form(fam, stats, nobs)
     elif fam.closed_form is not None:
         est = fam.closed_form(stats)
@@ -241,7 +243,7 @@ def exponential_family_derivs(fam, stats, est, total):
     >>> fam = get_family("exponential")
     >>> s = {"n": np.float64(4.0), "sum": np.float64(8.0)}
     >>> v, g, H = exponential_family_derivs(fam, s, fam.closed_form(s), 4.0)
-    >>> float(v) == 4 * np.log(0.5) - 4.0, g.tolist(), H.tolist()  # d2/dlam2 (n log lam - lam sum x) = -n/lam^2
+    >>> bool(v == 4 * np.log(0.5) - 4.0), g.tolist(), H.tolist()  # d2/dlam2 (n log lam - lam sum x) = -n/lam^2
     (True, [0.0], [[-16.0]])
     """
     info = np.asarray(fam.expected_information(est), dtype=float)
