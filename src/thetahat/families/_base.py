@@ -181,7 +181,7 @@ class Family:
     summary_statistics : dict
         ``{statistic: field}`` of the statistics that are fields of the one-read summary (kernels.summary).
     statistics_np(x)
-        The statistics of an unweighted 1-D NumPy array, where NumPy beats the compiled pass (large data).
+        The statistics of an unweighted 1-D NumPy array, where NumPy beats the compiled pass (lognormal).
     statistics_validated(x, fixed)
         The statistics of a large unweighted sample with its validation in one read, or ``None``.
     profile_mle(x, w)
@@ -270,8 +270,8 @@ class Family:
     exponential_family: bool = False
     start_from_statistics = None  # (s) -> a start (JAX), so a batch of fits needs no pass for starts
     # (x) -> the statistics of an unweighted 1-D NumPy array, with "n" and "sum" (of x) or the moments
-    # "n", "mean", "m2": where NumPy, beside a min on another thread, beats the compiled pass
-    # (see engine.objective.compute_statistics)
+    # "n", "mean", "m2": where NumPy, beside a min on another thread, beats the compiled pass (the
+    # lognormal's log, once per value; see engine.objective.compute_statistics)
     statistics_np = None
     # {statistic: summary field} where the statistics are fields of the one-read summary of the data
     # (kernels.summary: "n", "sum", "sum_sq", "min", "max"), e.g. the exponential's {"n": "n", "sum": "sum"}

@@ -58,9 +58,6 @@ class Exponential(Family):
         xp = namespace(x, w)
         return {"n": xp.sum(w), "sum": xp.sum(w * masked(x, w, 0.0))}
 
-    def statistics_np(self, x):
-        return {"n": float(x.shape[0]), "sum": float(np.add.reduce(x))}
-
     summary_statistics = {"n": "n", "sum": "sum"}
 
     def loglik_from_statistics(self, s, p):
