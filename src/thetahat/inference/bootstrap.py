@@ -167,7 +167,7 @@ def _censoring_design(ctx):
     were -- censoring times from the reverse Kaplan--Meier estimate (right or left
     censoring); interval censoring is refused (its inspection process is not in the
     data) -- see :mod:`thetahat.inference.gof_censored`."""
-    if not (ctx.censored or getattr(ctx.family, "censored", False) or getattr(ctx.family, "has_truncation", False)):
+    if not (ctx.censored or ctx.family.censored or ctx.family.has_truncation):
         return None
     from .gof_censored import Design
 

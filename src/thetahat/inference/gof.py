@@ -304,7 +304,7 @@ def _chi2_test(fit, ctx):
     from .. import constraints as C
 
     fam = _base(ctx.family)
-    truncate = getattr(ctx.family, "truncate", None)
+    truncate = ctx.family.truncate
     if not isinstance(fam.support, C.IntegerInterval):
         raise OptionError(f"the χ² test needs integer-valued data; {fam.name}'s support is {fam.support.name}")
     if truncate is None:

@@ -46,7 +46,7 @@ def fit_data(fit, what):
     ctx = getattr(fit, "context", None)
     if ctx is None:
         raise OptionError(f"this fit carries no data: the {what} needs it")
-    if ctx.censored or getattr(ctx.family, "censored", False):
+    if ctx.censored or ctx.family.censored:
         raise OptionError(f"the {what} of censored or truncated data is not supported (the plotted empirical "
                           "distribution would ignore the censoring)")
     if ctx.family.ndim:
