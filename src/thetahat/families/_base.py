@@ -190,6 +190,9 @@ class Family:
         ``profile_mle`` for a batch (the engine's choice for ``fit_many``/bootstrap: ~3x the solver).
     censored_mle(lower, upper, w)
         Exact maxima of a censored non-regular likelihood: ``(estimates, non-regular names)``.
+    nonregular_mle(x, w)
+        ``censored_mle`` on the censoring wrapper's rows (:class:`thetahat.censoring.Censored`, which also
+        has ``with_nonregular(names)``: itself with those parameters marked non-regular).
     cdf(x, p), sf(x, p)
         Distribution and survival functions (censoring, truncation, tests of fit).
     logcdf(x, p), logsf(x, p)
@@ -229,6 +232,8 @@ class Family:
         the optimum (laplace's median).
     unbounded_below, collapses_on_ties
         Where the likelihood is unbounded, so that a fit ending there is no MLE.
+    censored, truncate, has_truncation
+        The censoring wrapper's: whether its rows are censored, and its truncation bounds.
     """
 
     name: str = "family"
