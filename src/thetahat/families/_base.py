@@ -145,8 +145,10 @@ class Family:
     """A parametric family of distributions: the protocol between a family and the engine.
 
     A family declares facts about its distribution; the engine decides how to compute from
-    them -- NumPy or XLA, how many passes over the data, how to validate them -- and no hook
-    is a second route, written by hand, to a number the engine can get from the others.
+    them -- NumPy or XLA, how many passes over the data, how to validate them. A hook should not be
+    a second route, written by hand, to a number the engine can get from the others; the few that
+    remain (statistics_np, statistics_validated, profile_batch, cdf_sf, closed_form_derivs) are kept
+    for their measured speed (docs/design/family_protocol.md).
 
     Required
     --------
@@ -187,7 +189,7 @@ class Family:
     profile_mle(x, w)
         The MLE by the family's profile iteration: ``(estimates, converged, (loglik, grad, Hessian))``.
     profile_batch(X, W)
-        ``profile_mle`` for a batch (the engine's choice for ``fit_many``/bootstrap: ~3x the solver).
+        ``profile_mle`` for a batch (the engine's choice for ``fit_many``/bootstrap: ~4.5x its solver).
     censored_mle(lower, upper, w)
         Exact maxima of a censored non-regular likelihood: ``(estimates, non-regular names)``.
     nonregular_mle(x, w)
@@ -220,6 +222,8 @@ class Family:
         Parameters known rather than estimated (binomial ``n``); ``None``: the user must supply them.
     discrete : bool
         Whether observations are counts or labels.
+    min_obs : int
+        The fewest observations a fit accepts.
     ndim : int
         0 for scalar observations, 1 for vector observations (rows of a matrix).
     nonregular : tuple[str, ...]
@@ -295,8 +299,8 @@ class Family:
     # family's own profile iteration (weibull), which the engine prefers to its solvers for one fit
     profile_mle = None
     # (X, W) -> (params, converged, loglik, grad, Hessian in the natural parameters), each with the
-    # batch first: profile_mle for a batch (the engine's choice in fit_many and the bootstrap: about 3x
-    # its batched Newton solver on 1,000 fits of 1,000 rows, docs/design/family_protocol.md)
+    # batch first: profile_mle for a batch (the engine's choice in fit_many and the bootstrap: about 4.5x
+    # its batched Newton solver on 1,000 fits of 1,000 rows, warm; docs/design/family_protocol.md)
     profile_batch = None
     # (lower, upper, w) -> (estimates, the parameters non-regular at them): exact maxima of a censored
     # likelihood with kinks (the uniform)
