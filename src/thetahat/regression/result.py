@@ -43,6 +43,10 @@ class RegressionFit(InformationCriteria):
     info : dict
         Family-specific extras: ``sigma2_mle`` and ``sigma2_unbiased`` and
         ``se_unbiased`` for normal, ``classes`` for multinomial/ordered, ``penalty``...
+    cov_type : str
+        How ``cov`` was computed (``observed``, ``expected``, ``HC0``-``HC3``, ``cluster``,
+        ``ols``; :mod:`thetahat.regression.covariance_types`). With ``ols``, ``z``,
+        ``pvalues`` and ``confint`` are t-based on ``info["df_resid"]`` degrees of freedom.
 
     Examples
     --------
@@ -70,6 +74,7 @@ class RegressionFit(InformationCriteria):
     notes: tuple = ()
     info: dict = field(default_factory=dict)
     dropped: int = 0
+    cov_type: str = "observed"
     _state: dict = field(default_factory=dict, repr=False)
 
     # ---- the table -------------------------------------------------------------------
@@ -90,10 +95,14 @@ class RegressionFit(InformationCriteria):
 
     @property
     def pvalues(self) -> dict:
-        """Two-sided Wald p-values, 2 Φ(-|z|)."""
+        """Two-sided Wald p-values, 2 Φ(-|z|) (with ``cov_type="ols"``, from the t distribution
+        on ``info["df_resid"]`` degrees of freedom)."""
         from scipy.special import ndtr
+        from scipy.stats import t as student_t
 
-        return {k: float(2 * ndtr(-abs(v))) if np.isfinite(v) else float("nan") for k, v in self.z.items()}
+        df = self.info.get("df_resid") if self.cov_type == "ols" else None
+        tail = (lambda v: 2 * ndtr(-abs(v))) if df is None else (lambda v: 2 * student_t.sf(abs(v), df))
+        return {k: float(tail(v)) if np.isfinite(v) else float("nan") for k, v in self.z.items()}
 
     def confint(self, level: float = 0.95) -> dict:
         """Wald intervals ``estimate ± z·se`` by label."""
@@ -102,6 +111,10 @@ class RegressionFit(InformationCriteria):
 
             raise OptionError(f"confidence level must be between 0 and 1, got {level}")
         q = NormalDist().inv_cdf(0.5 + level / 2)
+        if self.cov_type == "ols":
+            from scipy.stats import t as student_t
+
+            q = float(student_t.ppf(0.5 + level / 2, self.info["df_resid"]))
         return {k: (float(e - q * s), float(e + q * s)) for k, e, s in zip(self.names, self.estimates, self.se)}
 
     def table(self, level: float = 0.95) -> list:
@@ -115,6 +128,67 @@ class RegressionFit(InformationCriteria):
         """Parameters counted by AIC/BIC (``aic``, ``bic`` from
         :class:`~thetahat.result.InformationCriteria`)."""
         return self.n_params
+
+    # ---- model-level statistics (:mod:`.model_statistics`) ---------------------------------
+    @property
+    def llnull(self) -> float:
+        """The log-likelihood of the intercept-only model of the same family (with the fit's
+        offset and weights), fitted by thetahat."""
+        from .model_statistics import null_loglik
+
+        return null_loglik(self)
+
+    @property
+    def df_model(self) -> int:
+        """The coefficients beyond the intercept: the degrees of freedom of ``llr``."""
+        from .model_statistics import model_df
+
+        return model_df(self)
+
+    @property
+    def llr(self) -> float:
+        """The likelihood-ratio statistic against the null model, ``2 (loglik - llnull)``."""
+        return 2.0 * (self.loglik - self.llnull)
+
+    @property
+    def llr_pvalue(self) -> float:
+        """The p-value of ``llr`` on ``df_model`` degrees of freedom (chi-squared)."""
+        from scipy.stats import chi2
+
+        return float(chi2.sf(self.llr, self.df_model))
+
+    @property
+    def prsquared(self) -> float:
+        """McFadden's pseudo-R², ``1 - loglik / llnull``."""
+        return 1.0 - self.loglik / self.llnull
+
+    @property
+    def rsquared(self) -> float:
+        """R² of the normal linear model (centered with an intercept, else uncentered, as statsmodels)."""
+        from .model_statistics import linear_statistics
+
+        return linear_statistics(self)["rsquared"]
+
+    @property
+    def rsquared_adj(self) -> float:
+        """Adjusted R², ``1 - (n - k0) / (n - p) (1 - R²)`` (k0 = 1 with an intercept)."""
+        from .model_statistics import linear_statistics
+
+        return linear_statistics(self)["rsquared_adj"]
+
+    @property
+    def fvalue(self) -> float:
+        """The F statistic of the normal linear model against the intercept-only model."""
+        from .model_statistics import linear_statistics
+
+        return linear_statistics(self)["fvalue"]
+
+    @property
+    def f_pvalue(self) -> float:
+        """The p-value of ``fvalue`` on (``df_model``, n - p) degrees of freedom."""
+        from .model_statistics import linear_statistics
+
+        return linear_statistics(self)["f_pvalue"]
 
     # ---- predictions and residuals -------------------------------------------------------
     def predict(self, data=None, *, X=None, offset=None) -> np.ndarray:
@@ -160,11 +234,18 @@ class RegressionFit(InformationCriteria):
                 ("Converged", "yes" if self.converged else "NO"), ("Iterations", str(self.iterations))]
         right = [("Log-likelihood", f"{self.loglik:.6f}"), ("AIC", f"{self.aic:.4f}"), ("BIC", f"{self.bic:.4f}"),
                  ("Deviance", f"{self.deviance:.6g}")]
+        from .model_statistics import summary_rows
+
+        extra_left, extra_right = summary_rows(self)
+        left, right = left + extra_left, right + extra_right
+        right += [("", "")] * (len(left) - len(right))
+        left += [("", "")] * (len(right) - len(left))
         for (a, b), (c, e) in zip(left, right):
-            lines.append(f"{a + ':':<16}{b:>24}   {c + ':':<16}{e:>25}")
+            lines.append(f"{a + ':' if a else '':<16}{b:>24}   {c + ':' if c else '':<16}{e:>25}")
         lines.append("-" * w)
         lo_h, hi_h = f"[{(1 - level) / 2:.3f}", f"{1 - (1 - level) / 2:.3f}]"
-        lines.append(f"{'':<22}{'estimate':>12}{'std err':>11}{'z':>9}{'P>|z|':>9}{lo_h:>11}{hi_h:>11}")
+        zh, ph = ("t", "P>|t|") if self.cov_type == "ols" else ("z", "P>|z|")
+        lines.append(f"{'':<22}{'estimate':>12}{'std err':>11}{zh:>9}{ph:>9}{lo_h:>11}{hi_h:>11}")
         lines.append("-" * w)
         for r in self.table(level):
             nm = r["name"] if len(r["name"]) <= 21 else r["name"][:20] + "…"
@@ -185,7 +266,7 @@ class RegressionFit(InformationCriteria):
 
     def __repr__(self) -> str:
         return (f"<RegressionFit {self.family}/{self.link}: {len(self.names)} parameters, "
-                f"loglik={self.loglik:.6g}, converged={self.converged}>")
+                f"loglik={self.loglik:.6g}, converged={self.converged}, covariance={self.cov_type}>")
 
 
 def _cell(text, width):
