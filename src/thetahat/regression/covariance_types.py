@@ -180,7 +180,9 @@ def expected_cov(model, theta, H, X, y, aux, w, off, nobs) -> np.ndarray:
     dispersion = 1.0
     if model.name in _DISPERSION:  # summary.glm: Pearson chi^2 / residual degrees of freedom
         dispersion = float(np.sum(ww * (y - mu) ** 2 / var) / (nobs - p))
-    info = (X * (ww * dmu ** 2 / var)[:, None]).T @ X / dispersion
+    with np.errstate(divide="ignore", invalid="ignore"):  # a binary mean at 0 or 1 carries no information
+        wi = np.where(var > 0, ww * dmu ** 2 / np.where(var > 0, var, 1.0), 0.0)
+    info = (X * wi[:, None]).T @ X / dispersion
     from .estimates import inverse_information
 
     cov = np.zeros((len(theta), len(theta)))
