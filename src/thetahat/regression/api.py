@@ -56,8 +56,7 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         over the coefficients other than the intercept (a Laplace / Gaussian prior).
         normal, bernoulli, binomial and poisson. For normal the penalty is on the
         least-squares scale (``RSS/2 + lam * pen``, the prior scaled by σ²), so that
-        ``lam = n * alpha`` of scikit-learn's Lasso/ElasticNet and ``lam = 1/C`` of its
-        LogisticRegression.
+        ``lam = n * alpha`` of scikit-learn's Lasso/ElasticNet and ``lam = 1/C`` of its LogisticRegression.
     lam, l1_ratio : float
         Penalty strength, and the L1 share for ``elasticnet``.
     event : str or array_like, optional
@@ -75,23 +74,15 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         Drop (and count) rows with missing values (NaN, ``None``), or with a term that is
         not finite (``np.log`` of a negative number), instead of raising.
     dask : bool
-        With files as ``data``: the Dask workers of the active scheduler read them (see
-        :func:`thetahat.regression.streamed.regress_stream`). Files, globs, folders and
-        Dask collections as ``data`` are always streamed, never loaded whole.
+        With files as ``data``: Dask workers read them (:func:`~thetahat.regression.streamed.regress_stream`).
+        Files, globs, folders and Dask collections as ``data`` are streamed, never loaded whole.
     allow_python : bool
-        Let the formula evaluate any Python expression (formulaic's full language,
-        ``{...}`` blocks included). Unsafe for untrusted input: a formula could then run
-        any code. The command line never allows it.
-    cov_type : str
-        The covariance of the estimates (:mod:`thetahat.regression.covariance_types`):
-        ``observed`` (the inverse observed information, the default), ``expected`` (the
-        Fisher information of a GLM's coefficients with R ``glm``'s dispersion: R's
-        standard errors), ``HC0``-``HC3`` (heteroskedasticity-robust sandwich; ``HC2`` and
-        ``HC3`` for the normal model only), ``cluster`` (with ``groups=``), ``ols`` (the
-        normal model: sigma^2 = RSS / (n - p), t-tests on n - p degrees of freedom).
-        In-memory fits only.
-    groups : str or array_like, optional
-        ``cov_type="cluster"``: the cluster of each row (a column name or one label per row).
+        Let the formula evaluate any Python expression (formulaic's full language, ``{...}``
+        blocks included). Unsafe for untrusted input: it could run any code (never in the CLI).
+    cov_type, groups : str, optional
+        ``observed`` (default), ``expected`` (R's ``glm``), ``HC0``-``HC3``, ``cluster`` (each row's
+        cluster in ``groups``: a column or labels), ``ols`` (normal: RSS/(n-p), t-tests); rows in
+        memory only. Definitions: :mod:`thetahat.regression.covariance_types`.
 
     Returns
     -------
@@ -105,9 +96,7 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     >>> f.converged, [round(v, 4) for v in f.params.values()]
     (True, [-2.7232, 0.8148])
     """
-    options = dict(family=family, link=link, weights=weights, offset=offset, penalty=penalty, lam=lam,
-                   l1_ratio=l1_ratio, event=event, trials=trials, left=left, right=right, dropna=dropna,
-                   max_iter=max_iter, allow_python=allow_python, cov_type=cov_type, groups=groups)
+    options = {k: v for k, v in locals().items() if k not in ("formula_or_X", "data", "y", "dask")}
     return _route(formula_or_X, data, y, options, dask=dask)
 
 

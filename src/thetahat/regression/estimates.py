@@ -150,8 +150,7 @@ def build_result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, cl
     extra_names, est, cov, se = reported_estimates(model, theta, p * k, cov_theta, H, notes)
     names += extra_names
     state = {"model": model, "theta": np.asarray(theta, dtype=float), "X": d.X, "y": y, "aux": aux, "w": w,
-             "off": off, "spec": d.spec, "design_names": d.names, "classes": classes, "intercept": d.intercept,
-             "link": link}
+             "off": off, "spec": d.spec, "design_names": d.names, "classes": classes, "intercept": d.intercept}
     info = dict(extra or {})
     if classes is not None:
         info["classes"] = [c if isinstance(c, (str, int, float)) else str(c) for c in

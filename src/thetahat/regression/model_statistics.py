@@ -24,8 +24,6 @@ Example
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from ..errors import OptionError, ThetahatError
@@ -71,12 +69,17 @@ def null_loglik(fit) -> float:
 
 
 def _null_newton(fit, model, y, aux, w, off):
+    """The intercept-only fit by the same Newton, started from the full fit: the intercept at
+    the (weighted) mean of its linear predictor, the extra parameters at their estimates."""
     from ._newton import newton
-    from .estimates import start_values
 
-    ones = np.ones((len(y), 1))
-    theta0 = start_values(model, model.name, fit._state["link"], SimpleNamespace(X=ones, intercept=0), y, aux, w)
-    res = newton(model, ones, y, aux, w, off, theta0, max_iter=200)
+    st = fit._state
+    X, theta = st["X"], st["theta"]
+    p = X.shape[1]
+    ww = np.ones(len(y)) if w is None else np.asarray(w, dtype=float)
+    eta = X @ theta[:p]
+    theta0 = np.concatenate([[np.sum(ww * eta) / np.sum(ww)], theta[p:]])
+    res = newton(model, np.ones((len(y), 1)), y, aux, w, off, theta0, max_iter=200)
     if not res.converged:
         raise OptionError(f"the intercept-only model did not converge ({res.reason}): no llnull")
     return res.loglik
