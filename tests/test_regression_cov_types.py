@@ -157,6 +157,23 @@ def test_expected_equals_observed_for_canonical_links():
         assert rel(se(f), _sm("logit" if fam == "bernoulli" else "poisson", "nonrobust").bse) < 1e-8
 
 
+def test_frequency_weights_are_copies_of_rows():
+    # a row of weight w is w copies of the row: statsmodels on the expanded data is the reference
+    w = (np.arange(N) % 3 + 1).astype(float)
+    big = D.loc[D.index.repeat(w.astype(int))].reset_index(drop=True)
+    Xb = sm.add_constant(big[["x1", "x2"]])
+    for ct in ("HC0", "HC1", "cluster"):
+        kw = {"cov_kwds": {"groups": big.g}} if ct == "cluster" else {}
+        o = sm.Poisson(big.ycount, Xb).fit(disp=0, method="newton", tol=1e-14, cov_type="HC0" if ct == "HC1" else ct,
+                                           **kw)
+        f = thetahat.regress("ycount ~ x1 + x2", D.assign(w=w), family="poisson", weights="w", cov_type=ct,
+                             groups="g" if ct == "cluster" else None)
+        factor = np.sqrt(len(big) / (len(big) - 3)) if ct == "HC1" else 1.0
+        assert rel(se(f), o.bse * factor) < 1e-8, ct
+    with pytest.raises(OptionError, match="frequency weights"):
+        thetahat.regress("ygam ~ x1", D.assign(w=w), weights="w", cov_type="HC2")
+
+
 # ---- errors -----------------------------------------------------------------------------------
 def test_bad_cov_type_options():
     with pytest.raises(OptionError, match="unknown cov_type"):

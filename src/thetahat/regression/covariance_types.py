@@ -143,6 +143,9 @@ def robust_cov(ct, model, theta, cov_obs, X, y, aux, w, off, groups, nobs) -> np
     p = X.shape[1] * model.k
     scores = row_scores(model, theta, X, y, aux, off)
     if ct in ("HC2", "HC3"):
+        if w is not None:
+            raise OptionError(f"cov_type={ct!r} with frequency weights is not defined here (the leverage of a "
+                              "weighted row is shared by its copies); use HC0, HC1 or cluster")
         h = leverages(X, w)
         if np.any(h >= 1 - 1e-12):
             i = int(np.argmax(h))
