@@ -40,7 +40,13 @@ _DISPERSION = ("normal", "gamma", "inverse_gaussian")  # families whose scale R 
 
 
 def cov_type_name(cov_type) -> str:
-    """The canonical spelling of a ``cov_type`` (case-insensitive), or an OptionError."""
+    """The canonical spelling of a ``cov_type`` (case-insensitive), or an OptionError.
+
+    Examples
+    --------
+    >>> cov_type_name("Expected")
+    'expected'
+    """
     names = {c.lower(): c for c in COV_TYPES}
     key = str(cov_type).lower()
     if key not in names:
@@ -49,7 +55,17 @@ def cov_type_name(cov_type) -> str:
 
 
 def check_cov_type(cov_type, groups, model_name, penalized=False) -> str:
-    """``cov_type`` checked against the model and ``groups=``, before any fitting."""
+    """``cov_type`` checked against the model and ``groups=``, before any fitting.
+
+    Examples
+    --------
+    >>> check_cov_type("hc3", None, "normal")
+    'HC3'
+    >>> check_cov_type("HC3", None, "poisson")
+    Traceback (most recent call last):
+    ...
+    thetahat.errors.OptionError: cov_type='HC3' is defined for the normal linear model (family='normal'), not poisson: it needs the leverages of least squares
+    """
     ct = cov_type_name(cov_type)
     if (ct == "cluster") != (groups is not None):
         raise OptionError("cov_type='cluster' needs groups= (a column or one label per row)" if ct == "cluster"
@@ -65,7 +81,13 @@ def check_cov_type(cov_type, groups, model_name, penalized=False) -> str:
 
 def group_column(groups, data):
     """The cluster labels as float codes (NaN where missing), so that they travel with the
-    design's other per-row columns (and its dropped rows); a column name needs ``data``."""
+    design's other per-row columns (and its dropped rows); a column name needs ``data``.
+
+    Examples
+    --------
+    >>> group_column(["b", "a", None, "b"], None)
+    array([ 1.,  0., nan,  1.])
+    """
     import pandas as pd
 
     if isinstance(groups, str):
@@ -87,7 +109,13 @@ def group_column(groups, data):
 
 
 def group_codes(column) -> np.ndarray:
-    """0..G-1 codes of the rows' (finite) group codes; a DataError for fewer than 2 groups."""
+    """0..G-1 codes of the rows' (finite) group codes; a DataError for fewer than 2 groups.
+
+    Examples
+    --------
+    >>> group_codes([4.0, 2.0, 4.0])
+    array([1, 0, 1])
+    """
     codes = np.unique(np.asarray(column), return_inverse=True)[1].reshape(-1)
     if codes.max() < 1:
         raise DataError("cov_type='cluster' needs at least 2 groups; groups= has 1")
@@ -103,7 +131,7 @@ def _row_gradients(model, eta, phi, y, aux):
     return jax.vmap(one)(eta, y, aux)
 
 
-def row_scores(model, theta, X, y, aux, off) -> np.ndarray:
+def _row_scores(model, theta, X, y, aux, off) -> np.ndarray:
     """The unweighted score of each row with respect to ``theta``: ``n x (p k + m)``."""
     n, p = X.shape
     k = model.k
@@ -116,7 +144,7 @@ def row_scores(model, theta, X, y, aux, off) -> np.ndarray:
     return np.concatenate([X * ge[:, [a]] for a in range(k)] + [gp], axis=1)
 
 
-def sandwich(bread, scores, w, groups=None):
+def _sandwich(bread, scores, w, groups=None):
     """``bread (S' S) bread`` with ``S`` the rows' scores (times the frequency weight's
     square root) or, with ``groups``, the per-group sums of the weighted scores."""
     ww = np.ones(scores.shape[0]) if w is None else np.asarray(w, dtype=float)
@@ -130,29 +158,29 @@ def sandwich(bread, scores, w, groups=None):
     return (cov + cov.T) / 2
 
 
-def leverages(X, w) -> np.ndarray:
+def _leverages(X, w) -> np.ndarray:
     """The diagonal of the (weighted) hat matrix ``W^1/2 X (X'WX)^-1 X' W^1/2``."""
     sw = np.ones(X.shape[0]) if w is None else np.sqrt(np.asarray(w, dtype=float))
     Q = np.linalg.qr(X * sw[:, None])[0]
     return np.sum(Q * Q, axis=1)
 
 
-def robust_cov(ct, model, theta, cov_obs, X, y, aux, w, off, groups, nobs) -> np.ndarray:
+def _robust_cov(ct, model, theta, cov_obs, X, y, aux, w, off, groups, nobs) -> np.ndarray:
     """The ``HC0``-``HC3`` or ``cluster`` covariance of ``theta`` (bread: ``cov_obs``, the
     inverse observed information)."""
     p = X.shape[1] * model.k
-    scores = row_scores(model, theta, X, y, aux, off)
+    scores = _row_scores(model, theta, X, y, aux, off)
     if ct in ("HC2", "HC3"):
         if w is not None:
             raise OptionError(f"cov_type={ct!r} with frequency weights is not defined here (the leverage of a "
                               "weighted row is shared by its copies); use HC0, HC1 or cluster")
-        h = leverages(X, w)
+        h = _leverages(X, w)
         if np.any(h >= 1 - 1e-12):
             i = int(np.argmax(h))
             raise DataError(f"cov_type={ct!r}: data row {i + 1} has leverage 1 (it alone determines a "
                             "coefficient), so its residual is 0 and the correction is undefined")
         scores = scores / ((1 - h) ** (0.5 if ct == "HC2" else 1.0))[:, None]
-    cov = sandwich(cov_obs, scores, w, groups if ct == "cluster" else None)
+    cov = _sandwich(cov_obs, scores, w, groups if ct == "cluster" else None)
     if ct == "HC1":
         cov = cov * nobs / (nobs - p)
     elif ct == "cluster":
@@ -162,7 +190,7 @@ def robust_cov(ct, model, theta, cov_obs, X, y, aux, w, off, groups, nobs) -> np
     return cov
 
 
-def expected_cov(model, theta, H, X, y, aux, w, off, nobs) -> np.ndarray:
+def _expected_cov(model, theta, H, X, y, aux, w, off, nobs) -> np.ndarray:
     """The ``expected`` covariance of ``theta`` (see the module's docstring), for GLM families."""
     if not (model.glm or model.name == "negative_binomial") or model.k != 1:
         raise OptionError(f"cov_type='expected' is defined for the GLM families (normal, bernoulli, binomial, "
@@ -204,16 +232,27 @@ def expected_cov(model, theta, H, X, y, aux, w, off, nobs) -> np.ndarray:
 def covariance(ct, model, theta, cov_obs, H, X, y, aux, w, off, groups, nobs):
     """The covariance of ``theta`` for the checked ``cov_type`` ``ct``; ``cov_obs`` is the
     inverse observed information and ``H`` the Hessian (None for the normal model's
-    closed form, whose information is the inverse of ``cov_obs``)."""
+    closed form, whose information is the inverse of ``cov_obs``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from thetahat.regression.models import get_model
+    >>> X = np.column_stack([np.ones(4), [0.0, 1, 2, 3]])
+    >>> cov = covariance("ols", get_model("normal"), np.zeros(3), np.eye(3), None, X, np.zeros(4), None, None,
+    ...                  None, None, 4.0)
+    >>> float(cov[0, 0]), float(cov[2, 2])   # the coefficients' block times n / (n - p); log sigma's is kept
+    (2.0, 1.0)
+    """
     if ct == "observed":
         return cov_obs
     if H is None:
         H = -np.linalg.inv(cov_obs)
     if ct == "expected":
-        return expected_cov(model, theta, H, X, y, aux, w, off, nobs)
+        return _expected_cov(model, theta, H, X, y, aux, w, off, nobs)
     if ct == "ols":  # sigma^2 by RSS / (n - p) instead of RSS / n in the coefficients' block
         p = X.shape[1]
         cov = np.array(cov_obs, dtype=float)
         cov[:p, :p] *= nobs / (nobs - p)
         return cov
-    return robust_cov(ct, model, theta, cov_obs, X, y, aux, w, off, groups, nobs)
+    return _robust_cov(ct, model, theta, cov_obs, X, y, aux, w, off, groups, nobs)

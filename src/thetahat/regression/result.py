@@ -133,7 +133,16 @@ class RegressionFit(InformationCriteria):
     @property
     def llnull(self) -> float:
         """The log-likelihood of the intercept-only model of the same family (with the fit's
-        offset and weights), fitted by thetahat."""
+        offset and weights), fitted by thetahat.
+
+        Examples
+        --------
+        >>> import numpy as np, thetahat
+        >>> X = np.column_stack([np.ones(6), np.arange(6.0)])
+        >>> f = thetahat.regress(X, y=np.array([0, 1, 0, 1, 1, 1.0]), family="bernoulli")
+        >>> round(f.llnull, 6), round(f.llr, 6), f.df_model
+        (-3.819085, 2.75792, 1)
+        """
         from .model_statistics import null_loglik
 
         return null_loglik(self)
@@ -164,7 +173,16 @@ class RegressionFit(InformationCriteria):
 
     @property
     def rsquared(self) -> float:
-        """R² of the normal linear model (centered with an intercept, else uncentered, as statsmodels)."""
+        """R² of the normal linear model (centered with an intercept, else uncentered, as statsmodels).
+
+        Examples
+        --------
+        >>> import numpy as np, thetahat
+        >>> X = np.column_stack([np.ones(5), np.arange(5.0)])
+        >>> f = thetahat.regress(X, y=np.array([1.0, 3, 2, 5, 4]), cov_type="ols")
+        >>> round(f.rsquared, 6), round(f.fvalue, 6), f.cov_type
+        (0.64, 5.333333, 'ols')
+        """
         from .model_statistics import linear_statistics
 
         return linear_statistics(self)["rsquared"]
