@@ -174,6 +174,25 @@ def test_frequency_weights_are_copies_of_rows():
         thetahat.regress("ygam ~ x1", D.assign(w=w), weights="w", cov_type="HC2")
 
 
+def test_expected_for_dispersion_families_matches_statsmodels_glm():
+    # statsmodels' GLM (IRLS: the expected information, scale = Pearson chi2 / df_resid) is R's definition too
+    for fam, smfam in (("inverse_gaussian", sm.families.InverseGaussian), ("gamma", sm.families.Gamma)):
+        o = sm.GLM(D.ygam, X, family=smfam(sm.families.links.Log())).fit(tol=1e-14)
+        f = thetahat.regress("ygam ~ x1 + x2", D, family=fam, cov_type="expected")
+        assert rel(se(f), o.bse) < 1e-8, fam
+    f = thetahat.regress("ygam ~ x1 + x2", D, cov_type="expected")  # the normal: R's glm gaussian, the OLS SEs
+    assert rel(se(f), smf.ols("ygam ~ x1 + x2", D).fit().bse) < 1e-10
+
+
+def test_multinomial_sandwich_against_statsmodels():
+    cls = np.digitize(D.ygam, [1.2, 2.5])
+    o = sm.MNLogit(cls, X).fit(disp=0, method="newton", tol=1e-14, cov_type="HC0")
+    f = thetahat.regress("cls ~ x1 + x2", D.assign(cls=cls), family="multinomial", cov_type="HC0")
+    assert rel(list(f.bse.values()), o.bse.to_numpy().T.reshape(-1)) < 1e-8
+    with pytest.raises(OptionError, match="one linear predictor"):
+        f.llnull
+
+
 # ---- errors -----------------------------------------------------------------------------------
 def test_bad_cov_type_options():
     with pytest.raises(OptionError, match="unknown cov_type"):

@@ -241,6 +241,7 @@ class RegressionFit(InformationCriteria):
                 "loglik": float(self.loglik), "aic": float(self.aic), "bic": float(self.bic),
                 "deviance": float(self.deviance), "n_params": int(self.n_params), "converged": bool(self.converged),
                 "reason": self.reason, "method": self.method, "iterations": int(self.iterations),
+                "cov_type": self.cov_type,
                 "dropped": int(self.dropped), "notes": list(self.notes), "info": info}
 
     def summary(self, level: float = 0.95) -> str:
