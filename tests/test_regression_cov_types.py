@@ -180,6 +180,12 @@ def test_expected_for_dispersion_families_matches_statsmodels_glm():
         o = sm.GLM(D.ygam, X, family=smfam(sm.families.links.Log())).fit(tol=1e-14)
         f = thetahat.regress("ygam ~ x1 + x2", D, family=fam, cov_type="expected")
         assert rel(se(f), o.bse) < 1e-8, fam
+    n = (D.ycount + 3).to_numpy()  # binomial with trials: statsmodels GLM on (successes, failures)
+    o = sm.GLM(np.column_stack([D.ycount, n - D.ycount]), X,
+               family=sm.families.Binomial(sm.families.links.Probit())).fit(tol=1e-14)
+    f = thetahat.regress("ycount ~ x1 + x2", D.assign(n=n), family="binomial", link="probit", trials="n",
+                         cov_type="expected")
+    assert rel(se(f), o.bse) < 1e-8
     f = thetahat.regress("ygam ~ x1 + x2", D, cov_type="expected")  # the normal: R's glm gaussian, the OLS SEs
     assert rel(se(f), smf.ols("ygam ~ x1 + x2", D).fit().bse) < 1e-10
 
@@ -207,6 +213,9 @@ def test_bad_cov_type_options():
         thetahat.regress("ybin ~ x1", D, family="bernoulli", penalty="l2", lam=1.0, cov_type="HC0")
     with pytest.raises(OptionError, match="GLM families"):
         thetahat.regress("ygam ~ x1", D, family="weibull", cov_type="expected")
+    with pytest.raises(OptionError, match="censored rows"):
+        thetahat.regress("ygam ~ x1", D.assign(e=(D.ygam < 4).astype(int)), family="gamma", event="e",
+                         cov_type="expected")
     g = D.g.astype(float).to_numpy().copy()
     g[7] = np.nan
     with pytest.raises(DataError, match="groups at data row 8"):

@@ -192,9 +192,10 @@ def _robust_cov(ct, model, theta, cov_obs, X, y, aux, w, off, groups, nobs) -> n
 
 def _expected_cov(model, theta, H, X, y, aux, w, off, nobs) -> np.ndarray:
     """The ``expected`` covariance of ``theta`` (see the module's docstring), for GLM families."""
-    if not (model.glm or model.name == "negative_binomial") or model.k != 1:
+    if not (model.glm or model.name == "negative_binomial") or model.k != 1 or model.uses_aux in ("event", "censoring"):
         raise OptionError(f"cov_type='expected' is defined for the GLM families (normal, bernoulli, binomial, "
-                          f"poisson, negative_binomial, gamma, inverse_gaussian), not {model.name}")
+                          f"poisson, negative_binomial, gamma, inverse_gaussian) without censoring, not "
+                          f"{model.name}{' with censored rows' if model.uses_aux == 'event' else ''}")
     n, p = X.shape
     theta = np.asarray(theta, dtype=float)
     phi = theta[p:]
