@@ -199,6 +199,21 @@ def test_multinomial_sandwich_against_statsmodels():
         f.llnull
 
 
+def test_censored_weibull_sandwich_against_lifelines():
+    from lifelines import WeibullAFTFitter
+
+    d = D.assign(e=(D.ygam < 4).astype(int), t=np.minimum(D.ygam, 4.0))
+    a = WeibullAFTFitter().fit(d[["t", "e", "x1", "x2"]], "t", "e", robust=True).summary
+    f = thetahat.regress("t ~ x1 + x2", d, family="weibull", event="e", cov_type="HC0")
+    lam = a.loc["lambda_"]
+    ref = [lam.loc["Intercept", "se(coef)"], lam.loc["x1", "se(coef)"], lam.loc["x2", "se(coef)"]]
+    # lifelines stops its optimiser at its own tolerance: its estimates agree to about 1e-5 relative
+    assert rel(f.params["x1"], lam.loc["x1", "coef"]) < 1e-4
+    assert rel(se(f), ref) < 1e-5
+    # rho_ is log shape: its robust SE is the shape's over the shape (delta method)
+    assert rel(f.bse["shape"] / f.params["shape"], a.loc[("rho_", "Intercept"), "se(coef)"]) < 1e-5
+
+
 # ---- errors -----------------------------------------------------------------------------------
 def test_bad_cov_type_options():
     with pytest.raises(OptionError, match="unknown cov_type"):
