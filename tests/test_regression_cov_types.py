@@ -246,3 +246,22 @@ def test_streamed_regression_refuses_robust_cov(tmp_path):
     D.to_csv(path, index=False)
     with pytest.raises(OptionError, match="in memory"):
         thetahat.regress("ygam ~ x1", str(path), cov_type="HC1")
+
+
+def test_cli_cov_type(tmp_path, capsys):
+    import json
+
+    from thetahat.cli.main import main
+
+    path = tmp_path / "d.csv"
+    D.to_csv(path, index=False)
+    code = main(["regress", str(path), "ycount ~ x1 + x2", "--family", "poisson", "--cov-type", "cluster",
+                 "--groups", "g", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["cov_type"] == "cluster"
+    assert rel([c["se"] for c in d["coefficients"]], _sm("poisson", "cluster").bse) < 1e-8
+    code = main(["regress", str(path), "ycount ~ x1", "--cov-type", "sandwich"])
+    out, err = capsys.readouterr()
+    assert code != 0 and "unknown cov_type 'sandwich'" in err
