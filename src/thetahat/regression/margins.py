@@ -125,8 +125,10 @@ def marginal_effects(fit, at="overall", method="dydx") -> MarginalEffects:
     p, k = X.shape[1], model.k
     b = jnp.asarray(st["theta"][: p * k])
     f = _effects_fn(model, X, st["off"], p, k, at)
-    eff = np.asarray(f(b))
-    J = np.asarray(jax.jacfwd(lambda t: f(t).ravel())(b))
+    # one compilation for the effects and their Jacobian (eager dispatch of the nested
+    # derivatives took seconds)
+    eff, J = jax.jit(lambda t: (f(t), jax.jacfwd(lambda u: f(u).ravel())(t)))(b)
+    eff, J = np.asarray(eff), np.asarray(J)
     keep = np.flatnonzero(~np.all(X == 1.0, axis=0))
     K = eff.shape[1]
     rows = (keep[:, None] * K + np.arange(K)[None, :]).ravel()
