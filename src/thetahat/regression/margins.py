@@ -5,7 +5,8 @@ the fit's rows (``at="overall"``: the average marginal effect) or taken at the c
 of the design (``at="mean"``: the marginal effect at the means). Each design column is
 treated as a continuous variable on its own (statsmodels' ``get_margeff(dummy=False)``;
 a column built from another, such as ``I(x**2)``, gets its own effect), and an all-ones
-column (the intercept) is left out. The standard errors are the delta method,
+column (the intercept) is left out. With an offset, the average effect uses each row's
+offset; the effect at the means is refused (no offset belongs to the mean row). The standard errors are the delta method,
 ``sqrt(diag(J V J'))``, with ``J`` the derivative of the effects with respect to the
 coefficients (JAX, exact) and ``V`` the fit's covariance of the coefficients as stored.
 
@@ -92,7 +93,7 @@ def _effects_fn(model, X, off, p, k, at):
     Xj = jnp.asarray(X)
     offj = jnp.zeros(X.shape[0]) if off is None else jnp.asarray(off, dtype=float)
     if at == "mean":
-        Xj, offj = Xj.mean(axis=0, keepdims=True), offj.mean(keepdims=True)
+        Xj, offj = Xj.mean(axis=0, keepdims=True), offj[:1]
     phi = jnp.zeros(len(model.extra))
 
     def row_mean(x, o, B):  # one row's mean(s) as a function of its design row
@@ -120,6 +121,10 @@ def marginal_effects(fit, at="overall", method="dydx") -> MarginalEffects:
     st = fit._state
     model = st["model"]
     _allowed(fit, model)
+    if at == "mean" and st["off"] is not None:
+        raise OptionError("marginal effects at the means are not defined here for a fit with an offset (the mean "
+                          "row would need an offset of its own); at='overall' averages over the rows, offsets "
+                          "and all")
     V = coefficient_cov(fit, "a marginal effect's standard error")
     X = np.asarray(st["X"], dtype=float)
     p, k = X.shape[1], model.k
