@@ -217,3 +217,20 @@ def test_refusals(data):
     with pytest.raises(OptionError, match="working residuals"):
         thetahat.regress(X, y=data["gamma"], family="weibull").residuals("working")
     assert pois.predict(X=data["new"]).shape == (5,)  # without se/interval: the array as before
+
+
+def test_streamed_fit_predicts_with_se_and_refuses_what_needs_rows(data, tmp_path):
+    # a Poisson fit streamed from Parquet files: the frame at new rows is statsmodels' GLM frame
+    X, y = data["X"], data["poisson"]
+    df = pd.DataFrame({"y": y, "a": X[:, 1], "b": X[:, 2]})
+    for i, part in enumerate(np.array_split(np.arange(N), 3)):
+        df.iloc[part].to_parquet(tmp_path / f"part{i}.parquet", index=False)
+    fit = thetahat.regress("y ~ a + b", str(tmp_path), family="poisson")
+    newdf = pd.DataFrame({"a": data["new"][:, 1], "b": data["new"][:, 2]})
+    sf = sm.GLM(y, X, family=sm.families.Poisson()).fit(tol=1e-14).get_prediction(data["new"]).summary_frame()
+    fr = fit.predict(newdf, se=True)
+    for c in sf.columns:
+        close(fr[c], sf[c])
+    for call in (fit.influence, fit.marginal_effects, lambda: fit.predict(se=True)):
+        with pytest.raises(OptionError, match="kept none"):
+            call()

@@ -44,7 +44,7 @@ def coefficient_cov(fit, what: str) -> np.ndarray:
         raise OptionError(f"{what} needs the coefficients' covariance, and this fit has none "
                           f"({'; '.join(fit.notes) or 'no standard errors'})")
     st = fit._state
-    nb = st["X"].shape[1] * st["model"].k
+    nb = len(st["design_names"]) * st["model"].k
     return np.asarray(fit.cov, dtype=float)[:nb, :nb]
 
 
@@ -80,7 +80,7 @@ def normal_scale(fit):
     ``RSS/(n − p)`` with ``n − p`` degrees of freedom under the OLS covariance, else the MLE
     ``RSS/n`` with normal quantiles."""
     if fit.info.get("cov_type") == "ols":
-        p = fit._state["X"].shape[1]
+        p = len(fit._state["design_names"])
         return float(fit.info["sigma2_unbiased"]), float(fit.nobs - p)
     return float(fit.info["sigma2_mle"]), None
 
