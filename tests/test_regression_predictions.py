@@ -234,3 +234,31 @@ def test_streamed_fit_predicts_with_se_and_refuses_what_needs_rows(data, tmp_pat
     for call in (fit.influence, fit.marginal_effects, lambda: fit.predict(se=True)):
         with pytest.raises(OptionError, match="kept none"):
             call()
+
+
+def test_negative_binomial_prediction_frame(data):
+    # statsmodels' discrete NB2 (Newton, inverse observed Hessian of (b, alpha), as thetahat's);
+    # its frame names the columns predicted, se, ci_lower, ci_upper
+    X, y = data["X"], data["nb"]
+    fit = thetahat.regress(X, y=y, family="negative_binomial")
+    ref = sm.NegativeBinomial(y, X).fit(method="newton", tol=1e-14, maxiter=200, disp=0)
+    close(fit.se, ref.bse)
+    with warnings.catch_warnings():  # "using default log-link": the link of NB2's mean, as thetahat's
+        warnings.simplefilter("ignore")
+        sf = ref.get_prediction(data["new"]).summary_frame(alpha=0.1)
+    fr = fit.predict(X=data["new"], se=True, alpha=0.1)
+    for mine, theirs in (("mean", "predicted"), ("mean_se", "se"), ("mean_ci_lower", "ci_lower"),
+                         ("mean_ci_upper", "ci_upper")):
+        close(fr[mine], sf[theirs])
+
+
+def test_weighted_poisson_influence(data):
+    # weights enter as R's prior weights: statsmodels' var_weights (with dispersion 1, the count
+    # of observations in the Pearson dispersion does not enter)
+    X, y = data["X"], data["poisson"]
+    w = np.random.default_rng(7).integers(1, 4, size=N).astype(float)
+    inf = thetahat.regress(X, y=y, family="poisson", weights=w).influence()
+    ref = sm.GLM(y, X, family=sm.families.Poisson(), var_weights=w).fit(tol=1e-14).get_influence(observed=False)
+    close(inf["leverage"], ref.hat_matrix_diag)
+    close(inf["resid_studentized"], ref.resid_studentized)
+    close(inf["cooks_distance"], ref.cooks_distance[0])
