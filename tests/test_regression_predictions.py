@@ -216,6 +216,9 @@ def test_refusals(data):
         mn.predict(X=data["new"], se=True)
     with pytest.raises(OptionError, match="working residuals"):
         thetahat.regress(X, y=data["gamma"], family="weibull").residuals("working")
+    ridge = thetahat.regress(X, y=data["normal"], penalty="l2", lam=0.5)
+    with pytest.raises(OptionError, match="MAP estimate"):
+        ridge.predict(X=data["new"], interval="prediction")
     assert pois.predict(X=data["new"]).shape == (5,)  # without se/interval: the array as before
 
 

@@ -98,6 +98,9 @@ def _check(fit, interval, alpha):
         raise OptionError(f"prediction intervals are defined for the normal family (identity link) only, not for "
                           f"{fit.family}/{fit.link}: its new observations have no interval from the mean's "
                           "standard error")
+    if interval == "prediction" and "sigma2_mle" not in fit.info:
+        raise OptionError("prediction intervals are defined here for a normal fit by maximum likelihood; this "
+                          f"fit is a penalised ({fit.info.get('penalty', {}).get('kind', '?')}) MAP estimate")
 
 
 def predict_frame(fit, X, offset, interval, alpha):
