@@ -209,22 +209,42 @@ class RegressionFit(InformationCriteria):
         return linear_statistics(self)["f_pvalue"]
 
     # ---- predictions and residuals -------------------------------------------------------
-    def predict(self, data=None, *, X=None, offset=None) -> np.ndarray:
+    def predict(self, data=None, *, X=None, offset=None, se=False, interval=None, alpha=0.05):
         """The fitted mean (class probabilities for multinomial/ordered, one column per class).
 
         With neither ``data`` nor ``X``, the fit's own rows. ``data`` is a frame for a
-        formula fit; ``X`` a design matrix with the fit's columns.
-        """
-        from ._predict import predict
+        formula fit; ``X`` a design matrix with the fit's columns. With ``se=True`` or
+        ``interval="confidence"`` a pandas DataFrame as statsmodels' ``summary_frame()``:
+        ``mean``, ``mean_se`` (delta method) and ``mean_ci_lower``/``mean_ci_upper``
+        (level ``1 - alpha``, on the link scale mapped through the inverse link);
+        ``interval="prediction"`` adds ``obs_ci_lower``/``obs_ci_upper`` (normal family
+        only). See :mod:`thetahat.regression.prediction`.
 
-        return predict(self, data, X, offset)
+        Examples
+        --------
+        >>> import numpy as np, thetahat
+        >>> X = np.column_stack([np.ones(6), np.arange(6.0)])
+        >>> fit = thetahat.regress(X, y=np.array([0.0, 1, 0, 2, 3, 3]), family="poisson")
+        >>> fr = fit.predict(X=np.array([[1.0, 2.5]]), se=True)
+        >>> bool(fr["mean_ci_lower"][0] < fr["mean"][0] < fr["mean_ci_upper"][0])
+        True
+        """
+        from ._predict import predict, rows
+
+        if not se and interval is None:
+            return predict(self, data, X, offset)
+        from .prediction import predict_frame
+
+        Xn, off = rows(self, data, X, offset)
+        return predict_frame(self, Xn, off, interval, alpha)
 
     @property
     def fitted(self) -> np.ndarray:
         return self.predict()
 
     def residuals(self, kind: str = "response") -> np.ndarray:
-        """``response`` (y − μ̂), ``pearson`` ((y − μ̂)/√V(μ̂)) or ``deviance`` residuals.
+        """``response`` (y − μ̂), ``pearson`` ((y − μ̂)/√V(μ̂)), ``deviance`` or ``working``
+        ((y − μ̂)·g'(μ̂), the IRLS working residual) residuals.
 
         Multinomial and ordered fits have no scalar residual; censored models give
         ``response`` only.
@@ -232,6 +252,41 @@ class RegressionFit(InformationCriteria):
         from ._predict import residuals
 
         return residuals(self, kind)
+
+    def influence(self):
+        """Leverage, studentised Pearson residuals and Cook's distance, one row per observation
+        (a pandas DataFrame), for the normal and GLM families: see
+        :mod:`thetahat.regression.influence`.
+
+        Examples
+        --------
+        >>> import numpy as np, thetahat
+        >>> X = np.column_stack([np.ones(5), np.arange(5.0)])
+        >>> fit = thetahat.regress(X, y=np.array([1.0, 3, 2, 5, 4]))
+        >>> round(float(fit.influence()["leverage"].sum()), 10)   # the trace is p
+        2.0
+        """
+        from .influence import influence_frame
+
+        return influence_frame(self)
+
+    def marginal_effects(self, at: str = "overall", method: str = "dydx"):
+        """Average marginal effects (``at="overall"``) or effects at the means (``at="mean"``) of
+        the design columns on the mean, with delta-method SEs: a
+        :class:`~thetahat.regression.margins.MarginalEffects` (``.frame()`` for a table).
+
+        Examples
+        --------
+        >>> import numpy as np, thetahat
+        >>> X = np.column_stack([np.ones(6), np.arange(6.0)])
+        >>> fit = thetahat.regress(X, y=np.array([0.0, 1, 0, 2, 3, 3]), family="poisson")
+        >>> me = fit.marginal_effects()
+        >>> bool(np.isclose(me.effect[0, 0], fit.params["x1"] * fit.fitted.mean()))
+        True
+        """
+        from .margins import marginal_effects
+
+        return marginal_effects(self, at, method)
 
     # ---- reporting ------------------------------------------------------------------
     def to_dict(self, level: float = 0.95) -> dict:
