@@ -36,6 +36,10 @@ def add_parser(subparsers):
     r.add_argument("--lam", type=float, help="penalty strength")
     r.add_argument("--l1-ratio", type=float, dest="l1_ratio", help="elastic net: share of the L1 penalty")
     r.add_argument("--dropna", action="store_true", help="drop rows with missing values and count them")
+    r.add_argument("--cov-type", dest="cov_type", default="observed",
+                   help="observed (default), expected (R's glm), HC0, HC1, HC2, HC3, cluster (with --groups), "
+                        "ols (normal: RSS/(n-p), t-tests)")
+    r.add_argument("--groups", metavar="COLUMN", help="--cov-type cluster: column of cluster labels")
     r.add_argument("--json", action="store_true", help="print one JSON object")
     _stream.add_arguments(r)
     r.set_defaults(func=run)
@@ -81,7 +85,7 @@ def run(args) -> int:
 
     kw = dict(family=args.family, link=args.link, weights=args.weights, offset=args.offset, trials=args.trials,
               event=args.event, left=args.left, right=args.right, penalty=args.penalty, lam=args.lam,
-              l1_ratio=args.l1_ratio, dropna=args.dropna)
+              l1_ratio=args.l1_ratio, dropna=args.dropna, cov_type=args.cov_type, groups=args.groups)
     if _stream.wanted(args):
         context, on_dask = _stream.scheduler(args)
         with context:

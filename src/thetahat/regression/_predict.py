@@ -29,12 +29,13 @@ def fitted_mean(state):
     return _mean(state["model"], state["theta"], state["X"], state["off"])
 
 
-def predict(fit, data, X, offset):
+def rows(fit, data, X, offset):
+    """(design rows, offset) to predict at: the fit's own with neither ``data`` nor ``X``."""
     st = fit._state
     if data is None and X is None:
         if offset is not None:
             raise OptionError("offset= applies to new data; the fit's own rows use the fit's offset")
-        return fitted_mean(st)
+        return st["X"], st["off"]
     if data is not None and X is not None:
         raise OptionError("pass either data (a frame, for a formula fit) or X (a design matrix), not both")
     if data is not None:
@@ -50,7 +51,15 @@ def predict(fit, data, X, offset):
     if Xn.shape[1] != len(st["design_names"]):
         raise DataError(f"the new design has {Xn.shape[1]} columns; the fit has {len(st['design_names'])}: "
                         f"{', '.join(st['design_names'])}")
-    return _mean(st["model"], st["theta"], Xn, offset)
+    return Xn, offset
+
+
+def predict(fit, data, X, offset):
+    st = fit._state
+    if data is None and X is None and offset is None:
+        return fitted_mean(st)
+    Xn, off = rows(fit, data, X, offset)
+    return _mean(st["model"], st["theta"], Xn, off)
 
 
 def residuals(fit, kind):
@@ -64,6 +73,8 @@ def residuals(fit, kind):
         mu = mu * st["aux"]  # residuals on the count scale
     if kind == "response":
         return y - mu
+    if kind == "working":
+        return _working(fit, y)
     if not model.glm:
         raise OptionError(f"{kind} residuals are defined for GLM families; {fit.family} has response residuals")
     if kind == "pearson":
@@ -75,4 +86,21 @@ def residuals(fit, kind):
         m = mu / st["aux"] if model.uses_aux == "trials" else mu
         d = model.unit_deviance(y, m, st["aux"])
         return np.sign(y - mu) * np.sqrt(np.clip(d, 0, None))
-    raise OptionError(f"unknown residual kind {kind!r}; choose response, pearson or deviance")
+    raise OptionError(f"unknown residual kind {kind!r}; choose response, pearson, deviance or working")
+
+
+def _working(fit, y):
+    """(y - mu) g'(mu), the response on the linear predictor's scale less eta (the IRLS working
+    residual; a proportion's for binomial trials)."""
+    from .prediction import mean_and_slope, mean_of_eta
+
+    st = fit._state
+    model = st["model"]
+    if not mean_of_eta(model):
+        raise OptionError(f"working residuals need a mean that is a function of the linear predictor alone; "
+                          f"{fit.family}'s is not")
+    eta = _eta(st["theta"], st["X"], 1, st["off"])[:, 0]
+    mu, slope = mean_and_slope(model, eta)
+    if model.uses_aux == "trials":
+        y = y / st["aux"]
+    return (y - mu) / slope

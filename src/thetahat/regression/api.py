@@ -13,14 +13,16 @@ from ._design import build, encode_classes
 from ._newton import Data, linear_predictor, newton
 from .checks import SeparationError, check_rank, gram_is_singular, separating_columns, separation_message
 from .linear import least_squares
-from .estimates import build_result, linear_ml, start_values
+from .covariance_types import check_cov_type, covariance, cov_type_name, group_codes, group_column
+from .estimates import build_result, inverse_information, linear_ml, start_values
 from .result import RegressionFit
 
 
 @x64
 def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weights=None, offset=None,
             penalty=None, lam=None, l1_ratio=None, event=None, trials=None, left=None, right=None,
-            dropna=False, max_iter=100, dask=False, allow_python=False) -> RegressionFit:
+            dropna=False, max_iter=100, dask=False, allow_python=False, cov_type="observed",
+            groups=None) -> RegressionFit:
     """Fit a regression model by maximum likelihood.
 
     Parameters
@@ -54,8 +56,7 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         over the coefficients other than the intercept (a Laplace / Gaussian prior).
         normal, bernoulli, binomial and poisson. For normal the penalty is on the
         least-squares scale (``RSS/2 + lam * pen``, the prior scaled by σ²), so that
-        ``lam = n * alpha`` of scikit-learn's Lasso/ElasticNet and ``lam = 1/C`` of its
-        LogisticRegression.
+        ``lam = n * alpha`` of scikit-learn's Lasso/ElasticNet and ``lam = 1/C`` of its LogisticRegression.
     lam, l1_ratio : float
         Penalty strength, and the L1 share for ``elasticnet``.
     event : str or array_like, optional
@@ -73,13 +74,15 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
         Drop (and count) rows with missing values (NaN, ``None``), or with a term that is
         not finite (``np.log`` of a negative number), instead of raising.
     dask : bool
-        With files as ``data``: the Dask workers of the active scheduler read them (see
-        :func:`thetahat.regression.streamed.regress_stream`). Files, globs, folders and
-        Dask collections as ``data`` are always streamed, never loaded whole.
+        With files as ``data``: Dask workers read them (:func:`~thetahat.regression.streamed.regress_stream`).
+        Files, globs, folders and Dask collections as ``data`` are streamed, never loaded whole.
     allow_python : bool
-        Let the formula evaluate any Python expression (formulaic's full language,
-        ``{...}`` blocks included). Unsafe for untrusted input: a formula could then run
-        any code. The command line never allows it.
+        Let the formula evaluate any Python expression (formulaic's full language, ``{...}``
+        blocks included). Unsafe for untrusted input: it could run any code (never in the CLI).
+    cov_type, groups : str, optional
+        ``observed`` (default), ``expected`` (R's ``glm``), ``HC0``-``HC3``, ``cluster`` (each row's
+        cluster in ``groups``: a column or labels), ``ols`` (normal: RSS/(n-p), t-tests); rows in
+        memory only. Definitions: :mod:`thetahat.regression.covariance_types`.
 
     Returns
     -------
@@ -93,9 +96,7 @@ def regress(formula_or_X, data=None, y=None, *, family="normal", link=None, weig
     >>> f.converged, [round(v, 4) for v in f.params.values()]
     (True, [-2.7232, 0.8148])
     """
-    options = dict(family=family, link=link, weights=weights, offset=offset, penalty=penalty, lam=lam,
-                   l1_ratio=l1_ratio, event=event, trials=trials, left=left, right=right, dropna=dropna,
-                   max_iter=max_iter, allow_python=allow_python)
+    options = {k: v for k, v in locals().items() if k not in ("formula_or_X", "data", "y", "dask")}
     return _route(formula_or_X, data, y, options, dask=dask)
 
 
@@ -106,6 +107,10 @@ def _route(formula_or_X, data, y, options, *, dask):
     from .streamed import is_streamed_regression, regress_stream
 
     if is_streamed_regression(formula_or_X, data):
+        cov_type, groups = options.pop("cov_type"), options.pop("groups")
+        if cov_type_name(cov_type) != "observed" or groups is not None:
+            raise OptionError(f"cov_type={cov_type!r} needs the rows in memory (each row's score, or the "
+                              "residuals): a streamed regression reports the observed information only")
         return regress_stream(formula_or_X, data, y, dask=dask, **options)
     if dask:
         raise OptionError("dask=True reads files on Dask workers: pass file paths or a Dask collection as data")
@@ -113,13 +118,16 @@ def _route(formula_or_X, data, y, options, *, dask):
 
 
 def _fit_in_memory(formula_or_X, data, y, *, family, link, weights, offset, penalty, lam, l1_ratio, event,
-                   trials, left, right, dropna, max_iter, allow_python):
+                   trials, left, right, dropna, max_iter, allow_python, cov_type, groups):
     """``regress`` on data in memory: the design built and checked, then the penalised (MAP),
     least-squares or Newton fit."""
     fam, link = M.resolve(family, link)
     if fam == "gamma" and event is not None:  # right-censored gamma: the GLM's density and survival function
         fam, link = M.resolve("gamma_censored", link)
+    ct = check_cov_type(cov_type, groups, fam, penalty is not None)
     extra = _roles(fam, weights, offset, trials, event, left, right)
+    if groups is not None:
+        extra["groups"] = group_column(groups, data)
     d = build(formula_or_X, data, y, extra=extra, dropna=dropna, allow_python=allow_python)
     w = _checked_weights(d)
     off = d.columns.get("offset")
@@ -134,9 +142,10 @@ def _fit_in_memory(formula_or_X, data, y, *, family, link, weights, offset, pena
     if lam is not None or l1_ratio is not None:
         raise OptionError("lam= and l1_ratio= need penalty='l1', 'l2' or 'elasticnet'")
     nobs = _identified_nobs(d, model, w)
+    cov = {"type": ct, "groups": group_codes(d.columns["groups"]) if ct == "cluster" else None}
     if fam == "normal":
-        return _fit_linear(d, model, yv, w, off, nobs)
-    return _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter)
+        return _fit_linear(d, model, yv, w, off, nobs, cov)
+    return _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter, cov)
 
 
 def _checked_weights(d):
@@ -195,7 +204,7 @@ def _model_and_response(d, fam, link, off):
     return d, M.get_model(fam, link), d.y.astype(np.float64), None
 
 
-def _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter):
+def _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter, cov):
     n_rows, p = d.X.shape
     notes = []
     theta0 = start_values(model, fam, link, d, yv, aux, w)
@@ -217,9 +226,16 @@ def _fit_newton(d, model, fam, link, yv, aux, w, off, classes, nobs, max_iter):
         notes.append(f"the fit did not converge ({res.reason}); no standard errors are reported")
     terms = terms_for(model)
     dev = None if terms is None else canonical_deviance(terms, yv, aux, w, res.loglik)
+    cov_theta = None
+    if res.converged and cov["type"] != "observed":
+        cov_obs, note = inverse_information(res.hess)
+        if cov_obs is None:
+            raise DataError(f"cov_type={cov['type']!r} needs the observed information: {note}")
+        cov_theta = covariance(cov["type"], model, res.theta, cov_obs, res.hess, d.X, yv, aux, w, off,
+                               cov["groups"], nobs)
     return build_result(d, model, fam, link, res.theta, res.hess if res.converged else None, res.loglik, nobs, yv, aux,
                    w, off, classes, res.converged, res.reason, "newton", res.iterations, notes, eta=eta,
-                   deviance=dev)
+                   deviance=dev, cov_theta=cov_theta, cov_type=cov["type"])
 
 
 # ---------------------------------------------------------------------------------------
@@ -316,7 +332,7 @@ def _penalty(penalty, lam, l1_ratio, model):
     return {"kind": kind, "lam": float(lam), "l1_ratio": float(r)}
 
 
-def _fit_linear(d, model, yv, w, off, nobs):
+def _fit_linear(d, model, yv, w, off, nobs, cov):
     b, info = least_squares(d.X, yv if off is None else yv - off, w)
     if b is None:
         check_rank(d.X, d.names)
@@ -324,9 +340,14 @@ def _fit_linear(d, model, yv, w, off, nobs):
     theta, cov_theta, loglik, extra, notes = linear_ml(b.astype(np.float64), float(info["rss"]), info["xtx_inv"],
                                                         nobs, d.names, float(np.max(np.abs(yv))) if yv.size else 0.0)
     extra["qr_refinements"] = info["refinements"]
+    if cov["type"] != "observed":
+        notes = [n for n in notes if not n.startswith("standard errors use sigma^2 by MLE")]
+        cov_theta = covariance(cov["type"], model, theta, cov_theta, None, d.X, yv, None, w, off, cov["groups"], nobs)
+    if cov["type"] == "ols":
+        extra["df_resid"] = nobs - d.X.shape[1]
     return build_result(d, model, "normal", "identity", theta, None, loglik, nobs, yv, None, w, off, None, True,
                    "exact least-squares solution (pivoted QR with iterative refinement)", "qr", 0, notes,
-                   cov_theta=cov_theta, extra=extra)
+                   cov_theta=cov_theta, extra=extra, cov_type=cov["type"])
 
 
 def _check_separation(res, model, data_dev, d, y, aux):

@@ -142,14 +142,15 @@ def reported_estimates(model, theta, nb, cov_theta, H, notes):
 
 
 def build_result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, classes, converged, reason, method, iters,
-            notes, cov_theta=None, extra=None, penalty=None, n_params=None, eta=None, deviance=None):
+            notes, cov_theta=None, extra=None, penalty=None, n_params=None, eta=None, deviance=None,
+            cov_type="observed"):
     """The :class:`RegressionFit` of an in-memory regression from its internal ``theta``."""
     p, k = d.X.shape[1], model.k
     names = list(d.names) if k == 1 else [f"{classes[j + 1]}:{nm}" for j in range(k) for nm in d.names]
     extra_names, est, cov, se = reported_estimates(model, theta, p * k, cov_theta, H, notes)
     names += extra_names
     state = {"model": model, "theta": np.asarray(theta, dtype=float), "X": d.X, "y": y, "aux": aux, "w": w,
-             "off": off, "spec": d.spec, "design_names": d.names, "classes": classes}
+             "off": off, "spec": d.spec, "design_names": d.names, "classes": classes, "intercept": d.intercept}
     info = dict(extra or {})
     if classes is not None:
         info["classes"] = [c if isinstance(c, (str, int, float)) else str(c) for c in
@@ -162,7 +163,7 @@ def build_result(d, model, fam, link, theta, H, loglik, nobs, y, aux, w, off, cl
     return RegressionFit(family=fam, link=link, names=tuple(names), estimates=est, se=se, cov=cov,
                          loglik=float(loglik), nobs=nobs, n_params=int(n_params if n_params is not None else len(est)),
                          deviance=dev, converged=bool(converged), reason=reason, method=method, iterations=int(iters),
-                         notes=tuple(notes), info=info, dropped=d.dropped, _state=state)
+                         notes=tuple(notes), info=info, dropped=d.dropped, cov_type=cov_type, _state=state)
 
 
 def model_deviance(model, state, loglik, eta=None):

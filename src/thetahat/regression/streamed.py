@@ -59,10 +59,10 @@ class StreamedRegressionFit(RegressionFit):
                           f"{self.info['streamed']['source']} and kept none; use predict(new_data) or fit the "
                           "data (or a sample of it) in memory")
 
-    def predict(self, data=None, *, X=None, offset=None):
+    def predict(self, data=None, *, X=None, offset=None, se=False, interval=None, alpha=0.05):
         if data is None and X is None:
             self._no_rows("predict() on the training data")
-        return super().predict(data, X=X, offset=offset)
+        return super().predict(data, X=X, offset=offset, se=se, interval=interval, alpha=alpha)
 
     @property
     def fitted(self):
@@ -70,6 +70,12 @@ class StreamedRegressionFit(RegressionFit):
 
     def residuals(self, kind="response"):
         return self._no_rows("residuals()")
+
+    def influence(self):
+        return self._no_rows("influence()")
+
+    def marginal_effects(self, at="overall", method="dydx"):
+        return self._no_rows("marginal_effects()")
 
 
 def is_streamed_regression(formula_or_X, data) -> bool:
