@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # Further commands live in their own modules, ``thetahat.cli.cmd_<name>``, each with
 # ``add_parser(subparsers)`` (which sets ``func=run`` as the parser default) and ``run(args) -> int``.
-PLUGINS = ("regress", "mixture", "hmm", "explain")
+PLUGINS = ("regress", "nls", "mixture", "hmm", "explain")
 
 
 def _plugins():
