@@ -98,6 +98,12 @@ def test_regress_both_spellings_match_the_python_api(capsys, data, option, formu
     assert got[0]["loglik"] == pytest.approx(ref.loglik, rel=1e-12)
 
 
+def test_regress_ci_other_than_wald_or_profile_is_one_line(capsys, data):
+    code = main(["regress", str(data[0]), "y ~ x", "--ci", "bootstrap"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and err == "thetahat: error: --ci bootstrap: regress gives wald or profile intervals\n"
+
+
 def test_the_old_spellings_are_listed_in_the_help(capsys):
     for command, flags in (("fit", ("--weights", "--event", "--lower", "--upper")),
                            ("compare", ("--weights", "--event", "--lower", "--upper")),
@@ -194,3 +200,24 @@ def test_fit_and_compare_json_are_the_python_results(capsys, data):
     assert (d["nobs"], d["dropped"], d["skipped"], d["notes"]) == (ref.nobs, ref.dropped, dict(ref.skipped),
                                                                    list(ref.notes))
     assert d["best"] == ref.table[0]["family"]
+
+
+def test_regress_ci_profile_prints_what_confint_method_returns(capsys, data, monkeypatch):
+    """The plumbing only (the intervals themselves are RegressionFit.confint's, tested with it): --ci profile
+    asks ``confint(0.95, method="profile")`` and shows its intervals in the table and in the JSON."""
+    from thetahat.regression import RegressionFit
+
+    asked, wald = [], RegressionFit.confint
+
+    def confint(self, level=0.95, method="wald"):
+        if method == "wald":
+            return wald(self, level)
+        asked.append((level, method))
+        return {k: (-1.0 - i, 1.0 + i) for i, k in enumerate(self.names)}
+
+    monkeypatch.setattr(RegressionFit, "confint", confint)
+    d = _json(capsys, "regress", data[0], "y ~ x", "--ci", "profile")
+    assert asked == [(0.95, "profile")] and d["ci_method"] == "profile"
+    assert [(r["ci_low"], r["ci_high"]) for r in d["coefficients"]] == [(-1.0 - i, 1.0 + i) for i in range(3)]
+    text = _text(capsys, "regress", data[0], "y ~ x", "--ci", "profile")
+    assert "95% CI low (profile)" in text and "-2" in text

@@ -130,9 +130,9 @@ def run(args) -> int:
         d["formula"] = args.formula
         d["statistics"] = stats
         if ci is not None:
-            d["ci_method"] = args.ci
+            d["ci_method"], d["ci_notes"] = args.ci, list(getattr(ci, "notes", ()))
             for row in d["coefficients"]:
-                row["ci_low"], row["ci_high"] = ci[row["name"]]
+                row["ci_low"], row["ci_high"] = ci.get(row["name"]) or (None, None)
         print_json(d)
         return 0
     _show(f, source, args.formula, stats, ci)
@@ -161,7 +161,7 @@ def _show(f, source, formula, stats, ci=None):
     for col in ("parameter", "estimate", "std err", zh, ph, f"95% CI low{how}", "95% CI high"):
         t.add_column(col, justify="left" if col == "parameter" else "right")
     for r in f.table():
-        lo, hi = (r["ci_low"], r["ci_high"]) if ci is None else ci[r["name"]]
+        lo, hi = (r["ci_low"], r["ci_high"]) if ci is None else (ci.get(r["name"]) or (None, None))
         t.add_row(esc(r["name"]), g(r["estimate"]), g(r["se"]), g(r["z"], 4), g(r["p"], 3), g(lo), g(hi))
     con.print(t)
     con.print(f"observations: {g(f.nobs)}   dropped rows: {f.dropped}   method: {f.method}   "
