@@ -108,6 +108,9 @@ BAD = {
     "other_function": (["--start", "b1=1", "--formula", "y ~ gamma(b1*x)"], "the function gamma() is not allowed"),
     "clash": (["--start", "x=1", "--formula", "y ~ x"], "'x' is both a parameter in start and a column"),
     "weights_missing": (["--start", "b1=1", "--weights", "w"], "weights column 'w' is not a column"),
+    "too_long": (["--start", "b1=1", "--formula", "y ~ " + "+".join(["b1*x"] * 1300)], "at most 5000"),
+    "too_deep": (["--start", "b1=1", "--formula", "y ~ " + "+".join(["b1*x"] * 900)], "nested more than 200 deep"),
+    "too_deep_unary": (["--start", "b1=1", "--formula", "y ~ " + "-" * 900 + "b1*x"], "nested more than 200"),
     "too_few_rows": (["--start", "b1=1,b2=1,b3=1,b4=1", "--formula", "y ~ b1+b2*x+b3*x^2+b4*x^3"],
                      "more observations than parameters"),
 }

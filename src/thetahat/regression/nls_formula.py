@@ -34,6 +34,7 @@ FUNCTIONS = ("exp", "log", "log10", "log1p", "expm1", "sqrt", "abs", "sin", "cos
 ALIASES = {"atan": "arctan", "asin": "arcsin", "acos": "arccos"}
 CONSTANTS = {"pi": float(np.pi)}
 MAX_LENGTH = 5000  # characters: a longer formula is refused (Python's parser recurses on nesting)
+MAX_DEPTH = 200  # operations nested in one another (the model is built by recursion over the tree)
 _OPS = {ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide", ast.Pow: "power",
         ast.BitXor: "power"}
 
@@ -57,6 +58,8 @@ def parse(formula: str, params, columns) -> tuple:
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise FormulaError(f"nls formula {formula!r}: cannot read the right-hand side "
                            f"({getattr(exc, 'msg', None) or type(exc).__name__})") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise FormulaError(f"nls formula {formula[:60]!r}...: operations nested more than {MAX_DEPTH} deep")
     used = []
     for node in ast.walk(tree):
         why = _refusal(node)
@@ -73,6 +76,16 @@ def parse(formula: str, params, columns) -> tuple:
             if name not in used:
                 used.append(name)
     return lhs, tree, used
+
+
+def _depth(tree) -> int:
+    """How deep the tree is (without recursion)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(node))
+    return deepest
 
 
 def _is_callee(node, tree) -> bool:
