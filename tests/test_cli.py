@@ -165,7 +165,7 @@ def test_compare_json_aic_against_scipy(capsys, tmp_path):
     np.savetxt(p, x, fmt="%.17g")
     code, out, err = _run(capsys, "compare", p, "--families", "normal,lognormal", "--json")
     assert code == 0, err
-    rows = json.loads(out)
+    rows = json.loads(out)["table"]
     assert [r["family"] for r in rows] == ["lognormal", "normal"]
     ref = {"lognormal": lambda q: st.lognorm(s=q["sigma"], scale=np.exp(q["mu"])),
            "normal": lambda q: st.norm(q["mu"], q["sigma"])}

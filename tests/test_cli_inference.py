@@ -101,7 +101,7 @@ def test_compare_ranks_censored_fits_by_their_censored_likelihood(capsys, censor
     code, out, _ = _run(capsys, "compare", path, "--column", "time", "--event-column", "status",
                         "--families", "weibull,exponential", "--json")
     assert code == 0
-    rows = {r["family"]: r for r in json.loads(out)}
+    rows = {r["family"]: r for r in json.loads(out)["table"]}
     assert rows["weibull"]["loglik"] == pytest.approx(WeibullFitter().fit(x, e).log_likelihood_, rel=1e-7)
     assert rows["exponential"]["loglik"] == pytest.approx(ExponentialFitter().fit(x, e).log_likelihood_, rel=1e-7)
     # interval-censored rows (lo, lo + 1] of the uncensored times: lifelines' interval fitter
@@ -110,7 +110,7 @@ def test_compare_ranks_censored_fits_by_their_censored_likelihood(capsys, censor
     assert code == 0
     lo = np.floor(censored_csv[3])
     ref = WeibullFitter().fit_interval_censoring(lo, lo + 1).log_likelihood_
-    assert json.loads(out)[0]["loglik"] == pytest.approx(ref, rel=1e-6)
+    assert json.loads(out)["table"][0]["loglik"] == pytest.approx(ref, rel=1e-6)
 
 
 def test_fit_gof_on_censored_data_is_the_python_api(capsys, censored_csv):

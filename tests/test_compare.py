@@ -211,5 +211,5 @@ def test_cli_compare_gof_json(tmp_path, capsys):
     path = tmp_path / "x.csv"
     path.write_text("x\n" + "\n".join(repr(float(v)) for v in x) + "\n")
     assert main(["compare", str(path), "--families", "gamma,weibull", "--gof", "--n-boot", "49", "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    rows = json.loads(capsys.readouterr().out)["table"]
     assert all(set(r["gof"]) == {"ks", "ad", "cvm"} for r in rows)

@@ -42,9 +42,9 @@ _FIT_WORDS = (
     (r"\bcolumn=/columns=", "--column"),
     (r"\bcolumns=", "--column"),
     (r"\bcolumn=", "--column"),
-    (r"\blower=/upper=", "--lower-column/--upper-column"),
-    (r"\blower= and upper=", "--lower-column and --upper-column"),
-    (r"\bevent= \(right-censoring\)", "--event-column (right-censoring)"),
+    (r"\blower=/upper=", "--lower/--upper"),
+    (r"\blower= and upper=", "--lower and --upper"),
+    (r"\bevent= \(right-censoring\)", "--event (right-censoring)"),
 )
 _REGRESS_WORDS = ((r"\bevent=", "--event"),)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
 
 # Further commands live in their own modules, ``thetahat.cli.cmd_<name>``, each with
 # ``add_parser(subparsers)`` (which sets ``func=run`` as the parser default) and ``run(args) -> int``.
-PLUGINS = ("regress", "mixture", "hmm", "explain")
+PLUGINS = ("regress", "nls", "mixture", "hmm", "explain")
 
 
 def _plugins():
@@ -175,11 +175,17 @@ def _silence_stdout() -> None:
 
 # ---- commands ---------------------------------------------------------------------
 def _design_arguments(p):
-    p.add_argument("--weights-column", help="column of non-negative weights")
+    # one spelling across fit, compare and regress (--weights, --event, --lower, --upper); the old *-column
+    # spellings stay as aliases
+    p.add_argument("--weights", "--weights-column", dest="weights_column", metavar="COLUMN",
+                   help="column of non-negative weights")
     p.add_argument("--weight-kind", default="frequency", help="frequency (counts) or analytic (precisions)")
-    p.add_argument("--event-column", help="right-censoring: 1 = observed, 0 = censored at the value")
-    p.add_argument("--lower-column", help="interval censoring: lower bounds (with --upper-column)")
-    p.add_argument("--upper-column", help="interval censoring: upper bounds (inf = right-censored)")
+    p.add_argument("--event", "--event-column", dest="event_column", metavar="COLUMN",
+                   help="right-censoring: 1 = observed, 0 = censored at the value")
+    p.add_argument("--lower", "--lower-column", dest="lower_column", metavar="COLUMN",
+                   help="interval censoring: lower bounds (with --upper)")
+    p.add_argument("--upper", "--upper-column", dest="upper_column", metavar="COLUMN",
+                   help="interval censoring: upper bounds (inf = right-censored)")
     p.add_argument("--truncate", metavar="A,B", help="data observable only within [A, B] (inf allowed)")
 
 
@@ -251,9 +257,9 @@ def _fit_streamed(args, fam, fixed) -> int:
     import thetahat
 
     OptionError = thetahat.errors.OptionError
-    why = {"--plot": args.plot, "--ci bootstrap": args.ci == "bootstrap", "--weights-column": args.weights_column,
-           "--event-column": args.event_column, "--lower-column": args.lower_column,
-           "--upper-column": args.upper_column, "--truncate": args.truncate, "--gof": args.gof}
+    why = {"--plot": args.plot, "--ci bootstrap": args.ci == "bootstrap", "--weights": args.weights_column,
+           "--event": args.event_column, "--lower": args.lower_column,
+           "--upper": args.upper_column, "--truncate": args.truncate, "--gof": args.gof}
     bad = [k for k, v in why.items() if v]
     if bad:
         raise OptionError(f"{bad[0]} needs the rows in memory, but {args.file} is streamed (a glob, a folder, "
@@ -326,8 +332,8 @@ def _fit_by(args, fam, fixed) -> int:
 
     if args.column is None:
         raise thetahat.errors.OptionError("--by needs --column naming the observations")
-    ignored = {"--weights-column": args.weights_column, "--event-column": args.event_column,
-               "--lower-column": args.lower_column, "--upper-column": args.upper_column, "--truncate": args.truncate,
+    ignored = {"--weights": args.weights_column, "--event": args.event_column,
+               "--lower": args.lower_column, "--upper": args.upper_column, "--truncate": args.truncate,
                "--gof": args.gof, "--plot": args.plot, f"--ci {args.ci}": args.ci != "wald"}
     bad = [k for k, v in ignored.items() if v]
     if bad:  # fit_many fits plain samples: silently dropping these would give a wrong answer
@@ -378,7 +384,7 @@ def _read_design(args, fam):
                                           "apply to univariate families")
     interval = "lower" in extra or "upper" in extra
     if interval and not ("lower" in extra and "upper" in extra):
-        raise thetahat.errors.OptionError("interval censoring needs both --lower-column and --upper-column")
+        raise thetahat.errors.OptionError("interval censoring needs both --lower and --upper")
     if not interval and not args.column:
         raise thetahat.errors.OptionError("name the observations' column with --column when reading weights "
                                           "or censoring columns")
@@ -422,8 +428,10 @@ def _cmd_compare(args) -> int:
     with _rows_as_lines(info, args.dropna):
         cmp = thetahat.compare(x, families, dropna=args.dropna, gof=args.gof, n_boot=args.n_boot, seed=args.seed,
                                **more)
-    if args.json:
-        _print_json(cmp.to_dict()["table"])
+    if args.json:  # everything the table shows: the rows, n, dropped rows, skipped families, notes
+        d = cmp.to_dict()
+        d["source"], d["columns"] = info["source"], info["columns"]
+        _print_json(d)
     else:
         _show_compare(cmp, info)
     return 0
