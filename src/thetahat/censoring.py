@@ -141,9 +141,7 @@ class Censored(Family):
         if not self.censored:
             term = exact
         else:
-            both = base.cdf_sf  # F and S from one evaluation, where a family has it
-            (cdf_a, sf_a), (cdf_b, sf_b) = ((both(xa, p), both(xb, p)) if both is not None else
-                                            ((base.cdf(xa, p), base.sf(xa, p)), (base.cdf(xb, p), base.sf(xb, p))))
+            (cdf_a, sf_a), (cdf_b, sf_b) = (base.cdf(xa, p), base.sf(xa, p)), (base.cdf(xb, p), base.sf(xb, p))
             # an infinite end: P(X > -inf) = P(X <= inf) = 1 (a right-censored row at the support's edge)
             sf_a, cdf_b = jnp.where(jnp.isfinite(a), sf_a, 1.0), jnp.where(jnp.isfinite(b), cdf_b, 1.0)
             # F(b) - F(a) without cancellation: through the survival function in the upper tail

@@ -147,7 +147,7 @@ class Family:
     A family declares facts about its distribution; the engine decides how to compute from
     them -- NumPy or XLA, how many passes over the data, how to validate them. A hook should not be
     a second route, written by hand, to a number the engine can get from the others; the few that
-    remain (statistics_np, statistics_validated, profile_batch, cdf_sf, closed_form_derivs) are kept
+    remain (statistics_np, statistics_validated, profile_batch, closed_form_derivs) are kept
     for their measured speed (docs/design/family_protocol.md).
 
     Required
@@ -199,8 +199,6 @@ class Family:
         Distribution and survival functions (censoring, truncation, tests of fit).
     logcdf(x, p), logsf(x, p)
         log F and log S, accurate in the far tails (a censored row there); else log of cdf / sf.
-    cdf_sf(x, p)
-        ``(cdf, sf)`` from one evaluation, where both share the costly part (the t's incomplete beta).
     sample(key, p, size), to_scipy(p)
         Draws (default: through scipy), and the frozen scipy.stats distribution.
     symbolic()
@@ -319,7 +317,6 @@ class Family:
     # (x, p) -> (cdf, sf) from one evaluation, for censored rows that need both (the t: one incomplete
     # beta per element); measured 46 s against 55 s for the first censored t fit of 3,000 rows (its
     # compilation), 2.3-3.0 s against 2.9-3.2 s warm, docs/design/family_protocol.md
-    cdf_sf = None
     expected_information = None  # (p) -> per-observation information matrix (flat params), NumPy or JAX as p
     symbolic = None  # () -> families.symbolic_form.SymbolicFamily: the density in SymPy, for derive
     predictor = None  # Predictor: what a regression's linear predictor models (None: no regression)

@@ -105,12 +105,6 @@ class StudentT(Family):
                              jnp.where(near, zc * zc, nu) / (nu + zc * zc))
         return jnp.sign(zc) * half, half, near, z
 
-    def cdf_sf(self, x, p):
-        """(cdf, sf) from one incomplete beta per element (censored rows need both)."""
-        centre, tail, near, z = self._halves(x, p)
-        return (jnp.where(near, 0.5 + centre, jnp.where(z < 0, tail, 1.0 - tail)),
-                jnp.where(near, 0.5 - centre, jnp.where(z > 0, tail, 1.0 - tail)))
-
     def cdf(self, x, p):
         centre, tail, near, z = self._halves(x, p)
         return jnp.where(near, 0.5 + centre, jnp.where(z < 0, tail, 1.0 - tail))
