@@ -1,0 +1,163 @@
+"""Profile-likelihood intervals for regression coefficients.
+
+The profile of a coefficient ``b_j`` is ``ℓ_p(t) = max ℓ(θ)`` over the other parameters (the
+other coefficients and the model's extra parameters: log σ, log α, cut points) with
+``b_j = t``. The interval at level ``1 - α`` is ``{t : 2 (ℓ̂ - ℓ_p(t)) <= χ²_{1, 1-α}}``; its
+ends are found by :func:`thetahat.inference.profile.interval` (bracketing outward from the
+estimate in steps of the Wald SE, doubling, then Brent's method), as for ``Fit.confint``. Each
+``ℓ_p(t)`` is the regression's own damped Newton (:func:`._newton.newton_search`) on the full
+log-likelihood with the row and column of ``b_j`` taken out of its gradient and Hessian, warm
+started from the nearest profile point already solved. That holds ``b_j`` fixed for every
+model with a Newton solver, including the multinomial (a coefficient of one class) and the
+ordered model, where moving ``b_j x_j`` into the offset would not work.
+
+A side where the profile never falls to the cutoff (its log-likelihood stays within the cutoff
+of the maximum however far the coefficient goes) is open: its end is ``-inf`` or ``inf`` and
+a note says so, the convention of ``Fit.confint(method="profile")``.
+
+``transform``: a monotone function of one coefficient (``np.exp`` gives an odds-ratio or
+rate-ratio interval) maps the coefficient's ends (profile intervals are invariant under such
+maps); the ends are re-sorted, so a decreasing map is fine. A general function of several
+coefficients is not profiled here.
+
+Example
+-------
+>>> import numpy as np, thetahat
+>>> X = np.column_stack([np.ones(8), np.arange(8.0)])
+>>> f = thetahat.regress(X, y=np.array([0, 1, 0, 0, 1, 1, 0, 1.0]), family="bernoulli")
+>>> ci = f.confint(method="profile")
+>>> lo, hi = ci["x1"]
+>>> bool(lo < f.params["x1"] < hi), ci.method
+(True, 'profile')
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._jax import x64
+from ..errors import OptionError
+from ..inference.intervals import Intervals
+from ..inference.profile import interval
+from ._newton import Data, derivatives, newton_search, value_grad
+
+
+class _Coefficient:
+    """The profile of one coefficient (entry ``j`` of ``theta``), in the shape that
+    :func:`thetahat.inference.profile.interval` walks: ``loglik(s) -> (value, state)``."""
+
+    bounded_coordinate = False
+
+    def __init__(self, fit, data, j):
+        st = fit._state
+        self.fit, self.model, self.data, self.j = fit, st["model"], data, j
+        self.name = fit.names[j]
+        theta = np.asarray(st["theta"], dtype=float)
+        self.s_hat = float(theta[j])
+        se = float(fit.se[j]) if fit.se is not None else float("nan")
+        self.step = se if np.isfinite(se) and se > 0 else 0.5 * (1.0 + abs(self.s_hat))
+        self.solved = {self.s_hat: (float(fit.loglik), np.delete(theta, j))}
+
+    def value_at(self, s):
+        return float(s)
+
+    def bound(self, side):
+        return -np.inf if side < 0 else np.inf
+
+    def loglik(self, s):
+        """The profile log-likelihood at ``b_j = s`` and the other parameters there."""
+        j, model, data = self.j, self.model, self.data
+        near = min(self.solved, key=lambda k: abs(k - s))
+
+        def evaluate(sub, hessian):
+            full = np.insert(sub, j, s)
+            if hessian:
+                v, g, H = derivatives(model, data, full)
+                return v, np.delete(g, j), np.delete(np.delete(H, j, 0), j, 1), None
+            v, g = value_grad(model, data, full)
+            return v, np.delete(g, j), None, None
+
+        res = newton_search(evaluate, self.solved[near][1], max_iter=200)
+        if not np.isfinite(res.loglik):
+            return float("nan"), None
+        # an unconverged run (the other coefficients running off: a separating direction) still
+        # gives a lower bound of the profile, and the ends are found where it is well defined
+        return float(res.loglik), np.asarray(res.theta, dtype=float)
+
+
+def _checked(fit, level):
+    if not 0 < level < 1:
+        raise OptionError(f"confidence level must be between 0 and 1, got {level}")
+    st = fit._state
+    if st.get("X") is None or "model" not in st:
+        raise OptionError("profile intervals need the fit's rows in memory; a streamed regression does not keep "
+                          "them (use method='wald')")
+    if "penalty" in fit.info:
+        raise OptionError("profile intervals need the maximum of the likelihood; a penalised (MAP) fit is not one")
+    if not fit.converged:
+        raise OptionError("the fit did not converge: a profile needs the maximum")
+    return st
+
+
+def _targets(fit, st, params):
+    nb = st["X"].shape[1] * st["model"].k
+    coefs = list(fit.names[:nb])
+    if params is None:
+        return [(k, i) for i, k in enumerate(coefs)]
+    wanted = [params] if isinstance(params, str) else list(params)
+    out = []
+    for k in wanted:
+        if k not in fit.names:
+            raise OptionError(f"{k!r} is not a parameter of this fit; its coefficients are {', '.join(coefs)}")
+        if k not in coefs:
+            raise OptionError(f"{k!r} is an extra parameter of the {fit.family} model: profile intervals are "
+                              "computed for the coefficients only")
+        out.append((k, coefs.index(k)))
+    return out
+
+
+def mapped_ends(ends, transform):
+    """``ends`` through a monotone ``transform``, re-sorted (``None``: unchanged)."""
+    if transform is None:
+        return ends
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        a, b = (float(np.asarray(transform(np.float64(e)))) for e in ends)
+    return (min(a, b), max(a, b))
+
+
+@x64
+def profile_confint(fit, level=0.95, params=None, transform=None) -> Intervals:
+    """Profile-likelihood intervals of the coefficients of an in-memory regression fit.
+
+    Parameters
+    ----------
+    fit : RegressionFit
+    level : float
+        The confidence level, ``1 - alpha``.
+    params : str or list of str, optional
+        The coefficients to profile (default all).
+    transform : callable, optional
+        A monotone function applied to the ends (``np.exp``: odds or rate ratios).
+
+    Returns
+    -------
+    Intervals
+        ``{name: (lo, hi)}`` with ``method="profile"``, ``level`` and ``notes`` (open sides).
+
+    Examples
+    --------
+    >>> import numpy as np, thetahat
+    >>> X = np.column_stack([np.ones(6), np.arange(6.0)])
+    >>> f = thetahat.regress(X, y=np.array([0.0, 1, 0, 2, 3, 3]), family="poisson")
+    >>> lo, hi = profile_confint(f, 0.95, params="x1", transform=np.exp)["x1"]
+    >>> bool(lo < np.exp(f.params["x1"]) < hi)
+    True
+    """
+    st = _checked(fit, level)
+    data = Data.build(st["X"], st["y"], st["aux"], st["w"], st["off"])
+    out, notes = {}, []
+    for name, j in _targets(fit, st, params):
+        lo, hi, nk = interval(_Coefficient(fit, data, j), level)
+        out[name] = mapped_ends((lo, hi), transform)
+        notes.extend(nk)
+    return Intervals(out, method="profile", level=level, notes=notes)
