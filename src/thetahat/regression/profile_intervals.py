@@ -34,12 +34,16 @@ Example
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import chi2
 
 from .._jax import x64
 from ..errors import OptionError
 from ..inference.intervals import Intervals
 from ..inference.profile import interval
 from ._newton import Data, derivatives, newton_search, value_grad
+
+
+BOUNDED_LINKS = ("gamma", "inverse_gaussian")  # with a non-log link, the linear predictor is bounded
 
 
 class _Coefficient:
@@ -65,9 +69,30 @@ class _Coefficient:
         return -np.inf if side < 0 else np.inf
 
     def loglik(self, s):
-        """The profile log-likelihood at ``b_j = s`` and the other parameters there."""
+        """The profile log-likelihood at ``b_j = s`` and the other parameters there.
+
+        Warm started from the nearest point solved; where that start is outside the model's
+        space at ``s`` (an inverse or identity link's mean leaving its support), the way to ``s``
+        is walked in shorter steps, each started from the last (halved on failure, doubled on
+        success), so the start is always inside."""
+        cur = min(self.solved, key=lambda k: abs(k - s))
+        h = s - cur
+        for _ in range(60):
+            t = s if abs(h) >= abs(s - cur) else cur + h
+            ll, state = self._solve(t, self.solved[cur][1])
+            if state is None:
+                h /= 2.0
+                if abs(h) < 1e-12 * (1.0 + abs(s)):
+                    return float("nan"), None
+                continue
+            if t == s:
+                return ll, state
+            self.solved[t] = (ll, state)
+            cur, h = t, 2.0 * h
+        return float("nan"), None
+
+    def _solve(self, s, start):
         j, model, data = self.j, self.model, self.data
-        near = min(self.solved, key=lambda k: abs(k - s))
 
         def evaluate(sub, hessian):
             full = np.insert(sub, j, s)
@@ -77,12 +102,31 @@ class _Coefficient:
             v, g = value_grad(model, data, full)
             return v, np.delete(g, j), None, None
 
-        res = newton_search(evaluate, self.solved[near][1], max_iter=200)
+        res = newton_search(evaluate, start, max_iter=100)
         if not np.isfinite(res.loglik):
             return float("nan"), None
         # an unconverged run (the other coefficients running off: a separating direction) still
         # gives a lower bound of the profile, and the ends are found where it is well defined
         return float(res.loglik), np.asarray(res.theta, dtype=float)
+
+
+def _edges(prof, ends, level):
+    """Notes for ends that are no crossing of the cutoff but the edge of the space where the model
+    is defined (a mean leaving its support: an inverse link's linear predictor reaching 0), met
+    while the profile is still above the cutoff. There the root-finder stops at a jump of the
+    profile deviance to infinity; such a side is open, its end the edge."""
+    q = float(chi2.ppf(level, 1))
+    notes = []
+    for end, side in zip(ends, ("lower", "upper")):
+        if not np.isfinite(end):
+            continue
+        ll, _ = prof.loglik(end)
+        d = 2.0 * (prof.fit.loglik - ll) - q if np.isfinite(ll) else np.inf
+        if abs(d) > 1e-6 * q:
+            notes.append(f"the profile of {prof.name} reaches the edge of the model's space ({prof.name} = {end:g}, "
+                         f"where a mean leaves its support) before the {level:.0%} cutoff: the {side} side of "
+                         "the interval is open there")
+    return notes
 
 
 def _checked(fit, level):
@@ -96,6 +140,9 @@ def _checked(fit, level):
         raise OptionError("profile intervals need the maximum of the likelihood; a penalised (MAP) fit is not one")
     if not fit.converged:
         raise OptionError("the fit did not converge: a profile needs the maximum")
+    if fit.family in BOUNDED_LINKS and fit.link != "log":
+        raise OptionError(f"profile intervals are not available for {fit.family} with the {fit.link} link: the "
+                          "mean leaves its support along the profile (use the log link, or method='wald')")
     return st
 
 
@@ -157,7 +204,9 @@ def profile_confint(fit, level=0.95, params=None, transform=None) -> Intervals:
     data = Data.build(st["X"], st["y"], st["aux"], st["w"], st["off"])
     out, notes = {}, []
     for name, j in _targets(fit, st, params):
-        lo, hi, nk = interval(_Coefficient(fit, data, j), level)
+        prof = _Coefficient(fit, data, j)
+        lo, hi, nk = interval(prof, level)
+        nk += _edges(prof, (lo, hi), level)
         out[name] = mapped_ends((lo, hi), transform)
         notes.extend(nk)
     return Intervals(out, method="profile", level=level, notes=notes)
