@@ -127,6 +127,8 @@ class RegressionFit(InformationCriteria):
         out = {k: (float(e - q * s), float(e + q * s)) for k, e, s in zip(self.names, self.estimates, self.se)}
         if params is not None:
             keep = [params] if isinstance(params, str) else list(params)
+            if any(k not in out for k in keep):
+                raise OptionError(f"{[k for k in keep if k not in out]} not parameters of this fit: {list(out)}")
             out = {k: out[k] for k in keep}
         if transform is not None:
             from .profile_intervals import mapped_ends
