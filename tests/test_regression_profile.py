@@ -201,3 +201,11 @@ def test_separation_has_no_fit_to_profile():
     y = np.array([0.0, 0, 0, 0, 0, 0, 1, 1, 1, 1])  # quasi-complete: both outcomes only at x = 5
     with pytest.raises(SeparationError):
         thetahat.regress(np.column_stack([np.ones(10), x]), y=y, family="bernoulli")
+
+
+def test_streamed_fit_refused(tmp_path):
+    path = tmp_path / "d.csv"
+    D.to_csv(path, index=False)
+    f = thetahat.regress("ycount ~ x1", str(path), family="poisson")
+    with pytest.raises(OptionError, match="rows in memory"):
+        f.confint(method="profile")
