@@ -209,3 +209,31 @@ def test_streamed_fit_refused(tmp_path):
     f = thetahat.regress("ycount ~ x1", str(path), family="poisson")
     with pytest.raises(OptionError, match="rows in memory"):
         f.confint(method="profile")
+
+
+def test_linear_combinations_against_brute_force(fits):
+    """b1 - b2, and the fitted probability at x0 = (1, .5, .5) (the linear predictor's interval
+    through expit), vs brute-force profiles in a reparametrisation b = A theta' whose entry j is
+    the combination."""
+    f = fits["logit"]
+    X = np.column_stack([np.ones(len(D)), D.x1, D.x2])
+    y = D.ybin.to_numpy(float)
+    x0 = np.array([1.0, 0.5, 0.5])
+    ci = f.confint(method="profile", params={"x1 - x2": {"x1": 1, "x2": -1}, "p(x0)": x0}, transform=expit)
+    raw = f.confint(method="profile", params={"x1 - x2": [0.0, 1, -1]})
+    cases = [("x1 - x2", np.array([[1.0, 0, 0], [0, 1, 1], [0, 0, 1]]), 1, np.array([0.0, 1, -1]), raw, None),
+             ("p(x0)", np.array([[1.0, -0.5, -0.5], [0, 1, 0], [0, 0, 1]]), 0, x0, ci, expit)]
+    for label, A, j, c, got, g in cases:
+        def nll(t, A=A):
+            eta = X @ (A @ t)
+            return -np.sum(y * eta - np.logaddexp(0, eta))
+
+        def grad(t, A=A):
+            return -A.T @ (X.T @ (y - expit(X @ (A @ t))))
+
+        th = np.linalg.solve(A, f.estimates[:3])
+        se = np.sqrt(c @ f.cov[:3, :3] @ c)
+        ends = np.array(_brute_ends(nll, grad, th, j, f.loglik, se))
+        np.testing.assert_allclose(got[label], ends if g is None else g(ends), rtol=1e-10)
+    with pytest.raises(OptionError, match="weights"):
+        f.confint(method="profile", params={"bad": [1.0, 2.0]})

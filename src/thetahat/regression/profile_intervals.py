@@ -47,23 +47,37 @@ BOUNDED_LINKS = ("gamma", "inverse_gaussian")  # with a non-log link, the linear
 
 
 class _Coefficient:
-    """The profile of one coefficient (entry ``j`` of ``theta``), in the shape that
-    :func:`thetahat.inference.profile.interval` walks: ``loglik(s) -> (value, state)``."""
+    """The profile of one coefficient, or of a linear combination ``c'b`` of the coefficients,
+    in the shape that :func:`thetahat.inference.profile.interval` walks: ``loglik(s) -> (value,
+    state)``. The coefficients are rotated to ``z = Q'b`` with ``Q`` orthonormal and its first
+    column ``c/|c|`` (a permutation for one coefficient), so ``c'b = |c| z_1``: ``z_1`` is held,
+    the rest (and the extra parameters) maximised."""
 
     bounded_coordinate = False
 
-    def __init__(self, fit, data, j):
+    def __init__(self, fit, data, name, c):
         st = fit._state
-        self.fit, self.model, self.data, self.j = fit, st["model"], data, j
-        self.name = fit.names[j]
+        self.fit, self.model, self.data, self.name = fit, st["model"], data, name
         theta = np.asarray(st["theta"], dtype=float)
-        self.s_hat = float(theta[j])
-        se = float(fit.se[j]) if fit.se is not None else float("nan")
+        nb = c.size
+        self.norm = float(np.linalg.norm(c))
+        hot = np.flatnonzero(c)
+        if hot.size == 1 and c[hot[0]] > 0:
+            Q = np.eye(nb)[:, [hot[0]] + [i for i in range(nb) if i != hot[0]]]
+        else:
+            Q = np.linalg.qr(np.column_stack([c / self.norm, np.eye(nb)]))[0][:, :nb]
+            Q[:, 0] = c / self.norm
+        self.T = np.eye(theta.size)
+        self.T[:nb, :nb] = Q
+        z = self.T.T @ theta
+        self.s_hat = float(z[0])
+        var = float(c @ fit.cov[:nb, :nb] @ c) if fit.cov is not None else float("nan")
+        se = np.sqrt(var) / self.norm if var > 0 else float("nan")
         self.step = se if np.isfinite(se) and se > 0 else 0.5 * (1.0 + abs(self.s_hat))
-        self.solved = {self.s_hat: (float(fit.loglik), np.delete(theta, j))}
+        self.solved = {self.s_hat: (float(fit.loglik), z[1:])}
 
     def value_at(self, s):
-        return float(s)
+        return float(s) * self.norm
 
     def bound(self, side):
         return -np.inf if side < 0 else np.inf
@@ -92,15 +106,15 @@ class _Coefficient:
         return float("nan"), None
 
     def _solve(self, s, start):
-        j, model, data = self.j, self.model, self.data
+        model, data, T = self.model, self.data, self.T
 
         def evaluate(sub, hessian):
-            full = np.insert(sub, j, s)
+            full = T @ np.concatenate([[s], sub])
             if hessian:
                 v, g, H = derivatives(model, data, full)
-                return v, np.delete(g, j), np.delete(np.delete(H, j, 0), j, 1), None
+                return v, (T.T @ g)[1:], (T.T @ H @ T)[1:, 1:], None
             v, g = value_grad(model, data, full)
-            return v, np.delete(g, j), None, None
+            return v, (T.T @ g)[1:], None, None
 
         res = newton_search(evaluate, start, max_iter=100)
         if not np.isfinite(res.loglik):
@@ -120,7 +134,7 @@ def _edges(prof, ends, level):
     for end, side in zip(ends, ("lower", "upper")):
         if not np.isfinite(end):
             continue
-        ll, _ = prof.loglik(end)
+        ll, _ = prof.loglik(end / prof.norm)
         d = 2.0 * (prof.fit.loglik - ll) - q if np.isfinite(ll) else np.inf
         if abs(d) > 1e-6 * q:
             notes.append(f"the profile of {prof.name} reaches the edge of the model's space ({prof.name} = {end:g}, "
@@ -150,7 +164,9 @@ def _targets(fit, st, params):
     nb = st["X"].shape[1] * st["model"].k
     coefs = list(fit.names[:nb])
     if params is None:
-        return [(k, i) for i, k in enumerate(coefs)]
+        return [(k, row) for k, row in zip(coefs, np.eye(len(coefs)))]
+    if isinstance(params, dict):
+        return [(k, _combination(v, coefs)) for k, v in params.items()]
     wanted = [params] if isinstance(params, str) else list(params)
     out = []
     for k in wanted:
@@ -159,8 +175,26 @@ def _targets(fit, st, params):
         if k not in coefs:
             raise OptionError(f"{k!r} is an extra parameter of the {fit.family} model: profile intervals are "
                               "computed for the coefficients only")
-        out.append((k, coefs.index(k)))
+        out.append((k, np.eye(len(coefs))[coefs.index(k)]))
     return out
+
+
+def _combination(weights, coefs):
+    """The vector ``c`` of a linear combination given as ``{coefficient: weight}`` or a vector."""
+    if isinstance(weights, dict):
+        bad = [k for k in weights if k not in coefs]
+        if bad:
+            raise OptionError(f"{bad} are not coefficients of this fit: {', '.join(coefs)}")
+        c = np.zeros(len(coefs))
+        for k, w in weights.items():
+            c[coefs.index(k)] = float(w)
+    else:
+        c = np.asarray(weights, dtype=float).ravel()
+        if c.size != len(coefs):
+            raise OptionError(f"a linear combination needs {len(coefs)} weights (one per coefficient), got {c.size}")
+    if not np.all(np.isfinite(c)) or not np.any(c):
+        raise OptionError("a linear combination needs finite weights, not all zero")
+    return c
 
 
 def mapped_ends(ends, transform):
@@ -181,8 +215,11 @@ def profile_confint(fit, level=0.95, params=None, transform=None) -> Intervals:
     fit : RegressionFit
     level : float
         The confidence level, ``1 - alpha``.
-    params : str or list of str, optional
-        The coefficients to profile (default all).
+    params : str, list of str or dict, optional
+        The coefficients to profile (default all), or ``{label: combination}`` for linear
+        combinations ``c'b`` of them, each given as ``{coefficient: weight}`` or a vector
+        of weights (``{"x1 - x2": {"x1": 1, "x2": -1}}``; a row ``x0`` of the design gives
+        the linear predictor there, and ``transform`` the inverse link maps it to the mean).
     transform : callable, optional
         A monotone function applied to the ends (``np.exp``: odds or rate ratios).
 
@@ -203,8 +240,8 @@ def profile_confint(fit, level=0.95, params=None, transform=None) -> Intervals:
     st = _checked(fit, level)
     data = Data.build(st["X"], st["y"], st["aux"], st["w"], st["off"])
     out, notes = {}, []
-    for name, j in _targets(fit, st, params):
-        prof = _Coefficient(fit, data, j)
+    for name, c in _targets(fit, st, params):
+        prof = _Coefficient(fit, data, name, c)
         lo, hi, nk = interval(prof, level)
         nk += _edges(prof, (lo, hi), level)
         out[name] = mapped_ends((lo, hi), transform)

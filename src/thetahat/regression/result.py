@@ -107,8 +107,9 @@ class RegressionFit(InformationCriteria):
     def confint(self, level: float = 0.95, method: str = "wald", params=None, transform=None) -> dict:
         """Confidence intervals by label: ``wald`` (``estimate ± z·se``, the default) or ``profile``
         (likelihood-ratio intervals of the coefficients, :mod:`.profile_intervals`; an open side
-        is ``±inf`` with a note). ``params`` picks coefficients; ``transform`` (a monotone map such
-        as ``np.exp``) is applied to the ends."""
+        is ``±inf`` with a note). ``params`` picks coefficients, or (profile) gives linear
+        combinations ``{label: {coefficient: weight}}``; ``transform`` (a monotone map such as
+        ``np.exp``) is applied to the ends."""
         if method == "profile":
             from .profile_intervals import profile_confint
 
