@@ -104,18 +104,38 @@ class RegressionFit(InformationCriteria):
         tail = (lambda v: 2 * ndtr(-abs(v))) if df is None else (lambda v: 2 * student_t.sf(abs(v), df))
         return {k: float(tail(v)) if np.isfinite(v) else float("nan") for k, v in self.z.items()}
 
-    def confint(self, level: float = 0.95) -> dict:
-        """Wald intervals ``estimate ± z·se`` by label."""
-        if not 0 < level < 1:
-            from ..errors import OptionError
+    def confint(self, level: float = 0.95, method: str = "wald", params=None, transform=None) -> dict:
+        """Confidence intervals by label: ``wald`` (``estimate ± z·se``, the default) or ``profile``
+        (likelihood-ratio intervals of the coefficients, :mod:`.profile_intervals`; an open side
+        is ``±inf`` with a note). ``params`` picks coefficients, or (profile) gives linear
+        combinations ``{label: {coefficient: weight}}``; ``transform`` (a monotone map such as
+        ``np.exp``) is applied to the ends."""
+        if method == "profile":
+            from .profile_intervals import profile_confint
 
+            return profile_confint(self, level, params, transform)
+        from ..errors import OptionError
+
+        if method != "wald":
+            raise OptionError(f"unknown interval method {method!r}; choose wald or profile")
+        if not 0 < level < 1:
             raise OptionError(f"confidence level must be between 0 and 1, got {level}")
         q = NormalDist().inv_cdf(0.5 + level / 2)
         if self.cov_type == "ols":
             from scipy.stats import t as student_t
 
             q = float(student_t.ppf(0.5 + level / 2, self.info["df_resid"]))
-        return {k: (float(e - q * s), float(e + q * s)) for k, e, s in zip(self.names, self.estimates, self.se)}
+        out = {k: (float(e - q * s), float(e + q * s)) for k, e, s in zip(self.names, self.estimates, self.se)}
+        if params is not None:
+            keep = [params] if isinstance(params, str) else list(params)
+            if any(k not in out for k in keep):
+                raise OptionError(f"{[k for k in keep if k not in out]} not parameters of this fit: {list(out)}")
+            out = {k: out[k] for k in keep}
+        if transform is not None:
+            from .profile_intervals import mapped_ends
+
+            out = {k: mapped_ends(v, transform) for k, v in out.items()}
+        return out
 
     def table(self, level: float = 0.95) -> list:
         """One dict per parameter: name, estimate, se, z, p, ci_low, ci_high."""
