@@ -182,3 +182,46 @@ def test_bad_input():
         thetahat.derive(th * sp.exp(-th * x), x=x, params=[sp.Symbol("zeta")])
     with pytest.raises(OptionError, match="known value"):
         thetahat.derive("binomial").evaluate([1, 2, 3])
+
+
+@pytest.mark.parametrize("name", ["zinb", "gengamma", "gompertz", "burr12", "kumaraswamy"])
+def test_symbolic_densities_of_the_new_families_are_their_log_densities(name):
+    # the SymPy density that derive starts from, at the table's parameters and grid, against the family's
+    # log-density (itself held against scipy or an independent formula by the family table)
+    from cases import CASES
+    from thetahat._jax import jnp, scope
+
+    case = next(c for c in CASES if c.family == name)
+    sym = thetahat.family(name).symbolic()
+    subs = {s: case.params[n] for s, n in zip(sym.params, sym.names)}
+    fam = thetahat.family(name)
+    pts = [v for v in case.grid if np.isfinite(case.scipy(case.params).logpdf(v) if hasattr(case.scipy(case.params), "logpdf")
+                                                 else case.scipy(case.params).logpmf(v))][:5]
+    with scope():
+        p = {k: jnp.asarray(v) for k, v in case.params.items()}
+        for v in pts:
+            exact = sp.N(sp.log(sym.density.subs(subs).subs(sym.x, sp.nsimplify(v) if sym.discrete else v)), 30)
+            assert float(fam.logpdf(jnp.asarray(v), p)) == pytest.approx(float(exact), rel=1e-10, abs=1e-12)
+
+
+def test_zinb_derivation_has_no_closed_form_and_its_score_is_the_gradient():
+    # the score equations' summands at counts 0..6, summed, against autodiff of the family's log-pmf
+    import jax
+
+    from thetahat._jax import jnp, scope
+
+    d = thetahat.derive("zinb")
+    assert not d.closed_form and len(d.score) == 3
+    x = np.array([0.0, 0.0, 1.0, 2.0, 3.0, 6.0])
+    theta = {"pi": 0.3, "r": 2.0, "p": 0.4}
+    sym = dict(zip(d.names, d.params))
+    grads = []
+    for s_j in d.score:
+        summand = s_j.function.subs({sym[k]: v for k, v in theta.items()})
+        (xi,) = summand.atoms(sp.Indexed)
+        grads.append(sum(float(summand.subs(xi, int(v)).doit()) for v in x))
+    fam = thetahat.family("zinb")
+    with scope():
+        g = jax.grad(lambda p: sum(fam.logpdf(jnp.asarray(v), p) for v in x))(
+            {k: jnp.asarray(v) for k, v in theta.items()})
+    assert np.allclose(grads, [float(g[k]) for k in d.names], rtol=1e-10)

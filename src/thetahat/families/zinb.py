@@ -61,6 +61,18 @@ class ZeroInflatedNegativeBinomial(Family):
         pi = float(np.clip((zeros - q**r) / (1 - q**r), 0.05, 0.9))
         return {"pi": pi, "r": r / (1 - pi), "p": q}
 
+    def symbolic(self):
+        """The pmf in SymPy, from the formula above, one piece for 0 and one for x > 0 (:func:`thetahat.derive`)."""
+        import sympy as sp
+
+        from .symbolic_form import SymbolicFamily, positive
+
+        x = sp.Symbol("x", nonnegative=True, integer=True)
+        pi, r, q = positive("pi"), positive("r"), positive("p")
+        positive_part = (1 - pi) * sp.gamma(x + r) / (sp.gamma(r) * sp.factorial(x)) * q**r * (1 - q) ** x
+        pmf = sp.Piecewise((pi + (1 - pi) * q**r, sp.Eq(x, 0)), (positive_part, True))
+        return SymbolicFamily("zinb", pmf, x, [pi, r, q], ["pi", "r", "p"], (0, sp.oo), True, (pi, q))
+
     def cdf(self, x, p):
         k = jnp.floor(x)
         nb = special.betainc(p["r"], jnp.maximum(k, 0.0) + 1.0, p["p"])
