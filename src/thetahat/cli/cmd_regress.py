@@ -140,12 +140,6 @@ def run(args) -> int:
 
 
 def _intervals(f, method):
-    import inspect
-
-    from thetahat.errors import OptionError
-
-    if "method" not in inspect.signature(f.confint).parameters:  # (profile intervals of a regression: not yet)
-        raise OptionError(f"--ci {method}: this version gives regressions Wald intervals only")
     return f.confint(0.95, method=method)
 
 
