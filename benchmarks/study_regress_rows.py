@@ -7,7 +7,7 @@ the family's JAX log-density, differentiated per row. For the binary links the J
 ``regression.rows`` (log p, log(1-p) from eta) is timed beside the family's log-pmf at
 p = expit(eta). Cold = first call, compile included; warm = median of 3 after it.
 
-    PYTHONPATH=src python benchmarks/bench_regress_rows.py [n]
+    PYTHONPATH=src python benchmarks/study_regress_rows.py [n]
 """
 
 import sys
