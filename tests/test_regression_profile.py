@@ -237,3 +237,41 @@ def test_linear_combinations_against_brute_force(fits):
         np.testing.assert_allclose(got[label], ends if g is None else g(ends), rtol=1e-10)
     with pytest.raises(OptionError, match="weights"):
         f.confint(method="profile", params={"bad": [1.0, 2.0]})
+
+
+# ---- a nonlinear function of several coefficients ---------------------------------------------------
+def _ratio_profile_deviance(X, y, lmax, t, start):
+    """2 (lmax - max loglik) of the logit with b1 = t b2, over (b0, b2) by BFGS then Nelder-Mead: the
+    profile of the ratio b1/b2 written by hand (scipy, the logit's log-likelihood in NumPy)."""
+    def nll(v):
+        eta = X[:, 0] * v[0] + (t * X[:, 1] + X[:, 2]) * v[1]
+        return float(np.sum(np.logaddexp(0.0, eta) - y * eta))
+
+    r = optimize.minimize(nll, start, method="BFGS", options={"gtol": 1e-10})
+    r = optimize.minimize(nll, r.x, method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-13, "maxiter": 4000})
+    return 2.0 * (lmax + r.fun)
+
+
+def test_ratio_of_coefficients_against_a_brute_force_profile(fits):
+    # confint of g(b) = b1 / b2 through the Lagrange system: at each end the hand-written profile
+    # deviance of the ratio equals the chi-square cutoff, and the ends bracket the estimate
+    f = fits["logit"]
+    X = np.column_stack([np.ones(len(D)), D.x1, D.x2])
+    y = D.ybin.to_numpy(dtype=float)
+    ci = f.confint(0.95, method="profile", params={"x1 / x2": lambda b: b["x1"] / b["x2"]})
+    lo, hi = ci["x1 / x2"]
+    ratio = f.params["x1"] / f.params["x2"]
+    assert lo < ratio < hi and ci.notes == []
+    q = stats.chi2.ppf(0.95, 1)
+    for end in (lo, hi):
+        d = _ratio_profile_deviance(X, y, f.loglik, end, [f.params["Intercept"], f.params["x2"]])
+        assert d == pytest.approx(q, abs=1e-7)
+
+
+def test_a_linear_function_equals_the_linear_combination(fits):
+    # the same profile by two routes: the Lagrange system for g(b) = b1 - 2 b2, and the rotation that
+    # holds c'b for c = (0, 1, -2)
+    f = fits["poisson"]
+    by_function = f.confint(0.9, method="profile", params={"g": lambda b: b["x1"] - 2.0 * b["x2"]})["g"]
+    by_rotation = f.confint(0.9, method="profile", params={"g": {"x1": 1.0, "x2": -2.0}})["g"]
+    np.testing.assert_allclose(by_function, by_rotation, rtol=1e-9)

@@ -18,7 +18,8 @@ a note says so, the convention of ``Fit.confint(method="profile")``.
 ``transform``: a monotone function of one coefficient (``np.exp`` gives an odds-ratio or
 rate-ratio interval) maps the coefficient's ends (profile intervals are invariant under such
 maps); the ends are re-sorted, so a decreasing map is fine. A general function of several
-coefficients is not profiled here.
+coefficients, ``params={"label": g}`` with ``g`` taking the coefficients by name, is profiled
+with ``g(b)`` held through the Lagrange system (:mod:`.profile_functions`).
 
 Example
 -------
@@ -41,6 +42,7 @@ from ..errors import OptionError
 from ..inference.intervals import Intervals
 from ..inference.profile import interval
 from ._newton import Data, derivatives, newton_search, value_grad
+from .profile_functions import FunctionProfile
 
 
 BOUNDED_LINKS = ("gamma", "inverse_gaussian")  # with a non-log link, the linear predictor is bounded
@@ -166,7 +168,7 @@ def _targets(fit, st, params):
     if params is None:
         return [(k, row) for k, row in zip(coefs, np.eye(len(coefs)))]
     if isinstance(params, dict):
-        return [(k, _combination(v, coefs)) for k, v in params.items()]
+        return [(k, v if callable(v) else _combination(v, coefs)) for k, v in params.items()]
     wanted = [params] if isinstance(params, str) else list(params)
     out = []
     for k in wanted:
@@ -219,7 +221,9 @@ def profile_confint(fit, level=0.95, params=None, transform=None) -> Intervals:
         The coefficients to profile (default all), or ``{label: combination}`` for linear
         combinations ``c'b`` of them, each given as ``{coefficient: weight}`` or a vector
         of weights (``{"x1 - x2": {"x1": 1, "x2": -1}}``; a row ``x0`` of the design gives
-        the linear predictor there, and ``transform`` the inverse link maps it to the mean).
+        the linear predictor there, and ``transform`` the inverse link maps it to the mean),
+        or as a function of the coefficients by name, written with ``jax.numpy``
+        (``{"x1 / x2": lambda b: b["x1"] / b["x2"]}``).
     transform : callable, optional
         A monotone function applied to the ends (``np.exp``: odds or rate ratios).
 
@@ -240,10 +244,15 @@ def profile_confint(fit, level=0.95, params=None, transform=None) -> Intervals:
     st = _checked(fit, level)
     data = Data.build(st["X"], st["y"], st["aux"], st["w"], st["off"])
     out, notes = {}, []
+    coefs = list(fit.names[:st["X"].shape[1] * st["model"].k])
     for name, c in _targets(fit, st, params):
-        prof = _Coefficient(fit, data, name, c)
-        lo, hi, nk = interval(prof, level)
-        nk += _edges(prof, (lo, hi), level)
+        if callable(c):  # a function of the coefficients: profiled through the KKT system
+            prof = FunctionProfile(fit, data, name, c, coefs)
+            lo, hi, nk = interval(prof, level)
+        else:
+            prof = _Coefficient(fit, data, name, c)
+            lo, hi, nk = interval(prof, level)
+            nk += _edges(prof, (lo, hi), level)
         out[name] = mapped_ends((lo, hi), transform)
         notes.extend(nk)
     return Intervals(out, method="profile", level=level, notes=notes)

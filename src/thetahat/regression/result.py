@@ -108,8 +108,9 @@ class RegressionFit(InformationCriteria):
         """Confidence intervals by label: ``wald`` (``estimate ± z·se``, the default) or ``profile``
         (likelihood-ratio intervals of the coefficients, :mod:`.profile_intervals`; an open side
         is ``±inf`` with a note). ``params`` picks coefficients, or (profile) gives linear
-        combinations ``{label: {coefficient: weight}}``; ``transform`` (a monotone map such as
-        ``np.exp``) is applied to the ends."""
+        combinations ``{label: {coefficient: weight}}`` or functions ``{label: g}`` of the
+        coefficients by name (``lambda b: b["x1"] / b["x2"]``); ``transform`` (a monotone map
+        such as ``np.exp``) is applied to the ends."""
         if method == "profile":
             from .profile_intervals import profile_confint
 
