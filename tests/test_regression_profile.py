@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import optimize, stats
-from scipy.special import expit
+from scipy.special import expit, gammaln
 
 import thetahat
 from thetahat.errors import OptionError
@@ -275,3 +275,27 @@ def test_a_linear_function_equals_the_linear_combination(fits):
     by_function = f.confint(0.9, method="profile", params={"g": lambda b: b["x1"] - 2.0 * b["x2"]})["g"]
     by_rotation = f.confint(0.9, method="profile", params={"g": {"x1": 1.0, "x2": -2.0}})["g"]
     np.testing.assert_allclose(by_function, by_rotation, rtol=1e-9)
+
+
+def test_ratio_with_a_denominator_near_zero_has_an_open_side():
+    # Fieller's case: the denominator's interval holds 0, so as b1/b2 grows the profile tends to the fit
+    # with b2 = 0, which is inside the cutoff: the side is open (inf, with a note, as Fit.confint reports
+    # it); the closed end is where the hand-written profile deviance (scipy, b1 = t b2) meets the cutoff
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(150), rng.normal(size=(150, 2))])
+    y = rng.poisson(np.exp(0.2 + 0.5 * X[:, 1])).astype(float)
+    f = thetahat.regress(X, y=y, family="poisson")
+    lo_b2, hi_b2 = f.confint(0.95, method="profile", params="x2")["x2"]
+    assert lo_b2 < 0 < hi_b2 and f.params["x2"] > 0
+    ci = f.confint(0.95, method="profile", params={"r": lambda b: b["x1"] / b["x2"]})
+    lo, hi = ci["r"]
+    assert hi == np.inf and any("open" in n for n in ci.notes)
+
+    def nll(v, t):
+        eta = v[0] + (t * X[:, 1] + X[:, 2]) * v[1]
+        return float(np.sum(np.exp(eta) - y * eta))
+
+    r = optimize.minimize(nll, [f.params["x0"], f.params["x2"]], args=(lo,), method="BFGS", options={"gtol": 1e-10})
+    r = optimize.minimize(nll, r.x, args=(lo,), method="Nelder-Mead", options={"xatol": 1e-12, "fatol": 1e-13})
+    lgamma_y = float(np.sum(gammaln(y + 1)))
+    assert 2.0 * (f.loglik + r.fun + lgamma_y) == pytest.approx(stats.chi2.ppf(0.95, 1), abs=1e-7)
