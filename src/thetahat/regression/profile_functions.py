@@ -63,23 +63,8 @@ class FunctionProfile:
         return -np.inf if side < 0 else np.inf
 
     def loglik(self, t):
-        """``ℓ_p(t)`` and ``(θ, λ)`` there, from the nearest point solved; where Newton fails from
-        there, the way to ``t`` is walked in shorter steps, each started from the last."""
-        cur = min(self.solved, key=lambda k: abs(k - t))
-        h = t - cur
-        for _ in range(40):
-            target = t if abs(h) >= abs(t - cur) else cur + h
-            ll, state = self._solve(target, *self.solved[cur][1])
-            if state is None:
-                h /= 2.0
-                if abs(h) < 1e-12 * (1.0 + abs(t)):
-                    return float("nan"), None
-                continue
-            if target == t:
-                return ll, state
-            self.solved[target] = (ll, state)
-            cur, h = target, 2.0 * h
-        return float("nan"), None
+        """``ℓ_p(t)`` and ``(θ, λ)`` there (see :func:`walk_to`)."""
+        return walk_to(self.solved, t, lambda target, state: self._solve(target, *state))
 
     def _residual(self, theta, lam, t):
         v, grad, H = derivatives(self.model, self.data, theta)
@@ -115,3 +100,25 @@ class FunctionProfile:
                 return float("nan"), None
             (theta, lam), (v, r, H, dg, d2g) = cand, out
         return float("nan"), None
+
+
+def walk_to(solved, t, solve, tries=60):
+    """``solve(t, state)`` started from the nearest point in ``solved`` (``{t: (value, state)}``);
+    where it fails from there (``state`` None), the way to ``t`` is walked in shorter steps, each
+    started from the last (halved on failure, doubled on success), so every start is inside the
+    model's space. ``(nan, None)`` where ``t`` cannot be reached."""
+    cur = min(solved, key=lambda k: abs(k - t))
+    h = t - cur
+    for _ in range(tries):
+        target = t if abs(h) >= abs(t - cur) else cur + h
+        value, state = solve(target, solved[cur][1])
+        if state is None:
+            h /= 2.0
+            if abs(h) < 1e-12 * (1.0 + abs(t)):
+                return float("nan"), None
+            continue
+        if target == t:
+            return value, state
+        solved[target] = (value, state)
+        cur, h = target, 2.0 * h
+    return float("nan"), None

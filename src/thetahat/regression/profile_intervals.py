@@ -42,7 +42,7 @@ from ..errors import OptionError
 from ..inference.intervals import Intervals
 from ..inference.profile import interval
 from ._newton import Data, derivatives, newton_search, value_grad
-from .profile_functions import FunctionProfile
+from .profile_functions import FunctionProfile, walk_to
 
 
 BOUNDED_LINKS = ("gamma", "inverse_gaussian")  # with a non-log link, the linear predictor is bounded
@@ -85,27 +85,11 @@ class _Coefficient:
         return -np.inf if side < 0 else np.inf
 
     def loglik(self, s):
-        """The profile log-likelihood at ``b_j = s`` and the other parameters there.
-
-        Warm started from the nearest point solved; where that start is outside the model's
-        space at ``s`` (an inverse or identity link's mean leaving its support), the way to ``s``
-        is walked in shorter steps, each started from the last (halved on failure, doubled on
-        success), so the start is always inside."""
-        cur = min(self.solved, key=lambda k: abs(k - s))
-        h = s - cur
-        for _ in range(60):
-            t = s if abs(h) >= abs(s - cur) else cur + h
-            ll, state = self._solve(t, self.solved[cur][1])
-            if state is None:
-                h /= 2.0
-                if abs(h) < 1e-12 * (1.0 + abs(s)):
-                    return float("nan"), None
-                continue
-            if t == s:
-                return ll, state
-            self.solved[t] = (ll, state)
-            cur, h = t, 2.0 * h
-        return float("nan"), None
+        """The profile log-likelihood at ``b_j = s`` and the other parameters there, warm started
+        from the nearest point solved; where that start is outside the model's space at ``s`` (an
+        inverse or identity link's mean leaving its support), the way to ``s`` is walked in
+        shorter steps (:func:`.profile_functions.walk_to`)."""
+        return walk_to(self.solved, s, self._solve)
 
     def _solve(self, s, start):
         model, data, T = self.model, self.data, self.T
